@@ -1,0 +1,20 @@
+/* The `facecl` command: one file per subcommand, registered in main.c's table. */
+#ifndef FCL_CLI_H
+#define FCL_CLI_H
+#include "facecl.h"
+
+#include <stdio.h>
+
+/* Each subcommand gets argv with argv[0] = its own name; returns the exit status. */
+int cmd_devices(int argc, char **argv);
+
+/* Prints the device table (or JSON) to f. */
+void cli_print_devices(FILE *f, const fcl_device_info *devices, size_t count, bool json);
+
+/* Opens a runtime on the device the user asked for; on failure prints why (and the
+ * list of devices when the selection matched nothing) and returns NULL. */
+fcl_runtime *cli_open_runtime(const char *device_spec, const fcl_runtime_options *options);
+
+/* Prints "facecl: <what>: <status>" to stderr and returns 1, for `return cli_fail(...)`. */
+int cli_fail(const char *what, int status);
+#endif

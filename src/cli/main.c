@@ -1,0 +1,84 @@
+/* facecl — entry point and subcommand table. */
+#include "cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},
+    {"version", cmd_version, "print the facecl version"},
+    {"help", cmd_help, "show this help"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: facecl <command> [options]\n\n"
+               "FaceNet-style embedding networks on any OpenCL device.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`facecl <command> --help` shows a command's options.\n"
+               "environment: FACECL_DEVICE (device index, gpu/cpu, or name substring),\n"
+               "  FACECL_CACHE_DIR, FACECL_DISK_CACHE=0|1, FACECL_KERNEL_DIR (kernel sources for development),\n"
+               "  FACECL_LOG=debug|info|warn|error\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    printf("facecl %s\n", fcl_version());
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    usage(stdout);
+    return 0;
+}
+
+int cli_fail(const char *what, int status)
+{
+    fprintf(stderr, "facecl: %s: %s\n", what, fcl_status_str(status));
+    return 1;
+}
+
+static void set_log_level_from_env(void)
+{
+    static const struct {
+        const char *name;
+        fcl_log_level level;
+    } levels[] = {{"debug", FCL_LOG_DEBUG}, {"info", FCL_LOG_INFO}, {"warn", FCL_LOG_WARN}, {"error", FCL_LOG_ERROR}};
+    const char *env = getenv("FACECL_LOG");
+    if (!env)
+        return;
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        if (strcmp(env, levels[i].name) == 0)
+            fcl_set_log_level(levels[i].level);
+}
+
+int main(int argc, char **argv)
+{
+    set_log_level_from_env();
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        name = "help";
+    if (strcmp(name, "--version") == 0)
+        name = "version";
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "facecl: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

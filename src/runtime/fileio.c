@@ -1,0 +1,97 @@
+#include "runtime/fileio.h"
+#include "runtime/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+fcl_status fcl_read_file(const char *path, char **data, size_t *length)
+{
+    *data = NULL;
+    *length = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return FCL_ERR_IO;
+    char *buf = NULL;
+    size_t used = 0, cap = 0;
+    for (;;) {
+        if (cap - used < 65536) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *grown = realloc(buf, ncap + 1);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return FCL_ERR_OUT_OF_HOST_MEMORY;
+            }
+            buf = grown;
+            cap = ncap;
+        }
+        size_t got = fread(buf + used, 1, cap - used, f);
+        used += got;
+        if (got == 0)
+            break;
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return FCL_ERR_IO;
+    }
+    buf[used] = '\0';
+    *data = buf;
+    *length = used;
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_write_file_atomic(const char *path, const void *data, size_t length)
+{
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        free(tmp);
+        return FCL_ERR_IO;
+    }
+    bool ok = fwrite(data, 1, length, f) == length;
+    ok = (fflush(f) == 0) && ok;
+    ok = (fsync(fileno(f)) == 0) && ok;
+    ok = (fclose(f) == 0) && ok;
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok)
+        remove(tmp);
+    free(tmp);
+    return ok ? FCL_SUCCESS : FCL_ERR_IO;
+}
+
+fcl_status fcl_mkdir_p(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_status st = FCL_SUCCESS;
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+            st = FCL_ERR_IO;
+            break;
+        }
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    struct stat sb;
+    if (st == FCL_SUCCESS && (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+        st = FCL_ERR_IO;
+    free(copy);
+    return st;
+}

@@ -1,0 +1,158 @@
+/* Runtime: one device, its context, one in-order queue, and the program caches. */
+#include "runtime/runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Whether the disk cache pays off, per platform, as measured (bench/RESULTS.md):
+ * first match wins; platforms not listed use it. */
+static const struct {
+    const char *platform_substring;
+    bool use_disk_cache;
+} disk_cache_defaults[] = {
+    /* PoCL keeps its own kernel cache, and reading CL_PROGRAM_BINARIES makes it compile
+     * an extra generic binary: facecl's cache only adds work there. */
+    {"Portable Computing Language", false},
+};
+
+static bool default_disk_cache(const char *platform)
+{
+    const char *env = getenv("FACECL_DISK_CACHE");
+    if (env && *env)
+        return strcmp(env, "0") != 0 && strcmp(env, "off") != 0;
+    for (size_t i = 0; i < sizeof disk_cache_defaults / sizeof disk_cache_defaults[0]; i++)
+        if (strstr(platform, disk_cache_defaults[i].platform_substring))
+            return disk_cache_defaults[i].use_disk_cache;
+    return true;
+}
+
+static char *default_cache_dir(void)
+{
+    const char *dir = getenv("FACECL_CACHE_DIR");
+    if (dir && *dir)
+        return strdup(dir);
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    const char *base = (xdg && *xdg) ? xdg : home;
+    const char *suffix = (xdg && *xdg) ? "/facecl" : "/.cache/facecl";
+    if (!base || !*base)
+        return NULL;
+    size_t n = strlen(base) + strlen(suffix) + 1;
+    char *path = malloc(n);
+    if (path)
+        snprintf(path, n, "%s%s", base, suffix);
+    return path;
+}
+
+static char *dup_or_env(const char *value, const char *env_name)
+{
+    if (!value) {
+        value = getenv(env_name);
+        if (value && !*value)
+            value = NULL;
+    }
+    return value ? strdup(value) : NULL;
+}
+
+fcl_status fcl_runtime_create(const char *device_spec, const fcl_runtime_options *options,
+                              fcl_runtime **out)
+{
+    static const fcl_runtime_options defaults = {0};
+    if (!out)
+        return FCL_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!options)
+        options = &defaults;
+    if (!device_spec || !*device_spec)
+        device_spec = getenv("FACECL_DEVICE");
+
+    struct fcl_device_entry *entries;
+    size_t count, chosen = 0;
+    fcl_status st = fcl_device_entries(&entries, &count);
+    if (st != FCL_SUCCESS)
+        return st;
+    fcl_device_info *infos = malloc(count * sizeof *infos);
+    if (!infos) {
+        free(entries);
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    for (size_t i = 0; i < count; i++)
+        infos[i] = entries[i].info;
+    st = fcl_device_select(infos, count, device_spec, &chosen);
+    free(infos);
+    if (st != FCL_SUCCESS) {
+        fcl_log(FCL_LOG_ERROR, "no OpenCL device matches '%s' (see `facecl devices`)", device_spec ? device_spec : "");
+        free(entries);
+        return st;
+    }
+    fcl_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        free(entries);
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    rt->info = entries[chosen].info;
+    rt->platform = entries[chosen].platform;
+    rt->device = entries[chosen].device;
+    free(entries);
+
+    cl_int err;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)rt->platform, 0};
+    rt->context = clCreateContext(props, 1, &rt->device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        st = FCL_CL_FAIL("clCreateContext", err);
+        goto fail;
+    }
+    rt->profiling = options->profiling;
+    rt->queue = clCreateCommandQueue(rt->context, rt->device, rt->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
+    if (err != CL_SUCCESS) {
+        st = FCL_CL_FAIL("clCreateCommandQueue", err);
+        goto fail;
+    }
+    rt->disk_cache = options->disk_cache == FCL_DISK_CACHE_ON ||
+                     (options->disk_cache == FCL_DISK_CACHE_AUTO && default_disk_cache(rt->info.platform));
+    rt->cache_dir = options->cache_dir ? strdup(options->cache_dir) : default_cache_dir();
+    if (rt->disk_cache && !rt->cache_dir) {
+        fcl_log(FCL_LOG_WARN, "no cache directory (HOME and XDG_CACHE_HOME unset); continuing without disk cache");
+        rt->disk_cache = false;
+    }
+    rt->kernel_dir = dup_or_env(options->kernel_dir, "FACECL_KERNEL_DIR");
+    fcl_log(FCL_LOG_INFO, "device %d: %s (%s), disk cache %s", rt->info.index, rt->info.name, rt->info.platform,
+            rt->disk_cache ? rt->cache_dir : "off");
+    *out = rt;
+    return FCL_SUCCESS;
+fail:
+    fcl_runtime_destroy(rt);
+    return st;
+}
+
+void fcl_runtime_destroy(fcl_runtime *rt)
+{
+    if (!rt)
+        return;
+    if (rt->queue)
+        clFinish(rt->queue);
+    for (struct fcl_program_entry *e = rt->programs, *next; e; e = next) {
+        next = e->next;
+        clReleaseProgram(e->program);
+        free(e->key);
+        free(e);
+    }
+    if (rt->queue)
+        clReleaseCommandQueue(rt->queue);
+    if (rt->context)
+        clReleaseContext(rt->context);
+    free(rt->cache_dir);
+    free(rt->kernel_dir);
+    free(rt);
+}
+
+const fcl_device_info *fcl_runtime_device(const fcl_runtime *rt) { return &rt->info; }
+
+fcl_status fcl_runtime_finish(fcl_runtime *rt)
+{
+    cl_int err = clFinish(rt->queue);
+    return err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clFinish", err);
+}
+
+const char *fcl_version(void) { return FACECL_VERSION; }
