@@ -5,15 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Whether the disk cache pays off, per platform, as measured (bench/RESULTS.md):
- * first match wins; platforms not listed use it. */
+/* Whether the disk cache pays off, per platform, as measured by bench/startup.sh
+ * (bench/RESULTS.md): first match wins; platforms not listed use it. */
 static const struct {
     const char *platform_substring;
     bool use_disk_cache;
 } disk_cache_defaults[] = {
     /* PoCL keeps its own kernel cache, and reading CL_PROGRAM_BINARIES makes it compile
-     * an extra generic binary: facecl's cache only adds work there. */
-    {"Portable Computing Language", false},
+     * an extra generic binary, so a cold start costs more with facecl's cache; a warm
+     * one costs less (the binary skips PoCL's source hashing), and most starts are warm. */
+    {"Portable Computing Language", true},
 };
 
 static bool default_disk_cache(const char *platform)

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# facecl.sh: set up, build and run facecl on a Debian/Ubuntu machine.
+#
+#   ./facecl.sh demo      install what is missing, build, run the main job
+#   ./facecl.sh test      install what is missing, build, run every test suite
+#   ./facecl.sh sanitize  build with -Db_sanitize=address,undefined and run the tests
+#   ./facecl.sh setup     only install the Debian packages and build
+#
+# Packages are installed with apt-get when missing: as root directly, otherwise
+# through sudo; without either it names the packages to install and stops.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(build-essential meson ninja-build pkg-config python3
+          ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo libclblast-dev
+          libstb-dev zlib1g-dev libcmocka-dev oclgrind dataset-fashion-mnist)
+BUILD=${FACECL_BUILD_DIR:-build}
+
+say() { printf 'facecl.sh: %s\n' "$*" >&2; }
+
+install_packages() {
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        say "not a Debian-based system: install the equivalents of ${PACKAGES[*]} yourself"
+        return 0
+    fi
+    local missing=() p
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo=(sudo)
+        else
+            say "these Debian packages are missing and installing them needs root:"
+            say "  apt-get install ${missing[*]}"
+            exit 1
+        fi
+    fi
+    say "installing: ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build() {
+    local dir=$1; shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@"
+    fi
+    ninja -C "$dir"
+}
+
+cmd=${1:-help}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    setup)
+        install_packages
+        build "$BUILD"
+        ;;
+    demo)
+        install_packages
+        build "$BUILD"
+        exec "$BUILD/src/facecl" devices --check "$@"
+        ;;
+    test)
+        install_packages
+        build "$BUILD"
+        meson test -C "$BUILD" --print-errorlogs "$@"
+        ;;
+    sanitize)
+        install_packages
+        build "$BUILD-asan" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+        # Every suite: the host code is instrumented, PoCL's JIT-compiled kernels are not
+        # (Oclgrind checks those). Pass --suite unit to run the host-only tests alone.
+        ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            meson test -C "$BUILD-asan" --print-errorlogs "$@"
+        ;;
+    help|-h|--help)
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        ;;
+    *)
+        say "unknown command '$cmd' (try: demo, test, sanitize, setup)"
+        exit 2
+        ;;
+esac
