@@ -1,0 +1,194 @@
+/* The layer graph: nodes from a model file, shapes, parameters, the op table, and a
+ * planned network (arenas + kernels) that runs forward and backward on one queue. */
+#ifndef FCL_GRAPH_GRAPH_H
+#define FCL_GRAPH_GRAPH_H
+
+#include "runtime/runtime.h"
+
+#include <stdint.h>
+
+typedef enum fcl_op {
+    FCL_OP_INPUT,
+    FCL_OP_CONV,
+    FCL_OP_MAXPOOL,
+    FCL_OP_L2POOL,
+    FCL_OP_AVGPOOL,
+    FCL_OP_LRN,
+    FCL_OP_FC,
+    FCL_OP_MAXOUT,
+    FCL_OP_L2NORM,
+    FCL_OP_BATCHNORM,
+    FCL_OP_CONCAT,
+    FCL_OP_COUNT
+} fcl_op;
+
+typedef struct fcl_shape {
+    int c, h, w;
+} fcl_shape;
+
+static inline int fcl_shape_size(fcl_shape s) { return s.c * s.h * s.w; }
+
+#define FCL_MAX_INPUTS 8
+#define FCL_NAME_MAX 64
+
+typedef struct fcl_node {
+    fcl_op op;
+    char name[FCL_NAME_MAX];
+    int line;                    /* model-file line, for messages */
+    int inputs[FCL_MAX_INPUTS];  /* node indices; only concat has more than one */
+    int n_inputs;
+    fcl_shape in, out;
+    /* attributes (which ones apply depends on op) */
+    int kh, kw, stride, pad;
+    int channels;                /* conv: output channels; fc: units */
+    int relu;                    /* fused ReLU on the output */
+    int groups;                  /* maxout group size */
+    int size;                    /* lrn window */
+    float alpha, beta, k;        /* lrn */
+    float eps, momentum;         /* batchnorm */
+    /* planned */
+    size_t param_off;            /* floats into the parameter arena */
+    size_t state_off;            /* floats into the state arena (batchnorm batch stats) */
+    int tensor;                  /* root activation tensor of the output */
+    int c_start;                 /* first channel of the output inside that tensor */
+} fcl_node;
+
+/* One named parameter tensor of a node ("conv1.weight"). */
+typedef struct fcl_param_desc {
+    const char *suffix; /* "weight", "bias", "running_mean", ... */
+    size_t count;
+    int dims[4];
+    int ndims;
+    bool trainable;
+} fcl_param_desc;
+
+#define FCL_MAX_PARAMS 4
+
+/* What each op provides; one table entry per op, one source file per layer. */
+typedef struct fcl_net fcl_net;
+typedef struct fcl_op_def {
+    const char *name;
+    /* Sets node->out from node->in; a non-empty *why (with a non-OK return) says what is wrong. */
+    fcl_status (*infer)(fcl_node *node, char *why, size_t why_size);
+    /* Parameter tensors in arena order; returns how many. */
+    int (*params)(const fcl_node *node, fcl_param_desc out[FCL_MAX_PARAMS]);
+    uint64_t (*macs)(const fcl_node *node); /* multiply-adds per image */
+    size_t state_floats;                   /* per output channel */
+    fcl_status (*forward)(fcl_net *net, const fcl_node *node);
+    fcl_status (*backward)(fcl_net *net, const fcl_node *node);
+    /* Plain C reference in double precision: y = f(x; params), one batch of n. */
+    void (*reference)(const fcl_node *node, int n, const double *x, const double *params, double *y);
+} fcl_op_def;
+
+extern const fcl_op_def *const fcl_ops[FCL_OP_COUNT];
+const fcl_op_def *fcl_op_lookup(const char *name, fcl_op *op);
+
+/* A parsed model: nodes in execution order (every input precedes its user). */
+typedef struct fcl_model {
+    char name[FCL_NAME_MAX];
+    char source[256]; /* file name, for messages */
+    fcl_node *nodes;
+    int n_nodes;
+    size_t n_params;  /* floats in the parameter arena */
+    size_t n_state;   /* floats of batch statistics per forward */
+} fcl_model;
+
+fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out);
+fcl_status fcl_model_load(const char *path, fcl_model **out);
+void fcl_model_destroy(fcl_model *model);
+uint64_t fcl_model_macs(const fcl_model *model);
+size_t fcl_model_trainable(const fcl_model *model);
+/* Index of the output node: the last one. */
+static inline const fcl_node *fcl_model_output(const fcl_model *m) { return &m->nodes[m->n_nodes - 1]; }
+
+/* Activation storage: root tensors; a node's output is a channel slice of one. */
+typedef struct fcl_tensor {
+    fcl_shape shape;
+    size_t offset;    /* floats into the activation arena (the whole batch) */
+    int first, last;  /* node indices of first write and last read */
+} fcl_tensor;
+
+/* Device kernels the ops use, one table. */
+typedef enum fcl_kernel_id {
+    FCL_K_FILL,
+    FCL_K_CONV_FORWARD,
+    FCL_K_CONV_BACKWARD_DATA,
+    FCL_K_CONV_BACKWARD_WEIGHTS,
+    FCL_K_RELU_BACKWARD,
+    FCL_K_POOL_FORWARD,
+    FCL_K_POOL_BACKWARD,
+    FCL_K_LRN_FORWARD,
+    FCL_K_LRN_BACKWARD,
+    FCL_K_FC_FORWARD,
+    FCL_K_FC_BACKWARD_DATA,
+    FCL_K_FC_BACKWARD_WEIGHTS,
+    FCL_K_MAXOUT_FORWARD,
+    FCL_K_MAXOUT_BACKWARD,
+    FCL_K_L2NORM_FORWARD,
+    FCL_K_L2NORM_BACKWARD,
+    FCL_K_BATCHNORM_FORWARD,
+    FCL_K_BATCHNORM_BACKWARD,
+    FCL_K_COUNT
+} fcl_kernel_id;
+
+struct fcl_net {
+    fcl_runtime *rt;
+    const fcl_model *model;
+    int batch;
+    bool training;
+    fcl_tensor *tensors;
+    int n_tensors;
+    size_t act_floats;          /* activation arena size (planned) */
+    size_t act_floats_unshared; /* what it would be without lifetime reuse */
+    cl_mem params, grads, acts, dacts, state;
+    cl_kernel kernels[FCL_K_COUNT];
+};
+
+/* A node's output (or input i) as a view: offset and batch stride in floats. */
+typedef struct fcl_view {
+    int off, ns;
+} fcl_view;
+fcl_view fcl_net_output_view(const fcl_net *net, int node);
+static inline fcl_view fcl_net_input_view(const fcl_net *net, const fcl_node *node, int i)
+{
+    return fcl_net_output_view(net, node->inputs[i]);
+}
+
+/* Kernel arguments by value: FCL_LAUNCH(net, id, n, FCL_I(3), FCL_M(buf), ...). */
+typedef struct fcl_arg {
+    size_t size;
+    const void *ptr;
+} fcl_arg;
+#define FCL_I(v) ((fcl_arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
+#define FCL_F(v) ((fcl_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
+#define FCL_M(v) ((fcl_arg){sizeof(cl_mem), &(cl_mem){(v)}})
+#define FCL_LAUNCH(net, id, n, ...)                                                                  \
+    fcl_launch((net), (id), (n), (const fcl_arg[]){__VA_ARGS__},                                     \
+               sizeof((const fcl_arg[]){__VA_ARGS__}) / sizeof(fcl_arg))
+fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args);
+
+/* Zeroes n floats of buf from offset. */
+fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value);
+
+fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_net **out);
+void fcl_net_destroy(fcl_net *net);
+/* He-normal weights for conv/fc (std sqrt(2/fan_in)), zero biases, BN gamma 1. */
+fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed);
+/* input: batch x input shape (host, NCHW); output: batch x output size (host, may be NULL). */
+fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output);
+/* Backward from d(output) (host); leaves parameter gradients in net->grads and the
+ * input gradient readable with fcl_net_read_input_grad. Gradients are zeroed first. */
+fcl_status fcl_net_backward(fcl_net *net, const float *d_output);
+fcl_status fcl_net_read(fcl_net *net, cl_mem buf, size_t offset, size_t n, float *host);
+fcl_status fcl_net_write(fcl_net *net, cl_mem buf, size_t offset, size_t n, const float *host);
+
+/* Host reference executor in double precision (tests): params as in the arena. */
+fcl_status fcl_model_reference_forward(const fcl_model *model, int n, const double *input, const double *params,
+                                       double *output);
+
+/* Shared helpers for ops. */
+int fcl_no_params(const fcl_node *node, fcl_param_desc out[FCL_MAX_PARAMS]);
+uint64_t fcl_no_macs(const fcl_node *node);
+fcl_status fcl_infer_same(fcl_node *node, char *why, size_t why_size);
+fcl_status fcl_infer_window(fcl_node *node, int out_channels, char *why, size_t why_size);
+#endif

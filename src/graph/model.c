@@ -1,0 +1,496 @@
+/* The model file: one layer per line, `TYPE NAME key=value ...`, '#' comments.
+ *
+ *   input h=224 w=224 c=3
+ *   conv conv1 k=7 s=2 c=64           # p defaults to (k-1)/2; relu=1 unless relu=0
+ *   maxpool pool1 k=3 s=2             # also l2pool, avgpool (global=1: whole input)
+ *   lrn norm1                         # size=5 alpha=1e-4 beta=0.75 bias=1
+ *   inception 3a 1x1=64 3x3r=96 3x3=128 5x5r=16 5x5=32 pool=max proj=32 [s=2]
+ *   fc fc1 c=8192                     # relu=0 unless relu=1
+ *   maxout fc1_max g=2
+ *   batchnorm bn1 relu=1              # eps=1e-5 momentum=0.1
+ *   l2norm embedding
+ *
+ * Every layer reads the previous line's output; an inception line expands into its
+ * branches (NAME/1x1, NAME/3x3r, NAME/3x3, NAME/5x5r, NAME/5x5, NAME/pool, NAME/proj)
+ * and a concat node NAME. Unknown types or keys, bad values and shapes that do not
+ * fit are errors that name the file and line. */
+#include "graph/graph.h"
+#include "runtime/fileio.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MASK(op) (1u << (op))
+#define WINDOW_OPS (MASK(FCL_OP_CONV) | MASK(FCL_OP_MAXPOOL) | MASK(FCL_OP_L2POOL) | MASK(FCL_OP_AVGPOOL))
+#define POOL_OPS (MASK(FCL_OP_MAXPOOL) | MASK(FCL_OP_L2POOL) | MASK(FCL_OP_AVGPOOL))
+
+/* Keys of layer lines: where each value goes and which ops accept it. */
+typedef enum { KEY_INT, KEY_FLOAT, KEY_SQUARE /* k: both kh and kw */, KEY_GLOBAL } key_kind;
+static const struct layer_key {
+    const char *key;
+    key_kind kind;
+    size_t offset;
+    unsigned ops;
+    double min, max;
+} layer_keys[] = {
+    {"k", KEY_SQUARE, offsetof(fcl_node, kh), WINDOW_OPS, 1, 64},
+    {"kh", KEY_INT, offsetof(fcl_node, kh), WINDOW_OPS, 1, 64},
+    {"kw", KEY_INT, offsetof(fcl_node, kw), WINDOW_OPS, 1, 64},
+    {"s", KEY_INT, offsetof(fcl_node, stride), WINDOW_OPS, 1, 64},
+    {"p", KEY_INT, offsetof(fcl_node, pad), WINDOW_OPS, 0, 63},
+    {"global", KEY_GLOBAL, 0, POOL_OPS, 0, 1},
+    {"c", KEY_INT, offsetof(fcl_node, channels), MASK(FCL_OP_CONV) | MASK(FCL_OP_FC), 1, 1 << 20},
+    {"relu", KEY_INT, offsetof(fcl_node, relu), MASK(FCL_OP_CONV) | MASK(FCL_OP_FC) | MASK(FCL_OP_BATCHNORM), 0, 1},
+    {"g", KEY_INT, offsetof(fcl_node, groups), MASK(FCL_OP_MAXOUT), 2, 1024},
+    {"size", KEY_INT, offsetof(fcl_node, size), MASK(FCL_OP_LRN), 1, 63},
+    {"alpha", KEY_FLOAT, offsetof(fcl_node, alpha), MASK(FCL_OP_LRN), 0, 1e3},
+    {"beta", KEY_FLOAT, offsetof(fcl_node, beta), MASK(FCL_OP_LRN), 0, 10},
+    {"bias", KEY_FLOAT, offsetof(fcl_node, k), MASK(FCL_OP_LRN), 1e-6, 1e3},
+    {"eps", KEY_FLOAT, offsetof(fcl_node, eps), MASK(FCL_OP_BATCHNORM), 1e-12, 1},
+    {"momentum", KEY_FLOAT, offsetof(fcl_node, momentum), MASK(FCL_OP_BATCHNORM), 0, 1},
+};
+
+/* Keys of inception lines. */
+enum { INC_1X1, INC_3X3R, INC_3X3, INC_5X5R, INC_5X5, INC_PROJ, INC_STRIDE, INC_COUNT };
+static const char *const inception_keys[INC_COUNT] = {
+    [INC_1X1] = "1x1", [INC_3X3R] = "3x3r", [INC_3X3] = "3x3", [INC_5X5R] = "5x5r",
+    [INC_5X5] = "5x5", [INC_PROJ] = "proj", [INC_STRIDE] = "s",
+};
+static const struct {
+    const char *name;
+    fcl_op op; /* FCL_OP_COUNT: no pool branch */
+} inception_pools[] = {{"max", FCL_OP_MAXPOOL}, {"l2", FCL_OP_L2POOL}, {"avg", FCL_OP_AVGPOOL}, {"none", FCL_OP_COUNT}};
+
+typedef struct parser {
+    const char *source;
+    int line;
+    fcl_model *m;
+    int cap;
+} parser;
+
+static fcl_status fail(const parser *p, fcl_status st, const char *fmt, ...) FCL_PRINTF(3, 4);
+static fcl_status fail(const parser *p, fcl_status st, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fcl_log(FCL_LOG_ERROR, "%s:%d: %s", p->source, p->line, msg);
+    return st;
+}
+
+static bool parse_number(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno != 0 || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static fcl_node *new_node(parser *p, fcl_op op, const char *name)
+{
+    fcl_model *m = p->m;
+    if (m->n_nodes == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 64;
+        fcl_node *grown = realloc(m->nodes, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        m->nodes = grown;
+        p->cap = cap;
+    }
+    fcl_node *nd = &m->nodes[m->n_nodes++];
+    memset(nd, 0, sizeof *nd);
+    nd->op = op;
+    nd->line = p->line;
+    nd->tensor = -1;
+    snprintf(nd->name, sizeof nd->name, "%s", name);
+    /* Defaults; `-1` marks "derive from k". */
+    nd->stride = 1;
+    nd->pad = -1;
+    nd->relu = op == FCL_OP_CONV;
+    nd->size = 5;
+    nd->alpha = 1e-4f;
+    nd->beta = 0.75f;
+    nd->k = 1.0f;
+    nd->eps = 1e-5f;
+    nd->momentum = 0.1f;
+    if (m->n_nodes > 1) {
+        nd->inputs[0] = m->n_nodes - 2;
+        nd->n_inputs = 1;
+    }
+    return nd;
+}
+
+static fcl_status check_name(parser *p, const char *name)
+{
+    if (strlen(name) >= FCL_NAME_MAX - 16)
+        return fail(p, FCL_ERR_PARSE, "layer name '%s' is too long", name);
+    for (const char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c) && !strchr("_-/.", *c))
+            return fail(p, FCL_ERR_PARSE, "layer name '%s' may hold letters, digits and _-/. only", name);
+    for (int i = 0; i < p->m->n_nodes; i++)
+        if (strcmp(p->m->nodes[i].name, name) == 0)
+            return fail(p, FCL_ERR_PARSE, "layer name '%s' is used twice (first on line %d)", name,
+                        p->m->nodes[i].line);
+    return FCL_SUCCESS;
+}
+
+/* Splits "key=value"; returns false when there is no '='. */
+static bool split_pair(char *token, char **key, char **value)
+{
+    char *eq = strchr(token, '=');
+    if (!eq || eq == token || eq[1] == '\0')
+        return false;
+    *eq = '\0';
+    *key = token;
+    *value = eq + 1;
+    return true;
+}
+
+static fcl_status parse_layer(parser *p, fcl_op op, const char *name, char **tokens, int n_tokens)
+{
+    fcl_status st = check_name(p, name);
+    if (st != FCL_SUCCESS)
+        return st;
+    if (p->m->n_nodes == 0)
+        return fail(p, FCL_ERR_PARSE, "the first layer must be `input h=H w=W c=C`");
+    fcl_node *nd = new_node(p, op, name);
+    if (!nd)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    bool global = false;
+    for (int t = 0; t < n_tokens; t++) {
+        char *key, *value;
+        if (!split_pair(tokens[t], &key, &value))
+            return fail(p, FCL_ERR_PARSE, "expected key=value, got '%s'", tokens[t]);
+        const struct layer_key *k = NULL;
+        for (size_t i = 0; i < sizeof layer_keys / sizeof layer_keys[0] && !k; i++)
+            if (strcmp(layer_keys[i].key, key) == 0 && (layer_keys[i].ops & MASK(op)))
+                k = &layer_keys[i];
+        if (!k)
+            return fail(p, FCL_ERR_PARSE, "unknown key '%s' for %s", key, fcl_ops[op]->name);
+        double v;
+        if (!parse_number(value, &v) || v < k->min || v > k->max ||
+            (k->kind != KEY_FLOAT && v != floor(v)))
+            return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s (want %s from %g to %g)", value, key,
+                        k->kind == KEY_FLOAT ? "a number" : "a whole number", k->min, k->max);
+        char *field = (char *)nd + k->offset;
+        switch (k->kind) {
+        case KEY_INT: *(int *)field = (int)v; break;
+        case KEY_FLOAT: *(float *)field = (float)v; break;
+        case KEY_SQUARE: nd->kh = nd->kw = (int)v; break;
+        case KEY_GLOBAL: global = v != 0; break;
+        }
+    }
+    if ((MASK(op) & WINDOW_OPS) && global) {
+        nd->kh = nd->kw = 0; /* the pool's infer takes the input's size */
+        nd->pad = 0;
+    } else if ((MASK(op) & WINDOW_OPS) && (nd->kh == 0 || nd->kw == 0)) {
+        return fail(p, FCL_ERR_PARSE, "%s needs a kernel size k= (or kh= and kw=)%s", fcl_ops[op]->name,
+                    (MASK(op) & POOL_OPS) ? ", or global=1" : "");
+    }
+    if (nd->pad < 0)
+        nd->pad = (nd->kh < nd->kw ? nd->kh - 1 : nd->kw - 1) / 2;
+    if (op == FCL_OP_MAXOUT && nd->groups == 0)
+        return fail(p, FCL_ERR_PARSE, "maxout needs g= (group size)");
+    return FCL_SUCCESS;
+}
+
+static fcl_status parse_input(parser *p, char **tokens, int n_tokens)
+{
+    if (p->m->n_nodes != 0)
+        return fail(p, FCL_ERR_PARSE, "`input` must come first, and only once");
+    fcl_node *nd = new_node(p, FCL_OP_INPUT, "input");
+    if (!nd)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    int *fields[3] = {&nd->in.h, &nd->in.w, &nd->in.c};
+    static const char *const names[3] = {"h", "w", "c"};
+    for (int t = 0; t < n_tokens; t++) {
+        char *key, *value;
+        double v;
+        int which = -1;
+        if (!split_pair(tokens[t], &key, &value))
+            return fail(p, FCL_ERR_PARSE, "expected key=value, got '%s'", tokens[t]);
+        for (int i = 0; i < 3; i++)
+            if (strcmp(key, names[i]) == 0)
+                which = i;
+        if (which < 0)
+            return fail(p, FCL_ERR_PARSE, "unknown key '%s' for input (h, w, c)", key);
+        if (!parse_number(value, &v) || v < 1 || v > 8192 || v != floor(v))
+            return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s (want a whole number from 1 to 8192)", value, key);
+        *fields[which] = (int)v;
+    }
+    for (int i = 0; i < 3; i++)
+        if (*fields[i] == 0)
+            return fail(p, FCL_ERR_PARSE, "input needs %s=", names[i]);
+    return FCL_SUCCESS;
+}
+
+/* Adds a conv (or pool) branch node reading `from`; returns its index or -1. */
+static int add_branch(parser *p, fcl_op op, const char *module, const char *suffix, int from, int channels, int k,
+                      int stride)
+{
+    char name[FCL_NAME_MAX];
+    snprintf(name, sizeof name, "%s/%s", module, suffix);
+    fcl_node *nd = new_node(p, op, name);
+    if (!nd)
+        return -1;
+    nd->inputs[0] = from;
+    nd->n_inputs = 1;
+    nd->channels = channels;
+    nd->kh = nd->kw = k;
+    nd->stride = stride;
+    nd->pad = (k - 1) / 2;
+    return p->m->n_nodes - 1;
+}
+
+static fcl_status parse_inception(parser *p, const char *name, char **tokens, int n_tokens)
+{
+    fcl_status st = check_name(p, name);
+    if (st != FCL_SUCCESS)
+        return st;
+    if (p->m->n_nodes == 0)
+        return fail(p, FCL_ERR_PARSE, "the first layer must be `input h=H w=W c=C`");
+    int v[INC_COUNT] = {[INC_STRIDE] = 1};
+    fcl_op pool = FCL_OP_COUNT;
+    for (int t = 0; t < n_tokens; t++) {
+        char *key, *value;
+        if (!split_pair(tokens[t], &key, &value))
+            return fail(p, FCL_ERR_PARSE, "expected key=value, got '%s'", tokens[t]);
+        if (strcmp(key, "pool") == 0) {
+            size_t i = 0, n = sizeof inception_pools / sizeof inception_pools[0];
+            while (i < n && strcmp(inception_pools[i].name, value) != 0)
+                i++;
+            if (i == n)
+                return fail(p, FCL_ERR_PARSE, "bad value '%s' for pool (max, l2, avg or none)", value);
+            pool = inception_pools[i].op;
+            continue;
+        }
+        int which = -1;
+        for (int i = 0; i < INC_COUNT; i++)
+            if (strcmp(inception_keys[i], key) == 0)
+                which = i;
+        if (which < 0)
+            return fail(p, FCL_ERR_PARSE, "unknown key '%s' for inception (1x1 3x3r 3x3 5x5r 5x5 pool proj s)", key);
+        double d;
+        if (!parse_number(value, &d) || d < 0 || d > (1 << 20) || d != floor(d) ||
+            (which == INC_STRIDE && (d < 1 || d > 8)))
+            return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s", value, key);
+        v[which] = (int)d;
+    }
+    if (v[INC_PROJ] && pool == FCL_OP_COUNT)
+        return fail(p, FCL_ERR_PARSE, "proj= needs a pool= branch");
+    if ((v[INC_3X3R] && !v[INC_3X3]) || (v[INC_5X5R] && !v[INC_5X5]))
+        return fail(p, FCL_ERR_PARSE, "a reduction (3x3r/5x5r) needs its convolution (3x3/5x5)");
+    const int in = p->m->n_nodes - 1, s = v[INC_STRIDE];
+    int branches[4], nb = 0;
+    if (v[INC_1X1]) {
+        if (s != 1)
+            return fail(p, FCL_ERR_PARSE, "a 1x1 branch cannot be strided (drop 1x1= or s=)");
+        branches[nb++] = add_branch(p, FCL_OP_CONV, name, "1x1", in, v[INC_1X1], 1, 1);
+    }
+    static const struct {
+        int reduce, conv, k;
+        const char *reduce_name, *conv_name;
+    } spatial[] = {{INC_3X3R, INC_3X3, 3, "3x3r", "3x3"}, {INC_5X5R, INC_5X5, 5, "5x5r", "5x5"}};
+    for (size_t b = 0; b < 2; b++) {
+        if (!v[spatial[b].conv])
+            continue;
+        int from = in;
+        if (v[spatial[b].reduce])
+            from = add_branch(p, FCL_OP_CONV, name, spatial[b].reduce_name, in, v[spatial[b].reduce], 1, 1);
+        branches[nb++] = from < 0 ? -1 : add_branch(p, FCL_OP_CONV, name, spatial[b].conv_name, from, v[spatial[b].conv],
+                                                     spatial[b].k, s);
+    }
+    if (pool != FCL_OP_COUNT) {
+        int pooled = add_branch(p, pool, name, "pool", in, 0, 3, s);
+        branches[nb++] = v[INC_PROJ] && pooled >= 0 ? add_branch(p, FCL_OP_CONV, name, "proj", pooled, v[INC_PROJ], 1, 1)
+                                                    : pooled;
+    }
+    if (nb == 0)
+        return fail(p, FCL_ERR_PARSE, "inception %s has no branch", name);
+    for (int b = 0; b < nb; b++)
+        if (branches[b] < 0)
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_node *cat = new_node(p, FCL_OP_CONCAT, name);
+    if (!cat)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    memcpy(cat->inputs, branches, sizeof(int) * (size_t)nb);
+    cat->n_inputs = nb;
+    return FCL_SUCCESS;
+}
+
+/* Shapes, parameter offsets and state offsets, in node order. */
+static fcl_status infer_shapes(parser *p)
+{
+    fcl_model *m = p->m;
+    size_t params = 0, state = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        fcl_node *nd = &m->nodes[i];
+        p->line = nd->line;
+        if (nd->op != FCL_OP_INPUT)
+            nd->in = m->nodes[nd->inputs[0]].out;
+        if (nd->op == FCL_OP_CONCAT) {
+            nd->channels = 0;
+            for (int j = 0; j < nd->n_inputs; j++) {
+                fcl_shape s = m->nodes[nd->inputs[j]].out;
+                if (s.h != nd->in.h || s.w != nd->in.w)
+                    return fail(p, FCL_ERR_SHAPE, "%s: cannot concatenate %s (%dx%d) with %s (%dx%d): sizes differ",
+                                nd->name, m->nodes[nd->inputs[0]].name, nd->in.h, nd->in.w,
+                                m->nodes[nd->inputs[j]].name, s.h, s.w);
+                nd->channels += s.c;
+            }
+        }
+        char why[256] = "";
+        fcl_status st = fcl_ops[nd->op]->infer(nd, why, sizeof why);
+        if (st != FCL_SUCCESS)
+            return fail(p, st, "%s (%s): %s", nd->name, fcl_ops[nd->op]->name, why[0] ? why : "shape does not fit");
+        if (nd->out.c < 1 || nd->out.h < 1 || nd->out.w < 1)
+            return fail(p, FCL_ERR_SHAPE, "%s: output %dx%dx%d is empty", nd->name, nd->out.h, nd->out.w, nd->out.c);
+        if ((double)nd->out.c * nd->out.h * nd->out.w > 1e9)
+            return fail(p, FCL_ERR_SHAPE, "%s: output is too large", nd->name);
+        fcl_param_desc desc[FCL_MAX_PARAMS];
+        int np = fcl_ops[nd->op]->params(nd, desc);
+        nd->param_off = params;
+        for (int j = 0; j < np; j++)
+            params += desc[j].count;
+        nd->state_off = state;
+        state += fcl_ops[nd->op]->state_floats * (size_t)nd->out.c;
+    }
+    if (params >= (size_t)1 << 31)
+        return fail(p, FCL_ERR_SHAPE, "the model has %zu parameters: more than facecl's 2^31 limit", params);
+    m->n_params = params;
+    m->n_state = state;
+    return FCL_SUCCESS;
+}
+
+#define MAX_TOKENS 32
+
+static fcl_status parse_line(parser *p, char *text)
+{
+    char *hash = strchr(text, '#');
+    if (hash)
+        *hash = '\0';
+    char *tokens[MAX_TOKENS];
+    int n = 0;
+    for (char *tok = strtok(text, " \t\r"); tok; tok = strtok(NULL, " \t\r")) {
+        if (n == MAX_TOKENS)
+            return fail(p, FCL_ERR_PARSE, "too many fields (at most %d)", MAX_TOKENS);
+        tokens[n++] = tok;
+    }
+    if (n == 0)
+        return FCL_SUCCESS;
+    if (strcmp(tokens[0], "model") == 0) {
+        if (n != 2)
+            return fail(p, FCL_ERR_PARSE, "expected `model NAME`");
+        snprintf(p->m->name, sizeof p->m->name, "%s", tokens[1]);
+        return FCL_SUCCESS;
+    }
+    if (strcmp(tokens[0], "input") == 0)
+        return parse_input(p, tokens + 1, n - 1);
+    if (n < 2)
+        return fail(p, FCL_ERR_PARSE, "expected `%s NAME key=value ...`", tokens[0]);
+    if (strcmp(tokens[0], "inception") == 0)
+        return parse_inception(p, tokens[1], tokens + 2, n - 2);
+    fcl_op op;
+    if (!fcl_op_lookup(tokens[0], &op) || op == FCL_OP_INPUT || op == FCL_OP_CONCAT)
+        return fail(p, FCL_ERR_PARSE,
+                    "unknown layer type '%s' (conv, maxpool, l2pool, avgpool, lrn, fc, maxout, batchnorm, "
+                    "l2norm, inception)",
+                    tokens[0]);
+    return parse_layer(p, op, tokens[1], tokens + 2, n - 2);
+}
+
+fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out)
+{
+    *out = NULL;
+    fcl_model *m = calloc(1, sizeof *m);
+    char *copy = strdup(text);
+    if (!m || !copy) {
+        free(m);
+        free(copy);
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    parser p = {.source = source, .m = m};
+    snprintf(m->source, sizeof m->source, "%s", source);
+    const char *base = strrchr(source, '/');
+    snprintf(m->name, sizeof m->name, "%.*s", (int)strcspn(base ? base + 1 : source, "."), base ? base + 1 : source);
+    fcl_status st = FCL_SUCCESS;
+    char *line = copy;
+    while (line && st == FCL_SUCCESS) {
+        char *next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        p.line++;
+        st = parse_line(&p, line);
+        line = next;
+    }
+    free(copy);
+    if (st == FCL_SUCCESS && m->n_nodes < 2)
+        st = fail(&p, FCL_ERR_PARSE, "a model needs an input line and at least one layer");
+    if (st == FCL_SUCCESS)
+        st = infer_shapes(&p);
+    if (st != FCL_SUCCESS) {
+        fcl_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_model_load(const char *path, fcl_model **out)
+{
+    char *text;
+    size_t length;
+    *out = NULL;
+    fcl_status st = fcl_read_file(path, &text, &length);
+    if (st != FCL_SUCCESS) {
+        fcl_log(FCL_LOG_ERROR, "cannot read model file %s", path);
+        return st;
+    }
+    if (strlen(text) != length) {
+        free(text);
+        fcl_log(FCL_LOG_ERROR, "%s: not a text model file (it holds NUL bytes)", path);
+        return FCL_ERR_PARSE;
+    }
+    st = fcl_model_parse(text, path, out);
+    free(text);
+    return st;
+}
+
+void fcl_model_destroy(fcl_model *m)
+{
+    if (!m)
+        return;
+    free(m->nodes);
+    free(m);
+}
+
+uint64_t fcl_model_macs(const fcl_model *m)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < m->n_nodes; i++)
+        total += fcl_ops[m->nodes[i].op]->macs(&m->nodes[i]);
+    return total;
+}
+
+size_t fcl_model_trainable(const fcl_model *m)
+{
+    size_t total = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        fcl_param_desc d[FCL_MAX_PARAMS];
+        int np = fcl_ops[m->nodes[i].op]->params(&m->nodes[i], d);
+        for (int j = 0; j < np; j++)
+            total += d[j].trainable ? d[j].count : 0;
+    }
+    return total;
+}

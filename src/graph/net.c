@@ -1,0 +1,400 @@
+/* A model planned on a device: arenas, kernels, forward and backward on one queue.
+ *
+ * Memory plan: every node's output lives in a root tensor of the activation arena.
+ * An inception branch's output is a channel slice of its concat node's tensor, so
+ * concatenation costs nothing. In training every tensor keeps its own space (backward
+ * reads them all); in inference tensors whose lifetimes do not overlap share space. */
+#include "graph/graph.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *file, *name;
+} kernel_table[FCL_K_COUNT] = {
+    [FCL_K_FILL] = {"tensor.cl", "fill"},
+    [FCL_K_CONV_FORWARD] = {"conv.cl", "conv_forward"},
+    [FCL_K_CONV_BACKWARD_DATA] = {"conv.cl", "conv_backward_data"},
+    [FCL_K_CONV_BACKWARD_WEIGHTS] = {"conv.cl", "conv_backward_weights"},
+    [FCL_K_RELU_BACKWARD] = {"activation.cl", "relu_backward"},
+    [FCL_K_POOL_FORWARD] = {"pool.cl", "pool_forward"},
+    [FCL_K_POOL_BACKWARD] = {"pool.cl", "pool_backward"},
+    [FCL_K_LRN_FORWARD] = {"lrn.cl", "lrn_forward"},
+    [FCL_K_LRN_BACKWARD] = {"lrn.cl", "lrn_backward"},
+    [FCL_K_FC_FORWARD] = {"fc.cl", "fc_forward"},
+    [FCL_K_FC_BACKWARD_DATA] = {"fc.cl", "fc_backward_data"},
+    [FCL_K_FC_BACKWARD_WEIGHTS] = {"fc.cl", "fc_backward_weights"},
+    [FCL_K_MAXOUT_FORWARD] = {"maxout.cl", "maxout_forward"},
+    [FCL_K_MAXOUT_BACKWARD] = {"maxout.cl", "maxout_backward"},
+    [FCL_K_L2NORM_FORWARD] = {"l2norm.cl", "l2norm_forward"},
+    [FCL_K_L2NORM_BACKWARD] = {"l2norm.cl", "l2norm_backward"},
+    [FCL_K_BATCHNORM_FORWARD] = {"batchnorm.cl", "batchnorm_forward"},
+    [FCL_K_BATCHNORM_BACKWARD] = {"batchnorm.cl", "batchnorm_backward"},
+};
+
+/* Work-group size for the 1-D kernels; the global size is rounded up to it and every
+ * kernel checks its bound. */
+#define LOCAL_SIZE 64
+#define ARENA_ALIGN 32 /* floats */
+
+fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args)
+{
+    if (work_items == 0)
+        return FCL_SUCCESS;
+    if (!net->kernels[id]) {
+        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file, "", kernel_table[id].name, &net->kernels[id]);
+        if (st != FCL_SUCCESS)
+            return st;
+    }
+    cl_kernel k = net->kernels[id];
+    for (size_t i = 0; i < n_args; i++) {
+        cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
+        if (err != CL_SUCCESS) {
+            fcl_log(FCL_LOG_ERROR, "%s argument %zu: %s", kernel_table[id].name, i, fcl_status_str(err));
+            return err;
+        }
+    }
+    size_t local = net->rt->info.max_work_group_size < LOCAL_SIZE ? net->rt->info.max_work_group_size : LOCAL_SIZE;
+    size_t global = (work_items + local - 1) / local * local;
+    cl_int err = clEnqueueNDRangeKernel(net->rt->queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        fcl_log(FCL_LOG_ERROR, "enqueueing %s: %s", kernel_table[id].name, fcl_status_str(err));
+    return err;
+}
+
+fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value)
+{
+    return FCL_LAUNCH(net, FCL_K_FILL, n, FCL_M(buf), FCL_I(offset), FCL_F(value), FCL_I(n));
+}
+
+fcl_view fcl_net_output_view(const fcl_net *net, int node)
+{
+    const fcl_node *nd = &net->model->nodes[node];
+    const fcl_tensor *t = &net->tensors[nd->tensor];
+    return (fcl_view){(int)(t->offset + (size_t)nd->c_start * nd->out.h * nd->out.w), fcl_shape_size(t->shape)};
+}
+
+/* Root tensors and channel offsets; nodes are in the model (whose planned fields we
+ * fill) because a plan is per model and batch. */
+static fcl_status assign_tensors(fcl_net *net, fcl_node *nodes, int n)
+{
+    int *owner = malloc((size_t)n * sizeof *owner);
+    net->tensors = calloc((size_t)n, sizeof *net->tensors);
+    if (!owner || !net->tensors) {
+        free(owner);
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    for (int i = 0; i < n; i++) {
+        owner[i] = -1;
+        nodes[i].c_start = 0;
+    }
+    for (int j = 0; j < n; j++)
+        if (nodes[j].op == FCL_OP_CONCAT)
+            for (int b = 0, c = 0; b < nodes[j].n_inputs; c += nodes[nodes[j].inputs[b]].out.c, b++) {
+                owner[nodes[j].inputs[b]] = j;
+                nodes[nodes[j].inputs[b]].c_start = c;
+            }
+    net->n_tensors = 0;
+    for (int i = 0; i < n; i++)
+        if (owner[i] < 0) {
+            fcl_tensor *t = &net->tensors[net->n_tensors];
+            t->shape = nodes[i].out;
+            t->first = i;
+            t->last = i;
+            nodes[i].tensor = net->n_tensors++;
+        }
+    for (int i = 0; i < n; i++)
+        if (owner[i] >= 0) {
+            nodes[i].tensor = nodes[owner[i]].tensor;
+            fcl_tensor *t = &net->tensors[nodes[i].tensor];
+            t->first = i < t->first ? i : t->first;
+        }
+    free(owner);
+    /* Last reads; the output stays alive to the end. */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < nodes[i].n_inputs; j++) {
+            fcl_tensor *t = &net->tensors[nodes[nodes[i].inputs[j]].tensor];
+            t->last = i > t->last ? i : t->last;
+        }
+    net->tensors[nodes[n - 1].tensor].last = n;
+    return FCL_SUCCESS;
+}
+
+static size_t align_up(size_t v) { return (v + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN; }
+
+static size_t tensor_floats(const fcl_net *net, const fcl_tensor *t)
+{
+    return align_up((size_t)net->batch * fcl_shape_size(t->shape));
+}
+
+/* Greedy by size: each tensor takes the lowest offset free of every placed tensor whose
+ * lifetime overlaps its own. */
+static fcl_status place_tensors(fcl_net *net)
+{
+    int n = net->n_tensors;
+    if (n <= 0)
+        return FCL_ERR_INVALID_ARGUMENT;
+    net->act_floats_unshared = 0;
+    for (int i = 0; i < n; i++)
+        net->act_floats_unshared += tensor_floats(net, &net->tensors[i]);
+    if (net->training) {
+        size_t at = 0;
+        for (int i = 0; i < n; i++) {
+            net->tensors[i].offset = at;
+            at += tensor_floats(net, &net->tensors[i]);
+        }
+        net->act_floats = at;
+        return FCL_SUCCESS;
+    }
+    int *order = malloc((size_t)n * sizeof *order);
+    bool *placed = calloc((size_t)n, sizeof *placed);
+    if (!order || !placed) {
+        free(order);
+        free(placed);
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = 1; i < n; i++) /* insertion sort by size, largest first: n is small */
+        for (int j = i; j > 0 && tensor_floats(net, &net->tensors[order[j]]) >
+                                     tensor_floats(net, &net->tensors[order[j - 1]]);
+             j--) {
+            int tmp = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = tmp;
+        }
+    net->act_floats = 0;
+    for (int a = 0; a < n; a++) {
+        fcl_tensor *t = &net->tensors[order[a]];
+        size_t size = tensor_floats(net, t), at = 0;
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (int b = 0; b < n; b++) {
+                const fcl_tensor *u = &net->tensors[b];
+                if (!placed[b] || u->last < t->first || t->last < u->first)
+                    continue;
+                size_t usize = tensor_floats(net, u);
+                if (at < u->offset + usize && u->offset < at + size) {
+                    at = u->offset + usize;
+                    moved = true;
+                }
+            }
+        }
+        t->offset = at;
+        placed[order[a]] = true;
+        if (at + size > net->act_floats)
+            net->act_floats = at + size;
+    }
+    free(order);
+    free(placed);
+    return FCL_SUCCESS;
+}
+
+static fcl_status alloc_buffer(fcl_net *net, size_t floats, cl_mem *out, const char *what)
+{
+    size_t bytes = (floats ? floats : 1) * sizeof(float);
+    if (bytes > net->rt->info.max_alloc_bytes) {
+        fcl_log(FCL_LOG_ERROR, "%s needs %.1f MiB in one buffer; %s allows at most %.1f MiB (try a smaller batch)",
+                what, bytes / 1048576.0, net->rt->info.name, net->rt->info.max_alloc_bytes / 1048576.0);
+        return CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    }
+    cl_int err;
+    *out = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        fcl_log(FCL_LOG_ERROR, "allocating %s (%.1f MiB) on %s: %s", what, bytes / 1048576.0, net->rt->info.name,
+                fcl_status_str(err));
+    return err;
+}
+
+fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_net **out)
+{
+    *out = NULL;
+    if (batch < 1)
+        return FCL_ERR_INVALID_ARGUMENT;
+    fcl_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    net->rt = rt;
+    net->model = model;
+    net->batch = batch;
+    net->training = training;
+    fcl_status st = assign_tensors(net, model->nodes, model->n_nodes);
+    if (st == FCL_SUCCESS)
+        st = place_tensors(net);
+    if (st == FCL_SUCCESS && net->act_floats >= (size_t)1 << 31)
+        st = FCL_ERR_SHAPE;
+    double need = ((training ? 2.0 : 1.0) * (double)model->n_params + (training ? 2.0 : 1.0) * net->act_floats) * 4;
+    if (st == FCL_SUCCESS && need > (double)rt->info.global_mem_bytes) {
+        fcl_log(FCL_LOG_ERROR, "%s at batch %d needs %.1f MiB of device memory; %s has %.1f MiB", model->name, batch,
+                need / 1048576.0, rt->info.name, rt->info.global_mem_bytes / 1048576.0);
+        st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    }
+    if (st == FCL_SUCCESS)
+        st = alloc_buffer(net, model->n_params, &net->params, "parameters");
+    if (st == FCL_SUCCESS)
+        st = alloc_buffer(net, net->act_floats, &net->acts, "activations");
+    if (st == FCL_SUCCESS)
+        st = alloc_buffer(net, model->n_state, &net->state, "batch statistics");
+    if (st == FCL_SUCCESS && training)
+        st = alloc_buffer(net, model->n_params, &net->grads, "gradients");
+    if (st == FCL_SUCCESS && training)
+        st = alloc_buffer(net, net->act_floats, &net->dacts, "activation gradients");
+    if (st != FCL_SUCCESS) {
+        fcl_net_destroy(net);
+        return st;
+    }
+    *out = net;
+    return FCL_SUCCESS;
+}
+
+void fcl_net_destroy(fcl_net *net)
+{
+    if (!net)
+        return;
+    for (int i = 0; i < FCL_K_COUNT; i++)
+        if (net->kernels[i])
+            clReleaseKernel(net->kernels[i]);
+    cl_mem bufs[] = {net->params, net->grads, net->acts, net->dacts, net->state};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i])
+            clReleaseMemObject(bufs[i]);
+    free(net->tensors);
+    free(net);
+}
+
+fcl_status fcl_net_write(fcl_net *net, cl_mem buf, size_t offset, size_t n, const float *host)
+{
+    cl_int err = clEnqueueWriteBuffer(net->rt->queue, buf, CL_TRUE, offset * sizeof(float), n * sizeof(float), host,
+                                      0, NULL, NULL);
+    return err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clEnqueueWriteBuffer", err);
+}
+
+fcl_status fcl_net_read(fcl_net *net, cl_mem buf, size_t offset, size_t n, float *host)
+{
+    cl_int err = clEnqueueReadBuffer(net->rt->queue, buf, CL_TRUE, offset * sizeof(float), n * sizeof(float), host,
+                                     0, NULL, NULL);
+    return err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clEnqueueReadBuffer", err);
+}
+
+/* splitmix64 and Box-Muller: a seeded, platform-independent normal generator. */
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double normal(uint64_t *s)
+{
+    double u1 = ((splitmix64(s) >> 11) + 1.0) / 9007199254740993.0, u2 = (splitmix64(s) >> 11) / 9007199254740992.0;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed)
+{
+    const fcl_model *m = net->model;
+    float *host = calloc(m->n_params ? m->n_params : 1, sizeof *host);
+    if (!host)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    uint64_t state = seed;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const fcl_node *nd = &m->nodes[i];
+        fcl_param_desc d[FCL_MAX_PARAMS];
+        int np = fcl_ops[nd->op]->params(nd, d);
+        size_t at = nd->param_off;
+        for (int j = 0; j < np; j++) {
+            float *p = host + at;
+            if (nd->op == FCL_OP_BATCHNORM) { /* gamma 1, beta 0, mean 0, var 1 */
+                for (size_t q = 0; q < d[j].count; q++)
+                    p[q] = (j == 0 || j == 3) ? 1.0f : 0.0f;
+            } else if (strcmp(d[j].suffix, "weight") == 0) {
+                double fan_in = (double)d[j].count / d[j].dims[0], std = sqrt(2.0 / fan_in);
+                for (size_t q = 0; q < d[j].count; q++)
+                    p[q] = (float)(std * normal(&state));
+            }
+            at += d[j].count;
+        }
+    }
+    fcl_status st = fcl_net_write(net, net->params, 0, m->n_params, host);
+    free(host);
+    return st;
+}
+
+fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output)
+{
+    const fcl_model *m = net->model;
+    fcl_view in = fcl_net_output_view(net, 0);
+    fcl_status st = fcl_net_write(net, net->acts, (size_t)in.off, (size_t)net->batch * fcl_shape_size(m->nodes[0].out),
+                                  input);
+    for (int i = 1; i < m->n_nodes && st == FCL_SUCCESS; i++)
+        st = fcl_ops[m->nodes[i].op]->forward(net, &m->nodes[i]);
+    if (st == FCL_SUCCESS && output) {
+        const fcl_node *last = fcl_model_output(m);
+        fcl_view out = fcl_net_output_view(net, m->n_nodes - 1);
+        st = fcl_net_read(net, net->acts, (size_t)out.off, (size_t)net->batch * fcl_shape_size(last->out), output);
+    }
+    return st;
+}
+
+fcl_status fcl_net_backward(fcl_net *net, const float *d_output)
+{
+    if (!net->training) {
+        fcl_log(FCL_LOG_ERROR, "backward needs a network created for training");
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
+    const fcl_model *m = net->model;
+    fcl_view out = fcl_net_output_view(net, m->n_nodes - 1);
+    fcl_status st = fcl_net_fill(net, net->dacts, 0, net->act_floats, 0.0f);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_write(net, net->dacts, (size_t)out.off, (size_t)net->batch * fcl_shape_size(fcl_model_output(m)->out),
+                           d_output);
+    for (int i = m->n_nodes - 1; i >= 1 && st == FCL_SUCCESS; i--) {
+        const fcl_node *nd = &m->nodes[i];
+        if (nd->relu) {
+            fcl_view y = fcl_net_output_view(net, i);
+            st = FCL_LAUNCH(net, FCL_K_RELU_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->dacts),
+                            FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), FCL_I(net->batch),
+                            FCL_I(fcl_shape_size(nd->out)));
+        }
+        if (st == FCL_SUCCESS)
+            st = fcl_ops[nd->op]->backward(net, nd);
+    }
+    return st;
+}
+
+fcl_status fcl_model_reference_forward(const fcl_model *m, int n, const double *input, const double *params,
+                                       double *output)
+{
+    double **outs = calloc((size_t)m->n_nodes, sizeof *outs);
+    if (!outs)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_status st = FCL_SUCCESS;
+    for (int i = 0; i < m->n_nodes && st == FCL_SUCCESS; i++) {
+        const fcl_node *nd = &m->nodes[i];
+        size_t size = (size_t)n * fcl_shape_size(nd->out);
+        if (!(outs[i] = malloc(size * sizeof(double)))) {
+            st = FCL_ERR_OUT_OF_HOST_MEMORY;
+        } else if (nd->op == FCL_OP_INPUT) {
+            memcpy(outs[i], input, size * sizeof(double));
+        } else if (nd->op == FCL_OP_CONCAT) {
+            size_t plane = (size_t)nd->out.h * nd->out.w;
+            for (int s = 0; s < n; s++)
+                for (int b = 0, c = 0; b < nd->n_inputs; c += m->nodes[nd->inputs[b]].out.c, b++) {
+                    size_t count = (size_t)m->nodes[nd->inputs[b]].out.c * plane;
+                    memcpy(outs[i] + (size_t)s * nd->out.c * plane + (size_t)c * plane,
+                           outs[nd->inputs[b]] + (size_t)s * count, count * sizeof(double));
+                }
+        } else {
+            fcl_ops[nd->op]->reference(nd, n, outs[nd->inputs[0]], params + nd->param_off, outs[i]);
+        }
+    }
+    if (st == FCL_SUCCESS)
+        memcpy(output, outs[m->n_nodes - 1], (size_t)n * fcl_shape_size(fcl_model_output(m)->out) * sizeof(double));
+    for (int i = 0; i < m->n_nodes; i++)
+        free(outs[i]);
+    free(outs);
+    return st;
+}

@@ -1,0 +1,109 @@
+/* Convolution: any KHxKW, stride, padding, bias, fused ReLU.  x (N,C,H,W) -> y (N,K,OH,OW). */
+#include "graph/graph.h"
+
+#include <stdio.h>
+
+fcl_status fcl_infer_window(fcl_node *nd, int out_channels, char *why, size_t why_size)
+{
+    if (nd->kh < 1 || nd->kw < 1 || nd->stride < 1 || nd->pad < 0) {
+        snprintf(why, why_size, "kernel, stride must be >= 1 and padding >= 0");
+        return FCL_ERR_SHAPE;
+    }
+    if (nd->pad >= nd->kh || nd->pad >= nd->kw) {
+        snprintf(why, why_size, "padding %d must be smaller than the kernel %dx%d", nd->pad, nd->kh, nd->kw);
+        return FCL_ERR_SHAPE;
+    }
+    if (nd->kh > nd->in.h + 2 * nd->pad || nd->kw > nd->in.w + 2 * nd->pad) {
+        snprintf(why, why_size, "kernel %dx%d is larger than its padded input %dx%d", nd->kh, nd->kw,
+                 nd->in.h + 2 * nd->pad, nd->in.w + 2 * nd->pad);
+        return FCL_ERR_SHAPE;
+    }
+    nd->out.c = out_channels;
+    nd->out.h = (nd->in.h + 2 * nd->pad - nd->kh) / nd->stride + 1;
+    nd->out.w = (nd->in.w + 2 * nd->pad - nd->kw) / nd->stride + 1;
+    return FCL_SUCCESS;
+}
+
+static fcl_status conv_infer(fcl_node *nd, char *why, size_t why_size)
+{
+    if (nd->channels < 1) {
+        snprintf(why, why_size, "conv needs c= (output channels) >= 1");
+        return FCL_ERR_PARSE;
+    }
+    return fcl_infer_window(nd, nd->channels, why, why_size);
+}
+
+static int conv_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
+{
+    out[0] = (fcl_param_desc){"weight", (size_t)nd->channels * nd->in.c * nd->kh * nd->kw,
+                              {nd->channels, nd->in.c, nd->kh, nd->kw}, 4, true};
+    out[1] = (fcl_param_desc){"bias", (size_t)nd->channels, {nd->channels}, 1, true};
+    return 2;
+}
+
+static uint64_t conv_macs(const fcl_node *nd)
+{
+    return (uint64_t)nd->out.h * nd->out.w * nd->out.c * nd->in.c * nd->kh * nd->kw;
+}
+
+static size_t weight_count(const fcl_node *nd) { return (size_t)nd->channels * nd->in.c * nd->kh * nd->kw; }
+
+static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
+{
+    fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
+    int w_off = (int)nd->param_off, b_off = (int)(nd->param_off + weight_count(nd));
+    return FCL_LAUNCH(net, FCL_K_CONV_FORWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->acts),
+                      FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params),
+                      FCL_I(w_off), FCL_I(b_off), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h),
+                      FCL_I(nd->in.w), FCL_I(nd->out.c), FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh),
+                      FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad), FCL_I(nd->relu));
+}
+
+static fcl_status conv_backward(fcl_net *net, const fcl_node *nd)
+{
+    fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
+    int w_off = (int)nd->param_off, b_off = (int)(nd->param_off + weight_count(nd));
+    fcl_status st = FCL_LAUNCH(net, FCL_K_CONV_BACKWARD_DATA, (size_t)net->batch * fcl_shape_size(nd->in),
+                               FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off),
+                               FCL_I(y.ns), FCL_M(net->params), FCL_I(w_off), FCL_I(net->batch), FCL_I(nd->in.c),
+                               FCL_I(nd->in.h), FCL_I(nd->in.w), FCL_I(nd->out.c), FCL_I(nd->out.h),
+                               FCL_I(nd->out.w), FCL_I(nd->kh), FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad));
+    if (st != FCL_SUCCESS)
+        return st;
+    return FCL_LAUNCH(net, FCL_K_CONV_BACKWARD_WEIGHTS, weight_count(nd) + (size_t)nd->channels, FCL_M(net->grads),
+                      FCL_I(w_off), FCL_I(b_off), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
+                      FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h),
+                      FCL_I(nd->in.w), FCL_I(nd->out.c), FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh),
+                      FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad));
+}
+
+static void conv_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+{
+    const int C = nd->in.c, H = nd->in.h, W = nd->in.w, K = nd->out.c, OH = nd->out.h, OW = nd->out.w;
+    const double *w = p, *b = p + weight_count(nd);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < K; k++)
+            for (int oy = 0; oy < OH; oy++)
+                for (int ox = 0; ox < OW; ox++) {
+                    double acc = b[k];
+                    for (int c = 0; c < C; c++)
+                        for (int ky = 0; ky < nd->kh; ky++)
+                            for (int kx = 0; kx < nd->kw; kx++) {
+                                int iy = oy * nd->stride - nd->pad + ky, ix = ox * nd->stride - nd->pad + kx;
+                                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                    acc += x[((size_t)(i * C + c) * H + iy) * W + ix] *
+                                           w[((size_t)(k * C + c) * nd->kh + ky) * nd->kw + kx];
+                            }
+                    y[((size_t)(i * K + k) * OH + oy) * OW + ox] = nd->relu && acc < 0 ? 0 : acc;
+                }
+}
+
+const fcl_op_def fcl_op_conv = {
+    .name = "conv",
+    .infer = conv_infer,
+    .params = conv_params,
+    .macs = conv_macs,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .reference = conv_reference,
+};

@@ -1,0 +1,51 @@
+/* Local response normalisation across channels ("norm" in NN2, "rnorm" in NN1). */
+#include "graph/graph.h"
+
+#include <math.h>
+
+#define LRN_ARGS(nd)                                                                                    \
+    FCL_I(net->batch), FCL_I((nd)->in.c), FCL_I((nd)->in.h * (nd)->in.w), FCL_I((nd)->size),          \
+        FCL_F((nd)->alpha), FCL_F((nd)->beta), FCL_F((nd)->k)
+
+static fcl_status lrn_forward(fcl_net *net, const fcl_node *nd)
+{
+    fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
+    return FCL_LAUNCH(net, FCL_K_LRN_FORWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->acts),
+                      FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
+}
+
+static fcl_status lrn_backward(fcl_net *net, const fcl_node *nd)
+{
+    fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
+    return FCL_LAUNCH(net, FCL_K_LRN_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
+                      FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
+                      FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
+}
+
+static void lrn_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+{
+    (void)p;
+    const int C = nd->in.c, HW = nd->in.h * nd->in.w;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++)
+            for (int q = 0; q < HW; q++) {
+                double sum = 0;
+                for (int j = c - nd->size / 2; j <= c + nd->size / 2; j++)
+                    if (j >= 0 && j < C) {
+                        double v = x[((size_t)i * C + j) * HW + q];
+                        sum += v * v;
+                    }
+                size_t at = ((size_t)i * C + c) * HW + q;
+                y[at] = x[at] * pow(nd->k + nd->alpha / nd->size * sum, -nd->beta);
+            }
+}
+
+const fcl_op_def fcl_op_lrn = {
+    .name = "lrn",
+    .infer = fcl_infer_same,
+    .params = fcl_no_params,
+    .macs = fcl_no_macs,
+    .forward = lrn_forward,
+    .backward = lrn_backward,
+    .reference = lrn_reference,
+};

@@ -1,0 +1,69 @@
+/* Pooling: max, L2 (sqrt of the sum of squares) and average, over KxK windows with
+ * stride and padding; `global` pooling is a window the size of the input. Padding is
+ * never counted (average divides by the window's elements inside the input). */
+#include "graph/graph.h"
+
+#include <math.h>
+#include <stdio.h>
+
+static int mode_of(fcl_op op) { return op == FCL_OP_MAXPOOL ? 0 : op == FCL_OP_L2POOL ? 1 : 2; }
+
+static fcl_status pool_infer(fcl_node *nd, char *why, size_t why_size)
+{
+    if (nd->kh == 0 && nd->kw == 0) { /* global */
+        nd->kh = nd->in.h;
+        nd->kw = nd->in.w;
+    }
+    return fcl_infer_window(nd, nd->in.c, why, why_size);
+}
+
+#define POOL_SIZES(nd)                                                                                  \
+    FCL_I(net->batch), FCL_I((nd)->in.c), FCL_I((nd)->in.h), FCL_I((nd)->in.w), FCL_I((nd)->out.h),   \
+        FCL_I((nd)->out.w), FCL_I((nd)->kh), FCL_I((nd)->kw), FCL_I((nd)->stride), FCL_I((nd)->pad),  \
+        FCL_I(mode_of((nd)->op))
+
+static fcl_status pool_forward(fcl_net *net, const fcl_node *nd)
+{
+    fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
+    return FCL_LAUNCH(net, FCL_K_POOL_FORWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->acts),
+                      FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), POOL_SIZES(nd));
+}
+
+static fcl_status pool_backward(fcl_net *net, const fcl_node *nd)
+{
+    fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
+    return FCL_LAUNCH(net, FCL_K_POOL_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
+                      FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
+                      FCL_I(x.off), FCL_I(x.ns), FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), POOL_SIZES(nd));
+}
+
+static void pool_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+{
+    (void)p;
+    const int C = nd->in.c, H = nd->in.h, W = nd->in.w, OH = nd->out.h, OW = nd->out.w, mode = mode_of(nd->op);
+    for (int i = 0; i < n * C; i++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                int y0 = oy * nd->stride - nd->pad, x0 = ox * nd->stride - nd->pad;
+                double acc = mode == 0 ? -INFINITY : 0;
+                int count = 0;
+                for (int iy = y0; iy < y0 + nd->kh; iy++)
+                    for (int ix = x0; ix < x0 + nd->kw; ix++) {
+                        if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                            continue;
+                        double v = x[((size_t)i * H + iy) * W + ix];
+                        acc = mode == 0 ? fmax(acc, v) : mode == 1 ? acc + v * v : acc + v;
+                        count++;
+                    }
+                y[((size_t)i * OH + oy) * OW + ox] = mode == 1 ? sqrt(acc) : mode == 2 ? acc / count : acc;
+            }
+}
+
+#define POOL_OP(op_name)                                                                                 \
+    {                                                                                                    \
+        .name = op_name, .infer = pool_infer, .params = fcl_no_params, .macs = fcl_no_macs,                      \
+        .forward = pool_forward, .backward = pool_backward, .reference = pool_reference,                 \
+    }
+const fcl_op_def fcl_op_maxpool = POOL_OP("maxpool");
+const fcl_op_def fcl_op_l2pool = POOL_OP("l2pool");
+const fcl_op_def fcl_op_avgpool = POOL_OP("avgpool");

@@ -1,0 +1,227 @@
+/* Every layer on the device against the plain C reference (forward), and its backward
+ * pass against central finite differences of that reference in double precision.
+ * Each case is a small model, so the same harness checks single layers, inception
+ * modules (branches written at channel offsets, input gradients accumulated across
+ * branches) and whole small networks.
+ *
+ * Tolerances. Forward: the kernels sum up to a few hundred float32 products in another
+ * order than the double reference, so |gpu - ref| <= 1e-4 * max(1, max|ref|). Backward:
+ * finite differences in double with h = 1e-5 are exact to ~1e-9; the kernel gradients
+ * are float32 sums of as many terms, so |grad - fd| <= 2e-3 * max(1, max|fd|). */
+#include "graph/graph.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static fcl_runtime *rt;
+
+static int setup(void **state)
+{
+    (void)state;
+    fcl_runtime_options o = {.disk_cache = FCL_DISK_CACHE_OFF};
+    fcl_status st = fcl_runtime_create(getenv("FACECL_TEST_DEVICE"), &o, &rt);
+    if (st != FCL_SUCCESS)
+        fprintf(stderr, "no OpenCL device: %s\n", fcl_status_str(st));
+    return st == FCL_SUCCESS ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fcl_runtime_destroy(rt);
+    return 0;
+}
+
+static uint64_t rng = 12345;
+static double uniform(void) /* [-1, 1) */
+{
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(rng >> 11) / 4503599627370496.0 - 1.0;
+}
+
+#define GUARD 12345.678f
+#define MAX_CHECKED 300
+
+static double loss(const fcl_model *m, int n, const double *x, const double *p, const double *dy, double *y,
+                   size_t ny)
+{
+    assert_int_equal(fcl_model_reference_forward(m, n, x, p, y), FCL_SUCCESS);
+    double l = 0;
+    for (size_t i = 0; i < ny; i++)
+        l += dy[i] * y[i];
+    return l;
+}
+
+/* Compares the device gradient g[0..count) with finite differences of loss() along
+ * the doubles at v[0..count); at most MAX_CHECKED coordinates, spread evenly. */
+static void check_gradient(const char *what, const fcl_model *m, int n, double *x, double *p, const double *dy,
+                           double *y, size_t ny, double *v, const float *g, size_t count)
+{
+    const double h = 1e-5;
+    size_t step = count > MAX_CHECKED ? count / MAX_CHECKED : 1;
+    double worst = 0, scale = 1;
+    double *fd = calloc(count, sizeof *fd);
+    for (size_t i = 0; i < count; i += step) {
+        double keep = v[i];
+        v[i] = keep + h;
+        double lp = loss(m, n, x, p, dy, y, ny);
+        v[i] = keep - h;
+        double lm = loss(m, n, x, p, dy, y, ny);
+        v[i] = keep;
+        fd[i] = (lp - lm) / (2 * h);
+        scale = fmax(scale, fabs(fd[i]));
+    }
+    for (size_t i = 0; i < count; i += step) {
+        assert_true(isfinite(g[i]));
+        double err = fabs(g[i] - fd[i]);
+        if (err > worst)
+            worst = err;
+        if (err > 2e-3 * scale)
+            fail_msg("%s: %s gradient %zu: device %.6g, finite differences %.6g", m->name, what, i, g[i], fd[i]);
+    }
+    free(fd);
+}
+
+static void run_case(const char *text, int n)
+{
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse(text, "test-case", &m), FCL_SUCCESS);
+    fcl_net *net;
+    assert_int_equal(fcl_net_create(rt, m, n, true, &net), FCL_SUCCESS);
+    const size_t nx = (size_t)n * fcl_shape_size(m->nodes[0].out);
+    const size_t ny = (size_t)n * fcl_shape_size(fcl_model_output(m)->out);
+    const size_t np = m->n_params;
+    float *xf = malloc(nx * sizeof *xf), *pf = malloc((np + 1) * sizeof *pf), *yf = malloc(ny * sizeof *yf);
+    float *dyf = malloc(ny * sizeof *dyf), *gx = malloc(nx * sizeof *gx), *gp = malloc((np + 1) * sizeof *gp);
+    double *x = malloc(nx * sizeof *x), *p = malloc((np + 1) * sizeof *p), *y = malloc(ny * sizeof *y);
+    double *dy = malloc(ny * sizeof *dy);
+    float *arena = malloc(net->act_floats * sizeof *arena);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = xf[i] = (float)uniform();
+    assert_int_equal(fcl_net_init_params(net, 7), FCL_SUCCESS);
+    assert_int_equal(fcl_net_read(net, net->params, 0, np, pf), FCL_SUCCESS);
+    for (size_t i = 0; i < np; i++) { /* keep the initialised layout, add noise so nothing is exactly 0/1 */
+        pf[i] += (float)(0.1 * uniform());
+        p[i] = pf[i];
+    }
+    assert_int_equal(fcl_net_write(net, net->params, 0, np, pf), FCL_SUCCESS);
+
+    /* Forward, with guard values everywhere in the arena. */
+    for (size_t i = 0; i < net->act_floats; i++)
+        arena[i] = GUARD;
+    assert_int_equal(fcl_net_write(net, net->acts, 0, net->act_floats, arena), FCL_SUCCESS);
+    assert_int_equal(fcl_net_forward(net, xf, yf), FCL_SUCCESS);
+    assert_int_equal(fcl_model_reference_forward(m, n, x, p, y), FCL_SUCCESS);
+    double scale = 1;
+    for (size_t i = 0; i < ny; i++)
+        scale = fmax(scale, fabs(y[i]));
+    for (size_t i = 0; i < ny; i++) {
+        if (!isfinite(yf[i]))
+            fail_msg("%s: output %zu is %g", m->name, i, yf[i]);
+        if (fabs(yf[i] - y[i]) > 1e-4 * scale)
+            fail_msg("%s: output %zu: device %.7g, reference %.7g", m->name, i, yf[i], y[i]);
+    }
+    /* Nothing was written outside the tensors. */
+    assert_int_equal(fcl_net_read(net, net->acts, 0, net->act_floats, arena), FCL_SUCCESS);
+    for (int t = 0; t < net->n_tensors; t++) {
+        size_t end = net->tensors[t].offset + (size_t)n * fcl_shape_size(net->tensors[t].shape);
+        size_t next = net->act_floats;
+        for (int u = 0; u < net->n_tensors; u++)
+            if (net->tensors[u].offset >= end && net->tensors[u].offset < next)
+                next = net->tensors[u].offset;
+        for (size_t i = end; i < next; i++)
+            if (arena[i] != GUARD)
+                fail_msg("%s: write past tensor %d at arena float %zu", m->name, t, i);
+    }
+
+    /* Backward against finite differences, for the input and every parameter. */
+    for (size_t i = 0; i < ny; i++)
+        dy[i] = dyf[i] = (float)uniform();
+    assert_int_equal(fcl_net_fill(net, net->grads, 0, np ? np : 1, 0.0f), FCL_SUCCESS);
+    assert_int_equal(fcl_net_backward(net, dyf), FCL_SUCCESS);
+    fcl_view in = fcl_net_output_view(net, 0);
+    assert_int_equal(fcl_net_read(net, net->dacts, (size_t)in.off, nx, gx), FCL_SUCCESS);
+    if (np)
+        assert_int_equal(fcl_net_read(net, net->grads, 0, np, gp), FCL_SUCCESS);
+    check_gradient("input", m, n, x, p, dy, y, ny, x, gx, nx);
+    /* Running statistics are not trained: their gradients stay zero. */
+    for (int i = 0; i < m->n_nodes; i++) {
+        fcl_param_desc d[FCL_MAX_PARAMS];
+        int k = fcl_ops[m->nodes[i].op]->params(&m->nodes[i], d);
+        size_t at = m->nodes[i].param_off;
+        for (int j = 0; j < k; j++, at += d[j - 1].count)
+            if (d[j].trainable)
+                check_gradient(d[j].suffix, m, n, x, p, dy, y, ny, p + at, gp + at, d[j].count);
+    }
+    free(xf), free(pf), free(yf), free(dyf), free(gx), free(gp), free(x), free(p), free(y), free(dy), free(arena);
+    fcl_net_destroy(net);
+    fcl_model_destroy(m);
+}
+
+#define CASE(fn, n, text)                 \
+    static void fn(void **state)          \
+    {                                     \
+        (void)state;                      \
+        run_case("model " #fn "\n" text, n); \
+    }
+
+CASE(conv_3x3_same, 2, "input h=7 w=6 c=3\nconv a k=3 c=5 relu=0\n")
+CASE(conv_3x3_stride2_relu, 3, "input h=9 w=8 c=2\nconv a k=3 s=2 c=4\n")
+CASE(conv_5x5_stride2, 2, "input h=11 w=9 c=2\nconv a k=5 s=2 c=3 relu=0\n")
+CASE(conv_1x1, 2, "input h=5 w=7 c=6\nconv a k=1 c=3 relu=0\n")
+CASE(conv_7x7_stride2_pad3, 1, "input h=13 w=11 c=3\nconv a k=7 s=2 c=4 relu=0\n")
+CASE(conv_rect_no_pad, 2, "input h=6 w=8 c=2\nconv a kh=3 kw=2 p=0 c=3 relu=0\n")
+CASE(maxpool_3x3_stride2, 2, "input h=9 w=7 c=3\nmaxpool a k=3 s=2\n")
+CASE(maxpool_global, 2, "input h=5 w=6 c=3\nmaxpool a global=1\n")
+CASE(l2pool_3x3, 2, "input h=6 w=7 c=3\nl2pool a k=3\n")
+CASE(avgpool_3x3_stride2, 2, "input h=7 w=9 c=2\navgpool a k=3 s=2\n")
+CASE(avgpool_global, 3, "input h=5 w=5 c=4\navgpool a global=1\n")
+CASE(lrn_across_channels, 2, "input h=3 w=4 c=7\nlrn a size=5 alpha=0.5 beta=0.75 bias=2\n")
+CASE(fc_plain, 3, "input h=2 w=3 c=4\nfc a c=9\n")
+CASE(fc_relu, 3, "input h=1 w=1 c=13\nfc a c=7 relu=1\n")
+CASE(fc_maxout, 2, "input h=1 w=1 c=10\nfc a c=12\nmaxout b g=2\n")
+CASE(l2norm_embedding, 3, "input h=1 w=1 c=11\nfc a c=8\nl2norm b\n")
+CASE(batchnorm_train, 3, "input h=3 w=4 c=5\nbatchnorm a\n")
+CASE(batchnorm_relu, 2, "input h=4 w=3 c=3\nconv a k=3 c=4 relu=0\nbatchnorm b relu=1\n")
+CASE(inception_all_branches, 2,
+     "input h=6 w=5 c=4\ninception m 1x1=3 3x3r=2 3x3=3 5x5r=2 5x5=2 pool=max proj=2\n")
+CASE(inception_strided_l2, 2, "input h=7 w=7 c=3\ninception m 3x3r=2 3x3=3 5x5r=2 5x5=2 pool=l2 s=2\n")
+CASE(small_facenet, 2,
+     "input h=12 w=12 c=1\nconv c1 k=3 c=4\nmaxpool p1 k=3 s=2\nlrn n1\n"
+     "inception i1 1x1=2 3x3r=2 3x3=3 5x5r=1 5x5=2 pool=l2 proj=2\n"
+     "inception i2 3x3r=2 3x3=2 5x5r=1 5x5=1 pool=max s=2\n"
+     "avgpool gap global=1\nfc emb c=6\nl2norm l2\n")
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv_3x3_same),
+        cmocka_unit_test(conv_3x3_stride2_relu),
+        cmocka_unit_test(conv_5x5_stride2),
+        cmocka_unit_test(conv_1x1),
+        cmocka_unit_test(conv_7x7_stride2_pad3),
+        cmocka_unit_test(conv_rect_no_pad),
+        cmocka_unit_test(maxpool_3x3_stride2),
+        cmocka_unit_test(maxpool_global),
+        cmocka_unit_test(l2pool_3x3),
+        cmocka_unit_test(avgpool_3x3_stride2),
+        cmocka_unit_test(avgpool_global),
+        cmocka_unit_test(lrn_across_channels),
+        cmocka_unit_test(fc_plain),
+        cmocka_unit_test(fc_relu),
+        cmocka_unit_test(fc_maxout),
+        cmocka_unit_test(l2norm_embedding),
+        cmocka_unit_test(batchnorm_train),
+        cmocka_unit_test(batchnorm_relu),
+        cmocka_unit_test(inception_all_branches),
+        cmocka_unit_test(inception_strided_l2),
+        cmocka_unit_test(small_facenet),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
