@@ -61,7 +61,8 @@ case "$cmd" in
     demo)
         install_packages
         build "$BUILD"
-        exec "$BUILD/src/facecl" devices --check "$@"
+        "$BUILD/src/facecl" devices --check
+        exec "$BUILD/src/facecl" info --memory "${@:-models/nn2.model}"
         ;;
     test)
         install_packages

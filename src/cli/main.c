@@ -13,6 +13,7 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},
+    {"info", cmd_info, "per-layer table of a model: sizes, params, multiply-adds (--json, --memory)"},
     {"version", cmd_version, "print the facecl version"},
     {"help", cmd_help, "show this help"},
 };

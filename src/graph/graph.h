@@ -170,6 +170,9 @@ fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const f
 /* Zeroes n floats of buf from offset. */
 fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value);
 
+/* The activation plan alone (no device): floats with lifetime reuse, and without. */
+fcl_status fcl_plan_activations(const fcl_model *model, int batch, bool training, size_t *planned, size_t *unshared);
+
 fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_net **out);
 void fcl_net_destroy(fcl_net *net);
 /* He-normal weights for conv/fc (std sqrt(2/fan_in)), zero biases, BN gamma 1. */

@@ -398,3 +398,15 @@ fcl_status fcl_model_reference_forward(const fcl_model *m, int n, const double *
     free(outs);
     return st;
 }
+
+fcl_status fcl_plan_activations(const fcl_model *model, int batch, bool training, size_t *planned, size_t *unshared)
+{
+    fcl_net plan = {.model = model, .batch = batch, .training = training};
+    fcl_status st = assign_tensors(&plan, model->nodes, model->n_nodes);
+    if (st == FCL_SUCCESS)
+        st = place_tensors(&plan);
+    *planned = plan.act_floats;
+    *unshared = plan.act_floats_unshared;
+    free(plan.tensors);
+    return st;
+}

@@ -1,0 +1,106 @@
+/* Whole networks on the device: NN2's forward pass gives unit-norm embeddings, and the
+ * inference plan (activations sharing memory by lifetime) computes what the training
+ * plan (every activation apart) computes. */
+#include "graph/graph.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+static fcl_runtime *rt;
+
+static int setup(void **state)
+{
+    (void)state;
+    fcl_runtime_options o = {.disk_cache = FCL_DISK_CACHE_OFF};
+    return fcl_runtime_create(getenv("FACECL_TEST_DEVICE"), &o, &rt) == FCL_SUCCESS ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fcl_runtime_destroy(rt);
+    return 0;
+}
+
+static fcl_model *load(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.model", FACECL_MODEL_DIR, name);
+    fcl_model *m = NULL;
+    assert_int_equal(fcl_model_load(path, &m), FCL_SUCCESS);
+    return m;
+}
+
+static float *random_images(size_t count, uint64_t seed)
+{
+    float *x = malloc(count * sizeof *x);
+    for (size_t i = 0; i < count; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (float)((seed >> 40) / 16777216.0);
+    }
+    return x;
+}
+
+static void nn2_forward_gives_unit_embeddings(void **state)
+{
+    (void)state;
+    fcl_model *m = load("nn2");
+    const int batch = 2;
+    fcl_net *net;
+    assert_int_equal(fcl_net_create(rt, m, batch, false, &net), FCL_SUCCESS);
+    assert_int_equal(fcl_net_init_params(net, 1), FCL_SUCCESS);
+    float *x = random_images((size_t)batch * 224 * 224 * 3, 3), y[2 * 128];
+    assert_int_equal(fcl_net_forward(net, x, y), FCL_SUCCESS);
+    for (int n = 0; n < batch; n++) {
+        double ss = 0;
+        for (int j = 0; j < 128; j++) {
+            assert_true(isfinite(y[n * 128 + j]));
+            ss += (double)y[n * 128 + j] * y[n * 128 + j];
+        }
+        assert_float_equal(sqrt(ss), 1.0, 1e-4);
+    }
+    /* Different images, different embeddings. */
+    double d = 0;
+    for (int j = 0; j < 128; j++)
+        d += fabs(y[j] - y[128 + j]);
+    assert_true(d > 1e-3);
+    free(x);
+    fcl_net_destroy(net);
+    fcl_model_destroy(m);
+}
+
+static void inference_plan_matches_training_plan(void **state)
+{
+    (void)state;
+    fcl_model *m = load("fmnist-inception");
+    const int batch = 5;
+    fcl_net *infer, *train;
+    assert_int_equal(fcl_net_create(rt, m, batch, false, &infer), FCL_SUCCESS);
+    assert_int_equal(fcl_net_create(rt, m, batch, true, &train), FCL_SUCCESS);
+    assert_true(infer->act_floats < train->act_floats);
+    assert_int_equal(fcl_net_init_params(infer, 9), FCL_SUCCESS);
+    assert_int_equal(fcl_net_init_params(train, 9), FCL_SUCCESS);
+    float *x = random_images((size_t)batch * 28 * 28, 5), a[5 * 128], b[5 * 128];
+    assert_int_equal(fcl_net_forward(infer, x, a), FCL_SUCCESS);
+    assert_int_equal(fcl_net_forward(train, x, b), FCL_SUCCESS);
+    for (int i = 0; i < batch * 128; i++)
+        assert_float_equal(a[i], b[i], 0); /* same kernels, same order: bit-identical */
+    free(x);
+    fcl_net_destroy(infer);
+    fcl_net_destroy(train);
+    fcl_model_destroy(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(nn2_forward_gives_unit_embeddings),
+        cmocka_unit_test(inference_plan_matches_training_plan),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
