@@ -2,6 +2,7 @@
  * inference plan (activations sharing memory by lifetime) computes what the training
  * plan (every activation apart) computes. */
 #include "graph/graph.h"
+#include "io/safetensors.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 static fcl_runtime *rt;
@@ -96,11 +98,36 @@ static void inference_plan_matches_training_plan(void **state)
     fcl_model_destroy(m);
 }
 
+static void saved_weights_reproduce_embeddings(void **state)
+{
+    (void)state;
+    fcl_model *m = load("fmnist-small");
+    fcl_net *a, *b;
+    assert_int_equal(fcl_net_create(rt, m, 3, false, &a), FCL_SUCCESS);
+    assert_int_equal(fcl_net_create(rt, m, 3, false, &b), FCL_SUCCESS);
+    assert_int_equal(fcl_net_init_params(a, 11), FCL_SUCCESS);
+    assert_int_equal(fcl_net_init_params(b, 12), FCL_SUCCESS);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/facecl-net-%d.safetensors", (int)getpid());
+    assert_int_equal(fcl_net_save_weights(a, path), FCL_SUCCESS);
+    assert_int_equal(fcl_net_load_weights(b, path), FCL_SUCCESS);
+    remove(path);
+    float *x = random_images(3 * 28 * 28, 4), ya[3 * 128], yb[3 * 128];
+    assert_int_equal(fcl_net_forward(a, x, ya), FCL_SUCCESS);
+    assert_int_equal(fcl_net_forward(b, x, yb), FCL_SUCCESS);
+    assert_memory_equal(ya, yb, sizeof ya);
+    free(x);
+    fcl_net_destroy(a);
+    fcl_net_destroy(b);
+    fcl_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(nn2_forward_gives_unit_embeddings),
         cmocka_unit_test(inference_plan_matches_training_plan),
+        cmocka_unit_test(saved_weights_reproduce_embeddings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

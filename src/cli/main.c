@@ -14,6 +14,7 @@ static const struct command {
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},
     {"info", cmd_info, "per-layer table of a model: sizes, params, multiply-adds (--json, --memory)"},
+    {"embed", cmd_embed, "L2-normalised embeddings of images (CSV, .npy)"},
     {"version", cmd_version, "print the facecl version"},
     {"help", cmd_help, "show this help"},
 };

@@ -1,0 +1,127 @@
+/* facecl embed MODEL [--weights W] IMAGE...: L2-normalised embeddings of images. */
+#include "cli/cli.h"
+#include "data/image.h"
+#include "graph/graph.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BATCH 16
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: facecl embed MODEL [--weights W.safetensors] [--csv OUT.csv] [--npy OUT.npy]\n"
+               "                    [--device D] [--seed N] IMAGE...\n\n"
+               "Decodes each image (JPEG, PNG, BMP, ...), resizes it to the model's input, and prints\n"
+               "its L2-normalised embedding as a CSV row `file,e0,e1,...` (or writes --csv/--npy).\n"
+               "Without --weights the network has seeded random weights (for trying models out).\n"
+               "An image that cannot be read is reported and skipped; the exit status is then 1.\n");
+}
+
+typedef struct outputs {
+    FILE *csv;
+    float *all;
+    size_t rows, dim;
+} outputs;
+
+static void emit(outputs *o, const char *name, const float *e)
+{
+    if (o->csv) {
+        fprintf(o->csv, "%s", name);
+        for (size_t j = 0; j < o->dim; j++)
+            fprintf(o->csv, ",%.7g", e[j]);
+        fputc('\n', o->csv);
+    }
+    memcpy(o->all + o->rows++ * o->dim, e, o->dim * sizeof *e);
+}
+
+int cmd_embed(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"weights", required_argument, NULL, 'w'}, {"csv", required_argument, NULL, 'c'},
+        {"npy", required_argument, NULL, 'n'},     {"device", required_argument, NULL, 'd'},
+        {"seed", required_argument, NULL, 's'},    {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *weights = NULL, *csv_path = NULL, *npy_path = NULL, *device = NULL;
+    unsigned long long seed = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "w:c:n:d:s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': weights = optarg; break;
+        case 'c': csv_path = optarg; break;
+        case 'n': npy_path = optarg; break;
+        case 'd': device = optarg; break;
+        case 's': seed = strtoull(optarg, NULL, 10); break;
+        case 'h': usage(stdout); return 0;
+        default: return 2;
+        }
+    }
+    if (argc - optind < 2) {
+        usage(stderr);
+        return 2;
+    }
+    fcl_model *m;
+    fcl_status st = fcl_model_load(argv[optind], &m);
+    if (st != FCL_SUCCESS)
+        return cli_fail(argv[optind], st);
+    const fcl_shape in = m->nodes[0].out;
+    char **images = argv + optind + 1;
+    int n_images = argc - optind - 1, batch = n_images < MAX_BATCH ? n_images : MAX_BATCH;
+    fcl_runtime *rt = cli_open_runtime(device, NULL);
+    fcl_net *net = NULL;
+    if (!rt) {
+        fcl_model_destroy(m);
+        return 1;
+    }
+    st = fcl_net_create(rt, m, batch, false, &net);
+    if (st == FCL_SUCCESS)
+        st = weights ? fcl_net_load_weights(net, weights) : fcl_net_init_params(net, seed);
+    if (st == FCL_SUCCESS && !weights)
+        fprintf(stderr, "facecl embed: no --weights: using seeded random weights (seed %llu)\n", seed);
+    outputs o = {.dim = (size_t)fcl_shape_size(fcl_model_output(m)->out)};
+    float *x = calloc((size_t)batch * fcl_shape_size(in), sizeof *x);
+    float *y = malloc((size_t)batch * o.dim * sizeof *y);
+    int *slot_of = malloc((size_t)batch * sizeof *slot_of);
+    o.all = malloc((size_t)n_images * o.dim * sizeof *o.all);
+    if (st == FCL_SUCCESS && (!x || !y || !slot_of || !o.all))
+        st = FCL_ERR_OUT_OF_HOST_MEMORY;
+    o.csv = csv_path ? fopen(csv_path, "w") : npy_path ? NULL : stdout;
+    if (st == FCL_SUCCESS && csv_path && !o.csv) {
+        fprintf(stderr, "facecl embed: cannot write %s\n", csv_path);
+        st = FCL_ERR_IO;
+    }
+    int skipped = 0;
+    for (int start = 0; start < n_images && st == FCL_SUCCESS; start += batch) {
+        int filled = 0;
+        for (int i = start; i < n_images && i < start + batch; i++) {
+            float *slot = x + (size_t)filled * fcl_shape_size(in);
+            if (fcl_image_load(images[i], in.h, in.w, in.c, slot) != FCL_SUCCESS) {
+                skipped++; /* fcl_image_load said why */
+                continue;
+            }
+            slot_of[filled++] = i;
+        }
+        if (filled == 0)
+            continue;
+        st = fcl_net_forward(net, x, y); /* unused slots hold stale images: their rows are ignored */
+        for (int k = 0; k < filled && st == FCL_SUCCESS; k++)
+            emit(&o, images[slot_of[k]], y + (size_t)k * o.dim);
+    }
+    if (o.csv && o.csv != stdout && fclose(o.csv) != 0 && st == FCL_SUCCESS)
+        st = FCL_ERR_IO;
+    if (st == FCL_SUCCESS && npy_path)
+        st = fcl_npy_save(npy_path, o.all, o.rows, o.dim);
+    if (st == FCL_SUCCESS && skipped)
+        fprintf(stderr, "facecl embed: %d of %d images could not be read and were skipped\n", skipped, n_images);
+    free(x), free(y), free(slot_of), free(o.all);
+    fcl_net_destroy(net);
+    fcl_runtime_destroy(rt);
+    fcl_model_destroy(m);
+    if (st != FCL_SUCCESS)
+        return cli_fail("embed", st);
+    return skipped ? 1 : 0;
+}

@@ -1,0 +1,432 @@
+/* Weights as safetensors: an 8-byte little-endian header length, a JSON header
+ * {"<layer>.<tensor>": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]},
+ *  "__metadata__": {...}}, then the raw little-endian data. Tensors are named
+ * <layer>.weight / .bias (and .running_mean / .running_var for batch norm);
+ * convolution weights are OIHW, fully connected weights [out, in].
+ *
+ * Reading validates the whole header before touching the data: every offset inside
+ * the file, every tensor the model needs present with its exact shape, nothing extra,
+ * no NaN or Inf. */
+#include "io/safetensors.h"
+#include "runtime/fileio.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_HEADER (64u << 20)
+#define MAX_DIMS 8
+
+/* Little-endian hosts only: the raw float32 data is copied as it is. */
+_Static_assert(sizeof(float) == 4, "float32");
+
+typedef struct entry {
+    char name[FCL_NAME_MAX + 32];
+    char dtype[16];
+    int64_t shape[MAX_DIMS];
+    int ndims;
+    uint64_t begin, end;
+    bool seen;
+} entry;
+
+/* A strict parser for the JSON subset safetensors headers use. */
+typedef struct json {
+    const char *p, *end;
+    const char *path;
+} json;
+
+static fcl_status bad(const json *j, const char *what)
+{
+    fcl_log(FCL_LOG_ERROR, "%s: malformed safetensors header: %s", j->path, what);
+    return FCL_ERR_FORMAT;
+}
+
+static void skip_ws(json *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+        j->p++;
+}
+
+static bool take(json *j, char c)
+{
+    skip_ws(j);
+    if (j->p < j->end && *j->p == c) {
+        j->p++;
+        return true;
+    }
+    return false;
+}
+
+/* Reads a string without escapes beyond \" and \\ (names here are plain ASCII). */
+static fcl_status read_string(json *j, char *out, size_t size)
+{
+    if (!take(j, '"'))
+        return bad(j, "expected a string");
+    size_t n = 0;
+    while (j->p < j->end && *j->p != '"') {
+        char c = *j->p++;
+        if (c == '\\') {
+            if (j->p >= j->end || (*j->p != '"' && *j->p != '\\' && *j->p != '/'))
+                return bad(j, "unsupported escape in a string");
+            c = *j->p++;
+        }
+        if ((unsigned char)c < 0x20)
+            return bad(j, "control character in a string");
+        if (n + 1 >= size)
+            return bad(j, "string too long");
+        out[n++] = c;
+    }
+    if (!take(j, '"'))
+        return bad(j, "unterminated string");
+    out[n] = '\0';
+    return FCL_SUCCESS;
+}
+
+static fcl_status read_uint(json *j, uint64_t *out)
+{
+    skip_ws(j);
+    uint64_t v = 0;
+    const char *start = j->p;
+    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+        if (v > (UINT64_MAX - 9) / 10)
+            return bad(j, "number too large");
+        v = v * 10 + (uint64_t)(*j->p++ - '0');
+    }
+    if (j->p == start)
+        return bad(j, "expected a non-negative integer");
+    *out = v;
+    return FCL_SUCCESS;
+}
+
+static fcl_status read_uint_array(json *j, uint64_t *out, int max, int *count)
+{
+    *count = 0;
+    if (!take(j, '['))
+        return bad(j, "expected an array");
+    if (take(j, ']'))
+        return FCL_SUCCESS;
+    do {
+        if (*count == max)
+            return bad(j, "array too long");
+        fcl_status st = read_uint(j, &out[(*count)++]);
+        if (st != FCL_SUCCESS)
+            return st;
+    } while (take(j, ','));
+    return take(j, ']') ? FCL_SUCCESS : bad(j, "expected ']'");
+}
+
+/* __metadata__: an object of string values, skipped. */
+static fcl_status skip_metadata(json *j)
+{
+    char buf[4096];
+    if (!take(j, '{'))
+        return bad(j, "__metadata__ must be an object");
+    if (take(j, '}'))
+        return FCL_SUCCESS;
+    do {
+        fcl_status st = read_string(j, buf, sizeof buf);
+        if (st == FCL_SUCCESS && !take(j, ':'))
+            st = bad(j, "expected ':'");
+        if (st == FCL_SUCCESS)
+            st = read_string(j, buf, sizeof buf);
+        if (st != FCL_SUCCESS)
+            return st;
+    } while (take(j, ','));
+    return take(j, '}') ? FCL_SUCCESS : bad(j, "expected '}'");
+}
+
+static fcl_status read_entry(json *j, entry *e)
+{
+    bool has_dtype = false, has_shape = false, has_offsets = false;
+    if (!take(j, '{'))
+        return bad(j, "a tensor entry must be an object");
+    do {
+        char key[32];
+        fcl_status st = read_string(j, key, sizeof key);
+        if (st == FCL_SUCCESS && !take(j, ':'))
+            st = bad(j, "expected ':'");
+        if (st != FCL_SUCCESS)
+            return st;
+        if (strcmp(key, "dtype") == 0) {
+            st = read_string(j, e->dtype, sizeof e->dtype);
+            has_dtype = true;
+        } else if (strcmp(key, "shape") == 0) {
+            uint64_t dims[MAX_DIMS];
+            st = read_uint_array(j, dims, MAX_DIMS, &e->ndims);
+            for (int d = 0; d < e->ndims; d++)
+                e->shape[d] = dims[d] > INT32_MAX ? -1 : (int64_t)dims[d];
+            has_shape = true;
+        } else if (strcmp(key, "data_offsets") == 0) {
+            uint64_t off[2];
+            int n;
+            st = read_uint_array(j, off, 2, &n);
+            if (st == FCL_SUCCESS && n != 2)
+                st = bad(j, "data_offsets needs [begin, end]");
+            e->begin = off[0];
+            e->end = off[1];
+            has_offsets = true;
+        } else {
+            st = bad(j, "unknown key in a tensor entry");
+        }
+        if (st != FCL_SUCCESS)
+            return st;
+    } while (take(j, ','));
+    if (!take(j, '}'))
+        return bad(j, "expected '}'");
+    if (!has_dtype || !has_shape || !has_offsets)
+        return bad(j, "a tensor entry needs dtype, shape and data_offsets");
+    return FCL_SUCCESS;
+}
+
+static fcl_status parse_header(json *j, entry **out, int *count)
+{
+    entry *list = NULL;
+    int n = 0, cap = 0;
+    fcl_status st = take(j, '{') ? FCL_SUCCESS : bad(j, "the header must be a JSON object");
+    if (st == FCL_SUCCESS && !take(j, '}')) {
+        do {
+            char name[sizeof list->name];
+            st = read_string(j, name, sizeof name);
+            if (st == FCL_SUCCESS && !take(j, ':'))
+                st = bad(j, "expected ':'");
+            if (st != FCL_SUCCESS)
+                break;
+            if (strcmp(name, "__metadata__") == 0) {
+                if ((st = skip_metadata(j)) != FCL_SUCCESS)
+                    break;
+                continue;
+            }
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                entry *grown = realloc(list, (size_t)cap * sizeof *grown);
+                if (!grown) {
+                    st = FCL_ERR_OUT_OF_HOST_MEMORY;
+                    break;
+                }
+                list = grown;
+            }
+            memset(&list[n], 0, sizeof list[n]);
+            snprintf(list[n].name, sizeof list[n].name, "%s", name);
+            if ((st = read_entry(j, &list[n])) != FCL_SUCCESS)
+                break;
+            for (int i = 0; i < n && st == FCL_SUCCESS; i++)
+                if (strcmp(list[i].name, name) == 0)
+                    st = bad(j, "a tensor name appears twice");
+            n++;
+        } while (st == FCL_SUCCESS && take(j, ','));
+        if (st == FCL_SUCCESS && !take(j, '}'))
+            st = bad(j, "expected '}' or ','");
+    }
+    skip_ws(j);
+    if (st == FCL_SUCCESS && j->p != j->end)
+        st = bad(j, "text after the header object");
+    if (st != FCL_SUCCESS) {
+        free(list);
+        return st;
+    }
+    *out = list;
+    *count = n;
+    return FCL_SUCCESS;
+}
+
+/* Calls fn for every parameter tensor of the model, in arena order. */
+typedef fcl_status (*tensor_fn)(void *ctx, const char *name, const fcl_param_desc *d, size_t offset);
+static fcl_status each_tensor(const fcl_model *m, tensor_fn fn, void *ctx)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        fcl_param_desc d[FCL_MAX_PARAMS];
+        int np = fcl_ops[m->nodes[i].op]->params(&m->nodes[i], d);
+        size_t at = m->nodes[i].param_off;
+        for (int k = 0; k < np; k++) {
+            char name[sizeof ((entry *)0)->name];
+            snprintf(name, sizeof name, "%s.%s", m->nodes[i].name, d[k].suffix);
+            fcl_status st = fn(ctx, name, &d[k], at);
+            if (st != FCL_SUCCESS)
+                return st;
+            at += d[k].count;
+        }
+    }
+    return FCL_SUCCESS;
+}
+
+typedef struct writer {
+    char *text;
+    size_t len, cap;
+    uint64_t data_at;
+} writer;
+
+static fcl_status append(writer *w, const char *fmt, ...) FCL_PRINTF(2, 3);
+static fcl_status append(writer *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return FCL_ERR_INVALID_ARGUMENT;
+    if (w->len + (size_t)n + 1 > w->cap) {
+        size_t cap = (w->cap + (size_t)n + 1) * 2;
+        char *grown = realloc(w->text, cap);
+        if (!grown)
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
+        w->text = grown;
+        w->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(w->text + w->len, w->cap - w->len, fmt, ap);
+    va_end(ap);
+    w->len += (size_t)n;
+    return FCL_SUCCESS;
+}
+
+static fcl_status header_entry(void *ctx, const char *name, const fcl_param_desc *d, size_t offset)
+{
+    (void)offset;
+    writer *w = ctx;
+    fcl_status st = append(w, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[", name);
+    for (int i = 0; i < d->ndims && st == FCL_SUCCESS; i++)
+        st = append(w, "%s%d", i ? "," : "", d->dims[i]);
+    if (st == FCL_SUCCESS)
+        st = append(w, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", w->data_at, w->data_at + d->count * 4);
+    w->data_at += d->count * 4;
+    return st;
+}
+
+fcl_status fcl_weights_save(const fcl_model *m, const float *params, const char *path)
+{
+    writer w = {0};
+    fcl_status st = append(&w, "{\"__metadata__\":{\"format\":\"pt\",\"producer\":\"facecl %s\",\"model\":\"%s\"}",
+                           FACECL_VERSION, m->name);
+    if (st == FCL_SUCCESS)
+        st = each_tensor(m, header_entry, &w);
+    if (st == FCL_SUCCESS)
+        st = append(&w, "}");
+    while (st == FCL_SUCCESS && w.len % 8 != 0) /* the data starts 8-byte aligned */
+        st = append(&w, " ");
+    size_t total = 8 + w.len + m->n_params * 4;
+    unsigned char *file = st == FCL_SUCCESS ? malloc(total) : NULL;
+    if (st == FCL_SUCCESS && !file)
+        st = FCL_ERR_OUT_OF_HOST_MEMORY;
+    if (st == FCL_SUCCESS) {
+        uint64_t n = w.len;
+        for (int i = 0; i < 8; i++)
+            file[i] = (unsigned char)(n >> (8 * i));
+        memcpy(file + 8, w.text, w.len);
+        memcpy(file + 8 + w.len, params, m->n_params * 4); /* arena order = header order */
+        st = fcl_write_file_atomic(path, file, total);
+        if (st != FCL_SUCCESS)
+            fcl_log(FCL_LOG_ERROR, "cannot write weights to %s", path);
+    }
+    free(file);
+    free(w.text);
+    return st;
+}
+
+typedef struct loader {
+    const char *path;
+    entry *entries;
+    int n_entries;
+    const unsigned char *data;
+    uint64_t data_size;
+    float *params;
+} loader;
+
+static fcl_status load_tensor(void *ctx, const char *name, const fcl_param_desc *d, size_t offset)
+{
+    loader *l = ctx;
+    entry *e = NULL;
+    for (int i = 0; i < l->n_entries && !e; i++)
+        if (strcmp(l->entries[i].name, name) == 0)
+            e = &l->entries[i];
+    if (!e) {
+        fcl_log(FCL_LOG_ERROR, "%s: no tensor %s: these weights do not belong to this model", l->path, name);
+        return FCL_ERR_FORMAT;
+    }
+    e->seen = true;
+    bool shape_ok = e->ndims == d->ndims;
+    for (int i = 0; i < d->ndims && shape_ok; i++)
+        shape_ok = e->shape[i] == d->dims[i];
+    if (strcmp(e->dtype, "F32") != 0 || !shape_ok) {
+        fcl_log(FCL_LOG_ERROR, "%s: %s is %s with %d dims; the model needs F32 of %zu values in %d dims", l->path,
+                name, e->dtype, e->ndims, d->count, d->ndims);
+        return FCL_ERR_FORMAT;
+    }
+    if (e->begin > e->end || e->end > l->data_size || e->end - e->begin != d->count * 4) {
+        fcl_log(FCL_LOG_ERROR, "%s: %s's data_offsets [%" PRIu64 ", %" PRIu64 "] do not fit its shape or the file (%" PRIu64
+                               " data bytes)", l->path, name, e->begin, e->end, l->data_size);
+        return FCL_ERR_FORMAT;
+    }
+    float *dst = l->params + offset;
+    memcpy(dst, l->data + e->begin, d->count * 4);
+    for (size_t i = 0; i < d->count; i++)
+        if (!isfinite(dst[i])) {
+            fcl_log(FCL_LOG_ERROR, "%s: %s[%zu] is %g: refusing weights that hold NaN or Inf", l->path, name, i,
+                    dst[i]);
+            return FCL_ERR_NUMERIC;
+        }
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_weights_load(const fcl_model *m, const char *path, float *params)
+{
+    char *file;
+    size_t size;
+    fcl_status st = fcl_read_file(path, &file, &size);
+    if (st != FCL_SUCCESS) {
+        fcl_log(FCL_LOG_ERROR, "cannot read weights file %s", path);
+        return st;
+    }
+    uint64_t header_len = 0;
+    for (int i = 0; i < 8 && size >= 8; i++)
+        header_len |= (uint64_t)(unsigned char)file[i] << (8 * i);
+    if (size < 8 || header_len > size - 8 || header_len > MAX_HEADER) {
+        fcl_log(FCL_LOG_ERROR, "%s: not a safetensors file (header length %" PRIu64 ", file %zu bytes)", path,
+                header_len, size);
+        free(file);
+        return FCL_ERR_FORMAT;
+    }
+    json j = {file + 8, file + 8 + header_len, path};
+    loader l = {.path = path, .data = (const unsigned char *)file + 8 + header_len,
+                .data_size = size - 8 - header_len, .params = params};
+    st = parse_header(&j, &l.entries, &l.n_entries);
+    if (st == FCL_SUCCESS)
+        st = each_tensor(m, load_tensor, &l);
+    for (int i = 0; i < l.n_entries && st == FCL_SUCCESS; i++)
+        if (!l.entries[i].seen) {
+            fcl_log(FCL_LOG_ERROR, "%s: tensor %s is not in model %s: these weights do not belong to it", path,
+                    l.entries[i].name, m->name);
+            st = FCL_ERR_FORMAT;
+        }
+    free(l.entries);
+    free(file);
+    return st;
+}
+
+fcl_status fcl_net_save_weights(fcl_net *net, const char *path)
+{
+    size_t n = net->model->n_params;
+    float *host = malloc((n ? n : 1) * sizeof *host);
+    if (!host)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_status st = fcl_net_read(net, net->params, 0, n, host);
+    if (st == FCL_SUCCESS)
+        st = fcl_weights_save(net->model, host, path);
+    free(host);
+    return st;
+}
+
+fcl_status fcl_net_load_weights(fcl_net *net, const char *path)
+{
+    size_t n = net->model->n_params;
+    float *host = malloc((n ? n : 1) * sizeof *host);
+    if (!host)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_status st = fcl_weights_load(net->model, path, host);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_write(net, net->params, 0, n, host);
+    free(host);
+    return st;
+}
