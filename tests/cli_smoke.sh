@@ -43,6 +43,9 @@ check "devices --json" 0 "$facecl" devices --json
 expect_text "json has the type" "$work/out" '"type"'
 check "no such device" 1 env FACECL_DEVICE=no-such-device "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm"
 expect_text "no such device lists devices" "$work/err" "matches none of these devices"
+mkdir -p "$work/no-icds"
+check "no OpenCL platform" 1 env OCL_ICD_VENDORS="$work/no-icds" OCL_ICD_FILENAMES= "$facecl" devices
+expect_text "no platform names the package" "$work/err" "pocl-opencl-icd"
 check "info nn2" 0 "$facecl" info --memory "$models/nn2.model"
 expect_text "info nn2 totals" "$work/out" "7.5M parameters"
 expect_text "info nn2 memory" "$work/out" "MiB planned"

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -122,12 +123,35 @@ static void saved_weights_reproduce_embeddings(void **state)
     fcl_model_destroy(m);
 }
 
+static char logged[1024];
+static void capture(fcl_log_level level, const char *message, void *user)
+{
+    (void)level, (void)user;
+    snprintf(logged, sizeof logged, "%s", message);
+}
+
+static void too_large_for_the_device_says_how_much(void **state)
+{
+    (void)state;
+    fcl_model *m = load("nn1");
+    fcl_net *net = NULL;
+    fcl_set_log_callback(capture, NULL);
+    /* NN1 training at batch 20000: activations alone are far beyond any device here. */
+    assert_int_equal(fcl_net_create(rt, m, 20000, true, &net), CL_MEM_OBJECT_ALLOCATION_FAILURE);
+    fcl_set_log_callback(NULL, NULL);
+    assert_null(net);
+    assert_non_null(strstr(logged, "MiB"));
+    assert_non_null(strstr(logged, "nn1"));
+    fcl_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(nn2_forward_gives_unit_embeddings),
         cmocka_unit_test(inference_plan_matches_training_plan),
         cmocka_unit_test(saved_weights_reproduce_embeddings),
+        cmocka_unit_test(too_large_for_the_device_says_how_much),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -223,12 +223,15 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
     fcl_status st = assign_tensors(net, model->nodes, model->n_nodes);
     if (st == FCL_SUCCESS)
         st = place_tensors(net);
-    if (st == FCL_SUCCESS && net->act_floats >= (size_t)1 << 31)
-        st = FCL_ERR_SHAPE;
-    double need = ((training ? 2.0 : 1.0) * (double)model->n_params + (training ? 2.0 : 1.0) * net->act_floats) * 4;
+    double copies = training ? 2.0 : 1.0; /* values and gradients */
+    double need = copies * ((double)model->n_params + (double)net->act_floats) * 4;
     if (st == FCL_SUCCESS && need > (double)rt->info.global_mem_bytes) {
-        fcl_log(FCL_LOG_ERROR, "%s at batch %d needs %.1f MiB of device memory; %s has %.1f MiB", model->name, batch,
-                need / 1048576.0, rt->info.name, rt->info.global_mem_bytes / 1048576.0);
+        fcl_log(FCL_LOG_ERROR, "%s at batch %d needs %.1f MiB of device memory; %s has %.1f MiB (try a smaller batch)",
+                model->name, batch, need / 1048576.0, rt->info.name, rt->info.global_mem_bytes / 1048576.0);
+        st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    } else if (st == FCL_SUCCESS && net->act_floats >= (size_t)1 << 31) { /* kernels index with 32-bit ints */
+        fcl_log(FCL_LOG_ERROR, "%s at batch %d needs %.1f MiB of activations: more than facecl's 8 GiB per arena "
+                               "(try a smaller batch)", model->name, batch, net->act_floats * 4 / 1048576.0);
         st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
     }
     if (st == FCL_SUCCESS)
