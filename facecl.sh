@@ -61,8 +61,9 @@ case "$cmd" in
     demo)
         install_packages
         build "$BUILD"
-        "$BUILD/src/facecl" devices --check
-        exec "$BUILD/src/facecl" info --memory "${@:-models/nn2.model}"
+        "$BUILD/src/facecl" devices
+        echo
+        exec "$BUILD/src/facecl" demo "$@"
         ;;
     test)
         install_packages

@@ -62,5 +62,14 @@ expect_text "broken image named" "$work/err" "broken.png"
 check "embed bad weights" 1 "$facecl" embed "$models/fmnist-tiny.model" --weights "$work/a.pgm" "$work/a.pgm"
 expect_text "bad weights explained" "$work/err" "safetensors"
 
+check "demo without data" 1 "$facecl" demo --data "$work/no-icds" --model "$models/fmnist-tiny.model"
+expect_text "demo names the data package" "$work/err" "dataset-fashion-mnist"
+check "demo wrong model input" 2 "$facecl" demo --model "$models/nns2.model"
+if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+    check "demo" 0 "$facecl" demo --images 60 --model "$models/fmnist-tiny.model"
+    expect_text "demo reports throughput" "$work/out" "images/s"
+    expect_text "demo reports rank-1" "$work/out" "untrained embedding"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -9,6 +9,7 @@
 int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 /* Prints the device table (or JSON) to f. */
 void cli_print_devices(FILE *f, const fcl_device_info *devices, size_t count, bool json);

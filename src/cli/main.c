@@ -12,6 +12,7 @@ static const struct command {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"demo", cmd_demo, "Fashion-MNIST through a model: throughput, embedding check"},
     {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},
     {"info", cmd_info, "per-layer table of a model: sizes, params, multiply-adds (--json, --memory)"},
     {"embed", cmd_embed, "L2-normalised embeddings of images (CSV, .npy)"},

@@ -1,0 +1,133 @@
+/* IDX reading: raw and gzip'd, the real Fashion-MNIST files when installed, and every
+ * malformed file rejected. Host only. */
+#include "data/idx.h"
+#include "runtime/fileio.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <cmocka.h>
+
+static char raw[64], gz[64];
+/* 3 images of 2x2: magic, dims 3,2,2, then 12 bytes */
+static const unsigned char good[] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2,
+                                     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+
+static void write_gz(const char *path, const void *data, size_t n)
+{
+    gzFile f = gzopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(gzwrite(f, data, (unsigned)n), (int)n);
+    assert_int_equal(gzclose(f), Z_OK);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(raw, sizeof raw, "/tmp/facecl-idx-%d", (int)getpid());
+    snprintf(gz, sizeof gz, "/tmp/facecl-idx-%d.gz", (int)getpid());
+    fcl_set_log_level(FCL_LOG_ERROR + 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    remove(raw);
+    remove(gz);
+    return 0;
+}
+
+static void reads_raw_and_gzip(void **state)
+{
+    (void)state;
+    assert_int_equal(fcl_write_file_atomic(raw, good, sizeof good), FCL_SUCCESS);
+    write_gz(gz, good, sizeof good);
+    const char *paths[] = {raw, gz};
+    for (int i = 0; i < 2; i++) {
+        fcl_idx idx;
+        assert_int_equal(fcl_idx_load(paths[i], &idx), FCL_SUCCESS);
+        assert_int_equal(idx.ndims, 3);
+        assert_int_equal(idx.dims[0], 3);
+        assert_int_equal(idx.count, 12);
+        assert_memory_equal(idx.data, good + 16, 12);
+        fcl_idx_free(&idx);
+    }
+}
+
+static void every_truncation_and_extension_is_rejected(void **state)
+{
+    (void)state;
+    unsigned char longer[sizeof good + 1];
+    memcpy(longer, good, sizeof good);
+    longer[sizeof good] = 99;
+    for (size_t cut = 0; cut <= sizeof longer; cut++) {
+        if (cut == sizeof good)
+            continue;
+        fcl_idx idx;
+        write_gz(gz, longer, cut);
+        if (fcl_idx_load(gz, &idx) == FCL_SUCCESS)
+            fail_msg("an IDX file of %zu bytes (header says %zu) was accepted", cut, sizeof good);
+        assert_null(idx.data);
+    }
+}
+
+static void bad_headers_are_rejected(void **state)
+{
+    (void)state;
+    static const struct {
+        int at;
+        unsigned char value;
+    } edits[] = {{0, 1}, {2, 0x0d}, {3, 0}, {3, 5}, {7, 0}, {4, 0x7f}};
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        unsigned char bad[sizeof good];
+        memcpy(bad, good, sizeof good);
+        bad[edits[i].at] = edits[i].value;
+        assert_int_equal(fcl_write_file_atomic(raw, bad, sizeof bad), FCL_SUCCESS);
+        fcl_idx idx;
+        assert_int_equal(fcl_idx_load(raw, &idx), FCL_ERR_FORMAT);
+    }
+    fcl_idx idx;
+    assert_int_equal(fcl_idx_load("/nonexistent/file.idx", &idx), FCL_ERR_IO);
+    /* gzip data that is damaged midway. */
+    write_gz(gz, good, sizeof good);
+    char *file;
+    size_t n;
+    assert_int_equal(fcl_read_file(gz, &file, &n), FCL_SUCCESS);
+    file[n / 2] ^= 0x5a;
+    file[n / 2 + 1] ^= 0x3c;
+    assert_int_equal(fcl_write_file_atomic(gz, file, n), FCL_SUCCESS);
+    free(file);
+    assert_int_not_equal(fcl_idx_load(gz, &idx), FCL_SUCCESS);
+}
+
+static void reads_fashion_mnist_when_installed(void **state)
+{
+    (void)state;
+    const char *images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+    if (access(images, R_OK) != 0)
+        skip(); /* dataset-fashion-mnist not installed */
+    fcl_idx idx;
+    assert_int_equal(fcl_idx_load(images, &idx), FCL_SUCCESS);
+    assert_int_equal(idx.ndims, 3);
+    assert_int_equal(idx.dims[0], 10000);
+    assert_int_equal(idx.dims[1], 28);
+    assert_int_equal(idx.dims[2], 28);
+    fcl_idx_free(&idx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reads_raw_and_gzip),
+        cmocka_unit_test(every_truncation_and_extension_is_rejected),
+        cmocka_unit_test(bad_headers_are_rejected),
+        cmocka_unit_test(reads_fashion_mnist_when_installed),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
