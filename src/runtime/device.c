@@ -145,6 +145,15 @@ fcl_status fcl_device_entries(struct fcl_device_entry **out, size_t *count)
     return FCL_SUCCESS;
 }
 
+/* The entries' descriptions as one array (selection works on those); NULL if out of memory. */
+static fcl_device_info *infos_of(const struct fcl_device_entry *entries, size_t n)
+{
+    fcl_device_info *infos = malloc(n * sizeof *infos);
+    for (size_t i = 0; infos && i < n; i++)
+        infos[i] = entries[i].info;
+    return infos;
+}
+
 fcl_status fcl_devices_list(fcl_device_info **out, size_t *count)
 {
     struct fcl_device_entry *entries;
@@ -154,17 +163,30 @@ fcl_status fcl_devices_list(fcl_device_info **out, size_t *count)
     fcl_status st = fcl_device_entries(&entries, &n);
     if (st != FCL_SUCCESS)
         return st;
-    fcl_device_info *infos = malloc(n * sizeof *infos);
-    if (!infos) {
-        free(entries);
-        return FCL_ERR_OUT_OF_HOST_MEMORY;
-    }
-    for (size_t i = 0; i < n; i++)
-        infos[i] = entries[i].info;
+    *out = infos_of(entries, n);
     free(entries);
-    *out = infos;
+    if (!*out)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
     *count = n;
     return FCL_SUCCESS;
+}
+
+fcl_status fcl_device_pick(const char *spec, struct fcl_device_entry *out)
+{
+    struct fcl_device_entry *entries;
+    size_t n, chosen = 0;
+    fcl_status st = fcl_device_entries(&entries, &n);
+    if (st != FCL_SUCCESS)
+        return st;
+    fcl_device_info *infos = infos_of(entries, n);
+    st = infos ? fcl_device_select(infos, n, spec, &chosen) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    if (st == FCL_SUCCESS)
+        *out = entries[chosen];
+    else if (st == FCL_ERR_DEVICE_NOT_FOUND)
+        fcl_log(FCL_LOG_ERROR, "no OpenCL device matches '%s' (see `facecl devices`)", spec ? spec : "");
+    free(infos);
+    free(entries);
+    return st;
 }
 
 static const struct {

@@ -68,34 +68,16 @@ fcl_status fcl_runtime_create(const char *device_spec, const fcl_runtime_options
     if (!device_spec || !*device_spec)
         device_spec = getenv("FACECL_DEVICE");
 
-    struct fcl_device_entry *entries;
-    size_t count, chosen = 0;
-    fcl_status st = fcl_device_entries(&entries, &count);
+    struct fcl_device_entry picked;
+    fcl_status st = fcl_device_pick(device_spec, &picked);
     if (st != FCL_SUCCESS)
         return st;
-    fcl_device_info *infos = malloc(count * sizeof *infos);
-    if (!infos) {
-        free(entries);
-        return FCL_ERR_OUT_OF_HOST_MEMORY;
-    }
-    for (size_t i = 0; i < count; i++)
-        infos[i] = entries[i].info;
-    st = fcl_device_select(infos, count, device_spec, &chosen);
-    free(infos);
-    if (st != FCL_SUCCESS) {
-        fcl_log(FCL_LOG_ERROR, "no OpenCL device matches '%s' (see `facecl devices`)", device_spec ? device_spec : "");
-        free(entries);
-        return st;
-    }
     fcl_runtime *rt = calloc(1, sizeof *rt);
-    if (!rt) {
-        free(entries);
+    if (!rt)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
-    }
-    rt->info = entries[chosen].info;
-    rt->platform = entries[chosen].platform;
-    rt->device = entries[chosen].device;
-    free(entries);
+    rt->info = picked.info;
+    rt->platform = picked.platform;
+    rt->device = picked.device;
 
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)rt->platform, 0};

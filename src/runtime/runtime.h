@@ -15,6 +15,8 @@ struct fcl_device_entry {
 
 /* Every device on every platform, with handles. *out is the caller's to free(). */
 fcl_status fcl_device_entries(struct fcl_device_entry **out, size_t *count);
+/* The device a spec selects (see fcl_device_select). */
+fcl_status fcl_device_pick(const char *spec, struct fcl_device_entry *out);
 
 struct fcl_program_stats {
     unsigned memory_hits;   /* served from this runtime's in-memory cache */
