@@ -128,6 +128,9 @@ typedef enum fcl_kernel_id {
     FCL_K_L2NORM_BACKWARD,
     FCL_K_BATCHNORM_FORWARD,
     FCL_K_BATCHNORM_BACKWARD,
+    FCL_K_PAIRWISE_SQDIST,
+    FCL_K_TRIPLET_MINE,
+    FCL_K_TRIPLET_GRADIENT,
     FCL_K_COUNT
 } fcl_kernel_id;
 
@@ -179,9 +182,13 @@ void fcl_net_destroy(fcl_net *net);
 fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed);
 /* input: batch x input shape (host, NCHW); output: batch x output size (host, may be NULL). */
 fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output);
-/* Backward from d(output) (host); leaves parameter gradients in net->grads and the
- * input gradient readable with fcl_net_read_input_grad. Gradients are zeroed first. */
+/* Backward from d(output) (host): fcl_net_begin_backward, the upload, then
+ * fcl_net_backward_layers. Parameter gradients accumulate into net->grads (zero them
+ * with fcl_net_fill); activation gradients are zeroed here. */
 fcl_status fcl_net_backward(fcl_net *net, const float *d_output);
+/* The two halves, for a loss that writes d(output) on the device in between. */
+fcl_status fcl_net_begin_backward(fcl_net *net);
+fcl_status fcl_net_backward_layers(fcl_net *net);
 fcl_status fcl_net_read(fcl_net *net, cl_mem buf, size_t offset, size_t n, float *host);
 fcl_status fcl_net_write(fcl_net *net, cl_mem buf, size_t offset, size_t n, const float *host);
 

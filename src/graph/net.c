@@ -32,6 +32,9 @@ static const struct {
     [FCL_K_L2NORM_BACKWARD] = {"l2norm.cl", "l2norm_backward"},
     [FCL_K_BATCHNORM_FORWARD] = {"batchnorm.cl", "batchnorm_forward"},
     [FCL_K_BATCHNORM_BACKWARD] = {"batchnorm.cl", "batchnorm_backward"},
+    [FCL_K_PAIRWISE_SQDIST] = {"triplet.cl", "pairwise_sqdist"},
+    [FCL_K_TRIPLET_MINE] = {"triplet.cl", "triplet_mine"},
+    [FCL_K_TRIPLET_GRADIENT] = {"triplet.cl", "triplet_gradient"},
 };
 
 /* Work-group size for the 1-D kernels; the global size is rounded up to it and every
@@ -342,18 +345,19 @@ fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output)
     return st;
 }
 
-fcl_status fcl_net_backward(fcl_net *net, const float *d_output)
+fcl_status fcl_net_begin_backward(fcl_net *net)
 {
     if (!net->training) {
         fcl_log(FCL_LOG_ERROR, "backward needs a network created for training");
         return FCL_ERR_INVALID_ARGUMENT;
     }
+    return fcl_net_fill(net, net->dacts, 0, net->act_floats, 0.0f);
+}
+
+fcl_status fcl_net_backward_layers(fcl_net *net)
+{
     const fcl_model *m = net->model;
-    fcl_view out = fcl_net_output_view(net, m->n_nodes - 1);
-    fcl_status st = fcl_net_fill(net, net->dacts, 0, net->act_floats, 0.0f);
-    if (st == FCL_SUCCESS)
-        st = fcl_net_write(net, net->dacts, (size_t)out.off, (size_t)net->batch * fcl_shape_size(fcl_model_output(m)->out),
-                           d_output);
+    fcl_status st = FCL_SUCCESS;
     for (int i = m->n_nodes - 1; i >= 1 && st == FCL_SUCCESS; i--) {
         const fcl_node *nd = &m->nodes[i];
         if (nd->relu) {
@@ -366,6 +370,17 @@ fcl_status fcl_net_backward(fcl_net *net, const float *d_output)
             st = fcl_ops[nd->op]->backward(net, nd);
     }
     return st;
+}
+
+fcl_status fcl_net_backward(fcl_net *net, const float *d_output)
+{
+    const fcl_model *m = net->model;
+    fcl_view out = fcl_net_output_view(net, m->n_nodes - 1);
+    fcl_status st = fcl_net_begin_backward(net);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_write(net, net->dacts, (size_t)out.off, (size_t)net->batch * fcl_shape_size(fcl_model_output(m)->out),
+                           d_output);
+    return st == FCL_SUCCESS ? fcl_net_backward_layers(net) : st;
 }
 
 fcl_status fcl_model_reference_forward(const fcl_model *m, int n, const double *input, const double *params,
