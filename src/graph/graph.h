@@ -131,6 +131,9 @@ typedef enum fcl_kernel_id {
     FCL_K_PAIRWISE_SQDIST,
     FCL_K_TRIPLET_MINE,
     FCL_K_TRIPLET_GRADIENT,
+    FCL_K_SGD_STEP,
+    FCL_K_ADAGRAD_STEP,
+    FCL_K_ADAM_STEP,
     FCL_K_COUNT
 } fcl_kernel_id;
 
