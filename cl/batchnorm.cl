@@ -35,9 +35,10 @@ __kernel void batchnorm_forward(__global float *y, const int y_off, const int y_
     s[s_off + C + c] = inv_std;
     const float g = p[p_off + c] * inv_std, b = p[p_off + C + c] - mean * g;
     for (int n = 0; n < N; n++)
-        for (int j = 0; j < HW; j++)
-            y[y_off + n * y_ns + c * HW + j] = relu ? fmax(x[x_off + n * x_ns + c * HW + j] * g + b, 0.0f)
-                                                    : x[x_off + n * x_ns + c * HW + j] * g + b;
+        for (int j = 0; j < HW; j++) {
+            const float v = x[x_off + n * x_ns + c * HW + j] * g + b;
+            y[y_off + n * y_ns + c * HW + j] = relu && v < 0.0f ? 0.0f : v; /* NaN passes, as it must */
+        }
 }
 
 /* Training-mode backward: dx += gamma inv_std (dy - mean(dy) - xhat mean(dy xhat));

@@ -1,4 +1,6 @@
 /* Direct convolution, NCHW, weights OIHW, bias, optional fused ReLU.
+ * The fused ReLU is `v < 0 ? 0 : v`, never fmax(v, 0): fmax drops a NaN, which would hide
+ * a broken weight from the loss's NaN check.
  * Every tensor is a view: (offset, batch stride) into an arena buffer, so a branch of
  * an inception module reads and writes its channel slice of a larger tensor in place.
  * Backward kernels gather (one work-item per output element), so they need no atomics
@@ -30,7 +32,7 @@ __kernel void conv_forward(__global float *y, const int y_off, const int y_ns,
                     acc += xn[(c * H + iy) * W + ix] * wk[(c * KH + ky) * KW + kx];
             }
         }
-    y[y_off + n * y_ns + (k * OH + oy) * OW + ox] = relu ? fmax(acc, 0.0f) : acc;
+    y[y_off + n * y_ns + (k * OH + oy) * OW + ox] = relu && acc < 0.0f ? 0.0f : acc;
 }
 
 /* dx += conv_transpose(dy, w)   dx: (N,C,H,W) */

@@ -15,7 +15,7 @@ __kernel void fc_forward(__global float *y, const int y_off, const int y_ns,
     float acc = w[b_off + o];
     for (int j = 0; j < I; j++)
         acc += xn[j] * wo[j];
-    y[y_off + n * y_ns + o] = relu ? fmax(acc, 0.0f) : acc;
+    y[y_off + n * y_ns + o] = relu && acc < 0.0f ? 0.0f : acc;
 }
 
 /* dx += dy W */

@@ -12,7 +12,7 @@ __kernel void maxout_forward(__global float *y, const int y_off, const int y_ns,
     __global const float *xp = x + x_off + n * x_ns + j * G * HW + p;
     float m = xp[0];
     for (int t = 1; t < G; t++)
-        m = fmax(m, xp[t * HW]);
+        m = isnan(m) || xp[t * HW] <= m ? m : xp[t * HW]; /* a NaN stays */
     y[y_off + n * y_ns + j * HW + p] = m;
 }
 

@@ -23,7 +23,7 @@ __kernel void pool_forward(__global float *y, const int y_off, const int y_ns,
     for (int iy = y0; iy < y1; iy++)
         for (int ix = x0; ix < x1; ix++) {
             const float v = xc[iy * W + ix];
-            acc = mode == 0 ? fmax(acc, v) : mode == 1 ? acc + v * v : acc + v;
+            acc = mode == 0 ? (isnan(acc) || v <= acc ? acc : v) /* a NaN stays */ : mode == 1 ? acc + v * v : acc + v;
         }
     const int count = (y1 - y0) * (x1 - x0);
     if (mode == 1)

@@ -5,7 +5,9 @@
  * at (a, p) and -1 at (a, n) for each active triplet (loss > 0), so
  *   count * L = sum_a sum_j coef[a][j] d(a, j) + const, and
  *   dL/de_i = 2/count * sum_j (coef[i][j] + coef[j][i]) (e_i - e_j).
- * stats[3a..3a+2] = (loss sum, triplets counted, active triplets) of anchor a.
+ * stats[4a..4a+3] = (loss sum, triplets counted, active triplets, non-finite distances)
+ * of anchor a: a NaN embedding would otherwise lose every comparison and drop out
+ * silently, so it is counted and the host reports the loss as NaN.
  * Strategies: 0 semi-hard, 1 batch-hard, 2 batch-all (see src/loss/triplet.c). */
 
 __kernel void pairwise_sqdist(__global float *dist, __global const float *e, const int e_off, const int e_ns,
@@ -52,7 +54,9 @@ __kernel void triplet_mine(__global float *coef, __global float *stats, __global
     __global float *row = coef + a * B;
     for (int j = 0; j < B; j++)
         row[j] = 0.0f;
-    float loss = 0.0f, counted = 0.0f, active = 0.0f;
+    float loss = 0.0f, counted = 0.0f, active = 0.0f, nonfinite = 0.0f;
+    for (int j = 0; j < B; j++)
+        nonfinite += isfinite(da[j]) ? 0.0f : 1.0f;
     if (strategy == 1) { /* batch-hard: farthest positive, nearest negative (first on ties) */
         int p = -1, n = -1;
         for (int j = 0; j < B; j++) {
@@ -101,9 +105,10 @@ __kernel void triplet_mine(__global float *coef, __global float *stats, __global
             }
         }
     }
-    stats[3 * a] = loss;
-    stats[3 * a + 1] = counted;
-    stats[3 * a + 2] = active;
+    stats[4 * a] = loss;
+    stats[4 * a + 1] = counted;
+    stats[4 * a + 2] = active;
+    stats[4 * a + 3] = nonfinite;
 }
 
 /* de += scale * dL/de, scale = 1/count (0 when nothing was counted). */

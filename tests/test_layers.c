@@ -198,6 +198,34 @@ CASE(small_facenet, 2,
      "inception i2 3x3r=2 3x3=2 5x5r=1 5x5=1 pool=max s=2\n"
      "avgpool gap global=1\nfc emb c=6\nl2norm l2\n")
 
+/* A NaN in one image reaches that image's embedding through every layer type (ReLU
+ * and max written so that they do not drop it) and leaves the other images alone. */
+static void nan_propagates_to_its_own_embedding(void **state)
+{
+    (void)state;
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse("input h=6 w=6 c=2\nconv c k=3 c=4\nmaxpool p k=3 s=2\nlrn n\n"
+                                     "inception i 1x1=2 3x3r=2 3x3=2 pool=l2 proj=2\nfc f c=8 relu=1\n"
+                                     "fc g c=8\nmaxout mo g=2\nl2norm e\n",
+                                     "nan", &m),
+                     FCL_SUCCESS);
+    fcl_net *net;
+    assert_int_equal(fcl_net_create(rt, m, 3, false, &net), FCL_SUCCESS);
+    assert_int_equal(fcl_net_init_params(net, 5), FCL_SUCCESS);
+    float x[3 * 72], y[3 * 4];
+    for (int i = 0; i < 3 * 72; i++)
+        x[i] = (float)uniform();
+    x[72 + 40] = NAN; /* image 1 */
+    assert_int_equal(fcl_net_forward(net, x, y), FCL_SUCCESS);
+    for (int j = 0; j < 4; j++) {
+        assert_true(isfinite(y[j]));
+        assert_true(isnan(y[4 + j]));
+        assert_true(isfinite(y[8 + j]));
+    }
+    fcl_net_destroy(net);
+    fcl_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +250,7 @@ int main(void)
         cmocka_unit_test(inception_all_branches),
         cmocka_unit_test(inception_strided_l2),
         cmocka_unit_test(small_facenet),
+        cmocka_unit_test(nan_propagates_to_its_own_embedding),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,8 @@
 /* Maxout over groups of g consecutive channels (NN1's fc1/fc2 use g = 2). */
 #include "graph/graph.h"
 
+#include <math.h>
+
 #include <stdio.h>
 
 static fcl_status maxout_infer(fcl_node *nd, char *why, size_t why_size)
@@ -40,7 +42,7 @@ static void maxout_reference(const fcl_node *nd, int n, const double *x, const d
                 const double *xp = x + ((size_t)i * C * G + (size_t)j * G) * HW + q;
                 double m = xp[0];
                 for (int t = 1; t < G; t++)
-                    m = xp[(size_t)t * HW] > m ? xp[(size_t)t * HW] : m;
+                    m = isnan(m) || xp[(size_t)t * HW] <= m ? m : xp[(size_t)t * HW];
                 y[((size_t)i * C + j) * HW + q] = m;
             }
 }

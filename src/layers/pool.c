@@ -52,7 +52,7 @@ static void pool_reference(const fcl_node *nd, int n, const double *x, const dou
                         if (iy < 0 || iy >= H || ix < 0 || ix >= W)
                             continue;
                         double v = x[((size_t)i * H + iy) * W + ix];
-                        acc = mode == 0 ? fmax(acc, v) : mode == 1 ? acc + v * v : acc + v;
+                        acc = mode == 0 ? (isnan(acc) || v <= acc ? acc : v) : mode == 1 ? acc + v * v : acc + v;
                         count++;
                     }
                 y[((size_t)i * OH + oy) * OW + ox] = mode == 1 ? sqrt(acc) : mode == 2 ? acc / count : acc;

@@ -28,6 +28,8 @@ fcl_status fcl_mining_parse(const char *name, fcl_mining *out)
     return FCL_ERR_INVALID_ARGUMENT;
 }
 
+#define STATS 4 /* per anchor: loss, counted, active, non-finite distances (cl/triplet.cl) */
+
 struct fcl_triplet {
     fcl_net *net;
     int batch;
@@ -56,12 +58,13 @@ fcl_status fcl_triplet_create(fcl_net *net, fcl_triplet **out)
     t->net = net;
     t->batch = net->batch;
     size_t b = (size_t)net->batch;
-    const size_t sizes[] = {b * b * sizeof(float), b * b * sizeof(float), 3 * b * sizeof(float), b * sizeof(cl_int)};
+    const size_t sizes[] = {b * b * sizeof(float), b * b * sizeof(float), STATS * b * sizeof(float),
+                            b * sizeof(cl_int)};
     cl_mem *bufs[] = {&t->dist, &t->coef, &t->stats, &t->labels};
     cl_int err = CL_SUCCESS;
     for (size_t i = 0; i < 4 && err == CL_SUCCESS; i++)
         *bufs[i] = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, sizes[i], NULL, &err);
-    t->stats_host = malloc(3 * b * sizeof(float));
+    t->stats_host = malloc(STATS * b * sizeof(float));
     if (err != CL_SUCCESS || !t->stats_host) {
         fcl_triplet_destroy(t);
         return err != CL_SUCCESS ? FCL_CL_FAIL("clCreateBuffer", err) : FCL_ERR_OUT_OF_HOST_MEMORY;
@@ -94,16 +97,21 @@ static fcl_status mine(fcl_triplet *t, const int *labels, fcl_mining mining, flo
     st = FCL_LAUNCH(net, FCL_K_TRIPLET_MINE, (size_t)B, FCL_M(t->coef), FCL_M(t->stats), FCL_M(t->dist),
                     FCL_M(t->labels), FCL_I(B), FCL_F(alpha), FCL_I(mining));
     if (st == FCL_SUCCESS)
-        st = fcl_net_read(net, t->stats, 0, 3 * (size_t)B, t->stats_host);
+        st = fcl_net_read(net, t->stats, 0, STATS * (size_t)B, t->stats_host);
     if (st != FCL_SUCCESS)
         return st;
-    double loss = 0, counted = 0, active = 0;
+    double loss = 0, counted = 0, active = 0, nonfinite = 0;
     for (int a = 0; a < B; a++) {
-        loss += t->stats_host[3 * a];
-        counted += t->stats_host[3 * a + 1];
-        active += t->stats_host[3 * a + 2];
+        loss += t->stats_host[STATS * a];
+        counted += t->stats_host[STATS * a + 1];
+        active += t->stats_host[STATS * a + 2];
+        nonfinite += t->stats_host[STATS * a + 3];
     }
     summarise(mining, loss, counted, active, out);
+    if (nonfinite > 0) {
+        fcl_log(FCL_LOG_ERROR, "%.0f embedding distances in the batch are NaN or Inf", nonfinite);
+        out->loss = NAN;
+    }
     return FCL_SUCCESS;
 }
 

@@ -1,0 +1,31 @@
+#include "train/step.h"
+
+#include <math.h>
+
+fcl_status fcl_train_step(fcl_net *net, fcl_triplet *triplet, fcl_optimizer *opt, const float *images,
+                          const int *labels, fcl_mining mining, float alpha, float lr, fcl_triplet_result *out)
+{
+    const size_t per_image = (size_t)fcl_shape_size(net->model->nodes[0].out);
+    for (size_t i = 0; i < (size_t)net->batch * per_image; i++)
+        if (!isfinite(images[i])) {
+            fcl_log(FCL_LOG_ERROR, "image %zu of the batch holds %g: stopping before the parameters change",
+                    i / per_image, images[i]);
+            return FCL_ERR_NUMERIC;
+        }
+    fcl_status st = fcl_net_forward(net, images, NULL);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_fill(net, net->grads, 0, net->model->n_params, 0.0f);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_begin_backward(net);
+    if (st == FCL_SUCCESS)
+        st = fcl_triplet_loss(triplet, labels, mining, alpha, true, out);
+    if (st == FCL_SUCCESS && !isfinite(out->loss)) {
+        fcl_log(FCL_LOG_ERROR, "the triplet loss is %g: stopping before the parameters change", out->loss);
+        return FCL_ERR_NUMERIC;
+    }
+    if (st == FCL_SUCCESS)
+        st = fcl_net_backward_layers(net);
+    if (st == FCL_SUCCESS)
+        st = fcl_optimizer_step(opt, lr);
+    return st;
+}
