@@ -19,24 +19,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-static fcl_runtime *rt;
-
-static int setup(void **state)
-{
-    (void)state;
-    fcl_runtime_options o = {.disk_cache = FCL_DISK_CACHE_OFF};
-    fcl_status st = fcl_runtime_create(getenv("FACECL_TEST_DEVICE"), &o, &rt);
-    if (st != FCL_SUCCESS)
-        fprintf(stderr, "no OpenCL device: %s\n", fcl_status_str(st));
-    return st == FCL_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fcl_runtime_destroy(rt);
-    return 0;
-}
+#include "support.h"
 
 static uint64_t rng = 12345;
 static double uniform(void) /* [-1, 1) */
@@ -252,5 +235,5 @@ int main(void)
         cmocka_unit_test(small_facenet),
         cmocka_unit_test(nan_propagates_to_its_own_embedding),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

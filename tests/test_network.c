@@ -14,21 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-static fcl_runtime *rt;
-
-static int setup(void **state)
-{
-    (void)state;
-    fcl_runtime_options o = {.disk_cache = FCL_DISK_CACHE_OFF};
-    return fcl_runtime_create(getenv("FACECL_TEST_DEVICE"), &o, &rt) == FCL_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fcl_runtime_destroy(rt);
-    return 0;
-}
+#include "support.h"
 
 static fcl_model *load(const char *name)
 {
@@ -153,5 +139,5 @@ int main(void)
         cmocka_unit_test(saved_weights_reproduce_embeddings),
         cmocka_unit_test(too_large_for_the_device_says_how_much),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

@@ -13,21 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-static fcl_runtime *rt;
-
-static int setup(void **state)
-{
-    (void)state;
-    fcl_runtime_options o = {.disk_cache = FCL_DISK_CACHE_OFF};
-    return fcl_runtime_create(getenv("FACECL_TEST_DEVICE"), &o, &rt) == FCL_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fcl_runtime_destroy(rt);
-    return 0;
-}
+#include "support.h"
 
 static uint64_t rng = 5;
 static double uniform(void)
@@ -161,5 +147,5 @@ int main(void)
         cmocka_unit_test(schedules),
         cmocka_unit_test(names_and_bad_configs),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

@@ -13,9 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "support.h"
+
 enum { IDS = 6, PER_ID = 12, SIDE = 8, P = 4, K = 4, STEPS = 60 };
 
-static fcl_runtime *rt;
 static float images[IDS * PER_ID][SIDE * SIDE];
 static int labels[IDS * PER_ID];
 
@@ -39,15 +40,7 @@ static int setup(void **state)
         for (int j = 0; j < SIDE * SIDE; j++)
             images[n][j] = templates[labels[n]][j] + 0.4f * (float)(uniform() - 0.5);
     }
-    fcl_runtime_options o = {.disk_cache = FCL_DISK_CACHE_OFF};
-    return fcl_runtime_create(getenv("FACECL_TEST_DEVICE"), &o, &rt) == FCL_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fcl_runtime_destroy(rt);
-    return 0;
+    return open_test_runtime(state);
 }
 
 static const char model_text[] = "input h=8 w=8 c=1\nconv c1 k=3 c=8\nmaxpool p1 k=2 s=2 p=0\n"
@@ -182,5 +175,5 @@ int main(void)
         cmocka_unit_test(same_seed_same_weights),
         cmocka_unit_test(nan_in_the_batch_stops_before_the_update),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, close_test_runtime);
 }

@@ -15,21 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-static fcl_runtime *rt;
-
-static int setup(void **state)
-{
-    (void)state;
-    fcl_runtime_options o = {.disk_cache = FCL_DISK_CACHE_OFF};
-    return fcl_runtime_create(getenv("FACECL_TEST_DEVICE"), &o, &rt) == FCL_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fcl_runtime_destroy(rt);
-    return 0;
-}
+#include "support.h"
 
 /* A network whose output is the L2-normalised input: the embedding layer alone. */
 static void open_net(int batch, int dim, fcl_model **m, fcl_net **net, fcl_triplet **t)
@@ -265,5 +251,5 @@ int main(void)
         cmocka_unit_test(loss_and_gradient_match_the_reference),
         cmocka_unit_test(mining_names_round_trip),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }
