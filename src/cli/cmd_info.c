@@ -26,7 +26,7 @@ static void kernel_text(const fcl_node *nd, char *buf, size_t size)
 {
     buf[0] = '\0';
     if (nd->op == FCL_OP_CONV || nd->op == FCL_OP_MAXPOOL || nd->op == FCL_OP_L2POOL || nd->op == FCL_OP_AVGPOOL)
-        snprintf(buf, size, "%dx%dx%d, %d", nd->kh, nd->kw, nd->op == FCL_OP_CONV ? nd->in.c : nd->in.c, nd->stride);
+        snprintf(buf, size, "%dx%dx%d, %d", nd->kh, nd->kw, nd->in.c, nd->stride);
     else if (nd->op == FCL_OP_MAXOUT)
         snprintf(buf, size, "maxout p=%d", nd->groups);
     else if (nd->op == FCL_OP_LRN)
