@@ -209,6 +209,42 @@ static void nan_propagates_to_its_own_embedding(void **state)
     fcl_model_destroy(m);
 }
 
+/* Ties: with equal values in a window, max pooling and maxout send the whole gradient
+ * to the first maximum (finite differences cannot check this: the max has a kink). */
+static void ties_send_the_gradient_to_the_first_maximum(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int n_in;
+        int first[2]; /* input indices that must get gradient 1 */
+    } cases[] = {
+        {"input h=3 w=3 c=1\nmaxpool p global=1\n", 9, {0, -1}},
+        {"input h=1 w=1 c=4\nmaxout m g=2\n", 4, {0, 2}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        fcl_model *m;
+        assert_int_equal(fcl_model_parse(cases[c].text, "ties", &m), FCL_SUCCESS);
+        fcl_net *net;
+        assert_int_equal(fcl_net_create(rt, m, 1, true, &net), FCL_SUCCESS);
+        float x[9], y[2], dy[2] = {1, 1}, dx[9];
+        for (int i = 0; i < 9; i++)
+            x[i] = 0.25f;
+        assert_int_equal(fcl_net_forward(net, x, y), FCL_SUCCESS);
+        assert_int_equal(fcl_net_backward(net, dy), FCL_SUCCESS);
+        assert_int_equal(fcl_net_read(net, net->dacts, (size_t)fcl_net_output_view(net, 0).off, (size_t)cases[c].n_in,
+                                      dx),
+                         FCL_SUCCESS);
+        for (int i = 0; i < cases[c].n_in; i++) {
+            bool first = i == cases[c].first[0] || i == cases[c].first[1];
+            if (dx[i] != (first ? 1.0f : 0.0f))
+                fail_msg("%s: input %d has gradient %g", m->name, i, dx[i]);
+        }
+        fcl_net_destroy(net);
+        fcl_model_destroy(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +270,7 @@ int main(void)
         cmocka_unit_test(inception_strided_l2),
         cmocka_unit_test(small_facenet),
         cmocka_unit_test(nan_propagates_to_its_own_embedding),
+        cmocka_unit_test(ties_send_the_gradient_to_the_first_maximum),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }
