@@ -44,6 +44,21 @@ static int semi_hard_negative(__global const float *da, __global const int *labe
     return beyond >= 0 ? beyond : closer;
 }
 
+/* Running sums of one anchor. */
+typedef struct anchor_sums {
+    float loss, counted, active;
+} anchor_sums;
+
+/* Counts triplet (a, p, n) with loss l; an active one adds its pair coefficients. */
+static void add_triplet(__global float *row, anchor_sums *s, const int p, const int n, const float l)
+{
+    s->counted += 1.0f;
+    if (l > 0.0f) {
+        s->loss += l, s->active += 1.0f;
+        row[p] += 1.0f, row[n] -= 1.0f;
+    }
+}
+
 __kernel void triplet_mine(__global float *coef, __global float *stats, __global const float *dist,
                            __global const int *labels, const int B, const float alpha, const int strategy)
 {
@@ -54,7 +69,8 @@ __kernel void triplet_mine(__global float *coef, __global float *stats, __global
     __global float *row = coef + a * B;
     for (int j = 0; j < B; j++)
         row[j] = 0.0f;
-    float loss = 0.0f, counted = 0.0f, active = 0.0f, nonfinite = 0.0f;
+    anchor_sums sums = {0.0f, 0.0f, 0.0f};
+    float nonfinite = 0.0f;
     for (int j = 0; j < B; j++)
         nonfinite += isfinite(da[j]) ? 0.0f : 1.0f;
     if (strategy == 1) { /* batch-hard: farthest positive, nearest negative (first on ties) */
@@ -69,45 +85,26 @@ __kernel void triplet_mine(__global float *coef, __global float *stats, __global
                 n = j;
             }
         }
-        if (p >= 0 && n >= 0) {
-            const float l = da[p] - da[n] + alpha;
-            counted = 1.0f;
-            if (l > 0.0f) {
-                loss = l, active = 1.0f;
-                row[p] += 1.0f, row[n] -= 1.0f;
-            }
-        }
+        if (p >= 0 && n >= 0)
+            add_triplet(row, &sums, p, n, da[p] - da[n] + alpha);
     } else {
         for (int p = 0; p < B; p++) {
             if (p == a || labels[p] != labels[a])
                 continue;
             if (strategy == 0) {
                 const int n = semi_hard_negative(da, labels, a, da[p], B);
-                if (n < 0)
-                    continue;
-                const float l = da[p] - da[n] + alpha;
-                counted += 1.0f;
-                if (l > 0.0f) {
-                    loss += l, active += 1.0f;
-                    row[p] += 1.0f, row[n] -= 1.0f;
-                }
+                if (n >= 0)
+                    add_triplet(row, &sums, p, n, da[p] - da[n] + alpha);
             } else {
-                for (int n = 0; n < B; n++) {
-                    if (labels[n] == labels[a])
-                        continue;
-                    const float l = da[p] - da[n] + alpha;
-                    counted += 1.0f;
-                    if (l > 0.0f) {
-                        loss += l, active += 1.0f;
-                        row[p] += 1.0f, row[n] -= 1.0f;
-                    }
-                }
+                for (int n = 0; n < B; n++)
+                    if (labels[n] != labels[a])
+                        add_triplet(row, &sums, p, n, da[p] - da[n] + alpha);
             }
         }
     }
-    stats[4 * a] = loss;
-    stats[4 * a + 1] = counted;
-    stats[4 * a + 2] = active;
+    stats[4 * a] = sums.loss;
+    stats[4 * a + 1] = sums.counted;
+    stats[4 * a + 2] = sums.active;
     stats[4 * a + 3] = nonfinite;
 }
 

@@ -149,7 +149,15 @@ fcl_status fcl_triplet_mine_matrix(fcl_triplet *t, const float *dist, const int 
     return st;
 }
 
-/* The reference mirrors triplet_mine in cl/triplet.cl, in double. */
+/* The reference mirrors triplet_mine in cl/triplet.cl, in double.
+ * sums: loss, counted, active. */
+static void add_triplet(double *row, double *sums, int p, int n, double l)
+{
+    sums[1] += 1;
+    if (l > 0)
+        sums[0] += l, sums[2] += 1, row[p] += 1, row[n] -= 1;
+}
+
 static void reference_anchor(const double *da, const int *labels, int a, int B, fcl_mining mining, double alpha,
                              double *row, double *sums)
 {
@@ -165,12 +173,8 @@ static void reference_anchor(const double *da, const int *labels, int a, int B, 
                 n = j;
             }
         }
-        if (p < 0 || n < 0)
-            return;
-        double l = da[p] - da[n] + alpha;
-        sums[1] += 1;
-        if (l > 0)
-            sums[0] += l, sums[2] += 1, row[p] += 1, row[n] -= 1;
+        if (p >= 0 && n >= 0)
+            add_triplet(row, sums, p, n, da[p] - da[n] + alpha);
         return;
     }
     for (int p = 0; p < B; p++) {
@@ -193,10 +197,7 @@ static void reference_anchor(const double *da, const int *labels, int a, int B, 
                 if (!chosen)
                     continue;
             }
-            double l = da[p] - da[n] + alpha;
-            sums[1] += 1;
-            if (l > 0)
-                sums[0] += l, sums[2] += 1, row[p] += 1, row[n] -= 1;
+            add_triplet(row, sums, p, n, da[p] - da[n] + alpha);
         }
     }
 }
