@@ -44,10 +44,18 @@ static void symmetric(int B, const float *upper, float *d)
     }
 }
 
-static void mine(fcl_triplet *t, const float *d, const int *labels, fcl_mining mining, fcl_triplet_result *r,
-                 float *coef)
+/* Mines the symmetric matrix whose upper triangle is given, with alpha 0.2. */
+static void mine(int B, const float *upper, const int *labels, fcl_mining mining, fcl_triplet_result *r, float *coef)
 {
+    float d[64];
+    assert_true(B * B <= 64);
+    symmetric(B, upper, d);
+    fcl_model *m;
+    fcl_net *net;
+    fcl_triplet *t;
+    open_net(B, 4, &m, &net, &t);
     assert_int_equal(fcl_triplet_mine_matrix(t, d, labels, mining, 0.2f, r, coef), FCL_SUCCESS);
+    close_net(m, net, t);
 }
 
 static void hand_built_strategies(void **state)
@@ -57,15 +65,10 @@ static void hand_built_strategies(void **state)
     const int B = 5, labels[5] = {0, 0, 0, 1, 1};
     const float upper[10] = {0.5f, 0.9f, 0.6f, 1.2f, /* row 0 */ 0.4f, 1.0f, 1.0f, /* row 1 */
                              1.5f, 1.5f, /* row 2 */ 0.3f};
-    float d[25], coef[25];
-    symmetric(B, upper, d);
-    fcl_model *m;
-    fcl_net *net;
-    fcl_triplet *t;
-    open_net(B, 4, &m, &net, &t);
+    float coef[25];
     fcl_triplet_result r;
 
-    mine(t, d, labels, FCL_MINING_BATCH_HARD, &r, coef);
+    mine(B, upper, labels, FCL_MINING_BATCH_HARD, &r, coef);
     /* farthest positive 2, nearest negative 3: 0.9 - 0.6 + 0.2 = 0.5 */
     assert_float_equal(coef[0 * B + 2], 1, 0);
     assert_float_equal(coef[0 * B + 3], -1, 0);
@@ -73,7 +76,7 @@ static void hand_built_strategies(void **state)
     assert_float_equal(coef[0 * B + 4], 0, 0);
     assert_int_equal(r.triplets, 5); /* every anchor has a positive and a negative */
 
-    mine(t, d, labels, FCL_MINING_SEMI_HARD, &r, coef);
+    mine(B, upper, labels, FCL_MINING_SEMI_HARD, &r, coef);
     /* (0,1): closest negative beyond 0.5 is 3 (0.6): 0.1 > 0, active.
      * (0,2): closest beyond 0.9 is 4 (1.2): -0.1, counted but inactive. */
     assert_float_equal(coef[0 * B + 1], 1, 0);
@@ -81,7 +84,7 @@ static void hand_built_strategies(void **state)
     assert_float_equal(coef[0 * B + 2], 0, 0);
     assert_float_equal(coef[0 * B + 4], 0, 0);
 
-    mine(t, d, labels, FCL_MINING_BATCH_ALL, &r, coef);
+    mine(B, upper, labels, FCL_MINING_BATCH_ALL, &r, coef);
     /* row 0: (1,3) 0.1 and (2,3) 0.5 active; (1,4) and (2,4) not */
     assert_float_equal(coef[0 * B + 1], 1, 0);
     assert_float_equal(coef[0 * B + 2], 1, 0);
@@ -90,7 +93,6 @@ static void hand_built_strategies(void **state)
     assert_int_equal(r.triplets, 3 * 2 * 2 + 2 * 1 * 3); /* (a,p) pairs x negatives */
     assert_true(r.active > 0 && r.active < r.triplets);
     assert_float_equal(r.active_fraction, (double)r.active / r.triplets, 1e-12);
-    close_net(m, net, t);
 }
 
 static void ties_go_to_the_lowest_index(void **state)
@@ -98,17 +100,11 @@ static void ties_go_to_the_lowest_index(void **state)
     (void)state;
     const int B = 4, labels[4] = {0, 0, 1, 1};
     const float upper[6] = {0.5f, 0.3f, 0.3f, 0.7f, 0.7f, 0.2f};
-    float d[16], coef[16];
-    symmetric(B, upper, d);
-    fcl_model *m;
-    fcl_net *net;
-    fcl_triplet *t;
-    open_net(B, 4, &m, &net, &t);
+    float coef[16];
     fcl_triplet_result r;
-    mine(t, d, labels, FCL_MINING_BATCH_HARD, &r, coef);
+    mine(B, upper, labels, FCL_MINING_BATCH_HARD, &r, coef);
     assert_float_equal(coef[0 * B + 2], -1, 0);
     assert_float_equal(coef[0 * B + 3], 0, 0);
-    close_net(m, net, t);
 }
 
 static void no_negative_beyond_the_positive(void **state)
@@ -118,18 +114,12 @@ static void no_negative_beyond_the_positive(void **state)
      * back to the farthest of them (2 at 0.5): 0.9 - 0.5 + 0.2 = 0.6. */
     const int B = 4, labels[4] = {0, 0, 1, 1};
     const float upper[6] = {0.9f, 0.5f, 0.3f, 2.0f, 2.0f, 0.1f};
-    float d[16], coef[16];
-    symmetric(B, upper, d);
-    fcl_model *m;
-    fcl_net *net;
-    fcl_triplet *t;
-    open_net(B, 4, &m, &net, &t);
+    float coef[16];
     fcl_triplet_result r;
-    mine(t, d, labels, FCL_MINING_SEMI_HARD, &r, coef);
+    mine(B, upper, labels, FCL_MINING_SEMI_HARD, &r, coef);
     assert_float_equal(coef[0 * B + 1], 1, 0);
     assert_float_equal(coef[0 * B + 2], -1, 0);
     assert_float_equal(coef[0 * B + 3], 0, 0);
-    close_net(m, net, t);
 }
 
 static void a_single_identity_forms_no_triplet(void **state)
@@ -137,22 +127,16 @@ static void a_single_identity_forms_no_triplet(void **state)
     (void)state;
     const int B = 4, labels[4] = {7, 7, 7, 7};
     const float upper[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
-    float d[16], coef[16];
-    symmetric(B, upper, d);
-    fcl_model *m;
-    fcl_net *net;
-    fcl_triplet *t;
-    open_net(B, 4, &m, &net, &t);
+    float coef[16];
     for (int s = 0; s < FCL_MINING_COUNT; s++) {
         fcl_triplet_result r;
-        mine(t, d, labels, (fcl_mining)s, &r, coef);
+        mine(B, upper, labels, (fcl_mining)s, &r, coef);
         assert_int_equal(r.triplets, 0);
         assert_float_equal(r.loss, 0, 0);
         assert_float_equal(r.active_fraction, 0, 0);
         for (int i = 0; i < 16; i++)
             assert_float_equal(coef[i], 0, 0);
     }
-    close_net(m, net, t);
 }
 
 static uint64_t rng = 99;
