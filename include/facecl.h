@@ -51,7 +51,9 @@ typedef enum fcl_status {
     FCL_ERR_SHAPE = -2010,            /* tensor shapes do not fit */
     FCL_ERR_NUMERIC = -2011,          /* NaN or Inf where a number was needed */
     FCL_ERR_UNSUPPORTED = -2012,      /* the device lacks what this needs */
+    FCL_ERR_INTERRUPTED = -2013,      /* stopped on request (a signal); progress was saved */
 } fcl_status;
+#define FCL_ERR_LAST FCL_ERR_INTERRUPTED
 
 /* A readable name for any status, OpenCL codes included ("CL_OUT_OF_RESOURCES"). */
 const char *fcl_status_str(int status);

@@ -158,6 +158,9 @@ CASE(conv_3x3_same, 2, "input h=7 w=6 c=3\nconv a k=3 c=5 relu=0\n")
 CASE(conv_3x3_stride2_relu, 3, "input h=9 w=8 c=2\nconv a k=3 s=2 c=4\n")
 CASE(conv_5x5_stride2, 2, "input h=11 w=9 c=2\nconv a k=5 s=2 c=3 relu=0\n")
 CASE(conv_1x1, 2, "input h=5 w=7 c=6\nconv a k=1 c=3 relu=0\n")
+/* Larger than one 8 x 32 GEMM tile in both directions: the kernels' full-tile paths. */
+CASE(conv_3x3_whole_tiles, 2, "input h=9 w=8 c=3\nconv a k=3 c=17\n")
+CASE(conv_1x1_whole_tiles, 2, "input h=6 w=7 c=5\nconv a k=1 c=9 relu=0\n")
 CASE(conv_7x7_stride2_pad3, 1, "input h=13 w=11 c=3\nconv a k=7 s=2 c=4 relu=0\n")
 CASE(conv_rect_no_pad, 2, "input h=6 w=8 c=2\nconv a kh=3 kw=2 p=0 c=3 relu=0\n")
 CASE(maxpool_3x3_stride2, 2, "input h=9 w=7 c=3\nmaxpool a k=3 s=2\n")
@@ -168,6 +171,7 @@ CASE(avgpool_global, 3, "input h=5 w=5 c=4\navgpool a global=1\n")
 CASE(lrn_across_channels, 2, "input h=3 w=4 c=7\nlrn a size=5 alpha=0.5 beta=0.75 bias=2\n")
 CASE(fc_plain, 3, "input h=2 w=3 c=4\nfc a c=9\n")
 CASE(fc_relu, 3, "input h=1 w=1 c=13\nfc a c=7 relu=1\n")
+CASE(fc_whole_tiles, 9, "input h=1 w=1 c=6\nfc a c=35 relu=0\n")
 CASE(fc_maxout, 2, "input h=1 w=1 c=10\nfc a c=12\nmaxout b g=2\n")
 CASE(l2norm_embedding, 3, "input h=1 w=1 c=11\nfc a c=8\nl2norm b\n")
 CASE(batchnorm_train, 3, "input h=3 w=4 c=5\nbatchnorm a\n")
@@ -252,6 +256,8 @@ int main(void)
         cmocka_unit_test(conv_3x3_stride2_relu),
         cmocka_unit_test(conv_5x5_stride2),
         cmocka_unit_test(conv_1x1),
+        cmocka_unit_test(conv_3x3_whole_tiles),
+        cmocka_unit_test(conv_1x1_whole_tiles),
         cmocka_unit_test(conv_7x7_stride2_pad3),
         cmocka_unit_test(conv_rect_no_pad),
         cmocka_unit_test(maxpool_3x3_stride2),
@@ -262,6 +268,7 @@ int main(void)
         cmocka_unit_test(lrn_across_channels),
         cmocka_unit_test(fc_plain),
         cmocka_unit_test(fc_relu),
+        cmocka_unit_test(fc_whole_tiles),
         cmocka_unit_test(fc_maxout),
         cmocka_unit_test(l2norm_embedding),
         cmocka_unit_test(batchnorm_train),

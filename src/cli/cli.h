@@ -10,6 +10,8 @@ int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Prints the device table (or JSON) to f. */
 void cli_print_devices(FILE *f, const fcl_device_info *devices, size_t count, bool json);
@@ -20,4 +22,7 @@ fcl_runtime *cli_open_runtime(const char *device_spec, const fcl_runtime_options
 
 /* Prints "facecl: <what>: <status>" to stderr and returns 1, for `return cli_fail(...)`. */
 int cli_fail(const char *what, int status);
+/* Option values, range-checked; on a bad one print what was wanted and return false. */
+bool cli_long(const char *option, const char *text, long min, long max, long *out);
+bool cli_double(const char *option, const char *text, double min, double max, double *out);
 #endif

@@ -1,6 +1,7 @@
 /* facecl — entry point and subcommand table. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"demo", cmd_demo, "Fashion-MNIST through a model: throughput, embedding check"},
+    {"train", cmd_train, "train a model with the triplet loss (checkpoints, --resume)"},
+    {"eval", cmd_eval, "verification (10-fold, VAL at FAR, ROC) and identification accuracy"},
     {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},
     {"info", cmd_info, "per-layer table of a model: sizes, params, multiply-adds (--json, --memory)"},
     {"embed", cmd_embed, "L2-normalised embeddings of images (CSV, .npy)"},
@@ -50,6 +53,32 @@ int cli_fail(const char *what, int status)
 {
     fprintf(stderr, "facecl: %s: %s\n", what, fcl_status_str(status));
     return 1;
+}
+
+bool cli_long(const char *option, const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        fprintf(stderr, "facecl: --%s wants a whole number from %ld to %ld, not '%s'\n", option, min, max, text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cli_double(const char *option, const char *text, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !(v >= min && v <= max)) {
+        fprintf(stderr, "facecl: --%s wants a number from %g to %g, not '%s'\n", option, min, max, text);
+        return false;
+    }
+    *out = v;
+    return true;
 }
 
 static void set_log_level_from_env(void)

@@ -7,4 +7,10 @@
  * writes planar CHW floats in [0, 1] to out (channels*h*w). On failure logs why
  * (stb_image's reason) and returns FCL_ERR_FORMAT or FCL_ERR_IO. */
 fcl_status fcl_image_load(const char *path, int h, int w, int channels, float *out);
+/* The same from decoded interleaved bytes (iw x ih x ic, ic 1 or `channels`). */
+fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int ic, int h, int w, int channels,
+                              float *out);
+/* Reads only the header: FCL_SUCCESS when stb_image can decode the file, otherwise a
+ * warning naming the file. */
+fcl_status fcl_image_check(const char *path);
 #endif

@@ -1,5 +1,6 @@
 #include "data/sampler.h"
 #include "runtime/log.h"
+#include "runtime/random.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,6 @@ struct fcl_sampler {
     uint64_t rng;
 };
 
-static uint64_t next_u64(uint64_t *s) /* splitmix64 */
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static int below(uint64_t *s, int n) { return (int)(next_u64(s) % (uint64_t)n); }
 
 static int compare_pairs(const void *a, const void *b)
 {
@@ -99,7 +91,7 @@ void fcl_sampler_next(fcl_sampler *s, int *indices)
     for (int i = 0; i < s->n_ids; i++)
         s->scratch[i] = i;
     for (int p = 0; p < s->P; p++) { /* partial Fisher-Yates: P distinct identities */
-        int j = p + below(&s->rng, s->n_ids - p), id = s->scratch[j];
+        int j = p + fcl_random_below(&s->rng, s->n_ids - p), id = s->scratch[j];
         s->scratch[j] = s->scratch[p];
         s->scratch[p] = id;
         int first = s->start[id], count = s->start[id + 1] - first;
@@ -107,7 +99,7 @@ void fcl_sampler_next(fcl_sampler *s, int *indices)
         if (count >= s->K) { /* K distinct images: partial shuffle of a copy of the run */
             memcpy(s->run, s->order + first, (size_t)count * sizeof *s->run);
             for (int k = 0; k < s->K; k++) {
-                int pick = k + below(&s->rng, count - k);
+                int pick = k + fcl_random_below(&s->rng, count - k);
                 int tmp = s->run[pick];
                 s->run[pick] = s->run[k];
                 s->run[k] = tmp;
@@ -115,7 +107,7 @@ void fcl_sampler_next(fcl_sampler *s, int *indices)
             }
         } else { /* all of them, then again at random */
             for (int k = 0; k < s->K; k++)
-                out[k] = k < count ? s->order[first + k] : s->order[first + below(&s->rng, count)];
+                out[k] = k < count ? s->order[first + k] : s->order[first + fcl_random_below(&s->rng, count)];
         }
     }
 }

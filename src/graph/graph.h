@@ -6,6 +6,7 @@
 #include "runtime/runtime.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum fcl_op {
     FCL_OP_INPUT,
@@ -78,6 +79,8 @@ typedef struct fcl_op_def {
     fcl_status (*backward)(fcl_net *net, const fcl_node *node);
     /* Plain C reference in double precision: y = f(x; params), one batch of n. */
     void (*reference)(const fcl_node *node, int n, const double *x, const double *params, double *y);
+    /* Scratch floats the forward (and, in training, backward) pass needs; NULL: none. */
+    size_t (*workspace)(const fcl_node *node, int batch, bool training);
 } fcl_op_def;
 
 extern const fcl_op_def *const fcl_ops[FCL_OP_COUNT];
@@ -111,17 +114,18 @@ typedef struct fcl_tensor {
 /* Device kernels the ops use, one table. */
 typedef enum fcl_kernel_id {
     FCL_K_FILL,
-    FCL_K_CONV_FORWARD,
-    FCL_K_CONV_BACKWARD_DATA,
-    FCL_K_CONV_BACKWARD_WEIGHTS,
+    FCL_K_GEMM_NN,
+    FCL_K_GEMM_TN,
+    FCL_K_IM2COL,
+    FCL_K_IM2COL_T,
+    FCL_K_COL2IM,
+    FCL_K_TRANSPOSE,
+    FCL_K_BIAS_BACKWARD,
     FCL_K_RELU_BACKWARD,
     FCL_K_POOL_FORWARD,
     FCL_K_POOL_BACKWARD,
     FCL_K_LRN_FORWARD,
     FCL_K_LRN_BACKWARD,
-    FCL_K_FC_FORWARD,
-    FCL_K_FC_BACKWARD_DATA,
-    FCL_K_FC_BACKWARD_WEIGHTS,
     FCL_K_MAXOUT_FORWARD,
     FCL_K_MAXOUT_BACKWARD,
     FCL_K_L2NORM_FORWARD,
@@ -147,8 +151,16 @@ struct fcl_net {
     size_t act_floats;          /* activation arena size (planned) */
     size_t act_floats_unshared; /* what it would be without lifetime reuse */
     cl_mem params, grads, acts, dacts, state;
+    cl_mem work; /* shared scratch: im2col columns, transposed weights */
+    size_t work_floats;
     cl_kernel kernels[FCL_K_COUNT];
+    /* With a profiling runtime: device time and launches per kernel. */
+    double kernel_ms[FCL_K_COUNT];
+    long kernel_calls[FCL_K_COUNT];
 };
+
+/* The per-kernel device times, largest first (needs a runtime opened with profiling). */
+void fcl_net_print_profile(const fcl_net *net, FILE *f);
 
 /* A node's output (or input i) as a view: offset and batch stride in floats. */
 typedef struct fcl_view {
@@ -172,6 +184,27 @@ typedef struct fcl_arg {
     fcl_launch((net), (id), (n), (const fcl_arg[]){__VA_ARGS__},                                     \
                sizeof((const fcl_arg[]){__VA_ARGS__}) / sizeof(fcl_arg))
 fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args);
+/* The same over a dims-dimensional grid, the work-group size left to the driver. */
+fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const fcl_arg *args,
+                           size_t n_args);
+
+/* C = op(A) B [+ C] [+ bias] [ReLU] on the device (cl/gemm.cl has the layout), for
+ * `batch` independent products; the reduction runs over `chunks` pieces of K. */
+typedef struct fcl_gemm {
+    int M, N, K, chunks, batch;
+    bool trans_a;
+    cl_mem a;
+    int a_off, lda, a_chunk, a_batch;
+    cl_mem b;
+    int b_off, ldb, b_chunk, b_batch;
+    cl_mem c;
+    int c_off, ldc, c_batch;
+    bool accumulate, relu;
+    int bias_mode; /* 0 none, 1 per row, 2 per column */
+    cl_mem bias;
+    int bias_off;
+} fcl_gemm;
+fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g);
 
 /* Zeroes n floats of buf from offset. */
 fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value);

@@ -5,6 +5,7 @@
  * concatenation costs nothing. In training every tensor keeps its own space (backward
  * reads them all); in inference tensors whose lifetimes do not overlap share space. */
 #include "graph/graph.h"
+#include "runtime/random.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,20 +13,21 @@
 #include <string.h>
 
 static const struct {
-    const char *file, *name;
+    const char *file, *name, *options;
 } kernel_table[FCL_K_COUNT] = {
     [FCL_K_FILL] = {"tensor.cl", "fill"},
-    [FCL_K_CONV_FORWARD] = {"conv.cl", "conv_forward"},
-    [FCL_K_CONV_BACKWARD_DATA] = {"conv.cl", "conv_backward_data"},
-    [FCL_K_CONV_BACKWARD_WEIGHTS] = {"conv.cl", "conv_backward_weights"},
+    [FCL_K_GEMM_NN] = {"gemm.cl", "gemm", "-DTRANS_A=0"},
+    [FCL_K_GEMM_TN] = {"gemm.cl", "gemm", "-DTRANS_A=1"},
+    [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
+    [FCL_K_IM2COL_T] = {"im2col.cl", "im2col_t"},
+    [FCL_K_COL2IM] = {"im2col.cl", "col2im"},
+    [FCL_K_TRANSPOSE] = {"im2col.cl", "transpose"},
+    [FCL_K_BIAS_BACKWARD] = {"im2col.cl", "bias_backward"},
     [FCL_K_RELU_BACKWARD] = {"activation.cl", "relu_backward"},
     [FCL_K_POOL_FORWARD] = {"pool.cl", "pool_forward"},
     [FCL_K_POOL_BACKWARD] = {"pool.cl", "pool_backward"},
     [FCL_K_LRN_FORWARD] = {"lrn.cl", "lrn_forward"},
     [FCL_K_LRN_BACKWARD] = {"lrn.cl", "lrn_backward"},
-    [FCL_K_FC_FORWARD] = {"fc.cl", "fc_forward"},
-    [FCL_K_FC_BACKWARD_DATA] = {"fc.cl", "fc_backward_data"},
-    [FCL_K_FC_BACKWARD_WEIGHTS] = {"fc.cl", "fc_backward_weights"},
     [FCL_K_MAXOUT_FORWARD] = {"maxout.cl", "maxout_forward"},
     [FCL_K_MAXOUT_BACKWARD] = {"maxout.cl", "maxout_backward"},
     [FCL_K_L2NORM_FORWARD] = {"l2norm.cl", "l2norm_forward"},
@@ -45,12 +47,14 @@ static const struct {
 #define LOCAL_SIZE 64
 #define ARENA_ALIGN 32 /* floats */
 
-fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args)
+/* Sets the arguments, enqueues, and with a profiling runtime records the kernel's time. */
+static fcl_status enqueue(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const size_t *local,
+                          const fcl_arg *args, size_t n_args)
 {
-    if (work_items == 0)
-        return FCL_SUCCESS;
     if (!net->kernels[id]) {
-        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file, "", kernel_table[id].name, &net->kernels[id]);
+        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file,
+                                          kernel_table[id].options ? kernel_table[id].options : "",
+                                          kernel_table[id].name, &net->kernels[id]);
         if (st != FCL_SUCCESS)
             return st;
     }
@@ -62,12 +66,81 @@ fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const f
             return err;
         }
     }
-    size_t local = net->rt->info.max_work_group_size < LOCAL_SIZE ? net->rt->info.max_work_group_size : LOCAL_SIZE;
-    size_t global = (work_items + local - 1) / local * local;
-    cl_int err = clEnqueueNDRangeKernel(net->rt->queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
+    cl_event ev = NULL;
+    cl_int err = clEnqueueNDRangeKernel(net->rt->queue, k, dims, NULL, global, local, 0, NULL,
+                                        net->rt->profiling ? &ev : NULL);
     if (err != CL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "enqueueing %s: %s", kernel_table[id].name, fcl_status_str(err));
+    if (ev) { /* waiting serialises the queue: profiling runs measure, they do not race */
+        cl_ulong start = 0, end = 0;
+        if (clWaitForEvents(1, &ev) == CL_SUCCESS &&
+            clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) == CL_SUCCESS &&
+            clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) == CL_SUCCESS) {
+            net->kernel_ms[id] += (double)(end - start) / 1e6;
+            net->kernel_calls[id]++;
+        }
+        clReleaseEvent(ev);
+    }
     return err;
+}
+
+fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args)
+{
+    if (work_items == 0)
+        return FCL_SUCCESS;
+    size_t local = net->rt->info.max_work_group_size < LOCAL_SIZE ? net->rt->info.max_work_group_size : LOCAL_SIZE;
+    size_t global = (work_items + local - 1) / local * local;
+    return enqueue(net, id, 1, &global, &local, args, n_args);
+}
+
+fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const fcl_arg *args,
+                           size_t n_args)
+{
+    for (cl_uint d = 0; d < dims; d++)
+        if (global[d] == 0)
+            return FCL_SUCCESS;
+    return enqueue(net, id, dims, global, NULL, args, n_args);
+}
+
+/* cl/gemm.cl's tile: TM rows x 16*WN columns per work-item. */
+#define GEMM_TM 8
+#define GEMM_TN 32
+
+fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g)
+{
+    const size_t global[3] = {(size_t)(g->N + GEMM_TN - 1) / GEMM_TN, (size_t)(g->M + GEMM_TM - 1) / GEMM_TM,
+                              (size_t)g->batch};
+    const fcl_arg args[] = {
+        FCL_I(g->M), FCL_I(g->N), FCL_I(g->K), FCL_I(g->chunks),
+        FCL_M(g->a), FCL_I(g->a_off), FCL_I(g->lda), FCL_I(g->a_chunk), FCL_I(g->a_batch),
+        FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb), FCL_I(g->b_chunk), FCL_I(g->b_batch),
+        FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch),
+        FCL_I(g->accumulate), FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off),
+        FCL_I(g->relu),
+    };
+    return fcl_launch_grid(net, g->trans_a ? FCL_K_GEMM_TN : FCL_K_GEMM_NN, 3, global, args,
+                           sizeof args / sizeof args[0]);
+}
+
+void fcl_net_print_profile(const fcl_net *net, FILE *f)
+{
+    double total = 0;
+    int order[FCL_K_COUNT], n = 0;
+    for (int i = 0; i < FCL_K_COUNT; i++)
+        if (net->kernel_calls[i]) {
+            total += net->kernel_ms[i];
+            int j = n++;
+            for (; j > 0 && net->kernel_ms[order[j - 1]] < net->kernel_ms[i]; j--)
+                order[j] = order[j - 1];
+            order[j] = i;
+        }
+    fprintf(f, "%-26s %10s %8s %6s\n", "kernel", "ms", "calls", "share");
+    for (int k = 0; k < n; k++) {
+        int i = order[k];
+        fprintf(f, "%-26s %10.1f %8ld %5.1f%%\n", kernel_table[i].name, net->kernel_ms[i], net->kernel_calls[i],
+                100 * net->kernel_ms[i] / total);
+    }
+    fprintf(f, "%-26s %10.1f\n", "total", total);
 }
 
 fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value)
@@ -250,6 +323,14 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
         st = alloc_buffer(net, model->n_params, &net->grads, "gradients");
     if (st == FCL_SUCCESS && training)
         st = alloc_buffer(net, net->act_floats, &net->dacts, "activation gradients");
+    for (int i = 0; st == FCL_SUCCESS && i < model->n_nodes; i++) {
+        const fcl_op_def *op = fcl_ops[model->nodes[i].op];
+        size_t need_i = op->workspace ? op->workspace(&model->nodes[i], batch, training) : 0;
+        if (need_i > net->work_floats)
+            net->work_floats = need_i;
+    }
+    if (st == FCL_SUCCESS)
+        st = alloc_buffer(net, net->work_floats, &net->work, "workspace");
     if (st != FCL_SUCCESS) {
         fcl_net_destroy(net);
         return st;
@@ -265,7 +346,7 @@ void fcl_net_destroy(fcl_net *net)
     for (int i = 0; i < FCL_K_COUNT; i++)
         if (net->kernels[i])
             clReleaseKernel(net->kernels[i]);
-    cl_mem bufs[] = {net->params, net->grads, net->acts, net->dacts, net->state};
+    cl_mem bufs[] = {net->params, net->grads, net->acts, net->dacts, net->state, net->work};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);
@@ -287,18 +368,11 @@ fcl_status fcl_net_read(fcl_net *net, cl_mem buf, size_t offset, size_t n, float
     return err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clEnqueueReadBuffer", err);
 }
 
-/* splitmix64 and Box-Muller: a seeded, platform-independent normal generator. */
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+/* Box-Muller over splitmix64: a seeded, platform-independent normal generator. */
 
 static double normal(uint64_t *s)
 {
-    double u1 = ((splitmix64(s) >> 11) + 1.0) / 9007199254740993.0, u2 = (splitmix64(s) >> 11) / 9007199254740992.0;
+    double u1 = ((fcl_splitmix64(s) >> 11) + 1.0) / 9007199254740993.0, u2 = (fcl_splitmix64(s) >> 11) / 9007199254740992.0;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 

@@ -118,22 +118,29 @@ static fcl_status read_uint_array(json *j, uint64_t *out, int max, int *count)
     return take(j, ']') ? FCL_SUCCESS : bad(j, "expected ']'");
 }
 
-/* __metadata__: an object of string values, skipped. */
-static fcl_status skip_metadata(json *j)
+/* __metadata__: an object of string values; the keys in meta[] get their values. */
+static fcl_status read_metadata(json *j, fcl_st_meta *meta, int n_meta)
 {
-    char buf[4096];
+    char key[256], value[4096];
     if (!take(j, '{'))
         return bad(j, "__metadata__ must be an object");
     if (take(j, '}'))
         return FCL_SUCCESS;
     do {
-        fcl_status st = read_string(j, buf, sizeof buf);
+        fcl_status st = read_string(j, key, sizeof key);
         if (st == FCL_SUCCESS && !take(j, ':'))
             st = bad(j, "expected ':'");
         if (st == FCL_SUCCESS)
-            st = read_string(j, buf, sizeof buf);
+            st = read_string(j, value, sizeof value);
         if (st != FCL_SUCCESS)
             return st;
+        for (int i = 0; i < n_meta; i++)
+            if (strcmp(meta[i].key, key) == 0) {
+                if (strlen(value) >= sizeof meta[i].value)
+                    return bad(j, "a metadata value is too long");
+                memcpy(meta[i].value, value, strlen(value) + 1);
+                meta[i].found = true;
+            }
     } while (take(j, ','));
     return take(j, '}') ? FCL_SUCCESS : bad(j, "expected '}'");
 }
@@ -181,7 +188,7 @@ static fcl_status read_entry(json *j, entry *e)
     return FCL_SUCCESS;
 }
 
-static fcl_status parse_header(json *j, entry **out, int *count)
+static fcl_status parse_header(json *j, fcl_st_meta *meta, int n_meta, entry **out, int *count)
 {
     entry *list = NULL;
     int n = 0, cap = 0;
@@ -195,7 +202,7 @@ static fcl_status parse_header(json *j, entry **out, int *count)
             if (st != FCL_SUCCESS)
                 break;
             if (strcmp(name, "__metadata__") == 0) {
-                if ((st = skip_metadata(j)) != FCL_SUCCESS)
+                if ((st = read_metadata(j, meta, n_meta)) != FCL_SUCCESS)
                     break;
                 continue;
             }
@@ -282,31 +289,66 @@ static fcl_status append(writer *w, const char *fmt, ...)
     return FCL_SUCCESS;
 }
 
-static fcl_status header_entry(void *ctx, const char *name, const fcl_param_desc *d, size_t offset)
+static fcl_status header_shape(writer *w, const char *name, const int *dims, int ndims, size_t count)
 {
-    (void)offset;
-    writer *w = ctx;
     fcl_status st = append(w, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[", name);
-    for (int i = 0; i < d->ndims && st == FCL_SUCCESS; i++)
-        st = append(w, "%s%d", i ? "," : "", d->dims[i]);
+    for (int i = 0; i < ndims && st == FCL_SUCCESS; i++)
+        st = append(w, "%s%d", i ? "," : "", dims[i]);
     if (st == FCL_SUCCESS)
-        st = append(w, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", w->data_at, w->data_at + d->count * 4);
-    w->data_at += d->count * 4;
+        st = append(w, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", w->data_at, w->data_at + count * 4);
+    w->data_at += count * 4;
     return st;
 }
 
-fcl_status fcl_weights_save(const fcl_model *m, const float *params, const char *path)
+static fcl_status header_entry(void *ctx, const char *name, const fcl_param_desc *d, size_t offset)
+{
+    (void)offset;
+    return header_shape(ctx, name, d->dims, d->ndims, d->count);
+}
+
+/* A JSON string; only names and numbers are stored, so control characters are refused. */
+static fcl_status append_string(writer *w, const char *text)
+{
+    fcl_status st = append(w, "\"");
+    for (const char *c = text; *c && st == FCL_SUCCESS; c++) {
+        if ((unsigned char)*c < 0x20)
+            return FCL_ERR_INVALID_ARGUMENT;
+        st = append(w, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+    }
+    return st == FCL_SUCCESS ? append(w, "\"") : st;
+}
+
+fcl_status fcl_safetensors_save(const fcl_model *m, const float *params, const fcl_st_tensor *extra, int n_extra,
+                                const fcl_st_meta *meta, int n_meta, const char *path)
 {
     writer w = {0};
-    fcl_status st = append(&w, "{\"__metadata__\":{\"format\":\"pt\",\"producer\":\"facecl %s\",\"model\":\"%s\"}",
-                           FACECL_VERSION, m->name);
+    fcl_status st = append(&w, "{\"__metadata__\":{\"format\":\"pt\",\"producer\":\"facecl %s\",\"model\":", FACECL_VERSION);
+    if (st == FCL_SUCCESS)
+        st = append_string(&w, m->name);
+    for (int i = 0; i < n_meta && st == FCL_SUCCESS; i++) {
+        st = append(&w, ",");
+        if (st == FCL_SUCCESS)
+            st = append_string(&w, meta[i].key);
+        if (st == FCL_SUCCESS)
+            st = append(&w, ":");
+        if (st == FCL_SUCCESS)
+            st = append_string(&w, meta[i].value);
+    }
+    if (st == FCL_SUCCESS)
+        st = append(&w, "}");
     if (st == FCL_SUCCESS)
         st = each_tensor(m, header_entry, &w);
+    size_t data_bytes = m->n_params * 4;
+    for (int i = 0; i < n_extra && st == FCL_SUCCESS; i++) {
+        int dims[1] = {(int)extra[i].count};
+        st = extra[i].count > INT32_MAX ? FCL_ERR_INVALID_ARGUMENT : header_shape(&w, extra[i].name, dims, 1, extra[i].count);
+        data_bytes += extra[i].count * 4;
+    }
     if (st == FCL_SUCCESS)
         st = append(&w, "}");
     while (st == FCL_SUCCESS && w.len % 8 != 0) /* the data starts 8-byte aligned */
         st = append(&w, " ");
-    size_t total = 8 + w.len + m->n_params * 4;
+    size_t total = 8 + w.len + data_bytes;
     unsigned char *file = st == FCL_SUCCESS ? malloc(total) : NULL;
     if (st == FCL_SUCCESS && !file)
         st = FCL_ERR_OUT_OF_HOST_MEMORY;
@@ -315,14 +357,23 @@ fcl_status fcl_weights_save(const fcl_model *m, const float *params, const char 
         for (int i = 0; i < 8; i++)
             file[i] = (unsigned char)(n >> (8 * i));
         memcpy(file + 8, w.text, w.len);
-        memcpy(file + 8 + w.len, params, m->n_params * 4); /* arena order = header order */
+        unsigned char *at = file + 8 + w.len;
+        memcpy(at, params, m->n_params * 4); /* arena order = header order */
+        at += m->n_params * 4;
+        for (int i = 0; i < n_extra; at += extra[i].count * 4, i++)
+            memcpy(at, extra[i].data, extra[i].count * 4);
         st = fcl_write_file_atomic(path, file, total);
         if (st != FCL_SUCCESS)
-            fcl_log(FCL_LOG_ERROR, "cannot write weights to %s", path);
+            fcl_log(FCL_LOG_ERROR, "cannot write %s", path);
     }
     free(file);
     free(w.text);
     return st;
+}
+
+fcl_status fcl_weights_save(const fcl_model *m, const float *params, const char *path)
+{
+    return fcl_safetensors_save(m, params, NULL, 0, NULL, 0, path);
 }
 
 typedef struct loader {
@@ -334,49 +385,59 @@ typedef struct loader {
     float *params;
 } loader;
 
-static fcl_status load_tensor(void *ctx, const char *name, const fcl_param_desc *d, size_t offset)
+/* Copies entry `name` of `count` F32 values in `ndims` dims (dims NULL: any 1-D) to dst,
+ * checking shape, offsets and finiteness. */
+static fcl_status load_values(loader *l, const char *name, const int *dims, int ndims, size_t count, float *dst)
 {
-    loader *l = ctx;
     entry *e = NULL;
     for (int i = 0; i < l->n_entries && !e; i++)
         if (strcmp(l->entries[i].name, name) == 0)
             e = &l->entries[i];
     if (!e) {
-        fcl_log(FCL_LOG_ERROR, "%s: no tensor %s: these weights do not belong to this model", l->path, name);
+        fcl_log(FCL_LOG_ERROR, "%s: no tensor %s: this file does not belong to this model or lacks training state",
+                l->path, name);
         return FCL_ERR_FORMAT;
     }
     e->seen = true;
-    bool shape_ok = e->ndims == d->ndims;
-    for (int i = 0; i < d->ndims && shape_ok; i++)
-        shape_ok = e->shape[i] == d->dims[i];
+    bool shape_ok = e->ndims == ndims;
+    for (int i = 0; i < ndims && shape_ok; i++)
+        shape_ok = e->shape[i] == (dims ? dims[i] : (int64_t)count);
     if (strcmp(e->dtype, "F32") != 0 || !shape_ok) {
         fcl_log(FCL_LOG_ERROR, "%s: %s is %s with %d dims; the model needs F32 of %zu values in %d dims", l->path,
-                name, e->dtype, e->ndims, d->count, d->ndims);
+                name, e->dtype, e->ndims, count, ndims);
         return FCL_ERR_FORMAT;
     }
-    if (e->begin > e->end || e->end > l->data_size || e->end - e->begin != d->count * 4) {
+    if (e->begin > e->end || e->end > l->data_size || e->end - e->begin != count * 4) {
         fcl_log(FCL_LOG_ERROR, "%s: %s's data_offsets [%" PRIu64 ", %" PRIu64 "] do not fit its shape or the file (%" PRIu64
                                " data bytes)", l->path, name, e->begin, e->end, l->data_size);
         return FCL_ERR_FORMAT;
     }
-    float *dst = l->params + offset;
-    memcpy(dst, l->data + e->begin, d->count * 4);
-    for (size_t i = 0; i < d->count; i++)
+    memcpy(dst, l->data + e->begin, count * 4);
+    for (size_t i = 0; i < count; i++)
         if (!isfinite(dst[i])) {
-            fcl_log(FCL_LOG_ERROR, "%s: %s[%zu] is %g: refusing weights that hold NaN or Inf", l->path, name, i,
+            fcl_log(FCL_LOG_ERROR, "%s: %s[%zu] is %g: refusing a file that holds NaN or Inf", l->path, name, i,
                     dst[i]);
             return FCL_ERR_NUMERIC;
         }
     return FCL_SUCCESS;
 }
 
-fcl_status fcl_weights_load(const fcl_model *m, const char *path, float *params)
+static fcl_status load_tensor(void *ctx, const char *name, const fcl_param_desc *d, size_t offset)
 {
+    loader *l = ctx;
+    return load_values(l, name, d->dims, d->ndims, d->count, l->params + offset);
+}
+
+fcl_status fcl_safetensors_load(const fcl_model *m, const char *path, float *params, fcl_st_tensor *extra, int n_extra,
+                                fcl_st_meta *meta, int n_meta)
+{
+    for (int i = 0; i < n_meta; i++)
+        meta[i].found = false;
     char *file;
     size_t size;
     fcl_status st = fcl_read_file(path, &file, &size);
     if (st != FCL_SUCCESS) {
-        fcl_log(FCL_LOG_ERROR, "cannot read weights file %s", path);
+        fcl_log(FCL_LOG_ERROR, "cannot read %s", path);
         return st;
     }
     uint64_t header_len = 0;
@@ -391,11 +452,13 @@ fcl_status fcl_weights_load(const fcl_model *m, const char *path, float *params)
     json j = {file + 8, file + 8 + header_len, path};
     loader l = {.path = path, .data = (const unsigned char *)file + 8 + header_len,
                 .data_size = size - 8 - header_len, .params = params};
-    st = parse_header(&j, &l.entries, &l.n_entries);
+    st = parse_header(&j, meta, n_meta, &l.entries, &l.n_entries);
     if (st == FCL_SUCCESS)
         st = each_tensor(m, load_tensor, &l);
+    for (int i = 0; i < n_extra && st == FCL_SUCCESS; i++)
+        st = load_values(&l, extra[i].name, NULL, 1, extra[i].count, extra[i].data);
     for (int i = 0; i < l.n_entries && st == FCL_SUCCESS; i++)
-        if (!l.entries[i].seen) {
+        if (!l.entries[i].seen && strncmp(l.entries[i].name, FCL_ST_STATE_PREFIX, strlen(FCL_ST_STATE_PREFIX)) != 0) {
             fcl_log(FCL_LOG_ERROR, "%s: tensor %s is not in model %s: these weights do not belong to it", path,
                     l.entries[i].name, m->name);
             st = FCL_ERR_FORMAT;
@@ -403,6 +466,11 @@ fcl_status fcl_weights_load(const fcl_model *m, const char *path, float *params)
     free(l.entries);
     free(file);
     return st;
+}
+
+fcl_status fcl_weights_load(const fcl_model *m, const char *path, float *params)
+{
+    return fcl_safetensors_load(m, path, params, NULL, 0, NULL, 0);
 }
 
 fcl_status fcl_net_save_weights(fcl_net *net, const char *path)

@@ -3,6 +3,29 @@
 #define FCL_IO_SAFETENSORS_H
 #include "graph/graph.h"
 
+/* Training state stored beside a model's tensors: flat F32 tensors whose names start
+ * with FCL_ST_STATE_PREFIX (a weights loader skips them, so a checkpoint also serves as
+ * weights) and string metadata. */
+#define FCL_ST_STATE_PREFIX "train."
+typedef struct fcl_st_tensor {
+    const char *name;
+    float *data;
+    size_t count;
+} fcl_st_tensor;
+typedef struct fcl_st_meta {
+    const char *key;
+    char value[2048];
+    bool found; /* set by a load */
+} fcl_st_meta;
+
+/* The model's tensors from params, then extra[], with meta in __metadata__. */
+fcl_status fcl_safetensors_save(const fcl_model *m, const float *params, const fcl_st_tensor *extra, int n_extra,
+                                const fcl_st_meta *meta, int n_meta, const char *path);
+/* Validates everything before use; every extra[] must be present with its count. The
+ * meta[] keys found get their values. */
+fcl_status fcl_safetensors_load(const fcl_model *m, const char *path, float *params, fcl_st_tensor *extra, int n_extra,
+                                fcl_st_meta *meta, int n_meta);
+
 /* params: the model's parameter arena on the host (m->n_params floats). */
 fcl_status fcl_weights_save(const fcl_model *m, const float *params, const char *path);
 fcl_status fcl_weights_load(const fcl_model *m, const char *path, float *params);

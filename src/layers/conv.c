@@ -48,33 +48,77 @@ static uint64_t conv_macs(const fcl_node *nd)
 
 static size_t weight_count(const fcl_node *nd) { return (size_t)nd->channels * nd->in.c * nd->kh * nd->kw; }
 
+/* Convolution as GEMM per image: Y (K x OH*OW) = W (K x R) * columns (R x OH*OW), with
+ * R = C*KH*KW. A 1x1 stride-1 unpadded convolution reads its input as the columns, with
+ * no copy. */
+static bool pointwise(const fcl_node *nd) { return nd->kh == 1 && nd->kw == 1 && nd->stride == 1 && nd->pad == 0; }
+static int rows(const fcl_node *nd) { return nd->in.c * nd->kh * nd->kw; }
+static int positions(const fcl_node *nd) { return nd->out.h * nd->out.w; }
+
+static size_t conv_workspace(const fcl_node *nd, int batch, bool training)
+{
+    return pointwise(nd) && !training ? 0 : (size_t)batch * rows(nd) * positions(nd);
+}
+
+/* Unfolds every image of x into net->work: columns (R x Q), or their transpose. */
+static fcl_status unfold(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_kernel_id id)
+{
+    return FCL_LAUNCH(net, id, (size_t)net->batch * rows(nd) * positions(nd), FCL_M(net->work), FCL_M(net->acts),
+                      FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h), FCL_I(nd->in.w),
+                      FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh), FCL_I(nd->kw), FCL_I(nd->stride),
+                      FCL_I(nd->pad));
+}
+
 static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    int w_off = (int)nd->param_off, b_off = (int)(nd->param_off + weight_count(nd));
-    return FCL_LAUNCH(net, FCL_K_CONV_FORWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->acts),
-                      FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params),
-                      FCL_I(w_off), FCL_I(b_off), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h),
-                      FCL_I(nd->in.w), FCL_I(nd->out.c), FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh),
-                      FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad), FCL_I(nd->relu));
+    const int R = rows(nd), Q = positions(nd);
+    fcl_gemm g = {.M = nd->out.c, .N = Q, .K = R, .chunks = 1, .batch = net->batch,
+                  .a = net->params, .a_off = (int)nd->param_off, .lda = R,
+                  .b = net->acts, .b_off = x.off, .ldb = Q, .b_batch = x.ns,
+                  .c = net->acts, .c_off = y.off, .ldc = Q, .c_batch = y.ns,
+                  .relu = nd->relu, .bias_mode = 1, .bias = net->params,
+                  .bias_off = (int)(nd->param_off + weight_count(nd))};
+    if (!pointwise(nd)) {
+        fcl_status st = unfold(net, nd, x, FCL_K_IM2COL);
+        if (st != FCL_SUCCESS)
+            return st;
+        g.b = net->work, g.b_off = 0, g.b_batch = R * Q;
+    }
+    return fcl_gemm_run(net, &g);
 }
 
 static fcl_status conv_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    int w_off = (int)nd->param_off, b_off = (int)(nd->param_off + weight_count(nd));
-    fcl_status st = FCL_LAUNCH(net, FCL_K_CONV_BACKWARD_DATA, (size_t)net->batch * fcl_shape_size(nd->in),
-                               FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off),
-                               FCL_I(y.ns), FCL_M(net->params), FCL_I(w_off), FCL_I(net->batch), FCL_I(nd->in.c),
-                               FCL_I(nd->in.h), FCL_I(nd->in.w), FCL_I(nd->out.c), FCL_I(nd->out.h),
-                               FCL_I(nd->out.w), FCL_I(nd->kh), FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad));
-    if (st != FCL_SUCCESS)
-        return st;
-    return FCL_LAUNCH(net, FCL_K_CONV_BACKWARD_WEIGHTS, weight_count(nd) + (size_t)nd->channels, FCL_M(net->grads),
-                      FCL_I(w_off), FCL_I(b_off), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
-                      FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h),
-                      FCL_I(nd->in.w), FCL_I(nd->out.c), FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh),
-                      FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad));
+    const int R = rows(nd), Q = positions(nd), w_off = (int)nd->param_off;
+    /* dx: columns' gradient (R x Q) = W^T dY, folded back onto the input (pointwise: added directly) */
+    fcl_gemm g = {.M = R, .N = Q, .K = nd->out.c, .chunks = 1, .batch = net->batch, .trans_a = true,
+                  .a = net->params, .a_off = w_off, .lda = R,
+                  .b = net->dacts, .b_off = y.off, .ldb = Q, .b_batch = y.ns,
+                  .c = net->dacts, .c_off = x.off, .ldc = Q, .c_batch = x.ns, .accumulate = true};
+    if (!pointwise(nd))
+        g.c = net->work, g.c_off = 0, g.c_batch = R * Q, g.accumulate = false;
+    fcl_status st = fcl_gemm_run(net, &g);
+    if (st == FCL_SUCCESS && !pointwise(nd))
+        st = FCL_LAUNCH(net, FCL_K_COL2IM, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
+                        FCL_I(x.off), FCL_I(x.ns), FCL_M(net->work), FCL_I(net->batch), FCL_I(nd->in.c),
+                        FCL_I(nd->in.h), FCL_I(nd->in.w), FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh),
+                        FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad));
+    /* dW += sum over images of dY (K x Q) * columns^T (Q x R): the batch is the reduction's chunks */
+    if (st == FCL_SUCCESS)
+        st = unfold(net, nd, x, FCL_K_IM2COL_T);
+    fcl_gemm gw = {.M = nd->out.c, .N = R, .K = Q, .chunks = net->batch, .batch = 1,
+                   .a = net->dacts, .a_off = y.off, .lda = Q, .a_chunk = y.ns,
+                   .b = net->work, .ldb = R, .b_chunk = R * Q,
+                   .c = net->grads, .c_off = w_off, .ldc = R, .accumulate = true};
+    if (st == FCL_SUCCESS)
+        st = fcl_gemm_run(net, &gw);
+    if (st == FCL_SUCCESS)
+        st = FCL_LAUNCH(net, FCL_K_BIAS_BACKWARD, (size_t)nd->out.c, FCL_M(net->grads),
+                        FCL_I(w_off + (int)weight_count(nd)), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns),
+                        FCL_I(net->batch), FCL_I(nd->out.c), FCL_I(Q));
+    return st;
 }
 
 static void conv_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
@@ -106,4 +150,5 @@ const fcl_op_def fcl_op_conv = {
     .forward = conv_forward,
     .backward = conv_backward,
     .reference = conv_reference,
+    .workspace = conv_workspace,
 };

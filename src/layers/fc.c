@@ -23,30 +23,47 @@ static int fc_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 
 static uint64_t fc_macs(const fcl_node *nd) { return (uint64_t)nd->channels * fcl_shape_size(nd->in); }
 
+/* As GEMMs over the batch: Y (N x O) = X (N x I) W^T, with W^T made in the workspace
+ * (the GEMM reads B by rows); dX += dY W; dW += dY^T X. */
+static size_t fc_workspace(const fcl_node *nd, int batch, bool training)
+{
+    (void)batch, (void)training;
+    return (size_t)fc_macs(nd);
+}
+
 static fcl_status fc_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    int in = fcl_shape_size(nd->in);
-    return FCL_LAUNCH(net, FCL_K_FC_FORWARD, (size_t)net->batch * nd->channels, FCL_M(net->acts), FCL_I(y.off),
-                      FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params),
-                      FCL_I(nd->param_off), FCL_I(nd->param_off + fc_macs(nd)), FCL_I(net->batch), FCL_I(in),
-                      FCL_I(nd->channels), FCL_I(nd->relu));
+    const int in = fcl_shape_size(nd->in), O = nd->channels;
+    fcl_status st = FCL_LAUNCH(net, FCL_K_TRANSPOSE, fc_macs(nd), FCL_M(net->work), FCL_M(net->params),
+                               FCL_I(nd->param_off), FCL_I(O), FCL_I(in));
+    fcl_gemm g = {.M = net->batch, .N = O, .K = in, .chunks = 1, .batch = 1,
+                  .a = net->acts, .a_off = x.off, .lda = x.ns,
+                  .b = net->work, .ldb = O,
+                  .c = net->acts, .c_off = y.off, .ldc = y.ns,
+                  .relu = nd->relu, .bias_mode = 2, .bias = net->params, .bias_off = (int)(nd->param_off + fc_macs(nd))};
+    return st == FCL_SUCCESS ? fcl_gemm_run(net, &g) : st;
 }
 
 static fcl_status fc_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    int in = fcl_shape_size(nd->in);
-    fcl_status st = FCL_LAUNCH(net, FCL_K_FC_BACKWARD_DATA, (size_t)net->batch * in, FCL_M(net->dacts),
-                               FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns),
-                               FCL_M(net->params), FCL_I(nd->param_off), FCL_I(net->batch), FCL_I(in),
-                               FCL_I(nd->channels));
-    if (st != FCL_SUCCESS)
-        return st;
-    return FCL_LAUNCH(net, FCL_K_FC_BACKWARD_WEIGHTS, fc_macs(nd) + nd->channels, FCL_M(net->grads),
-                      FCL_I(nd->param_off), FCL_I(nd->param_off + fc_macs(nd)), FCL_M(net->dacts), FCL_I(y.off),
-                      FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch), FCL_I(in),
-                      FCL_I(nd->channels));
+    const int in = fcl_shape_size(nd->in), O = nd->channels;
+    fcl_gemm gx = {.M = net->batch, .N = in, .K = O, .chunks = 1, .batch = 1,
+                   .a = net->dacts, .a_off = y.off, .lda = y.ns,
+                   .b = net->params, .b_off = (int)nd->param_off, .ldb = in,
+                   .c = net->dacts, .c_off = x.off, .ldc = x.ns, .accumulate = true};
+    fcl_gemm gw = {.M = O, .N = in, .K = net->batch, .chunks = 1, .batch = 1, .trans_a = true,
+                   .a = net->dacts, .a_off = y.off, .lda = y.ns,
+                   .b = net->acts, .b_off = x.off, .ldb = x.ns,
+                   .c = net->grads, .c_off = (int)nd->param_off, .ldc = in, .accumulate = true};
+    fcl_status st = fcl_gemm_run(net, &gx);
+    if (st == FCL_SUCCESS)
+        st = fcl_gemm_run(net, &gw);
+    if (st == FCL_SUCCESS)
+        st = FCL_LAUNCH(net, FCL_K_BIAS_BACKWARD, (size_t)O, FCL_M(net->grads), FCL_I(nd->param_off + fc_macs(nd)),
+                        FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_I(net->batch), FCL_I(O), FCL_I(1));
+    return st;
 }
 
 static void fc_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
@@ -70,4 +87,5 @@ const fcl_op_def fcl_op_fc = {
     .forward = fc_forward,
     .backward = fc_backward,
     .reference = fc_reference,
+    .workspace = fc_workspace,
 };

@@ -71,6 +71,11 @@ fcl_status fcl_optimizer_create(fcl_net *net, const fcl_optim_config *config, fc
     return FCL_SUCCESS;
 }
 
+int fcl_optimizer_state_count(const fcl_optimizer *opt) { return kinds[opt->config.kind].state_buffers; }
+cl_mem fcl_optimizer_state(const fcl_optimizer *opt, int i) { return opt->state[i]; }
+long fcl_optimizer_steps(const fcl_optimizer *opt) { return opt->step; }
+void fcl_optimizer_set_steps(fcl_optimizer *opt, long steps) { opt->step = steps; }
+
 static fcl_status step_range(fcl_optimizer *opt, size_t off, size_t n, float lr)
 {
     fcl_net *net = opt->net;

@@ -32,6 +32,13 @@ void fcl_optimizer_destroy(fcl_optimizer *opt);
  * other non-trainable tensors are left alone. */
 fcl_status fcl_optimizer_step(fcl_optimizer *opt, float lr);
 
+/* The optimiser's state for checkpoints: `count` buffers of n_params floats (momentum,
+ * squared-gradient sums, Adam's moments) and the number of steps taken. */
+int fcl_optimizer_state_count(const fcl_optimizer *opt);
+cl_mem fcl_optimizer_state(const fcl_optimizer *opt, int i);
+long fcl_optimizer_steps(const fcl_optimizer *opt);
+void fcl_optimizer_set_steps(fcl_optimizer *opt, long steps);
+
 /* Learning-rate schedules: warm-up (linear from 0 over `warmup` steps), then constant,
  * step decay (times gamma every `step_every` steps) or cosine to min_lr at `total`. */
 typedef enum fcl_schedule_kind { FCL_SCHEDULE_CONSTANT, FCL_SCHEDULE_STEP, FCL_SCHEDULE_COSINE } fcl_schedule_kind;

@@ -86,8 +86,9 @@ static const char *const fcl_error_names[] = {
     [10] = "FCL_ERR_SHAPE (tensor shapes do not fit)",
     [11] = "FCL_ERR_NUMERIC (NaN or Inf)",
     [12] = "FCL_ERR_UNSUPPORTED (the device lacks a needed feature)",
+    [13] = "FCL_ERR_INTERRUPTED (stopped on request)",
 };
-_Static_assert(sizeof fcl_error_names / sizeof fcl_error_names[0] == -(FCL_ERR_UNSUPPORTED + 2000) + 1,
+_Static_assert(sizeof fcl_error_names / sizeof fcl_error_names[0] == -(FCL_ERR_LAST + 2000) + 1,
                "every fcl_status needs a name");
 
 const char *fcl_status_str(int status)

@@ -1,0 +1,83 @@
+/* Convolution as GEMM: unfolding an image into columns (and back), plus the small
+ * helpers around the GEMMs. Row r = (c*KH + ky)*KW + kx of a column matrix holds input
+ * channel c shifted by (ky, kx); column p = oy*OW + ox is an output position. Zero
+ * padding reads as 0. One work-item per element, images along the flat index. */
+
+/* col: (N, C*KH*KW, OH*OW) from x: (N, C, H, W) */
+__kernel void im2col(__global float *col, __global const float *x, const int x_off, const int x_ns,
+                     const int N, const int C, const int H, const int W, const int OH, const int OW,
+                     const int KH, const int KW, const int S, const int P)
+{
+    const int i = get_global_id(0), R = C * KH * KW, Q = OH * OW;
+    if (i >= N * R * Q)
+        return;
+    const int p = i % Q, r = (i / Q) % R, n = i / (Q * R);
+    const int kx = r % KW, ky = (r / KW) % KH, c = r / (KW * KH);
+    const int iy = (p / OW) * S - P + ky, ix = (p % OW) * S - P + kx;
+    col[i] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[x_off + n * x_ns + (c * H + iy) * W + ix] : 0.0f;
+}
+
+/* The transpose per image, colT: (N, OH*OW, C*KH*KW), for weight gradients. */
+__kernel void im2col_t(__global float *colt, __global const float *x, const int x_off, const int x_ns,
+                       const int N, const int C, const int H, const int W, const int OH, const int OW,
+                       const int KH, const int KW, const int S, const int P)
+{
+    const int i = get_global_id(0), R = C * KH * KW, Q = OH * OW;
+    if (i >= N * R * Q)
+        return;
+    const int r = i % R, p = (i / R) % Q, n = i / (R * Q);
+    const int kx = r % KW, ky = (r / KW) % KH, c = r / (KW * KH);
+    const int iy = (p / OW) * S - P + ky, ix = (p % OW) * S - P + kx;
+    colt[i] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[x_off + n * x_ns + (c * H + iy) * W + ix] : 0.0f;
+}
+
+/* dx += fold(dcol): each input pixel gathers the column entries that read it. */
+__kernel void col2im(__global float *dx, const int dx_off, const int dx_ns, __global const float *dcol,
+                     const int N, const int C, const int H, const int W, const int OH, const int OW,
+                     const int KH, const int KW, const int S, const int P)
+{
+    const int i = get_global_id(0);
+    if (i >= N * C * H * W)
+        return;
+    const int ix = i % W, iy = (i / W) % H, c = (i / (W * H)) % C, n = i / (W * H * C);
+    const int R = C * KH * KW, Q = OH * OW;
+    __global const float *dn = dcol + (size_t)n * R * Q;
+    float acc = 0.0f;
+    for (int ky = 0; ky < KH; ky++) {
+        const int ty = iy + P - ky;
+        if (ty < 0 || ty % S != 0 || ty / S >= OH)
+            continue;
+        for (int kx = 0; kx < KW; kx++) {
+            const int tx = ix + P - kx;
+            if (tx < 0 || tx % S != 0 || tx / S >= OW)
+                continue;
+            acc += dn[((c * KH + ky) * KW + kx) * Q + (ty / S) * OW + tx / S];
+        }
+    }
+    dx[dx_off + n * dx_ns + (c * H + iy) * W + ix] += acc;
+}
+
+/* out (cols x rows) = in (rows x cols)^T */
+__kernel void transpose(__global float *out, __global const float *in, const int in_off, const int rows,
+                        const int cols)
+{
+    const int i = get_global_id(0);
+    if (i >= rows * cols)
+        return;
+    const int r = i % rows, c = i / rows;
+    out[i] = in[in_off + r * cols + c];
+}
+
+/* db[k] += sum over images n and positions p of dy[n][k][p]  (P positions per channel) */
+__kernel void bias_backward(__global float *db, const int db_off, __global const float *dy, const int dy_off,
+                            const int dy_ns, const int N, const int K, const int P)
+{
+    const int k = get_global_id(0);
+    if (k >= K)
+        return;
+    float acc = 0.0f;
+    for (int n = 0; n < N; n++)
+        for (int p = 0; p < P; p++)
+            acc += dy[dy_off + n * dy_ns + k * P + p];
+    db[db_off + k] += acc;
+}

@@ -1,0 +1,131 @@
+/* facecl eval MODEL --weights W DATA: verification and identification, as the paper and
+ * LFW report them. */
+#include "cli/cli.h"
+#include "eval/evaluate.h"
+#include "io/safetensors.h"
+#include "runtime/fileio.h"
+
+#include <getopt.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: facecl eval MODEL --weights W DATA [options]\n\n"
+               "Embeds DATA's test images and reports:\n"
+               "  verification  10-fold accuracy (mean +- std) on a pairs file in LFW's format; without\n"
+               "                --pairs, 10 folds x (300 same + 300 different) pairs are drawn from the\n"
+               "                test split (fixed seed) and written to OUT/pairs.txt for other tools\n"
+               "  VAL at FAR    over every pair of the first --far-images test images; ROC curve\n"
+               "                (OUT/roc.csv, OUT/roc.svg), AUC and equal error rate\n"
+               "  identification rank-1 nearest neighbour and nearest class mean, with the first\n"
+               "                --gallery training images as gallery (a folder data set: leave-one-out)\n"
+               "DATA: Fashion-MNIST IDX files (t10k split tested, train split as gallery) or a folder\n"
+               "with one sub-folder per identity.\n\n"
+               "  --weights W       trained weights (or a checkpoint) from facecl train\n"
+               "  --pairs FILE      LFW-format pairs naming DATA's identities and image numbers\n"
+               "  --out DIR         results directory (default: W's directory/eval)\n"
+               "  --far X           target false accept rate (1e-3)\n"
+               "  --far-images N    images whose pairs give VAL and the ROC (3000)\n"
+               "  --gallery N       gallery images for identification (10000)\n"
+               "  --json            print results.json instead of the table\n"
+               "  --device D        OpenCL device\n");
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    enum { O_PAIRS = 256, O_FAR, O_FAR_IMAGES, O_GALLERY, O_JSON };
+    static const struct option opts[] = {
+        {"weights", required_argument, NULL, 'w'}, {"pairs", required_argument, NULL, O_PAIRS},
+        {"out", required_argument, NULL, 'o'},     {"far", required_argument, NULL, O_FAR},
+        {"far-images", required_argument, NULL, O_FAR_IMAGES}, {"gallery", required_argument, NULL, O_GALLERY},
+        {"json", no_argument, NULL, O_JSON},       {"device", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},          {0, 0, 0, 0},
+    };
+    fcl_eval_options o = fcl_eval_defaults();
+    const char *weights = NULL, *out_dir = NULL, *device = NULL;
+    bool json = false, ok = true;
+    long v;
+    int c;
+    while (ok && (c = getopt_long(argc, argv, "w:o:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': weights = optarg; break;
+        case 'o': out_dir = optarg; break;
+        case 'd': device = optarg; break;
+        case O_PAIRS: o.pairs_path = optarg; break;
+        case O_FAR: ok = cli_double("far", optarg, 1e-9, 0.5, &o.far); break;
+        case O_FAR_IMAGES: ok = cli_long("far-images", optarg, 10, 20000, &v), o.far_images = (int)v; break;
+        case O_GALLERY: ok = cli_long("gallery", optarg, 1, 10000000, &v), o.gallery_images = (int)v; break;
+        case O_JSON: json = true; break;
+        case 'h': usage(stdout); return 0;
+        default: ok = false;
+        }
+    }
+    if (!ok)
+        return 2;
+    if (argc - optind != 2 || !weights) {
+        usage(stderr);
+        return 2;
+    }
+    char default_out[4096];
+    if (!out_dir) {
+        char *copy = strdup(weights);
+        snprintf(default_out, sizeof default_out, "%s/eval", copy ? dirname(copy) : ".");
+        free(copy);
+        out_dir = default_out;
+    }
+    o.out_dir = out_dir;
+    o.progress = !json;
+    fcl_model *m;
+    fcl_status st = fcl_model_load(argv[optind], &m);
+    if (st != FCL_SUCCESS)
+        return cli_fail(argv[optind], st);
+    const char *data_dir = argv[optind + 1];
+    fcl_dataset test = {0}, gallery = {0};
+    st = fcl_dataset_open(data_dir, "t10k", &test);
+    bool has_gallery = st == FCL_SUCCESS && test.pixels; /* IDX: the train split is the gallery */
+    if (has_gallery)
+        st = fcl_dataset_open(data_dir, "train", &gallery);
+    fcl_runtime *rt = st == FCL_SUCCESS ? cli_open_runtime(device, NULL) : NULL;
+    fcl_net *net = NULL;
+    if (rt)
+        st = fcl_net_create(rt, m, 100, false, &net);
+    if (net && st == FCL_SUCCESS)
+        st = fcl_net_load_weights(net, weights);
+    fcl_eval_result r;
+    if (net && st == FCL_SUCCESS) {
+        if (!json)
+            printf("facecl eval: %s with %s on %s, [%d] %s\n", m->name, weights, data_dir, rt->info.index,
+                   rt->info.name);
+        st = fcl_evaluate(net, &test, has_gallery ? &gallery : NULL, &o, &r);
+    }
+    char json_path[4200];
+    snprintf(json_path, sizeof json_path, "%s/results.json", out_dir);
+    if (net && st == FCL_SUCCESS)
+        st = fcl_eval_write_json(&r, &o, m->name, weights, json_path);
+    int status = 0;
+    if (!rt && st == FCL_SUCCESS) {
+        status = 1;
+    } else if (st != FCL_SUCCESS) {
+        status = cli_fail("eval", st);
+    } else if (json) {
+        char *text;
+        size_t len;
+        if (fcl_read_file(json_path, &text, &len) == FCL_SUCCESS) {
+            fwrite(text, 1, len, stdout);
+            free(text);
+        }
+    } else {
+        printf("embedded %d images in %.1f s (%.0f images/s)\n\n", r.queries + (has_gallery ? r.gallery : 0),
+               r.embed_seconds, r.images_per_second);
+        fcl_eval_print(stdout, &r, &o);
+        printf("\nwritten: %s/{%sroc.csv, roc.svg, results.json}\n", out_dir, o.pairs_path ? "" : "pairs.txt, ");
+    }
+    fcl_net_destroy(net);
+    fcl_runtime_destroy(rt);
+    fcl_dataset_free(&test);
+    fcl_dataset_free(&gallery);
+    fcl_model_destroy(m);
+    return status;
+}

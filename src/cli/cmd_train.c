@@ -1,0 +1,183 @@
+/* facecl train MODEL DATA: triplet-loss training with online mining on the device. */
+#include "cli/cli.h"
+#include "train/trainer.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f, const fcl_train_options *d)
+{
+    fprintf(f,
+            "usage: facecl train MODEL DATA [options]\n\n"
+            "Trains MODEL's embedding with the triplet loss and online mining (FaceNet, section 3).\n"
+            "DATA: a directory with IDX files (Fashion-MNIST: /usr/share/datasets/fashion-mnist, its\n"
+            "train split is used) or one sub-folder of JPEG/PNG images per identity.\n\n"
+            "  --out DIR            checkpoint, final weights and train.csv (default runs/<model>)\n"
+            "  --steps N            optimiser steps (%ld)\n"
+            "  --identities P       identities per batch (%d)\n"
+            "  --per-identity K     images per identity (%d); a batch is P x K images\n"
+            "  --mining M           semi-hard (the paper's), batch-hard or batch-all\n"
+            "  --margin A           triplet margin alpha (%g)\n"
+            "  --optimizer O        adagrad (the paper's, lr 0.05), sgd (momentum 0.9, lr 0.01), adam (lr 1e-3)\n"
+            "  --lr X               base learning rate (default: the optimiser's)\n"
+            "  --weight-decay X     L2 weight decay (0)\n"
+            "  --schedule S         constant, step (x0.1 at 50%%, 75%%) or cosine (default)\n"
+            "  --warmup N           linear warm-up steps (0)\n"
+            "  --seed S             initial weights, sampling and augmentation (%llu)\n"
+            "  --crop-pad N         random shift of up to N pixels (%d; 0: off)\n"
+            "  --no-flip            no random horizontal flips\n"
+            "  --checkpoint-every N steps between checkpoints (%ld)\n"
+            "  --resume             continue from DIR/checkpoint.safetensors, bit for bit\n"
+            "  --on-nan stop|skip   a non-finite loss stops the run (default) or skips the batch\n"
+            "  --device D           OpenCL device (index, gpu, cpu or a name)\n"
+            "  --quiet              no progress lines\n"
+            "  --profile            time every kernel and print where the device time went\n\n"
+            "Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits; --resume\n"
+            "goes on from there. Exit status: 0 done, 1 error, 2 bad usage, 3 stopped on NaN, 130\n"
+            "interrupted.\n",
+            d->steps, d->P, d->K, (double)d->alpha, (unsigned long long)d->seed, d->crop_pad,
+            d->checkpoint_every);
+}
+
+static bool parse_schedule(const char *text, fcl_schedule_kind *out)
+{
+    static const char *const names[] = {[FCL_SCHEDULE_CONSTANT] = "constant", [FCL_SCHEDULE_STEP] = "step",
+                                        [FCL_SCHEDULE_COSINE] = "cosine"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = (fcl_schedule_kind)i;
+            return true;
+        }
+    fprintf(stderr, "facecl train: --schedule wants constant, step or cosine, not '%s'\n", text);
+    return false;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP, O_SEED, O_PAD,
+           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE };
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
+        {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
+        {"mining", required_argument, NULL, O_MINING}, {"margin", required_argument, NULL, O_MARGIN},
+        {"optimizer", required_argument, NULL, O_OPT}, {"lr", required_argument, NULL, O_LR},
+        {"weight-decay", required_argument, NULL, O_WD}, {"schedule", required_argument, NULL, O_SCHED},
+        {"warmup", required_argument, NULL, O_WARMUP}, {"seed", required_argument, NULL, O_SEED},
+        {"crop-pad", required_argument, NULL, O_PAD},  {"no-flip", no_argument, NULL, O_NOFLIP},
+        {"checkpoint-every", required_argument, NULL, O_EVERY}, {"resume", no_argument, NULL, O_RESUME},
+        {"on-nan", required_argument, NULL, O_ONNAN},  {"device", required_argument, NULL, 'd'},
+        {"quiet", no_argument, NULL, O_QUIET},         {"profile", no_argument, NULL, O_PROFILE},
+               {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    fcl_train_options o = fcl_train_defaults();
+    o.progress = isatty(STDOUT_FILENO) ? 2 : 1;
+    const char *out_dir = NULL, *device = NULL;
+    double lr = 0, x;
+    long v;
+    bool ok = true;
+    int c;
+    while (ok && (c = getopt_long(argc, argv, "o:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out_dir = optarg; break;
+        case 'd': device = optarg; break;
+        case O_STEPS: ok = cli_long("steps", optarg, 1, 100000000, &o.steps); break;
+        case O_P: ok = cli_long("identities", optarg, 2, 100000, &v), o.P = (int)v; break;
+        case O_K: ok = cli_long("per-identity", optarg, 2, 100000, &v), o.K = (int)v; break;
+        case O_MINING: ok = fcl_mining_parse(optarg, &o.mining) == FCL_SUCCESS; break;
+        case O_MARGIN: ok = cli_double("margin", optarg, 0, 4, &x), o.alpha = (float)x; break;
+        case O_OPT: {
+            fcl_optimizer_kind kind;
+            ok = fcl_optimizer_parse(optarg, &kind) == FCL_SUCCESS;
+            if (ok)
+                o.optim = fcl_optim_defaults(kind);
+            break;
+        }
+        case O_LR: ok = cli_double("lr", optarg, 1e-12, 100, &lr); break;
+        case O_WD: ok = cli_double("weight-decay", optarg, 0, 1, &x), o.optim.weight_decay = (float)x; break;
+        case O_SCHED: ok = parse_schedule(optarg, &o.schedule.kind); break;
+        case O_WARMUP: ok = cli_long("warmup", optarg, 0, 100000000, &o.schedule.warmup); break;
+        case O_SEED: ok = cli_long("seed", optarg, 0, 0x7fffffffL, &v), o.seed = (uint64_t)v; break;
+        case O_PAD: ok = cli_long("crop-pad", optarg, 0, 64, &v), o.crop_pad = (int)v; break;
+        case O_NOFLIP: o.flip = false; break;
+        case O_EVERY: ok = cli_long("checkpoint-every", optarg, 1, 100000000, &o.checkpoint_every); break;
+        case O_RESUME: o.resume = true; break;
+        case O_ONNAN:
+            ok = strcmp(optarg, "stop") == 0 || strcmp(optarg, "skip") == 0;
+            o.on_numeric = strcmp(optarg, "skip") == 0 ? FCL_ON_NUMERIC_SKIP : FCL_ON_NUMERIC_STOP;
+            if (!ok)
+                fprintf(stderr, "facecl train: --on-nan wants stop or skip\n");
+            break;
+        case O_QUIET: o.progress = 0; break;
+        case O_PROFILE: o.profile = true; break;
+        case 'h': usage(stdout, &o); return 0;
+        default: ok = false;
+        }
+    }
+    if (!ok)
+        return 2;
+    if (argc - optind != 2) {
+        usage(stderr, &o);
+        return 2;
+    }
+    if (lr > 0)
+        o.optim.lr = (float)lr;
+    o.schedule.step_every = o.schedule.kind == FCL_SCHEDULE_STEP ? o.steps / 4 : 0;
+    fcl_model *m;
+    fcl_status st = fcl_model_load(argv[optind], &m);
+    if (st != FCL_SUCCESS)
+        return cli_fail(argv[optind], st);
+    char default_out[FCL_NAME_MAX + 8];
+    snprintf(default_out, sizeof default_out, "runs/%s", m->name);
+    o.out_dir = out_dir ? out_dir : default_out;
+    fcl_dataset data;
+    if ((st = fcl_dataset_open(argv[optind + 1], "train", &data)) != FCL_SUCCESS) {
+        fcl_model_destroy(m);
+        return cli_fail(argv[optind + 1], st);
+    }
+    fcl_runtime_options ro = {0}; /* zero: the defaults */
+    ro.profiling = o.profile;
+    fcl_runtime *rt = cli_open_runtime(device, &ro);
+    int status = 1;
+    if (rt) {
+        printf("facecl train: %s on %d images of %d identities (%s), [%d] %s\n", m->name, data.n, data.n_classes,
+               data.source, rt->info.index, rt->info.name);
+        printf("  %ld steps of %d x %d images, %s mining, margin %g, %s lr %g, output %s%s\n", o.steps, o.P, o.K,
+               fcl_mining_name(o.mining), (double)o.alpha, fcl_optimizer_name(o.optim.kind), (double)o.optim.lr,
+               o.out_dir, o.resume ? " (resuming)" : "");
+        fflush(stdout);
+        o.stop = &stop_requested;
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        fcl_train_summary sum;
+        st = fcl_train(rt, m, &data, &o, &sum);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        if (sum.unreadable_images)
+            fprintf(stderr, "facecl train: %d images could not be decoded and were replaced\n", sum.unreadable_images);
+        if (st == FCL_SUCCESS) {
+            printf("done: steps %ld-%ld in %.1f s (%.0f images/s), final loss %.4f (mean of the last 10%%: %.4f)\n"
+                   "  weights    %s/%s\n  checkpoint %s/%s\n  log        %s/%s\n",
+                   sum.first_step, sum.steps_done, sum.seconds, sum.images_per_second, sum.last_loss,
+                   sum.mean_loss_last, o.out_dir, FCL_WEIGHTS_FILE, o.out_dir, FCL_CHECKPOINT_FILE, o.out_dir,
+                   FCL_TRAIN_LOG_FILE);
+            status = 0;
+        } else {
+            status = st == FCL_ERR_NUMERIC ? 3 : st == FCL_ERR_INTERRUPTED ? 130 : cli_fail("train", st);
+        }
+    }
+    fcl_runtime_destroy(rt);
+    fcl_dataset_free(&data);
+    fcl_model_destroy(m);
+    return status;
+}

@@ -1,0 +1,234 @@
+#include "eval/evaluate.h"
+#include "eval/metrics.h"
+#include "eval/plot.h"
+#include "runtime/fileio.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ROC_POINTS 2000
+
+fcl_eval_options fcl_eval_defaults(void)
+{
+    return (fcl_eval_options){.far_images = 3000, .far = 1e-3, .gallery_images = 10000, .progress = 1};
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+fcl_status fcl_embed_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out, int progress)
+{
+    const fcl_shape in = net->model->nodes[0].out;
+    const size_t per = (size_t)fcl_shape_size(in), dim = (size_t)fcl_shape_size(fcl_model_output(net->model)->out);
+    float *batch = calloc((size_t)net->batch * per, sizeof *batch), *emb = malloc((size_t)net->batch * dim * sizeof *emb);
+    fcl_status st = batch && emb ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
+    double t0 = now(), shown = t0;
+    for (int start = 0; start < n && st == FCL_SUCCESS; start += net->batch) {
+        int count = n - start < net->batch ? n - start : net->batch;
+        for (int i = 0; i < count && st == FCL_SUCCESS; i++)
+            st = fcl_dataset_image(d, idx ? idx[start + i] : start + i, in.c, in.h, in.w, batch + i * per);
+        if (st == FCL_SUCCESS)
+            st = fcl_net_forward(net, batch, emb);
+        if (st == FCL_SUCCESS)
+            memcpy(out + (size_t)start * dim, emb, (size_t)count * dim * sizeof *emb);
+        if (progress && now() - shown > 10) {
+            shown = now();
+            printf("  embedded %d/%d images (%.0f/s)\n", start + count, n, (start + count) / (shown - t0));
+            fflush(stdout);
+        }
+    }
+    free(batch);
+    free(emb);
+    return st;
+}
+
+static double sqdist(const float *a, const float *b, size_t dim)
+{
+    double s = 0;
+    for (size_t k = 0; k < dim; k++) {
+        double t = (double)a[k] - b[k];
+        s += t * t;
+    }
+    return s;
+}
+
+static fcl_status kfold(const fcl_pairs *pairs, const float *emb, size_t dim, fcl_eval_result *r)
+{
+    double *dist = malloc((size_t)pairs->n * sizeof *dist);
+    bool *same = malloc((size_t)pairs->n * sizeof *same);
+    int *fold = malloc((size_t)pairs->n * sizeof *fold);
+    fcl_status st = dist && same && fold ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
+    for (int i = 0; st == FCL_SUCCESS && i < pairs->n; i++) {
+        const fcl_pair *p = &pairs->pairs[i];
+        dist[i] = sqdist(emb + (size_t)p->a * dim, emb + (size_t)p->b * dim, dim);
+        same[i] = p->same;
+        fold[i] = p->fold;
+    }
+    r->folds = pairs->folds;
+    r->pairs = pairs->n;
+    if (st == FCL_SUCCESS)
+        st = fcl_kfold_accuracy(dist, same, fold, pairs->n, pairs->folds, &r->accuracy, &r->accuracy_std,
+                                &r->threshold);
+    free(dist);
+    free(same);
+    free(fold);
+    return st;
+}
+
+static fcl_status write_roc(const char *dir, const fcl_roc_point *pts, size_t n, const fcl_eval_result *r)
+{
+    char path[4096];
+    size_t cap = 64 + n * 64, len = 0;
+    char *csv = malloc(cap);
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    fcl_status st = csv && x && y ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
+    if (st == FCL_SUCCESS) {
+        len += (size_t)snprintf(csv, cap, "false_accept_rate,true_accept_rate,threshold\n");
+        for (size_t i = 0; i < n; i++) {
+            len += (size_t)snprintf(csv + len, cap - len, "%.6g,%.6g,%.6g\n", pts[i].fpr, pts[i].tpr, pts[i].threshold);
+            x[i] = pts[i].fpr;
+            y[i] = pts[i].tpr;
+        }
+        snprintf(path, sizeof path, "%s/roc.csv", dir);
+        st = fcl_write_file_atomic(path, csv, len);
+    }
+    if (st == FCL_SUCCESS) {
+        char title[128], label[128];
+        snprintf(title, sizeof title, "ROC: AUC %.4f, EER %.2f%%, VAL %.1f%% at FAR %.0e", r->auc, 100 * r->eer,
+                 100 * r->val, r->far > 0 ? r->far : 1e-3);
+        snprintf(label, sizeof label, "%ld same / %ld different pairs", r->same_pairs, r->diff_pairs);
+        fcl_plot p = {title, "false accept rate (log)", "true accept rate (VAL)", true, 1e-5, 1, 0, 1};
+        fcl_plot_series s = {.label = label, .x = x, .y = y, .n = (int)n};
+        snprintf(path, sizeof path, "%s/roc.svg", dir);
+        st = fcl_plot_svg(path, &p, &s, 1);
+    }
+    free(csv);
+    free(x);
+    free(y);
+    return st;
+}
+
+/* Every pair among the first m test images: VAL at the FAR, the ROC, AUC and EER. */
+static fcl_status all_pairs(const fcl_dataset *test, const float *emb, size_t dim, int m, const fcl_eval_options *o,
+                            fcl_eval_result *r)
+{
+    size_t total = (size_t)m * (m - 1) / 2, ns = 0, nd = 0;
+    float *same = malloc(total * sizeof *same), *diff = malloc(total * sizeof *diff);
+    fcl_roc_point *pts = malloc(ROC_POINTS * sizeof *pts);
+    fcl_status st = same && diff && pts ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
+    for (int i = 0; st == FCL_SUCCESS && i < m; i++)
+        for (int j = i + 1; j < m; j++) {
+            float d = (float)sqdist(emb + (size_t)i * dim, emb + (size_t)j * dim, dim);
+            if (test->labels[i] == test->labels[j])
+                same[ns++] = d;
+            else
+                diff[nd++] = d;
+        }
+    r->same_pairs = (long)ns;
+    r->diff_pairs = (long)nd;
+    if (st == FCL_SUCCESS)
+        st = fcl_val_at_far(same, ns, diff, nd, o->far, &r->val, &r->far, &r->val_threshold);
+    size_t n_pts = 0;
+    if (st == FCL_SUCCESS)
+        st = fcl_roc(same, ns, diff, nd, &r->auc, &r->eer, pts, ROC_POINTS, &n_pts);
+    if (st == FCL_SUCCESS && o->out_dir)
+        st = write_roc(o->out_dir, pts, n_pts, r);
+    free(same);
+    free(diff);
+    free(pts);
+    return st;
+}
+
+fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset *gallery,
+                        const fcl_eval_options *o, fcl_eval_result *r)
+{
+    memset(r, 0, sizeof *r);
+    const size_t dim = (size_t)fcl_shape_size(fcl_model_output(net->model)->out);
+    fcl_pairs pairs = {0};
+    fcl_status st = o->out_dir ? fcl_mkdir_p(o->out_dir) : FCL_SUCCESS;
+    if (st == FCL_SUCCESS)
+        st = o->pairs_path ? fcl_pairs_load(o->pairs_path, test, &pairs) : fcl_pairs_generate(test, 10, 300, 0, &pairs);
+    if (st == FCL_SUCCESS && !o->pairs_path && o->out_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/pairs.txt", o->out_dir);
+        st = fcl_pairs_write(&pairs, test, path);
+    }
+    int n_gallery = gallery ? (gallery->n < o->gallery_images ? gallery->n : o->gallery_images) : 0;
+    float *emb = malloc((size_t)test->n * dim * sizeof *emb);
+    float *gemb = malloc(((size_t)n_gallery + 1) * dim * sizeof *gemb);
+    if (st == FCL_SUCCESS && (!emb || !gemb))
+        st = FCL_ERR_OUT_OF_HOST_MEMORY;
+    double t0 = now();
+    if (st == FCL_SUCCESS) {
+        if (o->progress)
+            printf("embedding %d test images%s\n", test->n, n_gallery ? " and the gallery" : "");
+        st = fcl_embed_images(net, test, NULL, test->n, emb, o->progress);
+    }
+    if (st == FCL_SUCCESS && n_gallery)
+        st = fcl_embed_images(net, gallery, NULL, n_gallery, gemb, o->progress);
+    r->embed_seconds = now() - t0;
+    r->images_per_second = (test->n + n_gallery) / r->embed_seconds;
+    if (st == FCL_SUCCESS)
+        st = kfold(&pairs, emb, dim, r);
+    int m = test->n < o->far_images ? test->n : o->far_images;
+    if (st == FCL_SUCCESS)
+        st = all_pairs(test, emb, dim, m, o, r);
+    if (st == FCL_SUCCESS) {
+        r->queries = test->n;
+        if (gallery) {
+            r->gallery = n_gallery;
+            r->rank1 = fcl_rank1_accuracy(emb, test->labels, test->n, gemb, gallery->labels, n_gallery, (int)dim, false);
+            r->ncm = fcl_ncm_accuracy(emb, test->labels, test->n, gemb, gallery->labels, n_gallery, (int)dim,
+                                      gallery->n_classes);
+        } else { /* leave-one-out within the test set */
+            r->gallery = test->n - 1;
+            r->rank1 = fcl_rank1_accuracy(emb, test->labels, test->n, emb, test->labels, test->n, (int)dim, true);
+            r->ncm = fcl_ncm_accuracy(emb, test->labels, test->n, emb, test->labels, test->n, (int)dim,
+                                      test->n_classes);
+        }
+    }
+    fcl_pairs_free(&pairs);
+    free(emb);
+    free(gemb);
+    return st;
+}
+
+void fcl_eval_print(FILE *f, const fcl_eval_result *r, const fcl_eval_options *o)
+{
+    fprintf(f, "verification (%d-fold, %d pairs)   accuracy %.2f%% +- %.2f%%  (threshold %.3f)\n", r->folds, r->pairs,
+            100 * r->accuracy, 100 * r->accuracy_std, r->threshold);
+    fprintf(f, "all pairs of %d images (%ld same, %ld different)\n", o->far_images, r->same_pairs, r->diff_pairs);
+    fprintf(f, "  VAL at FAR %-8.0e                     %.2f%%  (FAR %.2e, threshold %.3f)\n", o->far, 100 * r->val,
+            r->far, r->val_threshold);
+    fprintf(f, "  ROC AUC                              %.4f\n  equal error rate                     %.2f%%\n",
+            r->auc, 100 * r->eer);
+    fprintf(f, "identification (%d queries, gallery %d)\n", r->queries, r->gallery);
+    fprintf(f, "  rank-1 nearest neighbour             %.2f%%\n  nearest class mean                   %.2f%%\n",
+            100 * r->rank1, 100 * r->ncm);
+}
+
+fcl_status fcl_eval_write_json(const fcl_eval_result *r, const fcl_eval_options *o, const char *model,
+                               const char *weights, const char *path)
+{
+    char text[2048];
+    int n = snprintf(text, sizeof text,
+                     "{\n  \"model\": \"%s\",\n  \"weights\": \"%s\",\n"
+                     "  \"verification\": {\"folds\": %d, \"pairs\": %d, \"accuracy\": %.6f, \"accuracy_std\": %.6f, "
+                     "\"threshold\": %.6f},\n"
+                     "  \"far_target\": %g,\n  \"val\": %.6f,\n  \"far\": %.6g,\n  \"val_threshold\": %.6f,\n"
+                     "  \"same_pairs\": %ld,\n  \"different_pairs\": %ld,\n  \"auc\": %.6f,\n  \"eer\": %.6f,\n"
+                     "  \"rank1\": %.6f,\n  \"nearest_class_mean\": %.6f,\n  \"queries\": %d,\n  \"gallery\": %d,\n"
+                     "  \"embed_images_per_second\": %.1f\n}\n",
+                     model, weights ? weights : "", r->folds, r->pairs, r->accuracy, r->accuracy_std, r->threshold,
+                     o->far, r->val, r->far, r->val_threshold, r->same_pairs, r->diff_pairs, r->auc, r->eer, r->rank1,
+                     r->ncm, r->queries, r->gallery, r->images_per_second);
+    if (n < 0 || (size_t)n >= sizeof text)
+        return FCL_ERR_INVALID_ARGUMENT;
+    return fcl_write_file_atomic(path, text, (size_t)n);
+}

@@ -1,0 +1,303 @@
+#include "train/trainer.h"
+#include "data/loader.h"
+#include "io/safetensors.h"
+#include "runtime/fileio.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+fcl_train_options fcl_train_defaults(void)
+{
+    return (fcl_train_options){
+        .P = 10, .K = 8, .steps = 1000, .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f,
+        .optim = fcl_optim_defaults(FCL_OPT_ADAGRAD),
+        .schedule = {.kind = FCL_SCHEDULE_COSINE, .gamma = 0.1, .warmup = 0},
+        .seed = 1, .crop_pad = 2, .flip = true, .checkpoint_every = 100, .progress = 1,
+    };
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Everything that decides the run's numbers: a checkpoint made under other settings
+ * cannot continue bit for bit, so resume refuses it. */
+static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_options *o, char *out, size_t size)
+{
+    snprintf(out, size,
+             "model=%s data=%s images=%d P=%d K=%d steps=%ld mining=%s alpha=%g optimizer=%s lr=%g wd=%g "
+             "schedule=%d warmup=%ld seed=%" PRIu64 " crop=%d flip=%d",
+             m->name, d->source, d->n, o->P, o->K, o->steps, fcl_mining_name(o->mining), (double)o->alpha,
+             fcl_optimizer_name(o->optim.kind), (double)o->optim.lr, (double)o->optim.weight_decay,
+             (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip);
+}
+
+typedef struct run {
+    fcl_net *net;
+    fcl_optimizer *opt;
+    const fcl_train_options *o;
+    char config[sizeof ((fcl_st_meta *)0)->value];
+    char path[3][4096]; /* checkpoint, weights, log */
+} run;
+
+enum { CKPT_STEP, CKPT_SAMPLER, CKPT_OPT_STEPS, CKPT_CONFIG, CKPT_META };
+static const char *const meta_keys[CKPT_META] = {"facecl.step", "facecl.sampler", "facecl.optimizer_steps",
+                                                 "facecl.train_config"};
+
+/* The parameters (with batch-norm statistics), the optimiser's buffers, the step and
+ * the sampler state, in one file written atomically. */
+static fcl_status save_checkpoint(run *r, long step, uint64_t sampler, const char *path, bool with_state)
+{
+    const size_t n = r->net->model->n_params;
+    const int nbuf = with_state ? fcl_optimizer_state_count(r->opt) : 0;
+    float *host = malloc((size_t)(1 + nbuf) * (n ? n : 1) * sizeof *host);
+    if (!host)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_status st = fcl_net_read(r->net, r->net->params, 0, n, host);
+    fcl_st_tensor extra[2] = {{FCL_ST_STATE_PREFIX "optimizer.0", NULL, n}, {FCL_ST_STATE_PREFIX "optimizer.1", NULL, n}};
+    for (int i = 0; i < nbuf && st == FCL_SUCCESS; i++) {
+        extra[i].data = host + (size_t)(i + 1) * n;
+        st = fcl_net_read(r->net, fcl_optimizer_state(r->opt, i), 0, n, extra[i].data);
+    }
+    fcl_st_meta meta[CKPT_META];
+    for (int i = 0; i < CKPT_META; i++)
+        meta[i].key = meta_keys[i];
+    snprintf(meta[CKPT_STEP].value, sizeof meta[0].value, "%ld", step);
+    snprintf(meta[CKPT_SAMPLER].value, sizeof meta[0].value, "%" PRIu64, sampler);
+    snprintf(meta[CKPT_OPT_STEPS].value, sizeof meta[0].value, "%ld", fcl_optimizer_steps(r->opt));
+    snprintf(meta[CKPT_CONFIG].value, sizeof meta[0].value, "%s", r->config);
+    if (st == FCL_SUCCESS)
+        st = fcl_safetensors_save(r->net->model, host, extra, nbuf, meta, CKPT_META, path);
+    free(host);
+    return st;
+}
+
+static fcl_status load_checkpoint(run *r, long *step, uint64_t *sampler)
+{
+    const char *path = r->path[0];
+    const size_t n = r->net->model->n_params;
+    const int nbuf = fcl_optimizer_state_count(r->opt);
+    float *host = malloc((size_t)(1 + nbuf) * (n ? n : 1) * sizeof *host);
+    if (!host)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_st_tensor extra[2] = {{FCL_ST_STATE_PREFIX "optimizer.0", host + n, n},
+                              {FCL_ST_STATE_PREFIX "optimizer.1", host + 2 * n, n}};
+    fcl_st_meta meta[CKPT_META];
+    for (int i = 0; i < CKPT_META; i++)
+        meta[i].key = meta_keys[i];
+    fcl_status st = fcl_safetensors_load(r->net->model, path, host, extra, nbuf, meta, CKPT_META);
+    for (int i = 0; i < CKPT_META && st == FCL_SUCCESS; i++)
+        if (!meta[i].found) {
+            fcl_log(FCL_LOG_ERROR, "%s: no %s: not a facecl training checkpoint", path, meta_keys[i]);
+            st = FCL_ERR_FORMAT;
+        }
+    if (st == FCL_SUCCESS && strcmp(meta[CKPT_CONFIG].value, r->config) != 0) {
+        fcl_log(FCL_LOG_ERROR, "%s was made with other settings; resume needs the same ones.\n  checkpoint: %s\n  now:        %s",
+                path, meta[CKPT_CONFIG].value, r->config);
+        st = FCL_ERR_INVALID_ARGUMENT;
+    }
+    char *end1, *end2, *end3;
+    if (st == FCL_SUCCESS) {
+        *step = strtol(meta[CKPT_STEP].value, &end1, 10);
+        *sampler = strtoull(meta[CKPT_SAMPLER].value, &end2, 10);
+        long opt_steps = strtol(meta[CKPT_OPT_STEPS].value, &end3, 10);
+        if (*end1 || *end2 || *end3 || *step < 0 || *step > r->o->steps || opt_steps < 0) {
+            fcl_log(FCL_LOG_ERROR, "%s: the step or sampler state in its metadata is malformed", path);
+            st = FCL_ERR_FORMAT;
+        } else {
+            fcl_optimizer_set_steps(r->opt, opt_steps);
+        }
+    }
+    if (st == FCL_SUCCESS)
+        st = fcl_net_write(r->net, r->net->params, 0, n, host);
+    for (int i = 0; i < nbuf && st == FCL_SUCCESS; i++)
+        st = fcl_net_write(r->net, fcl_optimizer_state(r->opt, i), 0, n, extra[i].data);
+    free(host);
+    return st;
+}
+
+/* Opens train.csv for appending; on resume keeps only the rows up to the checkpoint's
+ * step (a killed run may have logged steps the checkpoint does not hold). */
+static FILE *open_log(const char *path, long keep_through)
+{
+    if (keep_through < 0) {
+        FILE *f = fopen(path, "w");
+        if (f)
+            fprintf(f, "step,loss,active_fraction,lr,images_per_second\n");
+        return f;
+    }
+    char *text = NULL;
+    size_t len = 0, kept = 0;
+    if (fcl_read_file(path, &text, &len) == FCL_SUCCESS) {
+        for (char *line = text; line < text + len;) {
+            char *nl = memchr(line, '\n', (size_t)(text + len - line));
+            if (!nl)
+                break; /* a torn last line */
+            long step = strtol(line, NULL, 10);
+            if (line != text && step > keep_through)
+                break;
+            line = nl + 1;
+            kept = (size_t)(line - text);
+        }
+    }
+    fcl_status st = text ? fcl_write_file_atomic(path, text, kept) : FCL_SUCCESS;
+    free(text);
+    return st == FCL_SUCCESS ? fopen(path, kept ? "a" : "w") : NULL;
+}
+
+static void format_duration(double s, char *out, size_t size)
+{
+    if (!(s >= 0) || s > 1e7)
+        snprintf(out, size, "?");
+    else if (s >= 3600)
+        snprintf(out, size, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else
+        snprintf(out, size, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+}
+
+static void show_progress(const fcl_train_options *o, long step, const fcl_triplet_result *res, double lr,
+                          double ips, double eta, bool final)
+{
+    char eta_text[32];
+    format_duration(eta, eta_text, sizeof eta_text);
+    printf("%sstep %*ld/%ld  loss %.4f  active %5.1f%%  lr %.3g  %.0f img/s  ETA %s%s", o->progress == 2 ? "\r" : "",
+           (int)snprintf(NULL, 0, "%ld", o->steps), step, o->steps, res->loss, 100 * res->active_fraction, lr, ips,
+           eta_text, o->progress == 2 && !final ? "   " : "\n");
+    fflush(stdout);
+}
+
+static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64_t sampler_state, FILE *log,
+                             fcl_train_summary *sum)
+{
+    const fcl_train_options *o = r->o;
+    const fcl_model *m = r->net->model;
+    fcl_shape in = m->nodes[0].out;
+    fcl_loader_config lc = {.data = data, .P = o->P, .K = o->K, .c = in.c, .h = in.h, .w = in.w,
+                            .crop_pad = o->crop_pad, .flip = o->flip, .seed = o->seed};
+    fcl_loader *loader;
+    fcl_triplet *triplet;
+    fcl_status st = fcl_loader_create(&lc, sampler_state, start, &loader);
+    if (st != FCL_SUCCESS)
+        return st;
+    if ((st = fcl_triplet_create(r->net, &triplet)) != FCL_SUCCESS) {
+        fcl_loader_destroy(loader);
+        return st;
+    }
+    fcl_schedule sched = o->schedule;
+    sched.base_lr = o->optim.lr;
+    sched.total = o->steps;
+    const int B = o->P * o->K;
+    const double t0 = now();
+    double last_shown = t0, loss_sum = 0;
+    long loss_count = 0, tail_from = o->steps - (o->steps + 9) / 10;
+    uint64_t sampler_now = sampler_state;
+    fcl_triplet_result res = {0};
+    long step = start;
+    while (step < o->steps && st == FCL_SUCCESS) {
+        const fcl_batch *b = fcl_loader_next(loader);
+        double lr = fcl_schedule_lr(&sched, step);
+        st = fcl_train_step(r->net, triplet, r->opt, b->images, b->labels, o->mining, o->alpha, (float)lr, &res);
+        sampler_now = b->sampler_after;
+        fcl_loader_release(loader, b);
+        if (st == FCL_ERR_NUMERIC && o->on_numeric == FCL_ON_NUMERIC_SKIP) {
+            fcl_log(FCL_LOG_WARN, "step %ld: batch skipped (not finite); the parameters are unchanged", step + 1);
+            sum->skipped_batches++;
+            st = FCL_SUCCESS;
+            res.loss = NAN;
+        } else if (st == FCL_ERR_NUMERIC) {
+            fcl_log(FCL_LOG_ERROR, "training stopped at step %ld: the loss or the data is not finite. The last good "
+                                   "checkpoint, %s, is untouched; try a smaller learning rate (--lr)",
+                    step + 1, r->path[0]);
+            break;
+        }
+        if (st != FCL_SUCCESS)
+            break;
+        step++;
+        double t = now(), ips = (double)(step - start) * B / (t - t0);
+        if (isfinite(res.loss) && step > tail_from) {
+            loss_sum += res.loss;
+            loss_count++;
+        }
+        if (log)
+            fprintf(log, "%ld,%.6g,%.6g,%.6g,%.1f\n", step, res.loss, res.active_fraction, lr, ips);
+        bool ckpt = step == o->steps || (o->checkpoint_every > 0 && step % o->checkpoint_every == 0);
+        bool stop = o->stop && *o->stop;
+        if (ckpt || stop) {
+            if (log)
+                fflush(log);
+            st = save_checkpoint(r, step, sampler_now, r->path[0], true);
+        }
+        double interval = o->progress == 2 ? 0.5 : 15.0;
+        if (o->progress && (t - last_shown >= interval || step == o->steps || step == start + 1 || stop)) {
+            show_progress(o, step, &res, lr, ips, (double)(o->steps - step) * (t - t0) / (double)(step - start),
+                          step == o->steps || stop);
+            last_shown = t;
+        }
+        sum->steps_done = step;
+        sum->last_loss = res.loss;
+        sum->seconds = t - t0;
+        sum->images_per_second = ips;
+        if (stop && st == FCL_SUCCESS) {
+            fcl_log(FCL_LOG_WARN, "stopped at step %ld; %s holds the progress: run again with --resume", step,
+                    r->path[0]);
+            st = FCL_ERR_INTERRUPTED;
+        }
+    }
+    sum->mean_loss_last = loss_count ? loss_sum / (double)loss_count : NAN;
+    sum->unreadable_images = fcl_loader_failures(loader);
+    fcl_triplet_destroy(triplet);
+    fcl_loader_destroy(loader);
+    return st;
+}
+
+fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *data, const fcl_train_options *o,
+                     fcl_train_summary *out)
+{
+    memset(out, 0, sizeof *out);
+    if (o->steps < 1 || o->P < 2 || o->K < 2 || !(o->alpha >= 0) || !o->out_dir) {
+        fcl_log(FCL_LOG_ERROR, "training needs steps >= 1, P >= 2, K >= 2, a margin >= 0 and an output directory");
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
+    run r = {.o = o};
+    describe(m, data, o, r.config, sizeof r.config);
+    static const char *const names[3] = {FCL_CHECKPOINT_FILE, FCL_WEIGHTS_FILE, FCL_TRAIN_LOG_FILE};
+    for (int i = 0; i < 3; i++)
+        snprintf(r.path[i], sizeof r.path[i], "%s/%s", o->out_dir, names[i]);
+    fcl_status st = fcl_mkdir_p(o->out_dir);
+    if (st != FCL_SUCCESS)
+        fcl_log(FCL_LOG_ERROR, "cannot create the output directory %s", o->out_dir);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_create(rt, m, o->P * o->K, true, &r.net);
+    if (st == FCL_SUCCESS)
+        st = fcl_optimizer_create(r.net, &o->optim, &r.opt);
+    long start = 0;
+    uint64_t sampler = o->seed ^ 0x5a17e5ULL; /* the sampler's stream differs from the weights' */
+    if (st == FCL_SUCCESS)
+        st = o->resume ? load_checkpoint(&r, &start, &sampler) : fcl_net_init_params(r.net, o->seed);
+    out->first_step = start;
+    FILE *log = NULL;
+    if (st == FCL_SUCCESS && !(log = open_log(r.path[2], o->resume ? start : -1)))
+        fcl_log(FCL_LOG_WARN, "cannot write %s; training goes on without the log", r.path[2]);
+    if (st == FCL_SUCCESS && !o->resume) /* step 0, so a run killed before its first checkpoint can resume */
+        st = save_checkpoint(&r, 0, sampler, r.path[0], true);
+    if (st == FCL_SUCCESS && start < o->steps)
+        st = train_loop(&r, data, start, sampler, log, out);
+    else
+        out->steps_done = start;
+    if (st == FCL_SUCCESS)
+        st = save_checkpoint(&r, o->steps, 0, r.path[1], false);
+    if (log)
+        fclose(log);
+    if (o->profile && r.net)
+        fcl_net_print_profile(r.net, stdout);
+    fcl_optimizer_destroy(r.opt);
+    fcl_net_destroy(r.net);
+    return st;
+}

@@ -1,0 +1,143 @@
+/* The GEMM kernel against a C reference in double: both layouts of A, reduction chunks,
+ * batches, accumulation, both bias modes and the ReLU, on sizes that fill whole tiles
+ * and leave ragged edges (the tile is 8 x 32). Guard values after C must survive.
+ * Tolerance: |device - reference| <= 1e-4 * (1 + sum |a*b|). */
+#include "graph/graph.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "support.h"
+
+#define GUARD 12345.0f
+
+static uint64_t rng = 11;
+static float uniform(void)
+{
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((double)(rng >> 11) / 4503599627370496.0 - 1.0);
+}
+
+typedef struct shape {
+    int M, N, K, chunks, batch;
+    bool trans_a, accumulate, relu;
+    int bias_mode;
+} shape;
+
+static cl_mem upload(float *host, size_t n)
+{
+    cl_int err;
+    cl_mem m = clCreateBuffer(rt->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * sizeof(float),
+                              host, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    return m;
+}
+
+static void check(const shape *s)
+{
+    fcl_model *m;
+    fcl_net *net;
+    assert_int_equal(fcl_model_parse("input h=1 w=1 c=1\nfc f c=1\n", "gemm", &m), FCL_SUCCESS);
+    assert_int_equal(fcl_net_create(rt, m, 1, false, &net), FCL_SUCCESS);
+    /* Padded leading dimensions and offsets, so the kernel must honour them. */
+    const int lda = (s->trans_a ? s->M : s->K) + 3, ldb = s->N + 5, ldc = s->N + 2, off = 7;
+    const int a_rows = s->trans_a ? s->K : s->M;
+    const int a_chunk = a_rows * lda + 1, b_chunk = s->K * ldb + 2;
+    const int a_batch = a_chunk * s->chunks, b_batch = b_chunk * s->chunks, c_batch = s->M * ldc + 4;
+    const size_t na = (size_t)off + (size_t)a_batch * s->batch, nb = (size_t)off + (size_t)b_batch * s->batch;
+    const size_t nc = (size_t)off + (size_t)c_batch * s->batch + 16, nbias = (size_t)off + s->M + s->N;
+    float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c);
+    float *bias = malloc(nbias * sizeof *bias), *out = malloc(nc * sizeof *out);
+    for (size_t i = 0; i < na; i++)
+        a[i] = uniform();
+    for (size_t i = 0; i < nb; i++)
+        b[i] = uniform();
+    for (size_t i = 0; i < nc; i++)
+        c[i] = i >= nc - 16 ? GUARD : uniform();
+    for (size_t i = 0; i < nbias; i++)
+        bias[i] = uniform();
+    fcl_gemm g = {.M = s->M, .N = s->N, .K = s->K, .chunks = s->chunks, .batch = s->batch, .trans_a = s->trans_a,
+                  .a = upload(a, na), .a_off = off, .lda = lda, .a_chunk = a_chunk, .a_batch = a_batch,
+                  .b = upload(b, nb), .b_off = off, .ldb = ldb, .b_chunk = b_chunk, .b_batch = b_batch,
+                  .c = upload(c, nc), .c_off = off, .ldc = ldc, .c_batch = c_batch,
+                  .accumulate = s->accumulate, .relu = s->relu, .bias_mode = s->bias_mode,
+                  .bias = upload(bias, nbias), .bias_off = off};
+    assert_int_equal(fcl_gemm_run(net, &g), FCL_SUCCESS);
+    assert_int_equal(fcl_net_read(net, g.c, 0, nc, out), FCL_SUCCESS);
+    int bad = 0;
+    for (int z = 0; z < s->batch; z++)
+        for (int i = 0; i < s->M; i++)
+            for (int j = 0; j < s->N; j++) {
+                double acc = 0, mag = 0;
+                for (int q = 0; q < s->chunks; q++)
+                    for (int k = 0; k < s->K; k++) {
+                        size_t ai = off + (size_t)z * a_batch + (size_t)q * a_chunk +
+                                    (s->trans_a ? (size_t)k * lda + i : (size_t)i * lda + k);
+                        double t = (double)a[ai] * b[off + (size_t)z * b_batch + (size_t)q * b_chunk + (size_t)k * ldb + j];
+                        acc += t;
+                        mag += fabs(t);
+                    }
+                size_t ci = off + (size_t)z * c_batch + (size_t)i * ldc + j;
+                acc += s->bias_mode == 1 ? bias[off + i] : s->bias_mode == 2 ? bias[off + j] : 0;
+                acc += s->accumulate ? c[ci] : 0;
+                if (s->relu && acc < 0)
+                    acc = 0;
+                if (!(fabs(out[ci] - acc) <= 1e-4 * (1 + mag)) && bad++ < 5)
+                    print_error("C[%d][%d][%d] = %g, reference %g\n", z, i, j, out[ci], acc);
+            }
+    /* Entries of C outside every M x N block keep their values. */
+    for (size_t i = 0; i < nc; i++) {
+        size_t r = i < (size_t)off ? 0 : (i - off) % (size_t)c_batch;
+        bool inside = i >= (size_t)off && i < nc - 16 && r < (size_t)s->M * ldc && r % ldc < (size_t)s->N &&
+                      (i - off) / c_batch < (size_t)s->batch;
+        if (!inside && out[i] != c[i] && bad++ < 10)
+            print_error("C[%zu] outside the product changed: %g -> %g\n", i, c[i], out[i]);
+    }
+    assert_int_equal(bad, 0);
+    cl_mem bufs[] = {g.a, g.b, g.c, g.bias};
+    for (int i = 0; i < 4; i++)
+        clReleaseMemObject(bufs[i]);
+    free(a), free(b), free(c), free(bias), free(out);
+    fcl_net_destroy(net);
+    fcl_model_destroy(m);
+}
+
+static void whole_tiles(void **state)
+{
+    (void)state;
+    check(&(shape){.M = 16, .N = 64, .K = 9, .chunks = 1, .batch = 1});
+    check(&(shape){.M = 8, .N = 32, .K = 20, .chunks = 1, .batch = 2, .trans_a = true});
+}
+
+static void ragged_edges(void **state)
+{
+    (void)state;
+    check(&(shape){.M = 19, .N = 77, .K = 13, .chunks = 1, .batch = 1});
+    check(&(shape){.M = 3, .N = 5, .K = 1, .chunks = 1, .batch = 3, .trans_a = true});
+    check(&(shape){.M = 33, .N = 31, .K = 40, .chunks = 1, .batch = 1, .trans_a = true});
+}
+
+static void chunks_batches_and_epilogues(void **state)
+{
+    (void)state;
+    check(&(shape){.M = 17, .N = 40, .K = 7, .chunks = 3, .batch = 1, .accumulate = true});
+    check(&(shape){.M = 9, .N = 70, .K = 5, .chunks = 2, .batch = 2, .trans_a = true, .accumulate = true});
+    check(&(shape){.M = 12, .N = 35, .K = 6, .chunks = 1, .batch = 2, .bias_mode = 1, .relu = true});
+    check(&(shape){.M = 10, .N = 33, .K = 8, .chunks = 1, .batch = 1, .bias_mode = 2, .relu = true});
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(whole_tiles),
+        cmocka_unit_test(ragged_edges),
+        cmocka_unit_test(chunks_batches_and_epilogues),
+    };
+    return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
+}
