@@ -1,34 +1,52 @@
 /* Convolution as GEMM: unfolding an image into columns (and back), plus the small
  * helpers around the GEMMs. Row r = (c*KH + ky)*KW + kx of a column matrix holds input
  * channel c shifted by (ky, kx); column p = oy*OW + ox is an output position. Zero
- * padding reads as 0. One work-item per element, images along the flat index. */
+ * padding reads as 0. Images follow each other along the flat work-item index. */
 
-/* col: (N, C*KH*KW, OH*OW) from x: (N, C, H, W) */
+/* col: (N, C*KH*KW, OH*OW) from x: (N, C, H, W). One work-item per row (n, r), which
+ * walks the output positions in order: the index arithmetic happens once per row. */
 __kernel void im2col(__global float *col, __global const float *x, const int x_off, const int x_ns,
                      const int N, const int C, const int H, const int W, const int OH, const int OW,
                      const int KH, const int KW, const int S, const int P)
 {
-    const int i = get_global_id(0), R = C * KH * KW, Q = OH * OW;
-    if (i >= N * R * Q)
+    const int i = get_global_id(0), R = C * KH * KW;
+    if (i >= N * R)
         return;
-    const int p = i % Q, r = (i / Q) % R, n = i / (Q * R);
+    const int r = i % R, n = i / R;
     const int kx = r % KW, ky = (r / KW) % KH, c = r / (KW * KH);
-    const int iy = (p / OW) * S - P + ky, ix = (p % OW) * S - P + kx;
-    col[i] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[x_off + n * x_ns + (c * H + iy) * W + ix] : 0.0f;
+    __global const float *xc = x + x_off + n * x_ns + c * H * W;
+    __global float *out = col + (size_t)i * OH * OW;
+    for (int oy = 0; oy < OH; oy++) {
+        const int iy = oy * S - P + ky;
+        const bool row_in = iy >= 0 && iy < H;
+        for (int ox = 0; ox < OW; ox++) {
+            const int ix = ox * S - P + kx;
+            out[oy * OW + ox] = row_in && ix >= 0 && ix < W ? xc[iy * W + ix] : 0.0f;
+        }
+    }
 }
 
-/* The transpose per image, colT: (N, OH*OW, C*KH*KW), for weight gradients. */
+/* The transpose per image, colT: (N, OH*OW, C*KH*KW), for weight gradients. One
+ * work-item per output position (n, p), writing its row of R values. */
 __kernel void im2col_t(__global float *colt, __global const float *x, const int x_off, const int x_ns,
                        const int N, const int C, const int H, const int W, const int OH, const int OW,
                        const int KH, const int KW, const int S, const int P)
 {
-    const int i = get_global_id(0), R = C * KH * KW, Q = OH * OW;
-    if (i >= N * R * Q)
+    const int i = get_global_id(0), Q = OH * OW;
+    if (i >= N * Q)
         return;
-    const int r = i % R, p = (i / R) % Q, n = i / (R * Q);
-    const int kx = r % KW, ky = (r / KW) % KH, c = r / (KW * KH);
-    const int iy = (p / OW) * S - P + ky, ix = (p % OW) * S - P + kx;
-    colt[i] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[x_off + n * x_ns + (c * H + iy) * W + ix] : 0.0f;
+    const int p = i % Q, n = i / Q;
+    const int y0 = (p / OW) * S - P, x0 = (p % OW) * S - P;
+    __global const float *xn = x + x_off + n * x_ns;
+    __global float *out = colt + (size_t)i * C * KH * KW;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < KH; ky++) {
+            const int iy = y0 + ky;
+            for (int kx = 0; kx < KW; kx++) {
+                const int ix = x0 + kx;
+                *out++ = iy >= 0 && iy < H && ix >= 0 && ix < W ? xn[(c * H + iy) * W + ix] : 0.0f;
+            }
+        }
 }
 
 /* dx += fold(dcol): each input pixel gathers the column entries that read it. */

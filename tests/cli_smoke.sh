@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The facecl command as a user runs it: help, devices, info, embed, and bad input
+# The facecl command as a user runs it: help, devices, info, embed, train, eval, demo, and bad input
 # giving a clear error and a non-zero exit. Prints 'N passed, N failed'.
 #   tests/cli_smoke.sh FACECL_BINARY MODELS_DIR
 set -u
@@ -62,13 +62,54 @@ expect_text "broken image named" "$work/err" "broken.png"
 check "embed bad weights" 1 "$facecl" embed "$models/fmnist-tiny.model" --weights "$work/a.pgm" "$work/a.pgm"
 expect_text "bad weights explained" "$work/err" "safetensors"
 
+# A small image folder: 3 identities of 4 images each, plus one corrupt file.
+for id in ann ben cat; do
+    mkdir -p "$work/faces/$id"
+    for i in 1 2 3 4; do
+        printf 'P5 20 20 255\n' >"$work/faces/$id/$i.pgm"
+        head -c 400 /dev/urandom >>"$work/faces/$id/$i.pgm"
+    done
+done
+printf 'garbage' >"$work/faces/ben/9.jpg"
+mkdir -p "$work/lonely/only"
+cp "$work/faces/ann/1.pgm" "$work/lonely/only/"
+
+check "train bad number" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps abc
+expect_text "bad number named" "$work/err" "steps"
+check "train no data" 1 "$facecl" train "$models/fmnist-tiny.model" "$work/none"
+expect_text "missing data names the package" "$work/err" "dataset-fashion-mnist"
+check "train one identity" 1 "$facecl" train "$models/fmnist-tiny.model" "$work/lonely"
+expect_text "one identity explained" "$work/err" "at least 2"
+check "train folder" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/run" --quiet
+expect_text "corrupt image named" "$work/err" "9.jpg"
+[ -s "$work/run/weights.safetensors" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: no weights"; }
+check "train paused" 130 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/run2" --quiet --stop-at 2
+check "train resumed" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/run2" --quiet --resume
+cmp -s "$work/run/weights.safetensors" "$work/run2/weights.safetensors" && passed=$((passed + 1)) ||
+    { failed=$((failed + 1)); echo "FAILED: resumed weights differ"; }
+check "resume other settings" 1 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 5 --identities 3 \
+    --per-identity 2 --out "$work/run2" --quiet --resume
+expect_text "other settings explained" "$work/err" "other settings"
+check "eval folder" 0 "$facecl" eval "$models/fmnist-tiny.model" --weights "$work/run/weights.safetensors" \
+    "$work/faces" --far-images 12 --far 0.1
+expect_text "eval reports verification" "$work/out" "10-fold"
+[ -s "$work/run/eval/roc.svg" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: no ROC plot"; }
+printf '1 1\nann 1 2\nann 1 zed 2\n' >"$work/pairs.txt"
+check "eval bad pairs" 1 "$facecl" eval "$models/fmnist-tiny.model" --weights "$work/run/weights.safetensors" \
+    "$work/faces" --pairs "$work/pairs.txt"
+expect_text "bad pairs line named" "$work/err" "pairs.txt:3"
+check "eval wrong weights" 1 "$facecl" eval "$models/fmnist-small.model" --weights "$work/run/weights.safetensors" \
+    "$work/faces"
+
 check "demo without data" 1 "$facecl" demo --data "$work/no-icds" --model "$models/fmnist-tiny.model"
 expect_text "demo names the data package" "$work/err" "dataset-fashion-mnist"
-check "demo wrong model input" 2 "$facecl" demo --model "$models/nns2.model"
 if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
-    check "demo" 0 "$facecl" demo --images 60 --model "$models/fmnist-tiny.model"
-    expect_text "demo reports throughput" "$work/out" "images/s"
-    expect_text "demo reports rank-1" "$work/out" "untrained embedding"
+    check "demo" 0 "$facecl" demo --steps 3 --model "$models/fmnist-tiny.model" --out "$work/demo"
+    expect_text "demo reports verification" "$work/out" "10-fold"
+    expect_text "demo reports rank-1" "$work/out" "rank-1"
 fi
 
 echo "$passed passed, $failed failed"

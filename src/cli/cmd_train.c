@@ -38,6 +38,7 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --no-flip            no random horizontal flips\n"
             "  --checkpoint-every N steps between checkpoints (%ld)\n"
             "  --resume             continue from DIR/checkpoint.safetensors, bit for bit\n"
+            "  --stop-at STEP       pause after STEP with a checkpoint (exit 130); --resume goes on\n"
             "  --on-nan stop|skip   a non-finite loss stops the run (default) or skips the batch\n"
             "  --device D           OpenCL device (index, gpu, cpu or a name)\n"
             "  --quiet              no progress lines\n"
@@ -65,7 +66,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 int cmd_train(int argc, char **argv)
 {
     enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP, O_SEED, O_PAD,
-           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE };
+           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
@@ -77,6 +78,7 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-every", required_argument, NULL, O_EVERY}, {"resume", no_argument, NULL, O_RESUME},
         {"on-nan", required_argument, NULL, O_ONNAN},  {"device", required_argument, NULL, 'd'},
         {"quiet", no_argument, NULL, O_QUIET},         {"profile", no_argument, NULL, O_PROFILE},
+        {"stop-at", required_argument, NULL, O_STOP_AT},
                {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -120,6 +122,7 @@ int cmd_train(int argc, char **argv)
             break;
         case O_QUIET: o.progress = 0; break;
         case O_PROFILE: o.profile = true; break;
+        case O_STOP_AT: ok = cli_long("stop-at", optarg, 1, 100000000, &o.stop_at); break;
         case 'h': usage(stdout, &o); return 0;
         default: ok = false;
         }

@@ -13,7 +13,7 @@ static const struct command {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"demo", cmd_demo, "Fashion-MNIST through a model: throughput, embedding check"},
+    {"demo", cmd_demo, "the main job: train a small model on Fashion-MNIST, evaluate, print the table"},
     {"train", cmd_train, "train a model with the triplet loss (checkpoints, --resume)"},
     {"eval", cmd_eval, "verification (10-fold, VAL at FAR, ROC) and identification accuracy"},
     {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},

@@ -60,10 +60,12 @@ static size_t conv_workspace(const fcl_node *nd, int batch, bool training)
     return pointwise(nd) && !training ? 0 : (size_t)batch * rows(nd) * positions(nd);
 }
 
-/* Unfolds every image of x into net->work: columns (R x Q), or their transpose. */
+/* Unfolds every image of x into net->work: columns (R x Q, a work-item per row), or
+ * their transpose (Q x R, a work-item per position). */
 static fcl_status unfold(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_kernel_id id)
 {
-    return FCL_LAUNCH(net, id, (size_t)net->batch * rows(nd) * positions(nd), FCL_M(net->work), FCL_M(net->acts),
+    size_t items = (size_t)net->batch * (id == FCL_K_IM2COL ? rows(nd) : positions(nd));
+    return FCL_LAUNCH(net, id, items, FCL_M(net->work), FCL_M(net->acts),
                       FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h), FCL_I(nd->in.w),
                       FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh), FCL_I(nd->kw), FCL_I(nd->stride),
                       FCL_I(nd->pad));

@@ -228,7 +228,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
         if (log)
             fprintf(log, "%ld,%.6g,%.6g,%.6g,%.1f\n", step, res.loss, res.active_fraction, lr, ips);
         bool ckpt = step == o->steps || (o->checkpoint_every > 0 && step % o->checkpoint_every == 0);
-        bool stop = o->stop && *o->stop;
+        bool stop = (o->stop && *o->stop) || step == o->stop_at;
         if (ckpt || stop) {
             if (log)
                 fflush(log);

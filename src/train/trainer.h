@@ -24,6 +24,7 @@ typedef struct fcl_train_options {
     bool resume;           /* continue from out_dir/checkpoint.safetensors */
     fcl_on_numeric on_numeric;
     int progress;          /* 0: quiet, 1: a line now and then, 2: a live line (terminal) */
+    long stop_at;          /* > 0: pause after this step with a checkpoint, as if interrupted */
     bool profile;          /* print per-kernel device times at the end (runtime with profiling) */
     volatile sig_atomic_t *stop; /* when set, checkpoint and return FCL_ERR_INTERRUPTED */
 } fcl_train_options;

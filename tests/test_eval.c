@@ -1,0 +1,272 @@
+/* Evaluation on the host: k-fold accuracy, VAL at FAR, ROC/AUC/EER and identification
+ * against hand-computed values; the LFW pairs parser on good and malformed files; pairs
+ * generated, written and read back; image folders with unreadable files and too few
+ * identities. */
+#include "data/dataset.h"
+#include "eval/metrics.h"
+#include "eval/pairs.h"
+#include "runtime/fileio.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static char last_error[1024];
+static void capture(fcl_log_level level, const char *message, void *user)
+{
+    (void)user;
+    if (level >= FCL_LOG_WARN)
+        snprintf(last_error, sizeof last_error, "%s", message);
+}
+
+static void kfold_matches_hand_values(void **state)
+{
+    (void)state;
+    /* Fold 1 trains on fold 0: threshold 0.4, and its different pair at 0.38 is wrongly
+     * accepted (3/4). Fold 0 trains on fold 1: threshold (0.35 + 0.38) / 2, all right. */
+    const double d[] = {0.1, 0.5, 0.3, 0.7, 0.2, 0.6, 0.38, 0.35};
+    const bool same[] = {true, false, true, false, true, false, false, true};
+    const int fold[] = {0, 0, 0, 0, 1, 1, 1, 1};
+    double mean, std, t;
+    assert_int_equal(fcl_kfold_accuracy(d, same, fold, 8, 2, &mean, &std, &t), FCL_SUCCESS);
+    assert_true(fabs(mean - 0.875) < 1e-12);
+    assert_true(fabs(std - 0.125) < 1e-12);
+    assert_true(fabs(t - (0.365 + 0.4) / 2) < 1e-12);
+    assert_int_equal(fcl_kfold_accuracy(d, same, fold, 8, 1, &mean, &std, &t), FCL_ERR_INVALID_ARGUMENT);
+}
+
+static void val_at_far_matches_hand_values(void **state)
+{
+    (void)state;
+    const float diff[] = {0.9f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 1.0f};
+    const float same[] = {0.05f, 0.35f, 0.15f, 0.25f};
+    double val, far, t;
+    /* FAR 0.2 of 10: at most 2 false accepts, so the threshold sits just below 0.3. */
+    assert_int_equal(fcl_val_at_far(same, 4, diff, 10, 0.2, &val, &far, &t), FCL_SUCCESS);
+    assert_true(fabs(far - 0.2) < 1e-12);
+    assert_true(fabs(val - 0.75) < 1e-12);
+    assert_true(t < (double)0.3f && t > 0.2999); /* just below the float 0.3 */
+    /* Ties: three different pairs at 0.2 cannot be split, so only 1 false accept fits. */
+    const float tied[] = {0.1f, 0.2f, 0.2f, 0.2f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f};
+    assert_int_equal(fcl_val_at_far(same, 4, tied, 10, 0.2, &val, &far, &t), FCL_SUCCESS);
+    assert_true(fabs(far - 0.1) < 1e-12);
+    assert_true(fabs(val - 0.5) < 1e-12);
+    /* FAR 1e-3 cannot be measured on 10 different pairs. */
+    assert_int_equal(fcl_val_at_far(same, 4, diff, 10, 1e-3, &val, &far, &t), FCL_ERR_INVALID_ARGUMENT);
+}
+
+static void roc_auc_and_eer_match_hand_values(void **state)
+{
+    (void)state;
+    float same[] = {0.6f, 0.1f, 0.3f, 0.2f}, diff[] = {0.8f, 0.4f, 0.7f, 0.5f};
+    double auc, eer;
+    fcl_roc_point pts[16];
+    size_t n;
+    assert_int_equal(fcl_roc(same, 4, diff, 4, &auc, &eer, pts, 16, &n), FCL_SUCCESS);
+    assert_true(fabs(auc - 0.875) < 1e-12); /* 14 of the 16 (same, different) orderings are right */
+    assert_true(fabs(eer - 0.25) < 1e-12);
+    assert_int_equal(n, 8);
+    assert_true(pts[n - 1].fpr == 1 && pts[n - 1].tpr == 1);
+    float s2[] = {0.1f, 0.2f}, d2[] = {0.3f, 0.4f};
+    assert_int_equal(fcl_roc(s2, 2, d2, 2, &auc, &eer, NULL, 0, NULL), FCL_SUCCESS);
+    assert_true(auc == 1.0 && eer == 0.0);
+}
+
+static void identification_matches_hand_values(void **state)
+{
+    (void)state;
+    const float gallery[] = {0, 0, 0, 0.5f, 1, 0, 1, 0.5f}; /* labels 0, 0, 1, 1 */
+    const int glabel[] = {0, 0, 1, 1};
+    const float query[] = {0.1f, 0.9f, 0.9f, 0.2f, 0.6f, 0.6f};
+    const int qlabel[] = {0, 1, 0};
+    /* Nearest neighbours: (0, 0.5) -> 0 right; (1, 0) -> 1 right; (1, 0.5) -> 1 wrong. */
+    assert_true(fabs(fcl_rank1_accuracy(query, qlabel, 3, gallery, glabel, 4, 2, false) - 2.0 / 3) < 1e-12);
+    /* Class means (0, 0.25) and (1, 0.25): the third query goes to class 1, wrong. */
+    assert_true(fabs(fcl_ncm_accuracy(query, qlabel, 3, gallery, glabel, 4, 2, 2) - 2.0 / 3) < 1e-12);
+    /* Leave-one-out on the gallery: each point's nearest other point shares its label. */
+    assert_true(fcl_rank1_accuracy(gallery, glabel, 4, gallery, glabel, 4, 2, true) == 1.0);
+}
+
+/* alice: images 0-2, bob: 3-5, as an image folder lists them. */
+static fcl_dataset two_people(void)
+{
+    fcl_dataset d = {.n = 6, .n_classes = 2};
+    snprintf(d.source, sizeof d.source, "people");
+    d.labels = malloc(6 * sizeof *d.labels);
+    d.class_names = calloc(2, sizeof *d.class_names);
+    d.class_start = malloc(3 * sizeof *d.class_start);
+    for (int i = 0; i < 6; i++)
+        d.labels[i] = i / 3;
+    snprintf(d.class_names[0], FCL_CLASS_NAME_MAX, "alice");
+    snprintf(d.class_names[1], FCL_CLASS_NAME_MAX, "bob");
+    d.class_start[0] = 0, d.class_start[1] = 3, d.class_start[2] = 6;
+    return d;
+}
+
+static void pairs_parser_reads_lfw_format(void **state)
+{
+    (void)state;
+    fcl_dataset d = two_people();
+    fcl_pairs p;
+    assert_int_equal(fcl_pairs_parse("2\t1\nalice\t1\t2\n\nalice 3 bob 2\r\nbob 1 3\nbob 1 alice 3\n", "p.txt", &d, &p),
+                     FCL_SUCCESS);
+    assert_int_equal(p.n, 4);
+    assert_int_equal(p.folds, 2);
+    const fcl_pair want[] = {{0, 1, true, 0}, {2, 4, false, 0}, {3, 5, true, 1}, {3, 2, false, 1}};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(p.pairs[i].a, want[i].a);
+        assert_int_equal(p.pairs[i].b, want[i].b);
+        assert_int_equal(p.pairs[i].same, want[i].same);
+        assert_int_equal(p.pairs[i].fold, want[i].fold);
+    }
+    fcl_pairs_free(&p);
+    fcl_dataset_free(&d);
+}
+
+static void pairs_parser_rejects_malformed_files(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *where;
+    } bad[] = {
+        {"ten 1\nalice 1 2\nalice 1 bob 1\n", "p.txt:1"},       /* header */
+        {"1 1\nalice 1\nalice 1 bob 1\n", "p.txt:2"},           /* two fields */
+        {"1 1\nalice 1 2\nalice 1 bob 1 x\n", "p.txt:3"},       /* five fields */
+        {"1 1\nalice 1 4\nalice 1 bob 1\n", "p.txt:2"},         /* alice has no image 4 */
+        {"1 1\nalice one 2\nalice 1 bob 1\n", "p.txt:2"},       /* not a number */
+        {"1 1\ncarol 1 2\nalice 1 bob 1\n", "p.txt:2"},         /* unknown identity */
+        {"1 1\nalice 1 bob 1\nalice 1 2\n", "p.txt:2"},         /* different where same is due */
+        {"1 1\nalice 1 2\nalice 1 bob 1\nbob 1 2\n", "p.txt:4"}, /* more than promised */
+        {"2 1\nalice 1 2\nalice 1 bob 1\n", "p.txt: 2 pairs"},  /* fewer than promised */
+        {"", "p.txt: 0 pairs"},
+    };
+    fcl_dataset d = two_people();
+    fcl_set_log_callback(capture, NULL);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fcl_pairs p;
+        last_error[0] = '\0';
+        assert_int_equal(fcl_pairs_parse(bad[i].text, "p.txt", &d, &p), FCL_ERR_PARSE);
+        if (!strstr(last_error, bad[i].where))
+            fail_msg("case %zu: '%s' does not name %s", i, last_error, bad[i].where);
+        assert_null(p.pairs);
+    }
+    fcl_set_log_callback(NULL, NULL);
+    fcl_dataset_free(&d);
+}
+
+static void generated_pairs_round_trip(void **state)
+{
+    (void)state;
+    /* IDX-like order: labels interleaved, so image numbers count within each class. */
+    fcl_dataset d = {.n = 40, .n_classes = 4};
+    snprintf(d.source, sizeof d.source, "idx");
+    d.labels = malloc(40 * sizeof *d.labels);
+    d.class_names = calloc(4, sizeof *d.class_names);
+    for (int i = 0; i < 40; i++)
+        d.labels[i] = (i * 7) % 4;
+    for (int k = 0; k < 4; k++)
+        snprintf(d.class_names[k], FCL_CLASS_NAME_MAX, "class%d", k);
+    fcl_pairs p, q, again;
+    assert_int_equal(fcl_pairs_generate(&d, 3, 5, 42, &p), FCL_SUCCESS);
+    assert_int_equal(fcl_pairs_generate(&d, 3, 5, 42, &again), FCL_SUCCESS);
+    assert_memory_equal(p.pairs, again.pairs, (size_t)p.n * sizeof *p.pairs); /* deterministic */
+    for (int i = 0; i < p.n; i++) {
+        assert_int_equal(d.labels[p.pairs[i].a] == d.labels[p.pairs[i].b], p.pairs[i].same);
+        assert_int_not_equal(p.pairs[i].a, p.pairs[i].b);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/facecl-pairs-%ld.txt", (long)getpid());
+    assert_int_equal(fcl_pairs_write(&p, &d, path), FCL_SUCCESS);
+    assert_int_equal(fcl_pairs_load(path, &d, &q), FCL_SUCCESS);
+    assert_int_equal(q.n, p.n);
+    assert_memory_equal(q.pairs, p.pairs, (size_t)p.n * sizeof *p.pairs);
+    remove(path);
+    fcl_pairs_free(&p);
+    fcl_pairs_free(&q);
+    fcl_pairs_free(&again);
+    fcl_dataset_free(&d);
+}
+
+/* A w x h grey PGM (which stb_image reads), or garbage when corrupt. */
+static void write_image(const char *path, int w, int h, int value, bool corrupt)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    if (corrupt) {
+        fputs("not an image at all", f);
+    } else {
+        fprintf(f, "P5\n%d %d\n255\n", w, h);
+        for (int i = 0; i < w * h; i++)
+            fputc(value, f);
+    }
+    fclose(f);
+}
+
+static void image_folders(void **state)
+{
+    (void)state;
+    char root[64], path[256];
+    snprintf(root, sizeof root, "/tmp/facecl-folders-%ld", (long)getpid());
+    snprintf(path, sizeof path, "%s/bob", root);
+    assert_int_equal(fcl_mkdir_p(path), FCL_SUCCESS);
+    snprintf(path, sizeof path, "%s/alice", root);
+    assert_int_equal(fcl_mkdir_p(path), FCL_SUCCESS);
+    static const char *const files[] = {"alice/b.pgm", "alice/a.pgm", "alice/broken.jpg", "bob/x.pgm"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, files[i]);
+        write_image(path, 5 + i, 4, 40 * i, i == 2);
+    }
+    fcl_set_log_callback(capture, NULL);
+    fcl_dataset d;
+    assert_int_equal(fcl_dataset_open(root, "train", &d), FCL_SUCCESS);
+    assert_int_equal(d.n, 3);
+    assert_int_equal(d.skipped, 1);
+    assert_int_equal(d.n_classes, 2);
+    assert_string_equal(d.class_names[0], "alice");
+    assert_int_equal(fcl_dataset_find(&d, "alice", 1), 0); /* a.pgm, sorted by name */
+    assert_true(strstr(d.paths[0], "alice/a.pgm") != NULL);
+    assert_int_equal(fcl_dataset_find(&d, "bob", 1), 2);
+    assert_int_equal(fcl_dataset_find(&d, "bob", 2), -1);
+    float img[3 * 6 * 6];
+    assert_int_equal(fcl_dataset_image(&d, 2, 3, 6, 6, img), FCL_SUCCESS);
+    for (int i = 0; i < 3 * 36; i++)
+        assert_true(fabsf(img[i] - 120 / 255.0f) < 1e-6f); /* x.pgm is all 120, grey to all channels */
+    fcl_dataset_free(&d);
+    /* With bob's only image gone, one identity is left: an error naming the folder. */
+    snprintf(path, sizeof path, "%s/bob/x.pgm", root);
+    remove(path);
+    assert_int_equal(fcl_dataset_open(root, "train", &d), FCL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(last_error, root));
+    fcl_set_log_callback(NULL, NULL);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, files[i]);
+        remove(path);
+    }
+    snprintf(path, sizeof path, "%s/alice", root);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/bob", root);
+    rmdir(path);
+    rmdir(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(kfold_matches_hand_values),
+        cmocka_unit_test(val_at_far_matches_hand_values),
+        cmocka_unit_test(roc_auc_and_eer_match_hand_values),
+        cmocka_unit_test(identification_matches_hand_values),
+        cmocka_unit_test(pairs_parser_reads_lfw_format),
+        cmocka_unit_test(pairs_parser_rejects_malformed_files),
+        cmocka_unit_test(generated_pairs_round_trip),
+        cmocka_unit_test(image_folders),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

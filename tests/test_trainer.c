@@ -1,0 +1,168 @@
+/* Whole training runs (fcl_train) on a tiny generated IDX-like data set: a run paused
+ * and resumed ends with the same bytes as an uninterrupted one, its log holds each step
+ * once, a checkpoint made with other settings is refused, and a loss that turns NaN
+ * stops the run with the last good checkpoint intact. */
+#include "io/safetensors.h"
+#include "train/trainer.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "support.h"
+
+enum { IDS = 5, PER_ID = 10, SIDE = 10, STEPS = 9 };
+static const char model_text[] = "model trainer-test\ninput h=10 w=10 c=1\nconv c1 k=3 c=4\nmaxpool p1 k=2 s=2\n"
+                                 "fc emb c=8\nl2norm l2\n";
+static fcl_model *model;
+static fcl_dataset data;
+static char dir[3][96];
+
+static int setup(void **state)
+{
+    if (open_test_runtime(state) != 0 || fcl_model_parse(model_text, "trainer-test", &model) != FCL_SUCCESS)
+        return -1;
+    data.n = IDS * PER_ID;
+    data.n_classes = IDS;
+    data.ih = data.iw = SIDE;
+    snprintf(data.source, sizeof data.source, "generated");
+    data.labels = malloc((size_t)data.n * sizeof *data.labels);
+    data.class_names = calloc(IDS, sizeof *data.class_names);
+    data.pixels = malloc((size_t)data.n * SIDE * SIDE);
+    uint64_t rng = 7;
+    for (int i = 0; i < data.n; i++) {
+        data.labels[i] = i % IDS;
+        for (int j = 0; j < SIDE * SIDE; j++) { /* a stripe per identity, plus noise */
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            int stripe = (j % SIDE) / 2 == data.labels[i] ? 180 : 40;
+            data.pixels[(size_t)i * SIDE * SIDE + j] = (unsigned char)(stripe + (int)(rng >> 58));
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        snprintf(dir[i], sizeof dir[i], "/tmp/facecl-trainer-%ld-%d", (long)getpid(), i);
+    fcl_set_log_level(FCL_LOG_ERROR + 1); /* the refusals below are expected */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    static const char *const files[] = {FCL_CHECKPOINT_FILE, FCL_WEIGHTS_FILE, FCL_TRAIN_LOG_FILE};
+    for (int i = 0; i < 3; i++) {
+        for (int f = 0; f < 3; f++) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", dir[i], files[f]);
+            remove(path);
+        }
+        rmdir(dir[i]);
+    }
+    fcl_dataset_free(&data);
+    fcl_model_destroy(model);
+    return close_test_runtime(state);
+}
+
+static fcl_train_options options(int which)
+{
+    fcl_train_options o = fcl_train_defaults();
+    o.P = 3, o.K = 3, o.steps = STEPS, o.checkpoint_every = 2, o.progress = 0, o.seed = 5;
+    o.optim = fcl_optim_defaults(FCL_OPT_ADAM);
+    o.out_dir = dir[which];
+    return o;
+}
+
+static float *load(const char *d, const char *file)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", d, file);
+    float *p = malloc(model->n_params * sizeof *p);
+    assert_int_equal(fcl_weights_load(model, path, p), FCL_SUCCESS);
+    return p;
+}
+
+static int count_lines(const char *d)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", d, FCL_TRAIN_LOG_FILE);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int n = 0;
+    for (int c; (c = fgetc(f)) != EOF;)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+static void paused_and_resumed_equals_uninterrupted(void **state)
+{
+    (void)state;
+    fcl_train_summary sum;
+    fcl_train_options a = options(0);
+    assert_int_equal(fcl_train(rt, model, &data, &a, &sum), FCL_SUCCESS);
+    assert_int_equal(sum.steps_done, STEPS);
+    /* Paused twice, at an odd step (between checkpoints) and at a checkpoint step. */
+    fcl_train_options b = options(1);
+    b.stop_at = 3;
+    assert_int_equal(fcl_train(rt, model, &data, &b, &sum), FCL_ERR_INTERRUPTED);
+    b.resume = true;
+    b.stop_at = 6;
+    assert_int_equal(fcl_train(rt, model, &data, &b, &sum), FCL_ERR_INTERRUPTED);
+    assert_int_equal(sum.first_step, 3);
+    b.stop_at = 0;
+    assert_int_equal(fcl_train(rt, model, &data, &b, &sum), FCL_SUCCESS);
+    assert_int_equal(sum.first_step, 6);
+    float *wa = load(dir[0], FCL_WEIGHTS_FILE), *wb = load(dir[1], FCL_WEIGHTS_FILE);
+    assert_memory_equal(wa, wb, model->n_params * sizeof *wa);
+    assert_int_equal(count_lines(dir[1]), STEPS + 1); /* header + one row per step */
+    free(wa), free(wb);
+}
+
+static void resume_refuses_other_settings(void **state)
+{
+    (void)state;
+    fcl_train_summary sum;
+    fcl_train_options o = options(1); /* dir 1 holds the finished run above */
+    o.resume = true;
+    o.alpha = 0.3f;
+    assert_int_equal(fcl_train(rt, model, &data, &o, &sum), FCL_ERR_INVALID_ARGUMENT);
+    o = options(2);
+    o.resume = true; /* nothing to resume from */
+    assert_int_not_equal(fcl_train(rt, model, &data, &o, &sum), FCL_SUCCESS);
+}
+
+static void nan_loss_stops_and_keeps_the_last_good_checkpoint(void **state)
+{
+    (void)state;
+    fcl_train_summary sum;
+    fcl_train_options o = options(2);
+    o.optim = fcl_optim_defaults(FCL_OPT_SGD);
+    o.optim.lr = 1e30f; /* the first step throws the weights out of range: the next loss is NaN */
+    o.schedule.kind = FCL_SCHEDULE_CONSTANT;
+    o.checkpoint_every = 1;
+    assert_int_equal(fcl_train(rt, model, &data, &o, &sum), FCL_ERR_NUMERIC);
+    assert_true(sum.steps_done < STEPS);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir[2], FCL_CHECKPOINT_FILE);
+    float *p = malloc(model->n_params * sizeof *p);
+    fcl_st_meta meta = {.key = "facecl.step"};
+    assert_int_equal(fcl_safetensors_load(model, path, p, NULL, 0, &meta, 1), FCL_SUCCESS); /* finite, whole */
+    assert_true(meta.found);
+    assert_int_equal(atol(meta.value), sum.steps_done);
+    snprintf(path, sizeof path, "%s/%s", dir[2], FCL_WEIGHTS_FILE);
+    assert_int_not_equal(access(path, F_OK), 0); /* no final weights from a failed run */
+    free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(paused_and_resumed_equals_uninterrupted),
+        cmocka_unit_test(resume_refuses_other_settings),
+        cmocka_unit_test(nan_loss_stops_and_keeps_the_last_good_checkpoint),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
