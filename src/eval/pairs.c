@@ -130,18 +130,11 @@ fcl_status fcl_pairs_parse(const char *text, const char *path, const fcl_dataset
 fcl_status fcl_pairs_load(const char *path, const fcl_dataset *d, fcl_pairs *out)
 {
     char *text;
-    size_t len;
-    fcl_status st = fcl_read_file(path, &text, &len);
-    if (st != FCL_SUCCESS) {
-        fcl_log(FCL_LOG_ERROR, "cannot read the pairs file %s", path);
+    memset(out, 0, sizeof *out);
+    fcl_status st = fcl_read_text_file(path, "pairs file", &text);
+    if (st != FCL_SUCCESS)
         return st;
-    }
-    if (strlen(text) != len) {
-        fcl_log(FCL_LOG_ERROR, "%s: not a text file (it holds a NUL byte)", path);
-        st = FCL_ERR_PARSE;
-    } else {
-        st = fcl_pairs_parse(text, path, d, out);
-    }
+    st = fcl_pairs_parse(text, path, d, out);
     free(text);
     return st;
 }

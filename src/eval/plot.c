@@ -3,7 +3,6 @@
 #include "runtime/log.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,47 +16,16 @@
 
 static const char *const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
 
-typedef struct text {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-} text;
-
-static void put(text *t, const char *fmt, ...) FCL_PRINTF(2, 3);
-static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (t->failed || n < 0)
-        return;
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = (t->cap + (size_t)n + 1) * 2;
-        char *grown = realloc(t->buf, cap);
-        if (!grown) {
-            t->failed = true;
-            return;
-        }
-        t->buf = grown;
-        t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
 /* XML text: the labels come from model names and user paths. */
-static void put_escaped(text *t, const char *s)
+static void put_escaped(fcl_strbuf *t, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': put(t, "&lt;"); break;
-        case '>': put(t, "&gt;"); break;
-        case '&': put(t, "&amp;"); break;
-        case '"': put(t, "&quot;"); break;
-        default: put(t, "%c", *s);
+        case '<': fcl_strbuf_printf(t, "&lt;"); break;
+        case '>': fcl_strbuf_printf(t, "&gt;"); break;
+        case '&': fcl_strbuf_printf(t, "&amp;"); break;
+        case '"': fcl_strbuf_printf(t, "&quot;"); break;
+        default: fcl_strbuf_printf(t, "%c", *s);
         }
     }
 }
@@ -74,35 +42,35 @@ static double py(const fcl_plot *p, double y)
     return HEIGHT - BOTTOM - (y - p->y_min) / (p->y_max - p->y_min) * (HEIGHT - TOP - BOTTOM);
 }
 
-static void axes(text *t, const fcl_plot *p)
+static void axes(fcl_strbuf *t, const fcl_plot *p)
 {
-    put(t, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"black\"/>\n", LEFT, TOP,
+    fcl_strbuf_printf(t, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"black\"/>\n", LEFT, TOP,
         WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
     if (p->x_log) {
         for (double d = pow(10, ceil(log10(p->x_min) - 1e-9)); d <= p->x_max * (1 + 1e-9); d *= 10) {
             double x = px(p, d);
-            put(t, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, TOP, x, HEIGHT - BOTTOM);
-            put(t, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n", x, HEIGHT - BOTTOM + 18, d);
+            fcl_strbuf_printf(t, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, TOP, x, HEIGHT - BOTTOM);
+            fcl_strbuf_printf(t, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n", x, HEIGHT - BOTTOM + 18, d);
         }
     } else {
         for (int i = 0; i <= 5; i++) {
             double v = p->x_min + i * (p->x_max - p->x_min) / 5, x = px(p, v);
-            put(t, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, TOP, x, HEIGHT - BOTTOM);
-            put(t, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.3g</text>\n", x, HEIGHT - BOTTOM + 18, v);
+            fcl_strbuf_printf(t, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, TOP, x, HEIGHT - BOTTOM);
+            fcl_strbuf_printf(t, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.3g</text>\n", x, HEIGHT - BOTTOM + 18, v);
         }
     }
     for (int i = 0; i <= 5; i++) {
         double v = p->y_min + i * (p->y_max - p->y_min) / 5, y = py(p, v);
-        put(t, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", LEFT, y, WIDTH - RIGHT, y);
-        put(t, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", LEFT - 6, y + 4, v);
+        fcl_strbuf_printf(t, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", LEFT, y, WIDTH - RIGHT, y);
+        fcl_strbuf_printf(t, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", LEFT - 6, y + 4, v);
     }
-    put(t, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"16\">", WIDTH / 2, TOP - 14);
+    fcl_strbuf_printf(t, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"16\">", WIDTH / 2, TOP - 14);
     put_escaped(t, p->title);
-    put(t, "</text>\n<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (LEFT + WIDTH - RIGHT) / 2, HEIGHT - 18);
+    fcl_strbuf_printf(t, "</text>\n<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (LEFT + WIDTH - RIGHT) / 2, HEIGHT - 18);
     put_escaped(t, p->x_label);
-    put(t, "</text>\n<text transform=\"translate(18,%d) rotate(-90)\" text-anchor=\"middle\">", (TOP + HEIGHT - BOTTOM) / 2);
+    fcl_strbuf_printf(t, "</text>\n<text transform=\"translate(18,%d) rotate(-90)\" text-anchor=\"middle\">", (TOP + HEIGHT - BOTTOM) / 2);
     put_escaped(t, p->y_label);
-    put(t, "</text>\n");
+    fcl_strbuf_printf(t, "</text>\n");
 }
 
 static bool inside(const fcl_plot *p, double x, double y)
@@ -110,50 +78,50 @@ static bool inside(const fcl_plot *p, double x, double y)
     return isfinite(x) && isfinite(y) && (!p->x_log || x > 0);
 }
 
-static void series_svg(text *t, const fcl_plot *p, const fcl_plot_series *s, const char *colour, int index)
+static void series_svg(fcl_strbuf *t, const fcl_plot *p, const fcl_plot_series *s, const char *colour, int index)
 {
     if (!s->points) {
-        put(t, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour);
+        fcl_strbuf_printf(t, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour);
         for (int i = 0; i < s->n; i++)
             if (inside(p, s->x[i], s->y[i]))
-                put(t, "%.1f,%.1f ", px(p, s->x[i]), py(p, s->y[i]));
-        put(t, "\"/>\n");
+                fcl_strbuf_printf(t, "%.1f,%.1f ", px(p, s->x[i]), py(p, s->y[i]));
+        fcl_strbuf_printf(t, "\"/>\n");
     }
     for (int i = 0; s->points && i < s->n; i++) {
         if (!inside(p, s->x[i], s->y[i]))
             continue;
         double x = px(p, s->x[i]), y = py(p, s->y[i]);
         if (s->y_err)
-            put(t, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x,
+            fcl_strbuf_printf(t, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x,
                 py(p, s->y[i] - s->y_err[i]), x, py(p, s->y[i] + s->y_err[i]), colour);
-        put(t, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", x, y, colour);
+        fcl_strbuf_printf(t, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", x, y, colour);
         if (s->point_labels) {
-            put(t, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", x + 6, y - 6);
+            fcl_strbuf_printf(t, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", x + 6, y - 6);
             put_escaped(t, s->point_labels[i]);
-            put(t, "</text>\n");
+            fcl_strbuf_printf(t, "</text>\n");
         }
     }
     int ly = TOP + 16 + 18 * index; /* legend, top left inside the frame */
-    put(t, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", LEFT + 10, ly - 10, colour);
-    put(t, "<text x=\"%d\" y=\"%d\">", LEFT + 28, ly);
+    fcl_strbuf_printf(t, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", LEFT + 10, ly - 10, colour);
+    fcl_strbuf_printf(t, "<text x=\"%d\" y=\"%d\">", LEFT + 28, ly);
     put_escaped(t, s->label);
-    put(t, "</text>\n");
+    fcl_strbuf_printf(t, "</text>\n");
 }
 
 fcl_status fcl_plot_svg(const char *path, const fcl_plot *p, const fcl_plot_series *series, int n_series)
 {
     if (!(p->x_max > p->x_min) || !(p->y_max > p->y_min) || (p->x_log && !(p->x_min > 0)))
         return FCL_ERR_INVALID_ARGUMENT;
-    text t = {0};
-    put(&t, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
+    fcl_strbuf t = {0};
+    fcl_strbuf_printf(&t, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
             "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", WIDTH, HEIGHT);
     axes(&t, p);
     for (int i = 0; i < n_series; i++)
         series_svg(&t, p, &series[i], colours[i % (int)(sizeof colours / sizeof colours[0])], i);
-    put(&t, "</svg>\n");
-    fcl_status st = t.failed ? FCL_ERR_OUT_OF_HOST_MEMORY : fcl_write_file_atomic(path, t.buf, t.len);
+    fcl_strbuf_printf(&t, "</svg>\n");
+    fcl_status st = t.failed ? FCL_ERR_OUT_OF_HOST_MEMORY : fcl_write_file_atomic(path, t.text, t.len);
     if (st != FCL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "cannot write the plot %s", path);
-    free(t.buf);
+    free(t.text);
     return st;
 }

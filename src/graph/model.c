@@ -450,18 +450,10 @@ fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out
 fcl_status fcl_model_load(const char *path, fcl_model **out)
 {
     char *text;
-    size_t length;
     *out = NULL;
-    fcl_status st = fcl_read_file(path, &text, &length);
-    if (st != FCL_SUCCESS) {
-        fcl_log(FCL_LOG_ERROR, "cannot read model file %s", path);
+    fcl_status st = fcl_read_text_file(path, "model file", &text);
+    if (st != FCL_SUCCESS)
         return st;
-    }
-    if (strlen(text) != length) {
-        free(text);
-        fcl_log(FCL_LOG_ERROR, "%s: not a text model file (it holds NUL bytes)", path);
-        return FCL_ERR_PARSE;
-    }
     st = fcl_model_parse(text, path, out);
     free(text);
     return st;

@@ -260,8 +260,7 @@ static fcl_status each_tensor(const fcl_model *m, tensor_fn fn, void *ctx)
 }
 
 typedef struct writer {
-    char *text;
-    size_t len, cap;
+    fcl_strbuf s;
     uint64_t data_at;
 } writer;
 
@@ -270,23 +269,9 @@ static fcl_status append(writer *w, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    fcl_strbuf_vprintf(&w->s, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return FCL_ERR_INVALID_ARGUMENT;
-    if (w->len + (size_t)n + 1 > w->cap) {
-        size_t cap = (w->cap + (size_t)n + 1) * 2;
-        char *grown = realloc(w->text, cap);
-        if (!grown)
-            return FCL_ERR_OUT_OF_HOST_MEMORY;
-        w->text = grown;
-        w->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(w->text + w->len, w->cap - w->len, fmt, ap);
-    va_end(ap);
-    w->len += (size_t)n;
-    return FCL_SUCCESS;
+    return fcl_strbuf_status(&w->s);
 }
 
 static fcl_status header_shape(writer *w, const char *name, const int *dims, int ndims, size_t count)
@@ -346,18 +331,18 @@ fcl_status fcl_safetensors_save(const fcl_model *m, const float *params, const f
     }
     if (st == FCL_SUCCESS)
         st = append(&w, "}");
-    while (st == FCL_SUCCESS && w.len % 8 != 0) /* the data starts 8-byte aligned */
+    while (st == FCL_SUCCESS && w.s.len % 8 != 0) /* the data starts 8-byte aligned */
         st = append(&w, " ");
-    size_t total = 8 + w.len + data_bytes;
+    size_t total = 8 + w.s.len + data_bytes;
     unsigned char *file = st == FCL_SUCCESS ? malloc(total) : NULL;
     if (st == FCL_SUCCESS && !file)
         st = FCL_ERR_OUT_OF_HOST_MEMORY;
     if (st == FCL_SUCCESS) {
-        uint64_t n = w.len;
+        uint64_t n = w.s.len;
         for (int i = 0; i < 8; i++)
             file[i] = (unsigned char)(n >> (8 * i));
-        memcpy(file + 8, w.text, w.len);
-        unsigned char *at = file + 8 + w.len;
+        memcpy(file + 8, w.s.text, w.s.len);
+        unsigned char *at = file + 8 + w.s.len;
         memcpy(at, params, m->n_params * 4); /* arena order = header order */
         at += m->n_params * 4;
         for (int i = 0; i < n_extra; at += extra[i].count * 4, i++)
@@ -367,7 +352,7 @@ fcl_status fcl_safetensors_save(const fcl_model *m, const float *params, const f
             fcl_log(FCL_LOG_ERROR, "cannot write %s", path);
     }
     free(file);
-    free(w.text);
+    free(w.s.text);
     return st;
 }
 

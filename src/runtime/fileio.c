@@ -2,6 +2,7 @@
 #include "runtime/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,3 +96,54 @@ fcl_status fcl_mkdir_p(const char *path)
     free(copy);
     return st;
 }
+
+fcl_status fcl_read_text_file(const char *path, const char *what, char **text)
+{
+    size_t length;
+    fcl_status st = fcl_read_file(path, text, &length);
+    if (st != FCL_SUCCESS) {
+        fcl_log(FCL_LOG_ERROR, "cannot read the %s %s", what, path);
+        return st;
+    }
+    if (strlen(*text) != length) {
+        fcl_log(FCL_LOG_ERROR, "%s: not a text %s (it holds a NUL byte)", path, what);
+        free(*text);
+        *text = NULL;
+        return FCL_ERR_PARSE;
+    }
+    return FCL_SUCCESS;
+}
+
+void fcl_strbuf_vprintf(fcl_strbuf *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    if (!b->failed && n >= 0 && b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *grown = realloc(b->text, cap);
+        if (grown) {
+            b->text = grown;
+            b->cap = cap;
+        } else {
+            b->failed = true;
+        }
+    }
+    if (b->failed || n < 0) {
+        b->failed = true;
+    } else {
+        vsnprintf(b->text + b->len, b->cap - b->len, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
+}
+
+void fcl_strbuf_printf(fcl_strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fcl_strbuf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+fcl_status fcl_strbuf_status(const fcl_strbuf *b) { return b->failed ? FCL_ERR_OUT_OF_HOST_MEMORY : FCL_SUCCESS; }
