@@ -161,6 +161,16 @@ static void pairs_parser_rejects_malformed_files(void **state)
     fcl_dataset_free(&d);
 }
 
+/* Field by field: the struct's padding holds no data. */
+static bool same_pairs(const fcl_pairs *x, const fcl_pairs *y)
+{
+    bool same = x->n == y->n && x->folds == y->folds && x->per_fold == y->per_fold;
+    for (int i = 0; same && i < x->n; i++)
+        same = x->pairs[i].a == y->pairs[i].a && x->pairs[i].b == y->pairs[i].b &&
+               x->pairs[i].same == y->pairs[i].same && x->pairs[i].fold == y->pairs[i].fold;
+    return same;
+}
+
 static void generated_pairs_round_trip(void **state)
 {
     (void)state;
@@ -176,7 +186,7 @@ static void generated_pairs_round_trip(void **state)
     fcl_pairs p, q, again;
     assert_int_equal(fcl_pairs_generate(&d, 3, 5, 42, &p), FCL_SUCCESS);
     assert_int_equal(fcl_pairs_generate(&d, 3, 5, 42, &again), FCL_SUCCESS);
-    assert_memory_equal(p.pairs, again.pairs, (size_t)p.n * sizeof *p.pairs); /* deterministic */
+    assert_true(same_pairs(&p, &again)); /* deterministic */
     for (int i = 0; i < p.n; i++) {
         assert_int_equal(d.labels[p.pairs[i].a] == d.labels[p.pairs[i].b], p.pairs[i].same);
         assert_int_not_equal(p.pairs[i].a, p.pairs[i].b);
@@ -185,8 +195,7 @@ static void generated_pairs_round_trip(void **state)
     snprintf(path, sizeof path, "/tmp/facecl-pairs-%ld.txt", (long)getpid());
     assert_int_equal(fcl_pairs_write(&p, &d, path), FCL_SUCCESS);
     assert_int_equal(fcl_pairs_load(path, &d, &q), FCL_SUCCESS);
-    assert_int_equal(q.n, p.n);
-    assert_memory_equal(q.pairs, p.pairs, (size_t)p.n * sizeof *p.pairs);
+    assert_true(same_pairs(&p, &q));
     remove(path);
     fcl_pairs_free(&p);
     fcl_pairs_free(&q);
