@@ -124,7 +124,7 @@ static fcl_status list_dir(const char *dir, bool want_dirs, char ***names, int *
             (*count)++;
     }
     closedir(dp);
-    if (st == FCL_SUCCESS)
+    if (st == FCL_SUCCESS && *count > 1) /* qsort wants a non-null array even for none */
         qsort(*names, (size_t)*count, sizeof **names, compare_names);
     return st;
 }
