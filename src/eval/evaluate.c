@@ -1,12 +1,12 @@
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "eval/plot.h"
+#include "runtime/clock.h"
 #include "runtime/fileio.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define ROC_POINTS 2000
 
@@ -15,20 +15,13 @@ fcl_eval_options fcl_eval_defaults(void)
     return (fcl_eval_options){.far_images = 3000, .far = 1e-3, .gallery_images = 10000, .progress = 1};
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 fcl_status fcl_embed_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out, int progress)
 {
     const fcl_shape in = net->model->nodes[0].out;
     const size_t per = (size_t)fcl_shape_size(in), dim = (size_t)fcl_shape_size(fcl_model_output(net->model)->out);
     float *batch = calloc((size_t)net->batch * per, sizeof *batch), *emb = malloc((size_t)net->batch * dim * sizeof *emb);
     fcl_status st = batch && emb ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
-    double t0 = now(), shown = t0;
+    double t0 = fcl_seconds(), shown = t0;
     for (int start = 0; start < n && st == FCL_SUCCESS; start += net->batch) {
         int count = n - start < net->batch ? n - start : net->batch;
         for (int i = 0; i < count && st == FCL_SUCCESS; i++)
@@ -37,8 +30,8 @@ fcl_status fcl_embed_images(fcl_net *net, const fcl_dataset *d, const int *idx, 
             st = fcl_net_forward(net, batch, emb);
         if (st == FCL_SUCCESS)
             memcpy(out + (size_t)start * dim, emb, (size_t)count * dim * sizeof *emb);
-        if (progress && now() - shown > 10) {
-            shown = now();
+        if (progress && fcl_seconds() - shown > 10) {
+            shown = fcl_seconds();
             printf("  embedded %d/%d images (%.0f/s)\n", start + count, n, (start + count) / (shown - t0));
             fflush(stdout);
         }
@@ -46,16 +39,6 @@ fcl_status fcl_embed_images(fcl_net *net, const fcl_dataset *d, const int *idx, 
     free(batch);
     free(emb);
     return st;
-}
-
-static double sqdist(const float *a, const float *b, size_t dim)
-{
-    double s = 0;
-    for (size_t k = 0; k < dim; k++) {
-        double t = (double)a[k] - b[k];
-        s += t * t;
-    }
-    return s;
 }
 
 static fcl_status kfold(const fcl_pairs *pairs, const float *emb, size_t dim, fcl_eval_result *r)
@@ -66,7 +49,7 @@ static fcl_status kfold(const fcl_pairs *pairs, const float *emb, size_t dim, fc
     fcl_status st = dist && same && fold ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
     for (int i = 0; st == FCL_SUCCESS && i < pairs->n; i++) {
         const fcl_pair *p = &pairs->pairs[i];
-        dist[i] = sqdist(emb + (size_t)p->a * dim, emb + (size_t)p->b * dim, dim);
+        dist[i] = fcl_sqdist(emb + (size_t)p->a * dim, emb + (size_t)p->b * dim, (int)dim);
         same[i] = p->same;
         fold[i] = p->fold;
     }
@@ -124,7 +107,7 @@ static fcl_status all_pairs(const fcl_dataset *test, const float *emb, size_t di
     fcl_status st = same && diff && pts ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
     for (int i = 0; st == FCL_SUCCESS && i < m; i++)
         for (int j = i + 1; j < m; j++) {
-            float d = (float)sqdist(emb + (size_t)i * dim, emb + (size_t)j * dim, dim);
+            float d = (float)fcl_sqdist(emb + (size_t)i * dim, emb + (size_t)j * dim, (int)dim);
             if (test->labels[i] == test->labels[j])
                 same[ns++] = d;
             else
@@ -164,7 +147,7 @@ fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset
     float *gemb = malloc(((size_t)n_gallery + 1) * dim * sizeof *gemb);
     if (st == FCL_SUCCESS && (!emb || !gemb))
         st = FCL_ERR_OUT_OF_HOST_MEMORY;
-    double t0 = now();
+    double t0 = fcl_seconds();
     if (st == FCL_SUCCESS) {
         if (o->progress)
             printf("embedding %d test images%s\n", test->n, n_gallery ? " and the gallery" : "");
@@ -172,7 +155,7 @@ fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset
     }
     if (st == FCL_SUCCESS && n_gallery)
         st = fcl_embed_images(net, gallery, NULL, n_gallery, gemb, o->progress);
-    r->embed_seconds = now() - t0;
+    r->embed_seconds = fcl_seconds() - t0;
     r->images_per_second = (test->n + n_gallery) / r->embed_seconds;
     if (st == FCL_SUCCESS)
         st = kfold(&pairs, emb, dim, r);

@@ -167,7 +167,7 @@ fcl_status fcl_roc(float *same_d, size_t n_same, float *diff_d, size_t n_diff, d
     return FCL_SUCCESS;
 }
 
-static double sqdist(const float *a, const float *b, int dim)
+double fcl_sqdist(const float *a, const float *b, int dim)
 {
     float s = 0;
     for (int k = 0; k < dim; k++) {
@@ -187,7 +187,7 @@ double fcl_rank1_accuracy(const float *query, const int *qlabel, int nq, const f
         for (int g = 0; g < ng; g++) {
             if (exclude_self && g == q)
                 continue;
-            double d = sqdist(query + (size_t)q * dim, gallery + (size_t)g * dim, dim);
+            double d = fcl_sqdist(query + (size_t)q * dim, gallery + (size_t)g * dim, dim);
             if (d < best) {
                 best = d;
                 label = glabel[g];
@@ -217,7 +217,7 @@ double fcl_ncm_accuracy(const float *query, const int *qlabel, int nq, const flo
             double best = INFINITY;
             int label = -1;
             for (int c = 0; c < n_classes; c++) {
-                double d = count[c] ? sqdist(query + (size_t)q * dim, mean + (size_t)c * dim, dim) : INFINITY;
+                double d = count[c] ? fcl_sqdist(query + (size_t)q * dim, mean + (size_t)c * dim, dim) : INFINITY;
                 if (d < best) {
                     best = d;
                     label = c;

@@ -26,6 +26,10 @@ typedef struct fcl_roc_point {
 fcl_status fcl_roc(float *same_d, size_t n_same, float *diff_d, size_t n_diff, double *auc, double *eer,
                    fcl_roc_point *points, size_t max_points, size_t *n_points);
 
+/* Squared L2 distance of two dim-vectors, summed in float (the hot loop of the
+ * identification and all-pairs metrics). */
+double fcl_sqdist(const float *a, const float *b, int dim);
+
 /* Rank-1 identification: each query's nearest gallery embedding (squared L2) has its
  * label; with exclude_self (gallery == query set) an item is not its own neighbour.
  * Nearest class mean: the label of the closest per-class mean of the gallery. */

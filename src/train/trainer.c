@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 #include "data/loader.h"
 #include "io/safetensors.h"
+#include "runtime/clock.h"
 #include "runtime/fileio.h"
 
 #include <inttypes.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 fcl_train_options fcl_train_defaults(void)
 {
@@ -18,13 +18,6 @@ fcl_train_options fcl_train_defaults(void)
         .schedule = {.kind = FCL_SCHEDULE_COSINE, .gamma = 0.1, .warmup = 0},
         .seed = 1, .crop_pad = 2, .flip = true, .checkpoint_every = 100, .progress = 1,
     };
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Everything that decides the run's numbers: a checkpoint made under other settings
@@ -194,7 +187,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     sched.base_lr = o->optim.lr;
     sched.total = o->steps;
     const int B = o->P * o->K;
-    const double t0 = now();
+    const double t0 = fcl_seconds();
     double last_shown = t0, loss_sum = 0;
     long loss_count = 0, tail_from = o->steps - (o->steps + 9) / 10;
     uint64_t sampler_now = sampler_state;
@@ -220,7 +213,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
         if (st != FCL_SUCCESS)
             break;
         step++;
-        double t = now(), ips = (double)(step - start) * B / (t - t0);
+        double t = fcl_seconds(), ips = (double)(step - start) * B / (t - t0);
         if (isfinite(res.loss) && step > tail_from) {
             loss_sum += res.loss;
             loss_count++;
