@@ -31,7 +31,7 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --optimizer O        adagrad (the paper's, lr 0.05), sgd (momentum 0.9, lr 0.01), adam (lr 1e-3)\n"
             "  --lr X               base learning rate (default: the optimiser's)\n"
             "  --weight-decay X     L2 weight decay (0)\n"
-            "  --schedule S         constant, step (x0.1 at 50%%, 75%%) or cosine (default)\n"
+            "  --schedule S         constant, step (x0.1 after each quarter) or cosine (default)\n"
             "  --warmup N           linear warm-up steps (0)\n"
             "  --seed S             initial weights, sampling and augmentation (%llu)\n"
             "  --crop-pad N         random shift of up to N pixels (%d; 0: off)\n"

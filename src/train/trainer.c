@@ -120,15 +120,9 @@ static fcl_status load_checkpoint(run *r, long *step, uint64_t *sampler)
  * step (a killed run may have logged steps the checkpoint does not hold). */
 static FILE *open_log(const char *path, long keep_through)
 {
-    if (keep_through < 0) {
-        FILE *f = fopen(path, "w");
-        if (f)
-            fprintf(f, "step,loss,active_fraction,lr,images_per_second\n");
-        return f;
-    }
     char *text = NULL;
     size_t len = 0, kept = 0;
-    if (fcl_read_file(path, &text, &len) == FCL_SUCCESS) {
+    if (keep_through >= 0 && fcl_read_file(path, &text, &len) == FCL_SUCCESS) {
         for (char *line = text; line < text + len;) {
             char *nl = memchr(line, '\n', (size_t)(text + len - line));
             if (!nl)
@@ -140,9 +134,16 @@ static FILE *open_log(const char *path, long keep_through)
             kept = (size_t)(line - text);
         }
     }
-    fcl_status st = text ? fcl_write_file_atomic(path, text, kept) : FCL_SUCCESS;
+    fcl_status st = kept ? fcl_write_file_atomic(path, text, kept) : FCL_SUCCESS;
     free(text);
-    return st == FCL_SUCCESS ? fopen(path, kept ? "a" : "w") : NULL;
+    if (st != FCL_SUCCESS)
+        return NULL;
+    if (kept)
+        return fopen(path, "a");
+    FILE *f = fopen(path, "w"); /* a new run, or a resumed one whose log is gone */
+    if (f)
+        fprintf(f, "step,loss,active_fraction,lr,images_per_second\n");
+    return f;
 }
 
 static void format_duration(double s, char *out, size_t size)
