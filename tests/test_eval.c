@@ -42,6 +42,20 @@ static void kfold_matches_hand_values(void **state)
     assert_int_equal(fcl_kfold_accuracy(d, same, fold, 8, 1, &mean, &std, &t), FCL_ERR_INVALID_ARGUMENT);
 }
 
+static void kfold_never_splits_equal_distances(void **state)
+{
+    (void)state;
+    /* A same and a different pair at 0.2: no threshold separates them, so the best one
+     * the training fold allows is between 0.1 and 0.2 (3 of 4 right), not at 0.2. */
+    const double d[] = {0.2, 0.2, 0.6, 0.1, 0.2, 0.2, 0.6, 0.1};
+    const bool same[] = {true, false, false, true, true, false, false, true};
+    const int fold[] = {0, 0, 0, 0, 1, 1, 1, 1};
+    double mean, std, t;
+    assert_int_equal(fcl_kfold_accuracy(d, same, fold, 8, 2, &mean, &std, &t), FCL_SUCCESS);
+    assert_true(fabs(t - 0.15) < 1e-12);
+    assert_true(fabs(mean - 0.75) < 1e-12);
+}
+
 static void val_at_far_matches_hand_values(void **state)
 {
     (void)state;
@@ -269,6 +283,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kfold_matches_hand_values),
+        cmocka_unit_test(kfold_never_splits_equal_distances),
         cmocka_unit_test(val_at_far_matches_hand_values),
         cmocka_unit_test(roc_auc_and_eer_match_hand_values),
         cmocka_unit_test(identification_matches_hand_values),
