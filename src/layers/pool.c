@@ -32,9 +32,16 @@ static fcl_status pool_forward(fcl_net *net, const fcl_node *nd)
 static fcl_status pool_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_POOL_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
-                      FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
-                      FCL_I(x.off), FCL_I(x.ns), FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), POOL_SIZES(nd));
+    const int row_step = (nd->kh + nd->stride - 1) / nd->stride; /* cl/pool.cl: phases that never overlap */
+    fcl_status st = FCL_SUCCESS;
+    for (int phase = 0; phase < row_step && phase < nd->out.h && st == FCL_SUCCESS; phase++) {
+        size_t rows = (size_t)(nd->out.h - phase + row_step - 1) / row_step;
+        st = FCL_LAUNCH(net, FCL_K_POOL_BACKWARD, (size_t)net->batch * nd->in.c * rows, FCL_M(net->dacts),
+                        FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
+                        FCL_I(x.off), FCL_I(x.ns), FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), POOL_SIZES(nd),
+                        FCL_I(phase));
+    }
+    return st;
 }
 
 static void pool_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
