@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The facecl command as a user runs it: help, devices, info, embed, train, eval, demo, and bad input
-# giving a clear error and a non-zero exit. Prints 'N passed, N failed'.
+# The facecl command as a user runs it: help, devices, info, embed, train, eval, verify, cluster,
+# demo, and bad input giving a clear error and a non-zero exit. Prints 'N passed, N failed'.
 #   tests/cli_smoke.sh FACECL_BINARY MODELS_DIR
 set -u
 facecl=$1 models=$2
@@ -103,6 +103,29 @@ check "eval bad pairs" 1 "$facecl" eval "$models/fmnist-tiny.model" --weights "$
 expect_text "bad pairs line named" "$work/err" "pairs.txt:3"
 check "eval wrong weights" 1 "$facecl" eval "$models/fmnist-small.model" --weights "$work/run/weights.safetensors" \
     "$work/faces"
+
+# eval stored its threshold in the weights; run2's weights (never evaluated) have none.
+w="$work/run/weights.safetensors"
+check "verify" 0 "$facecl" verify "$models/fmnist-tiny.model" --weights "$w" "$work/faces/ann/1.pgm" "$work/faces/ann/2.pgm"
+expect_text "verify uses the stored threshold" "$work/out" "stored by facecl eval"
+check "verify given threshold" 0 "$facecl" verify "$models/fmnist-tiny.model" --weights "$w" --threshold 4 \
+    "$work/faces/ann/1.pgm" "$work/faces/ben/1.pgm"
+expect_text "verify at threshold 4 says same" "$work/out" ": same"
+check "verify no threshold" 1 "$facecl" verify "$models/fmnist-tiny.model" --weights "$work/run2/weights.safetensors" \
+    "$work/faces/ann/1.pgm" "$work/faces/ann/2.pgm"
+expect_text "verify says how to get a threshold" "$work/err" "facecl eval"
+check "verify broken image" 1 "$facecl" verify "$models/fmnist-tiny.model" --weights "$w" "$work/a.pgm" "$work/broken.png"
+expect_text "verify names the broken image" "$work/err" "broken.png"
+check "verify one image" 2 "$facecl" verify "$models/fmnist-tiny.model" --weights "$w" "$work/a.pgm"
+check "cluster identities" 0 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/faces" \
+    --out "$work/clusters.csv"
+expect_text "cluster quality" "$work/out" "adjusted Rand index"
+[ "$(wc -l <"$work/clusters.csv")" = 13 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: clusters.csv rows"; }
+check "cluster plain folder" 0 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/faces/ann" --threshold 0.5
+expect_text "cluster writes next to the weights" "$work/out" "run/clusters.csv"
+check "cluster bad threshold" 2 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/faces" --threshold 9
+check "cluster empty folder" 1 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/no-icds" --threshold 1
+expect_text "cluster empty folder explained" "$work/err" "no readable"
 
 check "demo without data" 1 "$facecl" demo --data "$work/no-icds" --model "$models/fmnist-tiny.model"
 expect_text "demo names the data package" "$work/err" "dataset-fashion-mnist"

@@ -1,11 +1,14 @@
 /* Evaluation on the host: k-fold accuracy, VAL at FAR, ROC/AUC/EER and identification
  * against hand-computed values; the LFW pairs parser on good and malformed files; pairs
  * generated, written and read back; image folders with unreadable files and too few
- * identities. */
+ * identities; average-linkage clustering against the textbook loop, and its quality
+ * measures against hand values. */
 #include "data/dataset.h"
+#include "eval/cluster.h"
 #include "eval/metrics.h"
 #include "eval/pairs.h"
 #include "runtime/fileio.h"
+#include "runtime/random.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -19,6 +22,8 @@
 #include <cmocka.h>
 
 static char last_error[1024];
+
+#define assert_near(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
 static void capture(fcl_log_level level, const char *message, void *user)
 {
     (void)user;
@@ -262,6 +267,16 @@ static void image_folders(void **state)
     for (int i = 0; i < 3 * 36; i++)
         assert_true(fabsf(img[i] - 120 / 255.0f) < 1e-6f); /* x.pgm is all 120, grey to all channels */
     fcl_dataset_free(&d);
+    /* A folder of images without identities, for clustering. */
+    snprintf(path, sizeof path, "%s/alice", root);
+    assert_int_equal(fcl_dataset_open_images(path, &d), FCL_SUCCESS);
+    assert_int_equal(d.n, 2);
+    assert_int_equal(d.skipped, 1);
+    assert_int_equal(d.n_classes, 0);
+    assert_int_equal(d.labels[1], -1);
+    assert_true(strstr(d.paths[1], "alice/b.pgm") != NULL);
+    fcl_dataset_free(&d);
+    assert_int_equal(fcl_dataset_open_images(root, &d), FCL_ERR_INVALID_ARGUMENT); /* only folders */
     /* With bob's only image gone, one identity is left: an error naming the folder. */
     snprintf(path, sizeof path, "%s/bob/x.pgm", root);
     remove(path);
@@ -279,6 +294,109 @@ static void image_folders(void **state)
     rmdir(root);
 }
 
+/* Average linkage the textbook way: merge the two closest clusters (mean of the
+ * original squared distances) while that mean is <= t. Returns a cluster per item. */
+static void naive_average_linkage(const float *x, int n, int dim, double t, int *cluster)
+{
+    for (int i = 0; i < n; i++)
+        cluster[i] = i;
+    for (;;) {
+        double best = INFINITY;
+        int ba = -1, bb = -1;
+        for (int a = 0; a < n; a++)
+            for (int b = a + 1; b < n; b++) {
+                double sum = 0;
+                int count = 0;
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < n; j++)
+                        if (cluster[i] == a && cluster[j] == b) {
+                            sum += fcl_sqdist(x + i * dim, x + j * dim, dim);
+                            count++;
+                        }
+                if (count && sum / count < best) {
+                    best = sum / count;
+                    ba = a, bb = b;
+                }
+            }
+        if (ba < 0 || best > t)
+            return;
+        for (int i = 0; i < n; i++)
+            if (cluster[i] == bb)
+                cluster[i] = ba;
+    }
+}
+
+static void clustering_cuts_the_average_linkage_tree(void **state)
+{
+    (void)state;
+    /* 1-D points; squared distances merge {0, .1} at .01, {2, 2.2} at .04, then .3 joins
+     * {0, .1} at (.09 + .04) / 2 = .065, the two groups at 23.36 / 6 = 3.89, 5 last. */
+    static const float x[] = {5.0f, 0.1f, 2.2f, 0.0f, 0.3f, 2.0f};
+    static const struct {
+        double t;
+        int clusters, expect[6];
+    } cuts[] = {
+        {0.0, 6, {0, 1, 2, 3, 4, 5}},  {0.05, 4, {0, 1, 2, 1, 3, 2}}, {0.07, 3, {0, 1, 2, 1, 1, 2}},
+        {3.9, 2, {0, 1, 1, 1, 1, 1}},  {4.0, 2, {0, 1, 1, 1, 1, 1}},  {100, 1, {0, 0, 0, 0, 0, 0}},
+    };
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        int got[6], n_clusters;
+        assert_int_equal(fcl_cluster(x, 6, 1, cuts[c].t, got, &n_clusters), FCL_SUCCESS);
+        assert_int_equal(n_clusters, cuts[c].clusters);
+        assert_memory_equal(got, cuts[c].expect, sizeof got);
+    }
+    /* A merge exactly at the threshold is made (squared distance .25, exact in binary). */
+    static const float exact[] = {0.0f, 0.5f, 3.0f};
+    int three[3], n3;
+    assert_int_equal(fcl_cluster(exact, 3, 1, 0.25, three, &n3), FCL_SUCCESS);
+    assert_int_equal(n3, 2);
+    assert_int_equal(three[1], 0);
+    /* Random 3-D points against the textbook loop: the same partition at every cut. */
+    enum { N = 40, DIM = 3 };
+    float pts[N * DIM];
+    uint64_t rng = 7;
+    for (int i = 0; i < N * DIM; i++)
+        pts[i] = (float)(fcl_splitmix64(&rng) >> 40) / (float)(1 << 24) + (float)(i / DIM % 4); /* 4 loose groups */
+    for (double t = 0.05; t < 8; t *= 2) {
+        int fast[N], slow[N], n_clusters;
+        assert_int_equal(fcl_cluster(pts, N, DIM, t, fast, &n_clusters), FCL_SUCCESS);
+        naive_average_linkage(pts, N, DIM, t, slow);
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++)
+                assert_int_equal(fast[i] == fast[j], slow[i] == slow[j]);
+    }
+    float bad[] = {0, 1, NAN};
+    int got[3], n_clusters;
+    assert_int_equal(fcl_cluster(bad, 3, 1, 1.0, got, &n_clusters), FCL_ERR_NUMERIC);
+}
+
+static void cluster_quality_matches_hand_values(void **state)
+{
+    (void)state;
+    /* Identities {0,0,0,1,1,1} as clusters {0,0 | 0,1 | 1,1}: same-cluster pairs 3, of
+     * them same-identity 2, same-identity pairs 6; expected index 3 * 6 / 15 = 1.2. */
+    const int label[] = {0, 0, 0, 1, 1, 1}, cluster[] = {0, 0, 1, 1, 2, 2};
+    fcl_cluster_quality q;
+    assert_int_equal(fcl_cluster_quality_of(cluster, label, 6, &q), FCL_SUCCESS);
+    assert_near(q.precision, 2.0 / 3, 1e-12);
+    assert_near(q.recall, 2.0 / 6, 1e-12);
+    assert_near(q.f1, 4.0 / 9, 1e-12);
+    assert_near(q.purity, 5.0 / 6, 1e-12);
+    assert_near(q.ari, (2 - 1.2) / (4.5 - 1.2), 1e-12);
+    /* I = 2 * (2/6) ln(6*2 / (2*3)) = (2/3) ln 2; H(clusters) = ln 3, H(identities) = ln 2. */
+    assert_near(q.nmi, 2 * (2.0 / 3) * log(2) / (log(3) + log(2)), 1e-12);
+    /* The same partition under other names is perfect; all singletons recall nothing. */
+    const int renamed[] = {9, 9, 9, 4, 4, 4}, singles[] = {0, 1, 2, 3, 4, 5};
+    assert_int_equal(fcl_cluster_quality_of(renamed, label, 6, &q), FCL_SUCCESS);
+    assert_near(q.precision + q.recall + q.f1 + q.purity + q.nmi + q.ari, 6, 1e-12);
+    assert_int_equal(fcl_cluster_quality_of(singles, label, 6, &q), FCL_SUCCESS);
+    assert_near(q.precision, 1, 0);
+    assert_near(q.recall, 0, 0);
+    assert_near(q.f1, 0, 0);
+    assert_near(q.purity, 1, 0);
+    assert_true(q.ari <= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +409,8 @@ int main(void)
         cmocka_unit_test(pairs_parser_rejects_malformed_files),
         cmocka_unit_test(generated_pairs_round_trip),
         cmocka_unit_test(image_folders),
+        cmocka_unit_test(clustering_cuts_the_average_linkage_tree),
+        cmocka_unit_test(cluster_quality_matches_hand_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,42 @@ static void weights_of_another_model_are_rejected(void **state)
     fcl_model_destroy(other);
 }
 
+static void metadata_can_be_set_later(void **state)
+{
+    (void)state;
+    float extra_data[3] = {1.5f, -2, 3};
+    fcl_st_tensor extra = {FCL_ST_STATE_PREFIX "state", extra_data, 3};
+    fcl_st_meta meta[2] = {{.key = "facecl.step"}, {.key = "facecl.threshold"}};
+    snprintf(meta[0].value, sizeof meta[0].value, "42");
+    assert_int_equal(fcl_safetensors_save(model, params, &extra, 1, meta, 1, bad_path), FCL_SUCCESS);
+    assert_int_equal(fcl_safetensors_set_meta(bad_path, "facecl.threshold", "0.9"), FCL_SUCCESS);
+    assert_int_equal(fcl_safetensors_set_meta(bad_path, "facecl.threshold", "1.25"), FCL_SUCCESS); /* replaced */
+    assert_int_equal(fcl_safetensors_read_meta(bad_path, meta, 2), FCL_SUCCESS);
+    assert_true(meta[0].found && meta[1].found);
+    assert_string_equal(meta[0].value, "42");
+    assert_string_equal(meta[1].value, "1.25");
+    char *file;
+    size_t size;
+    assert_int_equal(fcl_read_file(bad_path, &file, &size), FCL_SUCCESS);
+    assert_null(strstr(strstr(file + 8, "facecl.threshold") + 1, "facecl.threshold")); /* once */
+    assert_non_null(strstr(file + 8, "\"model\":\"tiny\""));
+    free(file);
+    /* Tensors and the training state come back unchanged. */
+    float *back = calloc(model->n_params, sizeof *back), extra_back[3];
+    fcl_st_tensor want = {FCL_ST_STATE_PREFIX "state", extra_back, 3};
+    assert_int_equal(fcl_safetensors_load(model, bad_path, back, &want, 1, NULL, 0), FCL_SUCCESS);
+    assert_memory_equal(back, params, model->n_params * sizeof *back);
+    assert_memory_equal(extra_back, extra_data, sizeof extra_data);
+    free(back);
+    /* A file that is not safetensors is refused and left as it was. */
+    assert_int_equal(fcl_write_file_atomic(bad_path, "garbage garbage garbage", 23), FCL_SUCCESS);
+    assert_int_equal(fcl_safetensors_set_meta(bad_path, "facecl.threshold", "1"), FCL_ERR_FORMAT);
+    assert_int_equal(fcl_safetensors_read_meta(bad_path, meta, 2), FCL_ERR_FORMAT);
+    assert_int_equal(fcl_read_file(bad_path, &file, &size), FCL_SUCCESS);
+    assert_int_equal(size, 23);
+    free(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +203,7 @@ int main(void)
         cmocka_unit_test(lying_headers_are_rejected),
         cmocka_unit_test(nan_weights_are_rejected),
         cmocka_unit_test(weights_of_another_model_are_rejected),
+        cmocka_unit_test(metadata_can_be_set_later),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,7 @@
 #ifndef FCL_CLI_H
 #define FCL_CLI_H
 #include "facecl.h"
+#include "graph/graph.h"
 
 #include <stdio.h>
 
@@ -12,6 +13,8 @@ int cmd_embed(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 
 /* Prints the device table (or JSON) to f. */
 void cli_print_devices(FILE *f, const fcl_device_info *devices, size_t count, bool json);
@@ -25,4 +28,17 @@ int cli_fail(const char *what, int status);
 /* Option values, range-checked; on a bad one print what was wanted and return false. */
 bool cli_long(const char *option, const char *text, long min, long max, long *out);
 bool cli_double(const char *option, const char *text, double min, double max, double *out);
+
+/* A model with trained weights on a device, ready for inference. */
+typedef struct cli_net {
+    fcl_model *model;
+    fcl_runtime *rt;
+    fcl_net *net;
+} cli_net;
+/* 0, or the exit status after saying what failed; cli_net_close in both cases. */
+int cli_net_open(cli_net *s, const char *model_path, const char *weights, const char *device, int batch);
+void cli_net_close(cli_net *s);
+/* The verification threshold (a squared distance): given when >= 0, else the one
+ * `facecl eval` stored in the weights file; false (having said why) without one. */
+bool cli_threshold(const char *weights, double given, double *out);
 #endif

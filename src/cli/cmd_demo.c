@@ -106,12 +106,14 @@ int cmd_demo(int argc, char **argv)
         if (st == FCL_SUCCESS)
             st = fcl_evaluate(net, &test, &train, &eo, &r);
         if (st == FCL_SUCCESS)
-            st = fcl_eval_write_json(&r, &eo, m->name, weights, json);
+            st = fcl_eval_save(&r, &eo, m->name, weights, json);
         if (st == FCL_SUCCESS) {
             printf("\nresults on Fashion-MNIST's test split (embedding at %.0f images/s):\n", r.images_per_second);
             fcl_eval_print(stdout, &r, &eo);
             printf("\nwritten: %s/{weights.safetensors, checkpoint.safetensors, train.csv}\n"
-                   "         %s/{pairs.txt, roc.csv, roc.svg, results.json}\n", o.out_dir, eval_dir);
+                   "         %s/{pairs.txt, roc.csv, roc.svg, results.json}\n"
+                   "try:     facecl verify %s --weights %s IMAGE_A IMAGE_B  (threshold %.4f stored)\n",
+                   o.out_dir, eval_dir, model_path, weights, r.threshold);
             status = 0;
         } else {
             status = st == FCL_ERR_INTERRUPTED ? 130 : cli_fail("demo", st);

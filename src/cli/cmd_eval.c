@@ -2,7 +2,6 @@
  * LFW report them. */
 #include "cli/cli.h"
 #include "eval/evaluate.h"
-#include "io/safetensors.h"
 #include "runtime/fileio.h"
 
 #include <getopt.h>
@@ -23,7 +22,8 @@ static void usage(FILE *f)
                "                --gallery training images as gallery (a folder data set: leave-one-out)\n"
                "DATA: Fashion-MNIST IDX files (t10k split tested, train split as gallery) or a folder\n"
                "with one sub-folder per identity.\n\n"
-               "  --weights W       trained weights (or a checkpoint) from facecl train\n"
+               "  --weights W       trained weights (or a checkpoint) from facecl train; the 10-fold\n"
+               "                    threshold is stored in it for facecl verify and cluster\n"
                "  --pairs FILE      LFW-format pairs naming DATA's identities and image numbers\n"
                "  --out DIR         results directory (default: W's directory/eval)\n"
                "  --far X           target false accept rate (1e-3)\n"
@@ -77,36 +77,27 @@ int cmd_eval(int argc, char **argv)
     }
     o.out_dir = out_dir;
     o.progress = !json;
-    fcl_model *m;
-    fcl_status st = fcl_model_load(argv[optind], &m);
-    if (st != FCL_SUCCESS)
-        return cli_fail(argv[optind], st);
     const char *data_dir = argv[optind + 1];
     fcl_dataset test = {0}, gallery = {0};
-    st = fcl_dataset_open(data_dir, "t10k", &test);
+    fcl_status st = fcl_dataset_open(data_dir, "t10k", &test);
     bool has_gallery = st == FCL_SUCCESS && test.pixels; /* IDX: the train split is the gallery */
     if (has_gallery)
         st = fcl_dataset_open(data_dir, "train", &gallery);
-    fcl_runtime *rt = st == FCL_SUCCESS ? cli_open_runtime(device, NULL) : NULL;
-    fcl_net *net = NULL;
-    if (rt)
-        st = fcl_net_create(rt, m, 100, false, &net);
-    if (net && st == FCL_SUCCESS)
-        st = fcl_net_load_weights(net, weights);
+    cli_net s = {0};
+    int status = st == FCL_SUCCESS ? cli_net_open(&s, argv[optind], weights, device, 100) : cli_fail(data_dir, st);
     fcl_eval_result r;
-    if (net && st == FCL_SUCCESS) {
+    if (status == 0) {
         if (!json)
-            printf("facecl eval: %s with %s on %s, [%d] %s\n", m->name, weights, data_dir, rt->info.index,
-                   rt->info.name);
-        st = fcl_evaluate(net, &test, has_gallery ? &gallery : NULL, &o, &r);
+            printf("facecl eval: %s with %s on %s, [%d] %s\n", s.model->name, weights, data_dir, s.rt->info.index,
+                   s.rt->info.name);
+        st = fcl_evaluate(s.net, &test, has_gallery ? &gallery : NULL, &o, &r);
     }
     char json_path[4200];
     snprintf(json_path, sizeof json_path, "%s/results.json", out_dir);
-    if (net && st == FCL_SUCCESS)
-        st = fcl_eval_write_json(&r, &o, m->name, weights, json_path);
-    int status = 0;
-    if (!rt && st == FCL_SUCCESS) {
-        status = 1;
+    if (status == 0 && st == FCL_SUCCESS)
+        st = fcl_eval_save(&r, &o, s.model->name, weights, json_path);
+    if (status != 0) {
+        /* already said */
     } else if (st != FCL_SUCCESS) {
         status = cli_fail("eval", st);
     } else if (json) {
@@ -120,12 +111,12 @@ int cmd_eval(int argc, char **argv)
         printf("embedded %d images in %.1f s (%.0f images/s)\n\n", r.queries + (has_gallery ? r.gallery : 0),
                r.embed_seconds, r.images_per_second);
         fcl_eval_print(stdout, &r, &o);
-        printf("\nwritten: %s/{%sroc.csv, roc.svg, results.json}\n", out_dir, o.pairs_path ? "" : "pairs.txt, ");
+        printf("\nwritten: %s/{%sroc.csv, roc.svg, results.json}\n"
+               "threshold %.4f stored in %s (facecl verify and cluster use it)\n",
+               out_dir, o.pairs_path ? "" : "pairs.txt, ", r.threshold, weights);
     }
-    fcl_net_destroy(net);
-    fcl_runtime_destroy(rt);
+    cli_net_close(&s);
     fcl_dataset_free(&test);
     fcl_dataset_free(&gallery);
-    fcl_model_destroy(m);
     return status;
 }

@@ -16,6 +16,8 @@ static const struct command {
     {"demo", cmd_demo, "the main job: train a small model on Fashion-MNIST, evaluate, print the table"},
     {"train", cmd_train, "train a model with the triplet loss (checkpoints, --resume)"},
     {"eval", cmd_eval, "verification (10-fold, VAL at FAR, ROC) and identification accuracy"},
+    {"verify", cmd_verify, "are two images the same identity? (distance and the stored threshold)"},
+    {"cluster", cmd_cluster, "group a folder's images by identity (quality measures when labels are known)"},
     {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},
     {"info", cmd_info, "per-layer table of a model: sizes, params, multiply-adds (--json, --memory)"},
     {"embed", cmd_embed, "L2-normalised embeddings of images (CSV, .npy)"},

@@ -154,6 +154,31 @@ static fcl_status add_image(fcl_dataset *d, int *cap, char *path, int label)
     return FCL_SUCCESS;
 }
 
+/* The decodable image files of dir, sorted by name, with one label. */
+static fcl_status add_images(fcl_dataset *d, int *cap, const char *dir, int label)
+{
+    char **files;
+    int n_files;
+    fcl_status st = list_dir(dir, false, &files, &n_files);
+    for (int f = 0; st == FCL_SUCCESS && f < n_files; f++) {
+        size_t len = strlen(dir) + strlen(files[f]) + 2;
+        char *path = malloc(len);
+        if (!path) {
+            st = FCL_ERR_OUT_OF_HOST_MEMORY;
+            break;
+        }
+        snprintf(path, len, "%s/%s", dir, files[f]);
+        if (fcl_image_check(path) != FCL_SUCCESS) {
+            d->skipped++;
+            free(path);
+        } else if ((st = add_image(d, cap, path, label)) != FCL_SUCCESS) {
+            free(path);
+        }
+    }
+    free_names(files, n_files);
+    return st;
+}
+
 static fcl_status open_folders(const char *dir, fcl_dataset *d)
 {
     char **ids;
@@ -167,27 +192,9 @@ static fcl_status open_folders(const char *dir, fcl_dataset *d)
     for (int k = 0; st == FCL_SUCCESS && k < n_ids; k++) {
         char sub[4096];
         snprintf(sub, sizeof sub, "%s/%s", dir, ids[k]);
-        char **files;
-        int n_files;
-        if ((st = list_dir(sub, false, &files, &n_files)) != FCL_SUCCESS)
-            break;
         int label = d->n_classes, first = d->n;
-        for (int f = 0; st == FCL_SUCCESS && f < n_files; f++) {
-            size_t len = strlen(sub) + strlen(files[f]) + 2;
-            char *path = malloc(len);
-            if (!path) {
-                st = FCL_ERR_OUT_OF_HOST_MEMORY;
-                break;
-            }
-            snprintf(path, len, "%s/%s", sub, files[f]);
-            if (fcl_image_check(path) != FCL_SUCCESS) {
-                d->skipped++;
-                free(path);
-            } else if ((st = add_image(d, &cap, path, label)) != FCL_SUCCESS) {
-                free(path);
-            }
-        }
-        free_names(files, n_files);
+        if ((st = add_images(d, &cap, sub, label)) != FCL_SUCCESS)
+            break;
         if (d->n > first) { /* identities left without images are dropped */
             snprintf(d->class_names[label], FCL_CLASS_NAME_MAX, "%s", ids[k]);
             d->class_start[label] = first;
@@ -251,4 +258,21 @@ int fcl_dataset_find(const fcl_dataset *d, const char *name, int number)
         if (d->labels[i] == label && --number == 0)
             return i;
     return -1;
+}
+
+fcl_status fcl_dataset_open_images(const char *dir, fcl_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->source, sizeof out->source, "%s", dir);
+    int cap = 0;
+    fcl_status st = add_images(out, &cap, dir, -1);
+    if (st == FCL_SUCCESS && out->skipped)
+        fcl_log(FCL_LOG_WARN, "%s: %d unreadable files skipped", dir, out->skipped);
+    if (st == FCL_SUCCESS && out->n == 0) {
+        fcl_log(FCL_LOG_ERROR, "%s: no readable JPEG/PNG images in this folder", dir);
+        st = FCL_ERR_INVALID_ARGUMENT;
+    }
+    if (st != FCL_SUCCESS)
+        fcl_dataset_free(out);
+    return st;
 }

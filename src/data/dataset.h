@@ -24,6 +24,8 @@ typedef struct fcl_dataset {
  * "train" or "t10k"), or one sub-folder per identity. Errors name the path and say what
  * was expected; a folder needs at least 2 identities. */
 fcl_status fcl_dataset_open(const char *dir, const char *split, fcl_dataset *out);
+/* A folder of images with no identities (labels -1, n_classes 0), for clustering. */
+fcl_status fcl_dataset_open_images(const char *dir, fcl_dataset *out);
 void fcl_dataset_free(fcl_dataset *d);
 
 /* Image i as model input: c x h x w floats in [0, 1]. */

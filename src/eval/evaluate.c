@@ -1,6 +1,7 @@
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "eval/plot.h"
+#include "io/safetensors.h"
 #include "runtime/clock.h"
 #include "runtime/fileio.h"
 
@@ -214,4 +215,15 @@ fcl_status fcl_eval_write_json(const fcl_eval_result *r, const fcl_eval_options 
     if (n < 0 || (size_t)n >= sizeof text)
         return FCL_ERR_INVALID_ARGUMENT;
     return fcl_write_file_atomic(path, text, (size_t)n);
+}
+
+fcl_status fcl_eval_save(const fcl_eval_result *r, const fcl_eval_options *o, const char *model, const char *weights,
+                         const char *json_path)
+{
+    fcl_status st = fcl_eval_write_json(r, o, model, weights, json_path);
+    char threshold[32];
+    snprintf(threshold, sizeof threshold, "%.6f", r->threshold);
+    if (st == FCL_SUCCESS && weights)
+        st = fcl_safetensors_set_meta(weights, FCL_META_THRESHOLD, threshold);
+    return st;
 }

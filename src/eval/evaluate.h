@@ -7,6 +7,9 @@
 #include "eval/pairs.h"
 #include "graph/graph.h"
 
+/* The weights-file metadata key where `facecl eval` stores its 10-fold threshold. */
+#define FCL_META_THRESHOLD "facecl.threshold"
+
 typedef struct fcl_eval_options {
     const char *pairs_path; /* NULL: generate (and write to out_dir/pairs.txt) */
     const char *out_dir;    /* pairs.txt, roc.csv, roc.svg, results.json */
@@ -40,4 +43,8 @@ fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset
 void fcl_eval_print(FILE *f, const fcl_eval_result *r, const fcl_eval_options *o);
 fcl_status fcl_eval_write_json(const fcl_eval_result *r, const fcl_eval_options *o, const char *model,
                                const char *weights, const char *path);
+/* Both of what an evaluation leaves: results.json at json_path, and the 10-fold
+ * threshold in the weights file's metadata (FCL_META_THRESHOLD) for verify and cluster. */
+fcl_status fcl_eval_save(const fcl_eval_result *r, const fcl_eval_options *o, const char *model, const char *weights,
+                         const char *json_path);
 #endif

@@ -32,10 +32,39 @@ typedef struct entry {
     bool seen;
 } entry;
 
+typedef struct writer {
+    fcl_strbuf s;
+    uint64_t data_at;
+} writer;
+
+static fcl_status append(writer *w, const char *fmt, ...) FCL_PRINTF(2, 3);
+static fcl_status append(writer *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fcl_strbuf_vprintf(&w->s, fmt, ap);
+    va_end(ap);
+    return fcl_strbuf_status(&w->s);
+}
+
+/* A JSON string; only names and numbers are stored, so control characters are refused. */
+static fcl_status append_string(writer *w, const char *text)
+{
+    fcl_status st = append(w, "\"");
+    for (const char *c = text; *c && st == FCL_SUCCESS; c++) {
+        if ((unsigned char)*c < 0x20)
+            return FCL_ERR_INVALID_ARGUMENT;
+        st = append(w, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+    }
+    return st == FCL_SUCCESS ? append(w, "\"") : st;
+}
+
 /* A strict parser for the JSON subset safetensors headers use. */
 typedef struct json {
     const char *p, *end;
     const char *path;
+    writer *keep;             /* when set, every metadata pair but `replacing` is copied here */
+    const char *replacing;
 } json;
 
 static fcl_status bad(const json *j, const char *what)
@@ -132,6 +161,15 @@ static fcl_status read_metadata(json *j, fcl_st_meta *meta, int n_meta)
             st = bad(j, "expected ':'");
         if (st == FCL_SUCCESS)
             st = read_string(j, value, sizeof value);
+        if (st == FCL_SUCCESS && j->keep && strcmp(key, j->replacing) != 0) {
+            st = append_string(j->keep, key);
+            if (st == FCL_SUCCESS)
+                st = append(j->keep, ":");
+            if (st == FCL_SUCCESS)
+                st = append_string(j->keep, value);
+            if (st == FCL_SUCCESS)
+                st = append(j->keep, ",");
+        }
         if (st != FCL_SUCCESS)
             return st;
         for (int i = 0; i < n_meta; i++)
@@ -259,21 +297,6 @@ static fcl_status each_tensor(const fcl_model *m, tensor_fn fn, void *ctx)
     return FCL_SUCCESS;
 }
 
-typedef struct writer {
-    fcl_strbuf s;
-    uint64_t data_at;
-} writer;
-
-static fcl_status append(writer *w, const char *fmt, ...) FCL_PRINTF(2, 3);
-static fcl_status append(writer *w, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fcl_strbuf_vprintf(&w->s, fmt, ap);
-    va_end(ap);
-    return fcl_strbuf_status(&w->s);
-}
-
 static fcl_status header_shape(writer *w, const char *name, const int *dims, int ndims, size_t count)
 {
     fcl_status st = append(w, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[", name);
@@ -289,18 +312,6 @@ static fcl_status header_entry(void *ctx, const char *name, const fcl_param_desc
 {
     (void)offset;
     return header_shape(ctx, name, d->dims, d->ndims, d->count);
-}
-
-/* A JSON string; only names and numbers are stored, so control characters are refused. */
-static fcl_status append_string(writer *w, const char *text)
-{
-    fcl_status st = append(w, "\"");
-    for (const char *c = text; *c && st == FCL_SUCCESS; c++) {
-        if ((unsigned char)*c < 0x20)
-            return FCL_ERR_INVALID_ARGUMENT;
-        st = append(w, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-    }
-    return st == FCL_SUCCESS ? append(w, "\"") : st;
 }
 
 fcl_status fcl_safetensors_save(const fcl_model *m, const float *params, const fcl_st_tensor *extra, int n_extra,
@@ -413,6 +424,27 @@ static fcl_status load_tensor(void *ctx, const char *name, const fcl_param_desc 
     return load_values(l, name, d->dims, d->ndims, d->count, l->params + offset);
 }
 
+/* Reads a whole safetensors file and checks its header length; j spans the JSON header. */
+static fcl_status read_container(const char *path, char **file, size_t *size, json *j)
+{
+    fcl_status st = fcl_read_file(path, file, size);
+    if (st != FCL_SUCCESS) {
+        fcl_log(FCL_LOG_ERROR, "cannot read %s", path);
+        return st;
+    }
+    uint64_t header_len = 0;
+    for (int i = 0; i < 8 && *size >= 8; i++)
+        header_len |= (uint64_t)(unsigned char)(*file)[i] << (8 * i);
+    if (*size < 8 || header_len > *size - 8 || header_len > MAX_HEADER) {
+        fcl_log(FCL_LOG_ERROR, "%s: not a safetensors file (header length %" PRIu64 ", file %zu bytes)", path,
+                header_len, *size);
+        free(*file);
+        return FCL_ERR_FORMAT;
+    }
+    *j = (json){*file + 8, *file + 8 + header_len, path, NULL, ""};
+    return FCL_SUCCESS;
+}
+
 fcl_status fcl_safetensors_load(const fcl_model *m, const char *path, float *params, fcl_st_tensor *extra, int n_extra,
                                 fcl_st_meta *meta, int n_meta)
 {
@@ -420,23 +452,12 @@ fcl_status fcl_safetensors_load(const fcl_model *m, const char *path, float *par
         meta[i].found = false;
     char *file;
     size_t size;
-    fcl_status st = fcl_read_file(path, &file, &size);
-    if (st != FCL_SUCCESS) {
-        fcl_log(FCL_LOG_ERROR, "cannot read %s", path);
+    json j;
+    fcl_status st = read_container(path, &file, &size, &j);
+    if (st != FCL_SUCCESS)
         return st;
-    }
-    uint64_t header_len = 0;
-    for (int i = 0; i < 8 && size >= 8; i++)
-        header_len |= (uint64_t)(unsigned char)file[i] << (8 * i);
-    if (size < 8 || header_len > size - 8 || header_len > MAX_HEADER) {
-        fcl_log(FCL_LOG_ERROR, "%s: not a safetensors file (header length %" PRIu64 ", file %zu bytes)", path,
-                header_len, size);
-        free(file);
-        return FCL_ERR_FORMAT;
-    }
-    json j = {file + 8, file + 8 + header_len, path};
-    loader l = {.path = path, .data = (const unsigned char *)file + 8 + header_len,
-                .data_size = size - 8 - header_len, .params = params};
+    loader l = {.path = path, .data = (const unsigned char *)j.end, .data_size = size - (size_t)(j.end - file),
+                .params = params};
     st = parse_header(&j, meta, n_meta, &l.entries, &l.n_entries);
     if (st == FCL_SUCCESS)
         st = each_tensor(m, load_tensor, &l);
@@ -481,5 +502,89 @@ fcl_status fcl_net_load_weights(fcl_net *net, const char *path)
     if (st == FCL_SUCCESS)
         st = fcl_net_write(net, net->params, 0, n, host);
     free(host);
+    return st;
+}
+
+fcl_status fcl_safetensors_read_meta(const char *path, fcl_st_meta *meta, int n_meta)
+{
+    for (int i = 0; i < n_meta; i++)
+        meta[i].found = false;
+    char *file;
+    size_t size;
+    json j;
+    fcl_status st = read_container(path, &file, &size, &j);
+    if (st != FCL_SUCCESS)
+        return st;
+    entry *entries;
+    int n_entries;
+    st = parse_header(&j, meta, n_meta, &entries, &n_entries);
+    if (st == FCL_SUCCESS)
+        free(entries);
+    free(file);
+    return st;
+}
+
+/* The header is written again with the old metadata (key replaced), the same entries
+ * and offsets; the data bytes are copied unchanged. */
+fcl_status fcl_safetensors_set_meta(const char *path, const char *key, const char *value)
+{
+    char *file;
+    size_t size;
+    json j;
+    fcl_status st = read_container(path, &file, &size, &j);
+    if (st != FCL_SUCCESS)
+        return st;
+    writer w = {0};
+    entry *entries = NULL;
+    int n = 0;
+    st = append(&w, "{\"__metadata__\":{");
+    j.keep = &w;
+    j.replacing = key;
+    if (st == FCL_SUCCESS)
+        st = parse_header(&j, NULL, 0, &entries, &n);
+    if (st == FCL_SUCCESS)
+        st = append_string(&w, key);
+    if (st == FCL_SUCCESS)
+        st = append(&w, ":");
+    if (st == FCL_SUCCESS)
+        st = append_string(&w, value);
+    if (st == FCL_SUCCESS)
+        st = append(&w, "}");
+    for (int i = 0; i < n && st == FCL_SUCCESS; i++) {
+        st = append(&w, ",");
+        if (st == FCL_SUCCESS)
+            st = append_string(&w, entries[i].name);
+        if (st == FCL_SUCCESS)
+            st = append(&w, ":{\"dtype\":");
+        if (st == FCL_SUCCESS)
+            st = append_string(&w, entries[i].dtype);
+        if (st == FCL_SUCCESS)
+            st = append(&w, ",\"shape\":[");
+        for (int d = 0; d < entries[i].ndims && st == FCL_SUCCESS; d++)
+            st = append(&w, "%s%" PRId64, d ? "," : "", entries[i].shape[d]);
+        if (st == FCL_SUCCESS)
+            st = append(&w, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", entries[i].begin, entries[i].end);
+    }
+    if (st == FCL_SUCCESS)
+        st = append(&w, "}");
+    while (st == FCL_SUCCESS && w.s.len % 8 != 0)
+        st = append(&w, " ");
+    size_t data_bytes = size - (size_t)(j.end - file), total = 8 + w.s.len + data_bytes;
+    unsigned char *out = st == FCL_SUCCESS ? malloc(total) : NULL;
+    if (st == FCL_SUCCESS && !out)
+        st = FCL_ERR_OUT_OF_HOST_MEMORY;
+    if (st == FCL_SUCCESS) {
+        for (int i = 0; i < 8; i++)
+            out[i] = (unsigned char)((uint64_t)w.s.len >> (8 * i));
+        memcpy(out + 8, w.s.text, w.s.len);
+        memcpy(out + 8 + w.s.len, j.end, data_bytes);
+        st = fcl_write_file_atomic(path, out, total);
+        if (st != FCL_SUCCESS)
+            fcl_log(FCL_LOG_ERROR, "cannot write %s", path);
+    }
+    free(out);
+    free(entries);
+    free(w.s.text);
+    free(file);
     return st;
 }

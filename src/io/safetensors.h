@@ -26,6 +26,12 @@ fcl_status fcl_safetensors_save(const fcl_model *m, const float *params, const f
 fcl_status fcl_safetensors_load(const fcl_model *m, const char *path, float *params, fcl_st_tensor *extra, int n_extra,
                                 fcl_st_meta *meta, int n_meta);
 
+/* Only the metadata: the keys of meta[] found in path's header get their values. */
+fcl_status fcl_safetensors_read_meta(const char *path, fcl_st_meta *meta, int n_meta);
+/* Sets one metadata key of an existing file (tensors, data and other keys kept), by
+ * writing a temporary file and renaming it. */
+fcl_status fcl_safetensors_set_meta(const char *path, const char *key, const char *value);
+
 /* params: the model's parameter arena on the host (m->n_params floats). */
 fcl_status fcl_weights_save(const fcl_model *m, const float *params, const char *path);
 fcl_status fcl_weights_load(const fcl_model *m, const char *path, float *params);

@@ -1,0 +1,51 @@
+/* What the inference commands share: a model with its weights on a device, and the
+ * verification threshold that `facecl eval` stores in the weights file. */
+#include "cli/cli.h"
+#include "eval/evaluate.h"
+#include "io/safetensors.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cli_net_open(cli_net *s, const char *model_path, const char *weights, const char *device, int batch)
+{
+    memset(s, 0, sizeof *s);
+    fcl_status st = fcl_model_load(model_path, &s->model);
+    if (st != FCL_SUCCESS)
+        return cli_fail(model_path, st);
+    if (!(s->rt = cli_open_runtime(device, NULL)))
+        return 1;
+    st = fcl_net_create(s->rt, s->model, batch, false, &s->net);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_load_weights(s->net, weights);
+    return st == FCL_SUCCESS ? 0 : cli_fail(weights, st);
+}
+
+void cli_net_close(cli_net *s)
+{
+    fcl_net_destroy(s->net);
+    fcl_runtime_destroy(s->rt);
+    fcl_model_destroy(s->model);
+    memset(s, 0, sizeof *s);
+}
+
+bool cli_threshold(const char *weights, double given, double *out)
+{
+    if (given >= 0) {
+        *out = given;
+        return true;
+    }
+    fcl_st_meta meta = {.key = FCL_META_THRESHOLD};
+    if (fcl_safetensors_read_meta(weights, &meta, 1) != FCL_SUCCESS)
+        return false; /* the reader said why */
+    char *end;
+    double t = meta.found ? strtod(meta.value, &end) : -1;
+    if (!meta.found || end == meta.value || *end || !(t >= 0 && t <= 4)) {
+        fprintf(stderr, "facecl: %s holds no verification threshold: pass --threshold T (a squared distance, 0 to "
+                        "4), or run `facecl eval MODEL --weights %s DATA` once to choose and store one\n",
+                weights, weights);
+        return false;
+    }
+    *out = t;
+    return true;
+}
