@@ -96,6 +96,7 @@ typedef struct fcl_device_info {
     uint64_t local_mem_bytes;
     uint64_t max_alloc_bytes;
     size_t max_work_group_size;
+    unsigned float_vector_width; /* native: 8 with AVX2, 16 with AVX-512 (PoCL) */
     bool fp16;
     bool fp64;
 } fcl_device_info;

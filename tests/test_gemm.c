@@ -1,6 +1,6 @@
 /* The GEMM kernel against a C reference in double: both layouts of A, reduction chunks,
  * batches, accumulation, both bias modes and the ReLU, on sizes that fill whole tiles
- * and leave ragged edges (the tile is 8 x 32). Guard values after C must survive.
+ * and leave ragged edges of each register tile. Guard values after C must survive.
  * Tolerance: |device - reference| <= 1e-4 * (1 + sum |a*b|). */
 #include "graph/graph.h"
 
@@ -39,12 +39,16 @@ static cl_mem upload(float *host, size_t n)
     return m;
 }
 
-static void check(const shape *s)
+static void check_tile(const shape *s)
 {
     fcl_model *m;
     fcl_net *net;
     assert_int_equal(fcl_model_parse("input h=1 w=1 c=1\nfc f c=1\n", "gemm", &m), FCL_SUCCESS);
     assert_int_equal(fcl_net_create(rt, m, 1, false, &net), FCL_SUCCESS);
+    int tm, tn;
+    assert_int_equal(sscanf(getenv("FACECL_GEMM_TILE"), "%dx%d", &tm, &tn), 2);
+    assert_int_equal(net->gemm_tm, tm);
+    assert_int_equal(16 * net->gemm_wn, tn);
     /* Padded leading dimensions and offsets, so the kernel must honour them. */
     const int lda = (s->trans_a ? s->M : s->K) + 3, ldb = s->N + 5, ldc = s->N + 2, off = 7;
     const int a_rows = s->trans_a ? s->K : s->M;
@@ -106,6 +110,17 @@ static void check(const shape *s)
     free(a), free(b), free(c), free(bias), free(out);
     fcl_net_destroy(net);
     fcl_model_destroy(m);
+}
+
+/* Every shape with each register tile a device may get (and two odd ones). */
+static void check(const shape *s)
+{
+    static const char *const tiles[] = {"8x32", "16x16", "3x32", "5x16"};
+    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
+        setenv("FACECL_GEMM_TILE", tiles[t], 1);
+        check_tile(s);
+    }
+    unsetenv("FACECL_GEMM_TILE");
 }
 
 static void whole_tiles(void **state)

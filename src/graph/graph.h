@@ -153,6 +153,7 @@ struct fcl_net {
     cl_mem params, grads, acts, dacts, state;
     cl_mem work; /* shared scratch: im2col columns, transposed weights */
     size_t work_floats;
+    int gemm_tm, gemm_wn; /* cl/gemm.cl's register tile for this device: TM x 16*WN */
     cl_kernel kernels[FCL_K_COUNT];
     /* With a profiling runtime: device time and launches per kernel. */
     double kernel_ms[FCL_K_COUNT];

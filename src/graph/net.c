@@ -52,9 +52,11 @@ static fcl_status enqueue(fcl_net *net, fcl_kernel_id id, cl_uint dims, const si
                           const fcl_arg *args, size_t n_args)
 {
     if (!net->kernels[id]) {
-        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file,
-                                          kernel_table[id].options ? kernel_table[id].options : "",
-                                          kernel_table[id].name, &net->kernels[id]);
+        char options[128];
+        snprintf(options, sizeof options, "%s -DTM=%d -DWN=%d", kernel_table[id].options ? kernel_table[id].options : "",
+                 net->gemm_tm, net->gemm_wn); /* only gemm.cl reads TM and WN */
+        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file, options, kernel_table[id].name,
+                                          &net->kernels[id]);
         if (st != FCL_SUCCESS)
             return st;
     }
@@ -102,13 +104,28 @@ fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const s
     return enqueue(net, id, dims, global, NULL, args, n_args);
 }
 
-/* cl/gemm.cl's tile: TM rows x 16*WN columns per work-item. */
-#define GEMM_TM 8
-#define GEMM_TN 32
+/* cl/gemm.cl's register tile, TM rows x 16*WN columns per work-item, by the device's
+ * native float vector width; measured on PoCL (bench/RESULTS.md): 8 x 32 wins with
+ * AVX-512's 16-float vectors, 16 x 16 with AVX2's 8-float ones (8 x 32 spills there).
+ * FACECL_GEMM_TILE=TMxTN (TN 16 or 32) overrides, for measuring. */
+static void choose_gemm_tile(fcl_net *net)
+{
+    net->gemm_tm = net->rt->info.float_vector_width >= 16 ? 8 : 16;
+    net->gemm_wn = net->rt->info.float_vector_width >= 16 ? 2 : 1;
+    const char *env = getenv("FACECL_GEMM_TILE");
+    int tm, tn;
+    if (env && sscanf(env, "%dx%d", &tm, &tn) == 2 && tm >= 1 && tm <= 32 && (tn == 16 || tn == 32)) {
+        net->gemm_tm = tm;
+        net->gemm_wn = tn / 16;
+    } else if (env) {
+        fcl_log(FCL_LOG_WARN, "FACECL_GEMM_TILE=%s: expected TMxTN with TM 1..32 and TN 16 or 32; ignored", env);
+    }
+}
 
 fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g)
 {
-    const size_t global[3] = {(size_t)(g->N + GEMM_TN - 1) / GEMM_TN, (size_t)(g->M + GEMM_TM - 1) / GEMM_TM,
+    const int tn = 16 * net->gemm_wn;
+    const size_t global[3] = {(size_t)(g->N + tn - 1) / tn, (size_t)(g->M + net->gemm_tm - 1) / net->gemm_tm,
                               (size_t)g->batch};
     const fcl_arg args[] = {
         FCL_I(g->M), FCL_I(g->N), FCL_I(g->K), FCL_I(g->chunks),
@@ -299,6 +316,7 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
     net->model = model;
     net->batch = batch;
     net->training = training;
+    choose_gemm_tile(net);
     fcl_status st = assign_tensors(net, model->nodes, model->n_nodes);
     if (st == FCL_SUCCESS)
         st = place_tensors(net);

@@ -55,7 +55,7 @@ static void describe(struct fcl_device_entry *e, const char *platform, const cha
     info_string(d, CL_DRIVER_VERSION, in->driver_version, sizeof in->driver_version);
     info_string(d, CL_DEVICE_OPENCL_C_VERSION, in->opencl_c_version, sizeof in->opencl_c_version);
     cl_device_type type = 0;
-    cl_uint units = 0, clock = 0;
+    cl_uint units = 0, clock = 0, vector = 0;
     cl_ulong global = 0, local = 0, alloc = 0;
     size_t wg = 0;
     clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof type, &type, NULL);
@@ -65,6 +65,8 @@ static void describe(struct fcl_device_entry *e, const char *platform, const cha
     clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc, &alloc, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    clGetDeviceInfo(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof vector, &vector, NULL);
+    in->float_vector_width = vector;
     in->type = map_type(type);
     in->compute_units = units;
     in->clock_mhz = clock;
