@@ -93,6 +93,18 @@ cmp -s "$work/run/weights.safetensors" "$work/run2/weights.safetensors" && passe
 check "resume other settings" 1 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 5 --identities 3 \
     --per-identity 2 --out "$work/run2" --quiet --resume
 expect_text "other settings explained" "$work/err" "other settings"
+check "train softmax" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/soft" --quiet --loss softmax
+check "train softmax paused" 130 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/soft2" --quiet --loss softmax --stop-at 3
+check "train softmax resumed" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/soft2" --quiet --loss softmax --resume
+cmp -s "$work/soft/weights.safetensors" "$work/soft2/weights.safetensors" && passed=$((passed + 1)) ||
+    { failed=$((failed + 1)); echo "FAILED: resumed softmax weights differ"; }
+check "softmax weights embed without the head" 0 "$facecl" embed "$models/fmnist-tiny.model" \
+    --weights "$work/soft/weights.safetensors" "$work/a.pgm"
+check "train bad loss" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --loss hinge
+expect_text "bad loss named" "$work/err" "triplet or softmax"
 check "eval folder" 0 "$facecl" eval "$models/fmnist-tiny.model" --weights "$work/run/weights.safetensors" \
     "$work/faces" --far-images 12 --far 0.1
 expect_text "eval reports verification" "$work/out" "10-fold"

@@ -46,19 +46,43 @@ static int setup(void **state)
 static const char model_text[] = "input h=8 w=8 c=1\nconv c1 k=3 c=8\nmaxpool p1 k=2 s=2 p=0\n"
                                  "fc f1 c=32 relu=1\nfc emb c=16\nl2norm l2\n";
 
+/* The loss objects for a net: the triplet loss with mining, or softmax when mining is
+ * FCL_MINING_COUNT (the net then ends in a classifier head). */
+static fcl_loss make_loss(fcl_net *net, fcl_mining mining)
+{
+    fcl_loss loss = {.kind = mining == FCL_MINING_COUNT ? FCL_LOSS_SOFTMAX : FCL_LOSS_TRIPLET, .mining = mining,
+                     .alpha = 0.2f};
+    if (loss.kind == FCL_LOSS_SOFTMAX)
+        assert_int_equal(fcl_softmax_create(net, &loss.softmax), FCL_SUCCESS);
+    else
+        assert_int_equal(fcl_triplet_create(net, &loss.triplet), FCL_SUCCESS);
+    return loss;
+}
+
+static fcl_model *make_model(fcl_mining mining)
+{
+    fcl_model *m, *h;
+    assert_int_equal(fcl_model_parse(model_text, "tiny", &m), FCL_SUCCESS);
+    if (mining != FCL_MINING_COUNT)
+        return m;
+    assert_int_equal(fcl_model_with_head(m, "train.classifier", IDS, &h), FCL_SUCCESS);
+    assert_int_equal(h->n_nodes, m->n_nodes + 1);
+    assert_int_equal(fcl_model_output(h)->out.c, IDS);
+    fcl_model_destroy(m);
+    return h;
+}
+
 /* Trains STEPS steps; returns the mean loss of the first and last 10 steps, and the
- * final parameters in *params (malloc'd). */
+ * final parameters in *params (malloc'd). mining FCL_MINING_COUNT: softmax. */
 static void train(fcl_mining mining, uint64_t seed, double *first, double *last, float **params, size_t *n_params)
 {
-    fcl_model *m;
     fcl_net *net;
-    fcl_triplet *t;
     fcl_optimizer *opt;
     fcl_sampler *s;
-    assert_int_equal(fcl_model_parse(model_text, "tiny", &m), FCL_SUCCESS);
+    fcl_model *m = make_model(mining);
     assert_int_equal(fcl_net_create(rt, m, P * K, true, &net), FCL_SUCCESS);
     assert_int_equal(fcl_net_init_params(net, seed), FCL_SUCCESS);
-    assert_int_equal(fcl_triplet_create(net, &t), FCL_SUCCESS);
+    fcl_loss loss = make_loss(net, mining);
     fcl_optim_config c = fcl_optim_defaults(FCL_OPT_ADAM);
     c.lr = 3e-3f;
     assert_int_equal(fcl_optimizer_create(net, &c, &opt), FCL_SUCCESS);
@@ -73,8 +97,7 @@ static void train(fcl_mining mining, uint64_t seed, double *first, double *last,
             batch_labels[i] = labels[idx[i]];
         }
         fcl_triplet_result r;
-        assert_int_equal(fcl_train_step(net, t, opt, &batch[0][0], batch_labels, mining, 0.2f, c.lr, &r),
-                         FCL_SUCCESS);
+        assert_int_equal(fcl_train_step(net, &loss, opt, &batch[0][0], batch_labels, c.lr, &r), FCL_SUCCESS);
         if (step < 10)
             *first += r.loss / 10;
         if (step >= STEPS - 10)
@@ -85,7 +108,8 @@ static void train(fcl_mining mining, uint64_t seed, double *first, double *last,
     assert_int_equal(fcl_net_read(net, net->params, 0, m->n_params, *params), FCL_SUCCESS);
     fcl_sampler_destroy(s);
     fcl_optimizer_destroy(opt);
-    fcl_triplet_destroy(t);
+    fcl_triplet_destroy(loss.triplet);
+    fcl_softmax_destroy(loss.softmax);
     fcl_net_destroy(net);
     fcl_model_destroy(m);
 }
@@ -93,14 +117,14 @@ static void train(fcl_mining mining, uint64_t seed, double *first, double *last,
 static void loss_falls_with_each_mining(void **state)
 {
     (void)state;
-    for (int s = 0; s < FCL_MINING_COUNT; s++) {
+    for (int s = 0; s <= FCL_MINING_COUNT; s++) { /* each mining, then softmax */
         double first, last;
         float *p;
         size_t n;
         train((fcl_mining)s, 7, &first, &last, &p, &n);
         if (!(last < 0.5 * first))
             fail_msg("%s: mean loss of the first 10 steps %.4f, last 10 %.4f: not halved",
-                     fcl_mining_name((fcl_mining)s), first, last);
+                     s < FCL_MINING_COUNT ? fcl_mining_name((fcl_mining)s) : "softmax", first, last);
         free(p);
     }
 }
@@ -121,14 +145,14 @@ static void same_seed_same_weights(void **state)
 static void nan_in_the_batch_stops_before_the_update(void **state)
 {
     (void)state;
-    fcl_model *m;
     fcl_net *net;
-    fcl_triplet *t;
     fcl_optimizer *opt;
-    assert_int_equal(fcl_model_parse(model_text, "tiny", &m), FCL_SUCCESS);
+    fcl_model *m = make_model(FCL_MINING_COUNT); /* with a head, so softmax can run too */
     assert_int_equal(fcl_net_create(rt, m, P * K, true, &net), FCL_SUCCESS);
     assert_int_equal(fcl_net_init_params(net, 3), FCL_SUCCESS);
-    assert_int_equal(fcl_triplet_create(net, &t), FCL_SUCCESS);
+    fcl_loss losses[FCL_MINING_COUNT + 1];
+    for (int s = 0; s <= FCL_MINING_COUNT; s++)
+        losses[s] = make_loss(net, (fcl_mining)s);
     fcl_optim_config c = fcl_optim_defaults(FCL_OPT_ADAGRAD);
     assert_int_equal(fcl_optimizer_create(net, &c, &opt), FCL_SUCCESS);
     float *before = malloc(m->n_params * sizeof *before), *after = malloc(m->n_params * sizeof *after);
@@ -142,18 +166,18 @@ static void nan_in_the_batch_stops_before_the_update(void **state)
     batch[5][17] = NAN;
     fcl_triplet_result r;
     fcl_set_log_level(FCL_LOG_ERROR + 1);
-    assert_int_equal(fcl_train_step(net, t, opt, &batch[0][0], batch_labels, FCL_MINING_BATCH_HARD, 0.2f, 0.05f, &r),
-                     FCL_ERR_NUMERIC);
+    for (int s = 0; s <= FCL_MINING_COUNT; s++)
+        assert_int_equal(fcl_train_step(net, &losses[s], opt, &batch[0][0], batch_labels, 0.05f, &r), FCL_ERR_NUMERIC);
     /* A NaN that reaches the embeddings another way (here: in the weights) is caught by
-     * the loss: the mining counts non-finite distances instead of dropping them. */
+     * the loss: the mining counts non-finite distances instead of dropping them, and the
+     * softmax's NaN logits give a NaN loss. */
     batch[5][17] = 0.5f;
     float *poisoned = malloc(m->n_params * sizeof *poisoned);
     memcpy(poisoned, before, m->n_params * sizeof *poisoned);
     poisoned[0] = NAN; /* c1.weight[0]: every embedding becomes NaN */
     assert_int_equal(fcl_net_write(net, net->params, 0, m->n_params, poisoned), FCL_SUCCESS);
-    for (int s = 0; s < FCL_MINING_COUNT; s++)
-        assert_int_equal(fcl_train_step(net, t, opt, &batch[0][0], batch_labels, (fcl_mining)s, 0.2f, 0.05f, &r),
-                         FCL_ERR_NUMERIC);
+    for (int s = 0; s <= FCL_MINING_COUNT; s++)
+        assert_int_equal(fcl_train_step(net, &losses[s], opt, &batch[0][0], batch_labels, 0.05f, &r), FCL_ERR_NUMERIC);
     assert_int_equal(fcl_net_read(net, net->params, 0, m->n_params, after), FCL_SUCCESS);
     assert_memory_equal(poisoned + 1, after + 1, (m->n_params - 1) * sizeof *after); /* nothing stepped */
     free(poisoned);
@@ -163,7 +187,10 @@ static void nan_in_the_batch_stops_before_the_update(void **state)
     assert_memory_equal(before, after, m->n_params * sizeof *after);
     free(before), free(after);
     fcl_optimizer_destroy(opt);
-    fcl_triplet_destroy(t);
+    for (int s = 0; s <= FCL_MINING_COUNT; s++) {
+        fcl_triplet_destroy(losses[s].triplet);
+        fcl_softmax_destroy(losses[s].softmax);
+    }
     fcl_net_destroy(net);
     fcl_model_destroy(m);
 }

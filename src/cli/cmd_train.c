@@ -26,6 +26,9 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --steps N            optimiser steps (%ld)\n"
             "  --identities P       identities per batch (%d)\n"
             "  --per-identity K     images per identity (%d); a batch is P x K images\n"
+            "  --loss L             triplet (the paper's) or softmax: cross-entropy over the identities\n"
+            "                       through a train.classifier layer on the embedding (kept in the\n"
+            "                       checkpoint, skipped when the weights are loaded for use)\n"
             "  --mining M           semi-hard (the paper's), batch-hard or batch-all\n"
             "  --margin A           triplet margin alpha (%g)\n"
             "  --optimizer O        adagrad (the paper's, lr 0.05), sgd (momentum 0.9, lr 0.01), adam (lr 1e-3)\n"
@@ -66,7 +69,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 int cmd_train(int argc, char **argv)
 {
     enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP, O_SEED, O_PAD,
-           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT };
+           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
@@ -78,8 +81,8 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-every", required_argument, NULL, O_EVERY}, {"resume", no_argument, NULL, O_RESUME},
         {"on-nan", required_argument, NULL, O_ONNAN},  {"device", required_argument, NULL, 'd'},
         {"quiet", no_argument, NULL, O_QUIET},         {"profile", no_argument, NULL, O_PROFILE},
-        {"stop-at", required_argument, NULL, O_STOP_AT},
-               {"help", no_argument, NULL, 'h'},
+        {"stop-at", required_argument, NULL, O_STOP_AT}, {"loss", required_argument, NULL, O_LOSS},
+        {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     fcl_train_options o = fcl_train_defaults();
@@ -96,7 +99,14 @@ int cmd_train(int argc, char **argv)
         case O_STEPS: ok = cli_long("steps", optarg, 1, 100000000, &o.steps); break;
         case O_P: ok = cli_long("identities", optarg, 2, 100000, &v), o.P = (int)v; break;
         case O_K: ok = cli_long("per-identity", optarg, 2, 100000, &v), o.K = (int)v; break;
-        case O_MINING: ok = fcl_mining_parse(optarg, &o.mining) == FCL_SUCCESS; break;
+        case O_MINING:
+            if (!(ok = fcl_mining_parse(optarg, &o.mining) == FCL_SUCCESS))
+                fprintf(stderr, "facecl train: --mining wants semi-hard, batch-hard or batch-all, not '%s'\n", optarg);
+            break;
+        case O_LOSS:
+            if (!(ok = fcl_loss_parse(optarg, &o.loss) == FCL_SUCCESS))
+                fprintf(stderr, "facecl train: --loss wants triplet or softmax, not '%s'\n", optarg);
+            break;
         case O_MARGIN: ok = cli_double("margin", optarg, 0, 4, &x), o.alpha = (float)x; break;
         case O_OPT: {
             fcl_optimizer_kind kind;
@@ -155,9 +165,13 @@ int cmd_train(int argc, char **argv)
     if (rt) {
         printf("facecl train: %s on %d images of %d identities (%s), [%d] %s\n", m->name, data.n, data.n_classes,
                data.source, rt->info.index, rt->info.name);
-        printf("  %ld steps of %d x %d images, %s mining, margin %g, %s lr %g, output %s%s\n", o.steps, o.P, o.K,
-               fcl_mining_name(o.mining), (double)o.alpha, fcl_optimizer_name(o.optim.kind), (double)o.optim.lr,
-               o.out_dir, o.resume ? " (resuming)" : "");
+        char objective[96];
+        if (o.loss == FCL_LOSS_SOFTMAX)
+            snprintf(objective, sizeof objective, "softmax over %d identities", data.n_classes);
+        else
+            snprintf(objective, sizeof objective, "%s mining, margin %g", fcl_mining_name(o.mining), (double)o.alpha);
+        printf("  %ld steps of %d x %d images, %s, %s lr %g, output %s%s\n", o.steps, o.P, o.K, objective,
+               fcl_optimizer_name(o.optim.kind), (double)o.optim.lr, o.out_dir, o.resume ? " (resuming)" : "");
         fflush(stdout);
         o.stop = &stop_requested;
         signal(SIGINT, on_signal);

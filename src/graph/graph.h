@@ -99,6 +99,10 @@ typedef struct fcl_model {
 fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out);
 fcl_status fcl_model_load(const char *path, fcl_model **out);
 void fcl_model_destroy(fcl_model *model);
+/* A copy of model with a fully connected layer of `units` outputs after its output (a
+ * classifier head for training; name it FCL_ST_STATE_PREFIX-style, "train.classifier",
+ * and weights loaders of the plain model skip it). */
+fcl_status fcl_model_with_head(const fcl_model *model, const char *name, int units, fcl_model **out);
 uint64_t fcl_model_macs(const fcl_model *model);
 size_t fcl_model_trainable(const fcl_model *model);
 /* Index of the output node: the last one. */
@@ -135,6 +139,7 @@ typedef enum fcl_kernel_id {
     FCL_K_PAIRWISE_SQDIST,
     FCL_K_TRIPLET_MINE,
     FCL_K_TRIPLET_GRADIENT,
+    FCL_K_SOFTMAX_XENT,
     FCL_K_SGD_STEP,
     FCL_K_ADAGRAD_STEP,
     FCL_K_ADAM_STEP,

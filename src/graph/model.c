@@ -447,6 +447,35 @@ fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out
     return FCL_SUCCESS;
 }
 
+fcl_status fcl_model_with_head(const fcl_model *m, const char *name, int units, fcl_model **out)
+{
+    *out = NULL;
+    fcl_model *h = calloc(1, sizeof *h);
+    fcl_node *nodes = malloc(((size_t)m->n_nodes + 1) * sizeof *nodes);
+    if (!h || !nodes) {
+        free(h);
+        free(nodes);
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    *h = *m;
+    memcpy(nodes, m->nodes, (size_t)m->n_nodes * sizeof *nodes);
+    h->nodes = nodes;
+    parser p = {.source = m->source, .line = 0, .m = h, .cap = m->n_nodes + 1};
+    fcl_status st = check_name(&p, name);
+    if (st == FCL_SUCCESS) {
+        fcl_node *nd = new_node(&p, FCL_OP_FC, name);
+        nd->channels = units;
+        nd->relu = 0;
+        st = infer_shapes(&p);
+    }
+    if (st != FCL_SUCCESS) {
+        fcl_model_destroy(h);
+        return st;
+    }
+    *out = h;
+    return FCL_SUCCESS;
+}
+
 fcl_status fcl_model_load(const char *path, fcl_model **out)
 {
     char *text;

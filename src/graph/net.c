@@ -37,6 +37,7 @@ static const struct {
     [FCL_K_PAIRWISE_SQDIST] = {"triplet.cl", "pairwise_sqdist"},
     [FCL_K_TRIPLET_MINE] = {"triplet.cl", "triplet_mine"},
     [FCL_K_TRIPLET_GRADIENT] = {"triplet.cl", "triplet_gradient"},
+    [FCL_K_SOFTMAX_XENT] = {"softmax.cl", "softmax_xent"},
     [FCL_K_SGD_STEP] = {"optim.cl", "sgd_step"},
     [FCL_K_ADAGRAD_STEP] = {"optim.cl", "adagrad_step"},
     [FCL_K_ADAM_STEP] = {"optim.cl", "adam_step"},

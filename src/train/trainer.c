@@ -13,7 +13,7 @@
 fcl_train_options fcl_train_defaults(void)
 {
     return (fcl_train_options){
-        .P = 10, .K = 8, .steps = 1000, .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f,
+        .P = 10, .K = 8, .steps = 1000, .loss = FCL_LOSS_TRIPLET, .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f,
         .optim = fcl_optim_defaults(FCL_OPT_ADAGRAD),
         .schedule = {.kind = FCL_SCHEDULE_COSINE, .gamma = 0.1, .warmup = 0},
         .seed = 1, .crop_pad = 2, .flip = true, .checkpoint_every = 100, .progress = 1,
@@ -25,9 +25,10 @@ fcl_train_options fcl_train_defaults(void)
 static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_options *o, char *out, size_t size)
 {
     snprintf(out, size,
-             "model=%s data=%s images=%d P=%d K=%d steps=%ld mining=%s alpha=%g optimizer=%s lr=%g wd=%g "
+             "model=%s data=%s images=%d P=%d K=%d steps=%ld loss=%s mining=%s alpha=%g optimizer=%s lr=%g wd=%g "
              "schedule=%d warmup=%ld seed=%" PRIu64 " crop=%d flip=%d",
-             m->name, d->source, d->n, o->P, o->K, o->steps, fcl_mining_name(o->mining), (double)o->alpha,
+             m->name, d->source, d->n, o->P, o->K, o->steps, fcl_loss_name(o->loss), fcl_mining_name(o->mining),
+             (double)o->alpha,
              fcl_optimizer_name(o->optim.kind), (double)o->optim.lr, (double)o->optim.weight_decay,
              (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip);
 }
@@ -161,8 +162,9 @@ static void show_progress(const fcl_train_options *o, long step, const fcl_tripl
 {
     char eta_text[32];
     format_duration(eta, eta_text, sizeof eta_text);
-    printf("%sstep %*ld/%ld  loss %.4f  active %5.1f%%  lr %.3g  %.0f img/s  ETA %s%s", o->progress == 2 ? "\r" : "",
-           (int)snprintf(NULL, 0, "%ld", o->steps), step, o->steps, res->loss, 100 * res->active_fraction, lr, ips,
+    printf("%sstep %*ld/%ld  loss %.4f  %s %5.1f%%  lr %.3g  %.0f img/s  ETA %s%s", o->progress == 2 ? "\r" : "",
+           (int)snprintf(NULL, 0, "%ld", o->steps), step, o->steps, res->loss,
+           o->loss == FCL_LOSS_SOFTMAX ? "wrong" : "active", 100 * res->active_fraction, lr, ips,
            eta_text, o->progress == 2 && !final ? "   " : "\n");
     fflush(stdout);
 }
@@ -176,11 +178,12 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     fcl_loader_config lc = {.data = data, .P = o->P, .K = o->K, .c = in.c, .h = in.h, .w = in.w,
                             .crop_pad = o->crop_pad, .flip = o->flip, .seed = o->seed};
     fcl_loader *loader;
-    fcl_triplet *triplet;
+    fcl_loss loss = {.kind = o->loss, .mining = o->mining, .alpha = o->alpha};
     fcl_status st = fcl_loader_create(&lc, sampler_state, start, &loader);
     if (st != FCL_SUCCESS)
         return st;
-    if ((st = fcl_triplet_create(r->net, &triplet)) != FCL_SUCCESS) {
+    st = o->loss == FCL_LOSS_SOFTMAX ? fcl_softmax_create(r->net, &loss.softmax) : fcl_triplet_create(r->net, &loss.triplet);
+    if (st != FCL_SUCCESS) {
         fcl_loader_destroy(loader);
         return st;
     }
@@ -197,7 +200,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     while (step < o->steps && st == FCL_SUCCESS) {
         const fcl_batch *b = fcl_loader_next(loader);
         double lr = fcl_schedule_lr(&sched, step);
-        st = fcl_train_step(r->net, triplet, r->opt, b->images, b->labels, o->mining, o->alpha, (float)lr, &res);
+        st = fcl_train_step(r->net, &loss, r->opt, b->images, b->labels, (float)lr, &res);
         sampler_now = b->sampler_after;
         fcl_loader_release(loader, b);
         if (st == FCL_ERR_NUMERIC && o->on_numeric == FCL_ON_NUMERIC_SKIP) {
@@ -246,7 +249,8 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     }
     sum->mean_loss_last = loss_count ? loss_sum / (double)loss_count : NAN;
     sum->unreadable_images = fcl_loader_failures(loader);
-    fcl_triplet_destroy(triplet);
+    fcl_triplet_destroy(loss.triplet);
+    fcl_softmax_destroy(loss.softmax);
     fcl_loader_destroy(loader);
     return st;
 }
@@ -267,8 +271,11 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     fcl_status st = fcl_mkdir_p(o->out_dir);
     if (st != FCL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "cannot create the output directory %s", o->out_dir);
+    fcl_model *head = NULL; /* softmax: the embedding, then a classifier over the identities */
+    if (st == FCL_SUCCESS && o->loss == FCL_LOSS_SOFTMAX)
+        st = fcl_model_with_head(m, FCL_ST_STATE_PREFIX "classifier", data->n_classes, &head);
     if (st == FCL_SUCCESS)
-        st = fcl_net_create(rt, m, o->P * o->K, true, &r.net);
+        st = fcl_net_create(rt, head ? head : m, o->P * o->K, true, &r.net);
     if (st == FCL_SUCCESS)
         st = fcl_optimizer_create(r.net, &o->optim, &r.opt);
     long start = 0;
@@ -293,5 +300,6 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         fcl_net_print_profile(r.net, stdout);
     fcl_optimizer_destroy(r.opt);
     fcl_net_destroy(r.net);
+    fcl_model_destroy(head);
     return st;
 }

@@ -12,6 +12,7 @@ typedef enum fcl_on_numeric { FCL_ON_NUMERIC_STOP, FCL_ON_NUMERIC_SKIP } fcl_on_
 typedef struct fcl_train_options {
     int P, K;              /* identities per batch, images per identity */
     long steps;
+    fcl_loss_kind loss;    /* triplet (the paper's) or softmax over a train.classifier head */
     fcl_mining mining;
     float alpha;           /* triplet margin */
     fcl_optim_config optim;
@@ -29,7 +30,7 @@ typedef struct fcl_train_options {
     volatile sig_atomic_t *stop; /* when set, checkpoint and return FCL_ERR_INTERRUPTED */
 } fcl_train_options;
 
-/* Defaults: P 10, K 8, semi-hard, alpha 0.2, AdaGrad, cosine, checkpoint every 100. */
+/* Defaults: P 10, K 8, triplet loss, semi-hard, alpha 0.2, AdaGrad, cosine, checkpoint every 100. */
 fcl_train_options fcl_train_defaults(void);
 
 typedef struct fcl_train_summary {

@@ -1,0 +1,98 @@
+#include "loss/softmax.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define STATS 2 /* per image: loss, misclassified (cl/softmax.cl) */
+
+struct fcl_softmax {
+    fcl_net *net;
+    cl_mem stats, labels;
+    float *stats_host;
+};
+
+void fcl_softmax_destroy(fcl_softmax *s)
+{
+    if (!s)
+        return;
+    if (s->stats)
+        clReleaseMemObject(s->stats);
+    if (s->labels)
+        clReleaseMemObject(s->labels);
+    free(s->stats_host);
+    free(s);
+}
+
+fcl_status fcl_softmax_create(fcl_net *net, fcl_softmax **out)
+{
+    *out = NULL;
+    fcl_softmax *s = calloc(1, sizeof *s);
+    if (!s)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    s->net = net;
+    const size_t b = (size_t)net->batch;
+    cl_int err;
+    s->stats = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, STATS * b * sizeof(float), NULL, &err);
+    if (err == CL_SUCCESS)
+        s->labels = clCreateBuffer(net->rt->context, CL_MEM_READ_ONLY, b * sizeof(cl_int), NULL, &err);
+    s->stats_host = malloc(STATS * b * sizeof(float));
+    if (err != CL_SUCCESS || !s->stats_host) {
+        fcl_softmax_destroy(s);
+        return err != CL_SUCCESS ? FCL_CL_FAIL("clCreateBuffer", err) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    *out = s;
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, bool gradient, double *loss, long *misclassified)
+{
+    fcl_net *net = s->net;
+    const int B = net->batch, C = fcl_shape_size(fcl_model_output(net->model)->out);
+    for (int i = 0; i < B; i++)
+        if (labels[i] < 0 || labels[i] >= C) {
+            fcl_log(FCL_LOG_ERROR, "label %d of image %d is outside the classifier's %d classes", labels[i], i, C);
+            return FCL_ERR_INVALID_ARGUMENT;
+        }
+    if (gradient && !net->training) {
+        fcl_log(FCL_LOG_ERROR, "the softmax gradient needs a network created for training");
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
+    cl_int err = clEnqueueWriteBuffer(net->rt->queue, s->labels, CL_FALSE, 0, (size_t)B * sizeof(cl_int), labels, 0,
+                                      NULL, NULL);
+    if (err != CL_SUCCESS)
+        return FCL_CL_FAIL("clEnqueueWriteBuffer", err);
+    fcl_view z = fcl_net_output_view(net, net->model->n_nodes - 1);
+    fcl_status st = FCL_LAUNCH(net, FCL_K_SOFTMAX_XENT, (size_t)B, FCL_M(net->training ? net->dacts : net->acts),
+                               FCL_M(net->acts), FCL_I(z.off), FCL_I(z.ns), FCL_M(s->labels), FCL_M(s->stats),
+                               FCL_I(B), FCL_I(C), FCL_F(1.0f / (float)B), FCL_I(gradient));
+    if (st == FCL_SUCCESS)
+        st = fcl_net_read(net, s->stats, 0, STATS * (size_t)B, s->stats_host);
+    if (st != FCL_SUCCESS)
+        return st;
+    double sum = 0;
+    long wrong = 0;
+    for (int i = 0; i < B; i++) {
+        sum += s->stats_host[STATS * i];
+        wrong += s->stats_host[STATS * i + 1] != 0;
+    }
+    *loss = sum / B;
+    *misclassified = wrong;
+    return FCL_SUCCESS;
+}
+
+double fcl_softmax_reference(const double *z, const int *labels, int B, int C, double *dz)
+{
+    double total = 0;
+    for (int i = 0; i < B; i++) {
+        const double *zi = z + (size_t)i * C;
+        double m = zi[0], sum = 0;
+        for (int j = 1; j < C; j++)
+            m = zi[j] > m ? zi[j] : m;
+        for (int j = 0; j < C; j++)
+            sum += exp(zi[j] - m);
+        total += log(sum) + m - zi[labels[i]];
+        for (int j = 0; dz && j < C; j++)
+            dz[(size_t)i * C + j] = (exp(zi[j] - m) / sum - (j == labels[i])) / B;
+    }
+    return total / B;
+}

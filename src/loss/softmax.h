@@ -1,0 +1,23 @@
+/* Softmax cross-entropy over a classifier head: the second loss, for pre-training and
+ * as a baseline to the triplet loss. The network's output is the logits (the trainer
+ * appends a fully connected `train.classifier` layer to the embedding for it). */
+#ifndef FCL_LOSS_SOFTMAX_H
+#define FCL_LOSS_SOFTMAX_H
+#include "graph/graph.h"
+
+typedef struct fcl_softmax fcl_softmax;
+
+/* Scratch for a network's batch; the classes are the output's size. */
+fcl_status fcl_softmax_create(fcl_net *net, fcl_softmax **out);
+void fcl_softmax_destroy(fcl_softmax *s);
+
+/* Mean cross-entropy of the network's current output for labels[batch] (each in
+ * [0, classes)), and how many images the logits misclassify. With gradient, adds
+ * dL/d(logits) into the output's gradient, between fcl_net_begin_backward and
+ * fcl_net_backward_layers. A NaN or Inf logit gives a NaN loss. */
+fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, bool gradient, double *loss, long *misclassified);
+
+/* Plain C reference in double over z (B x C): the mean loss and, if dz is not NULL,
+ * its gradient (B x C). */
+double fcl_softmax_reference(const double *z, const int *labels, int B, int C, double *dz);
+#endif
