@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,21 @@ fcl_status fcl_read_file(const char *path, char **data, size_t *length)
     return FCL_SUCCESS;
 }
 
+static void sync_parent_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    char *slash = strrchr(copy, '/');
+    const char *dir = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd); /* best effort: some file systems refuse fsync on directories */
+        close(fd);
+    }
+    free(copy);
+}
+
 fcl_status fcl_write_file_atomic(const char *path, const void *data, size_t length)
 {
     size_t n = strlen(path) + 32;
@@ -68,6 +84,8 @@ fcl_status fcl_write_file_atomic(const char *path, const void *data, size_t leng
     if (!ok)
         remove(tmp);
     free(tmp);
+    if (ok) /* the rename itself survives a power cut only once the directory is synced */
+        sync_parent_dir(path);
     return ok ? FCL_SUCCESS : FCL_ERR_IO;
 }
 
