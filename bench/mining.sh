@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Semi-hard, batch-hard and batch-all mining compared on the same model and budget,
-# over several seeds: each run trained, then evaluated (10-fold verification on the
+# Semi-hard, batch-hard and batch-all mining (and softmax cross-entropy as the
+# baseline) compared on the same model and budget, over several seeds: each run trained, then evaluated (10-fold verification on the
 # generated Fashion-MNIST pairs, VAL at FAR 1e-3, rank-1), and a markdown table of
 # mean +- std printed. Finished runs are kept in OUT and not repeated.
 #   bench/mining.sh [--steps N] [--seeds "1 2 3"] [--model M] [--out DIR] [--build DIR]
@@ -21,14 +21,16 @@ while [ $# -gt 0 ]; do
 done
 facecl=$build/src/facecl
 [ -x "$facecl" ] || { echo "bench/mining.sh: $facecl not built (meson setup $build && ninja -C $build)" >&2; exit 1; }
-strategies="semi-hard batch-hard batch-all"
+strategies="semi-hard batch-hard batch-all softmax"
 for seed in $seeds; do
     for mining in $strategies; do
         dir=$out/$mining-seed$seed-steps$steps
         [ -s "$dir/eval/results.json" ] && continue
         echo "== $mining, seed $seed, $steps steps" >&2
         start=$(date +%s.%N)
-        "$facecl" train "$model" "$data" --mining "$mining" --seed "$seed" --steps "$steps" --out "$dir" --quiet >&2
+        objective=(--mining "$mining")
+        [ "$mining" = softmax ] && objective=(--loss softmax)
+        "$facecl" train "$model" "$data" "${objective[@]}" --seed "$seed" --steps "$steps" --out "$dir" --quiet >&2
         awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }' >"$dir/train_seconds"
         "$facecl" eval "$model" --weights "$dir/weights.safetensors" "$data" --json >/dev/null
     done
@@ -38,7 +40,7 @@ import json, statistics, sys
 out, steps, seeds, strategies = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
 def stat(values):
     return (statistics.mean(values), statistics.pstdev(values) if len(values) > 1 else 0.0)
-print(f"| mining | 10-fold accuracy | VAL @ FAR 1e-3 | AUC | rank-1 | nearest class mean | train s |")
+print(f"| mining (loss) | 10-fold accuracy | VAL @ FAR 1e-3 | AUC | rank-1 | nearest class mean | train s |")
 print(f"|---|---|---|---|---|---|---|")
 for m in strategies:
     rows = []

@@ -92,6 +92,11 @@ fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const f
     if (work_items == 0)
         return FCL_SUCCESS;
     size_t local = net->rt->info.max_work_group_size < LOCAL_SIZE ? net->rt->info.max_work_group_size : LOCAL_SIZE;
+    /* A small launch (one work-item per channel, per image) still needs two work-groups
+     * per compute unit: PoCL runs each group on one core. */
+    size_t groups_wanted = 2 * (size_t)(net->rt->info.compute_units ? net->rt->info.compute_units : 1);
+    while (local > 1 && (work_items + local - 1) / local < groups_wanted)
+        local /= 2;
     size_t global = (work_items + local - 1) / local * local;
     return enqueue(net, id, 1, &global, &local, args, n_args);
 }
