@@ -110,6 +110,41 @@ static void saved_weights_reproduce_embeddings(void **state)
 }
 
 static char logged[1024];
+/* Training skips the images' gradient; the parameter gradients must not change. */
+static void skipping_the_input_gradient_keeps_parameter_gradients(void **state)
+{
+    (void)state;
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse("input h=9 w=9 c=2\nconv c1 k=3 c=4\nmaxpool p k=2 s=2 p=0\nfc f c=5 relu=1\n"
+                                      "fc g c=3\n", "grad", &m), FCL_SUCCESS);
+    enum { B = 3 };
+    float x[B * 2 * 81], dy[B * 3];
+    for (int i = 0; i < B * 2 * 81; i++)
+        x[i] = (float)sin(i * 0.37);
+    for (int i = 0; i < B * 3; i++)
+        dy[i] = (float)cos(i * 1.3);
+    float *grads[2];
+    for (int pass = 0; pass < 2; pass++) {
+        fcl_net *net;
+        assert_int_equal(fcl_net_create(rt, m, B, true, &net), FCL_SUCCESS);
+        net->input_gradient = pass == 0;
+        assert_int_equal(fcl_net_init_params(net, 4), FCL_SUCCESS);
+        assert_int_equal(fcl_net_fill(net, net->grads, 0, m->n_params, 0.0f), FCL_SUCCESS);
+        assert_int_equal(fcl_net_forward(net, x, NULL), FCL_SUCCESS);
+        assert_int_equal(fcl_net_backward(net, dy), FCL_SUCCESS);
+        grads[pass] = malloc(m->n_params * sizeof(float));
+        assert_int_equal(fcl_net_read(net, net->grads, 0, m->n_params, grads[pass]), FCL_SUCCESS);
+        fcl_net_destroy(net);
+    }
+    assert_memory_equal(grads[0], grads[1], m->n_params * sizeof(float));
+    float norm = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        norm += fabsf(grads[0][i]);
+    assert_true(norm > 0);
+    free(grads[0]), free(grads[1]);
+    fcl_model_destroy(m);
+}
+
 static void capture(fcl_log_level level, const char *message, void *user)
 {
     (void)level, (void)user;
@@ -138,6 +173,7 @@ int main(void)
         cmocka_unit_test(inference_plan_matches_training_plan),
         cmocka_unit_test(saved_weights_reproduce_embeddings),
         cmocka_unit_test(too_large_for_the_device_says_how_much),
+        cmocka_unit_test(skipping_the_input_gradient_keeps_parameter_gradients),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

@@ -159,6 +159,7 @@ struct fcl_net {
     cl_mem work; /* shared scratch: im2col columns, transposed weights */
     size_t work_floats;
     int gemm_tm, gemm_wn; /* cl/gemm.cl's register tile for this device: TM x 16*WN */
+    bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
     cl_kernel kernels[FCL_K_COUNT];
     /* With a profiling runtime: device time and launches per kernel. */
     double kernel_ms[FCL_K_COUNT];
@@ -237,6 +238,13 @@ fcl_status fcl_net_write(fcl_net *net, cl_mem buf, size_t offset, size_t n, cons
 /* Host reference executor in double precision (tests): params as in the arena. */
 fcl_status fcl_model_reference_forward(const fcl_model *model, int n, const double *input, const double *params,
                                        double *output);
+
+/* Whether backward must compute node's input gradient: not for the model's input
+ * unless net->input_gradient asks for it. */
+static inline bool fcl_net_needs_input_gradient(const fcl_net *net, const fcl_node *node)
+{
+    return net->input_gradient || net->model->nodes[node->inputs[0]].op != FCL_OP_INPUT;
+}
 
 /* Shared helpers for ops. */
 int fcl_no_params(const fcl_node *node, fcl_param_desc out[FCL_MAX_PARAMS]);

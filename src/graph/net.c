@@ -322,6 +322,7 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
     net->model = model;
     net->batch = batch;
     net->training = training;
+    net->input_gradient = true;
     choose_gemm_tile(net);
     fcl_status st = assign_tensors(net, model->nodes, model->n_nodes);
     if (st == FCL_SUCCESS)

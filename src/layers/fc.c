@@ -57,7 +57,7 @@ static fcl_status fc_backward(fcl_net *net, const fcl_node *nd)
                    .a = net->dacts, .a_off = y.off, .lda = y.ns,
                    .b = net->acts, .b_off = x.off, .ldb = x.ns,
                    .c = net->grads, .c_off = (int)nd->param_off, .ldc = in, .accumulate = true};
-    fcl_status st = fcl_gemm_run(net, &gx);
+    fcl_status st = fcl_net_needs_input_gradient(net, nd) ? fcl_gemm_run(net, &gx) : FCL_SUCCESS;
     if (st == FCL_SUCCESS)
         st = fcl_gemm_run(net, &gw);
     if (st == FCL_SUCCESS)

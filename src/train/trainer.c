@@ -277,6 +277,8 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     if (st == FCL_SUCCESS)
         st = fcl_net_create(rt, head ? head : m, o->P * o->K, true, &r.net);
     if (st == FCL_SUCCESS)
+        r.net->input_gradient = false; /* nothing reads the images' gradient */
+    if (st == FCL_SUCCESS)
         st = fcl_optimizer_create(r.net, &o->optim, &r.opt);
     long start = 0;
     uint64_t sampler = o->seed ^ 0x5a17e5ULL; /* the sampler's stream differs from the weights' */
