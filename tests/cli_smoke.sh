@@ -33,6 +33,8 @@ printf 'P5 28 28 255\n' >"$work/a.pgm"
 head -c 784 /dev/urandom >>"$work/a.pgm"
 printf 'not an image' >"$work/broken.png"
 printf 'input h=8 w=8 c=1\nconv a k=9 p=0 c=2\n' >"$work/bad.model"
+printf 'P6\n2\n0\n255\n' >"$work/empty.ppm" # 2 x 0 pixels: stb_image decodes it, resizing asserted (found by fuzz_image)
+printf 'P6\n8888\n88\n263\n\001' >"$work/short.ppm" # 16-bit, data cut short: stb_image read past the end (fuzz_image)
 
 check "help" 0 "$facecl" --help
 expect_text "help lists commands" "$work/out" "embed"
@@ -59,6 +61,10 @@ expect_text "embed csv row" "$work/e.csv" "a.pgm,"
 [ -s "$work/e.npy" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: no .npy written"; }
 check "embed broken image" 1 "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm" "$work/broken.png"
 expect_text "broken image named" "$work/err" "broken.png"
+check "embed zero-height image" 1 "$facecl" embed "$models/fmnist-tiny.model" "$work/empty.ppm"
+expect_text "zero-height image explained" "$work/err" "0 pixels cannot be resized"
+check "embed truncated 16-bit PNM" 1 "$facecl" embed "$models/fmnist-tiny.model" "$work/short.ppm"
+expect_text "truncated PNM explained" "$work/err" "cut short"
 check "embed bad weights" 1 "$facecl" embed "$models/fmnist-tiny.model" --weights "$work/a.pgm" "$work/a.pgm"
 expect_text "bad weights explained" "$work/err" "safetensors"
 

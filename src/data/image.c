@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <stb_image.h>
 #include <stb_image_resize.h>
 
@@ -12,6 +13,10 @@ fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int i
     if (channels != 1 && channels != 3) {
         fcl_log(FCL_LOG_ERROR, "models take 1 (grey) or 3 (RGB) input channels, not %d", channels);
         return FCL_ERR_INVALID_ARGUMENT;
+    }
+    if (iw < 1 || ih < 1 || h < 1 || w < 1) { /* stb_image decodes a 2 x 0 PNM; resizing it asserts */
+        fcl_log(FCL_LOG_ERROR, "an image of %d x %d pixels cannot be resized to %d x %d", iw, ih, w, h);
+        return FCL_ERR_FORMAT;
     }
     const unsigned char *resized = pixels;
     unsigned char *scratch = NULL;
@@ -30,12 +35,45 @@ fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int i
     return FCL_SUCCESS;
 }
 
+/* Binary PNM (P5 grey, P6 RGB) whose pixel data is shorter than its header says:
+ * Debian's stb_image reads past the end of such a file (16-bit ones crashed `facecl
+ * embed`; found by tests/fuzz/fuzz_image), so they are refused before decoding. */
+static bool pnm_is_truncated(FILE *f)
+{
+    char magic[2];
+    long values[3] = {0, 0, 0};
+    bool truncated = false;
+    if (fread(magic, 1, 2, f) == 2 && magic[0] == 'P' && (magic[1] == '5' || magic[1] == '6')) {
+        int c = fgetc(f);
+        for (int i = 0; i < 3 && c != EOF; i++) {
+            while (c == '#' || (c != EOF && strchr(" \t\r\n\v\f", c))) { /* blanks and comment lines */
+                if (c == '#')
+                    while (c != EOF && c != '\n')
+                        c = fgetc(f);
+                c = fgetc(f);
+            }
+            for (; c >= '0' && c <= '9' && values[i] < 1000000000L; c = fgetc(f))
+                values[i] = values[i] * 10 + (c - '0');
+        }
+        /* One blank separates the header from the data. */
+        const long start = ftell(f);
+        double need = (double)values[0] * values[1] * (magic[1] == '6' ? 3 : 1) * (values[2] > 255 ? 2 : 1);
+        if (start >= 0 && fseek(f, 0, SEEK_END) == 0) {
+            const long end = ftell(f);
+            truncated = end >= 0 && (double)(end - start) < need;
+        }
+    }
+    rewind(f);
+    return truncated;
+}
+
 fcl_status fcl_image_check(const char *path)
 {
-    int iw, ih, ic;
-    if (stbi_info(path, &iw, &ih, &ic))
+    int iw = 0, ih = 0, ic = 0;
+    const int known = stbi_info(path, &iw, &ih, &ic);
+    if (known && iw > 0 && ih > 0)
         return FCL_SUCCESS;
-    fcl_log(FCL_LOG_WARN, "%s: not a readable image (%s): skipped", path, stbi_failure_reason());
+    fcl_log(FCL_LOG_WARN, "%s: not a readable image (%s): skipped", path, known ? "no pixels" : stbi_failure_reason());
     return FCL_ERR_FORMAT;
 }
 
@@ -50,7 +88,18 @@ fcl_status fcl_image_load(const char *path, int h, int w, int channels, float *o
         fcl_log(FCL_LOG_ERROR, "%s: cannot open", path);
         return FCL_ERR_IO;
     }
+    if (pnm_is_truncated(f)) {
+        fclose(f);
+        fcl_log(FCL_LOG_ERROR, "%s: a PNM image whose pixel data is cut short", path);
+        return FCL_ERR_FORMAT;
+    }
     int iw, ih, ic;
+    if (stbi_info_from_file(f, &iw, &ih, &ic) && (double)iw * ih > FCL_IMAGE_MAX_PIXELS) {
+        fclose(f); /* a few header bytes must not make us decode gigabytes */
+        fcl_log(FCL_LOG_ERROR, "%s: %d x %d pixels is more than facecl decodes (%d megapixels)", path, iw, ih,
+                FCL_IMAGE_MAX_PIXELS >> 20);
+        return FCL_ERR_FORMAT;
+    }
     unsigned char *pixels = stbi_load_from_file(f, &iw, &ih, &ic, channels);
     fclose(f);
     if (!pixels) {

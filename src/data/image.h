@@ -3,6 +3,9 @@
 #define FCL_DATA_IMAGE_H
 #include "facecl.h"
 
+/* The largest image decoded: 64 megapixels (192 MiB as RGB bytes). */
+#define FCL_IMAGE_MAX_PIXELS (1 << 26)
+
 /* Decodes path, converts to `channels` (1 = grey, 3 = RGB), resizes to h x w and
  * writes planar CHW floats in [0, 1] to out (channels*h*w). On failure logs why
  * (stb_image's reason) and returns FCL_ERR_FORMAT or FCL_ERR_IO. */
