@@ -4,6 +4,7 @@
 #   ./facecl.sh demo      install what is missing, build, run the main job
 #   ./facecl.sh test      install what is missing, build, run every test suite
 #   ./facecl.sh sanitize  build with -Db_sanitize=address,undefined and run the tests
+#   ./facecl.sh fuzz [S]  build the libFuzzer harnesses (clang) and fuzz each parser S seconds (60)
 #   ./facecl.sh setup     only install the Debian packages and build
 #
 # Packages are installed with apt-get when missing: as root directly, otherwise
@@ -18,13 +19,13 @@ BUILD=${FACECL_BUILD_DIR:-build}
 
 say() { printf 'facecl.sh: %s\n' "$*" >&2; }
 
-install_packages() {
+install_packages() { # extra packages beyond PACKAGES as arguments
     if ! command -v dpkg-query >/dev/null 2>&1; then
         say "not a Debian-based system: install the equivalents of ${PACKAGES[*]} yourself"
         return 0
     fi
     local missing=() p
-    for p in "${PACKAGES[@]}"; do
+    for p in "${PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -79,11 +80,33 @@ case "$cmd" in
         ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
             meson test -C "$BUILD-asan" --no-suite oclgrind --print-errorlogs "$@"
         ;;
+    fuzz)
+        seconds=${1:-60}
+        install_packages clang
+        CC=clang build "$BUILD-fuzz" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+            -Dbuildtype=debugoptimized
+        # Each target: the seed corpus (tests/fuzz/corpus) replayed, then mutated for S
+        # seconds; what it learns is kept in $BUILD-fuzz/corpus, a crash in $BUILD-fuzz/crash-*.
+        status=0
+        for target in model safetensors idx pairs image; do
+            mkdir -p "$BUILD-fuzz/corpus/$target"
+            log="$BUILD-fuzz/fuzz-$target.log"
+            if "$BUILD-fuzz/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+                -artifact_prefix="$BUILD-fuzz/crash-$target-" "$BUILD-fuzz/corpus/$target" \
+                "tests/fuzz/corpus/$target" >"$log" 2>&1; then
+                say "fuzz_$target: $(grep -a 'DONE' "$log" | tail -1 | sed 's/^#\([0-9]*\)[[:space:]]*DONE[[:space:]]*/\1 runs, /')"
+            else
+                say "fuzz_$target FAILED: $(grep -a -m1 -E 'ERROR|Assertion|SUMMARY' "$log"); log: $log"
+                status=1
+            fi
+        done
+        exit $status
+        ;;
     help|-h|--help)
-        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
         ;;
     *)
-        say "unknown command '$cmd' (try: demo, test, sanitize, setup)"
+        say "unknown command '$cmd' (try: demo, test, sanitize, fuzz, setup)"
         exit 2
         ;;
 esac
