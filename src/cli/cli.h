@@ -38,6 +38,8 @@ typedef struct cli_net {
 /* 0, or the exit status after saying what failed; cli_net_close in both cases. */
 int cli_net_open(cli_net *s, const char *model_path, const char *weights, const char *device, int batch);
 void cli_net_close(cli_net *s);
+/* name in file's directory (results beside the weights), written to out. */
+const char *cli_path_beside(const char *file, const char *name, char *out, size_t size);
 /* The verification threshold (a squared distance): given when >= 0, else the one
  * `facecl eval` stored in the weights file; false (having said why) without one. */
 bool cli_threshold(const char *weights, double given, double *out);

@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -191,12 +190,8 @@ int cmd_cluster(int argc, char **argv)
         if (st == FCL_SUCCESS)
             st = fcl_cluster(emb, n, dim, threshold, cluster, &n_clusters);
         char default_out[4096];
-        if (!out) {
-            char *copy = strdup(weights);
-            snprintf(default_out, sizeof default_out, "%s/clusters.csv", copy ? dirname(copy) : ".");
-            free(copy);
-            out = default_out;
-        }
+        if (!out)
+            out = cli_path_beside(weights, "clusters.csv", default_out, sizeof default_out);
         if (st == FCL_SUCCESS)
             st = write_csv(out, &d, n, cluster);
         if (st == FCL_SUCCESS)

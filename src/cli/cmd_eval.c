@@ -5,7 +5,6 @@
 #include "runtime/fileio.h"
 
 #include <getopt.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,12 +68,8 @@ int cmd_eval(int argc, char **argv)
         return 2;
     }
     char default_out[4096];
-    if (!out_dir) {
-        char *copy = strdup(weights);
-        snprintf(default_out, sizeof default_out, "%s/eval", copy ? dirname(copy) : ".");
-        free(copy);
-        out_dir = default_out;
-    }
+    if (!out_dir)
+        out_dir = cli_path_beside(weights, "eval", default_out, sizeof default_out);
     o.out_dir = out_dir;
     o.progress = !json;
     const char *data_dir = argv[optind + 1];

@@ -4,8 +4,17 @@
 #include "eval/evaluate.h"
 #include "io/safetensors.h"
 
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+
+const char *cli_path_beside(const char *file, const char *name, char *out, size_t size)
+{
+    char *copy = strdup(file);
+    snprintf(out, size, "%s/%s", copy ? dirname(copy) : ".", name);
+    free(copy);
+    return out;
+}
 
 int cli_net_open(cli_net *s, const char *model_path, const char *weights, const char *device, int batch)
 {

@@ -59,6 +59,15 @@ static fcl_status append_string(writer *w, const char *text)
     return st == FCL_SUCCESS ? append(w, "\"") : st;
 }
 
+/* "key":"value", both escaped. */
+static fcl_status append_pair(writer *w, const char *key, const char *value)
+{
+    fcl_status st = append_string(w, key);
+    if (st == FCL_SUCCESS)
+        st = append(w, ":");
+    return st == FCL_SUCCESS ? append_string(w, value) : st;
+}
+
 /* A strict parser for the JSON subset safetensors headers use. */
 typedef struct json {
     const char *p, *end;
@@ -162,11 +171,7 @@ static fcl_status read_metadata(json *j, fcl_st_meta *meta, int n_meta)
         if (st == FCL_SUCCESS)
             st = read_string(j, value, sizeof value);
         if (st == FCL_SUCCESS && j->keep && strcmp(key, j->replacing) != 0) {
-            st = append_string(j->keep, key);
-            if (st == FCL_SUCCESS)
-                st = append(j->keep, ":");
-            if (st == FCL_SUCCESS)
-                st = append_string(j->keep, value);
+            st = append_pair(j->keep, key, value);
             if (st == FCL_SUCCESS)
                 st = append(j->keep, ",");
         }
@@ -324,11 +329,7 @@ fcl_status fcl_safetensors_save(const fcl_model *m, const float *params, const f
     for (int i = 0; i < n_meta && st == FCL_SUCCESS; i++) {
         st = append(&w, ",");
         if (st == FCL_SUCCESS)
-            st = append_string(&w, meta[i].key);
-        if (st == FCL_SUCCESS)
-            st = append(&w, ":");
-        if (st == FCL_SUCCESS)
-            st = append_string(&w, meta[i].value);
+            st = append_pair(&w, meta[i].key, meta[i].value);
     }
     if (st == FCL_SUCCESS)
         st = append(&w, "}");
@@ -543,11 +544,7 @@ fcl_status fcl_safetensors_set_meta(const char *path, const char *key, const cha
     if (st == FCL_SUCCESS)
         st = parse_header(&j, NULL, 0, &entries, &n);
     if (st == FCL_SUCCESS)
-        st = append_string(&w, key);
-    if (st == FCL_SUCCESS)
-        st = append(&w, ":");
-    if (st == FCL_SUCCESS)
-        st = append_string(&w, value);
+        st = append_pair(&w, key, value);
     if (st == FCL_SUCCESS)
         st = append(&w, "}");
     for (int i = 0; i < n && st == FCL_SUCCESS; i++) {

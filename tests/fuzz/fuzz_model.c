@@ -3,16 +3,13 @@
 #include "graph/graph.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_quiet();
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     fcl_model *m;
     if (fcl_model_parse(text, "fuzz.model", &m) == FCL_SUCCESS) {
         size_t planned, unshared;

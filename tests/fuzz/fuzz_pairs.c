@@ -3,7 +3,6 @@
 #include "fuzz_support.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -11,11 +10,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int labels[9] = {0, 0, 0, 1, 1, 1, 2, 2, 2}, starts[4] = {0, 3, 6, 9};
     static const fcl_dataset d = {.n = 9, .n_classes = 3, .labels = labels, .class_names = names, .class_start = starts};
     fuzz_quiet();
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     fcl_pairs p;
     if (fcl_pairs_parse(text, "fuzz-pairs.txt", &d, &p) == FCL_SUCCESS)
         fcl_pairs_free(&p);

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 const char *fuzz_file(const uint8_t *data, size_t size, const char *suffix)
@@ -18,4 +19,14 @@ const char *fuzz_file(const uint8_t *data, size_t size, const char *suffix)
 void fuzz_quiet(void)
 {
     fcl_set_log_level(FCL_LOG_ERROR + 1);
+}
+
+char *fuzz_text(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (text) {
+        memcpy(text, data, size);
+        text[size] = '\0';
+    }
+    return text;
 }

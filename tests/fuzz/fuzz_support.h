@@ -8,6 +8,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Writes data to a per-process file in /tmp (name ending in suffix) and returns its path. */
 const char *fuzz_file(const uint8_t *data, size_t size, const char *suffix);
+/* The input as a NUL-terminated string (malloc'd; NULL when out of memory). */
+char *fuzz_text(const uint8_t *data, size_t size);
 /* Silences facecl's log: rejections are the expected outcome. */
 void fuzz_quiet(void);
 #endif
