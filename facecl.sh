@@ -88,7 +88,7 @@ case "$cmd" in
         # Each target: the seed corpus (tests/fuzz/corpus) replayed, then mutated for S
         # seconds; what it learns is kept in $BUILD-fuzz/corpus, a crash in $BUILD-fuzz/crash-*.
         status=0
-        for target in model safetensors idx pairs image; do
+        for target in model safetensors idx pairs image cache; do
             mkdir -p "$BUILD-fuzz/corpus/$target"
             log="$BUILD-fuzz/fuzz-$target.log"
             if "$BUILD-fuzz/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \

@@ -125,9 +125,8 @@ static char *entry_path(const fcl_runtime *rt, const char *key)
     return path;
 }
 
-/* Parses a disk entry; on success *binary points into data. */
-static bool entry_valid(const char *data, size_t size, const char *key, const unsigned char **binary,
-                        size_t *binary_size)
+bool fcl_program_cache_entry_valid(const char *data, size_t size, const char *key, const unsigned char **binary,
+                                   size_t *binary_size)
 {
     size_t key_len = strlen(key);
     uint32_t stored_key_len;
@@ -165,7 +164,7 @@ static bool load_from_disk(fcl_runtime *rt, const char *file, const char *key, c
     if (path && fcl_read_file(path, &data, &size) == FCL_SUCCESS) {
         const unsigned char *binary;
         size_t binary_size;
-        if (entry_valid(data, size, key, &binary, &binary_size)) {
+        if (fcl_program_cache_entry_valid(data, size, key, &binary, &binary_size)) {
             cl_int status, err;
             cl_program p = clCreateProgramWithBinary(rt->context, 1, &rt->device, &binary_size, &binary, &status,
                                                      &err);

@@ -58,6 +58,12 @@ fcl_status fcl_program_get(fcl_runtime *rt, const char *file, const char *option
 fcl_status fcl_kernel_create(fcl_runtime *rt, const char *file, const char *options, const char *name,
                              cl_kernel *out);
 
+/* Parses a kernel-cache file (data, size) written for key: true when its magic, key,
+ * length and checksum all match; *binary then points into data. Anything else, a
+ * corrupt, truncated or stale entry, is false and the program is built from source. */
+bool fcl_program_cache_entry_valid(const char *data, size_t size, const char *key, const unsigned char **binary,
+                                   size_t *binary_size);
+
 /* 64-bit FNV-1a, used for cache keys and entry checksums. */
 uint64_t fcl_hash64(const void *data, size_t length, uint64_t seed);
 #define FCL_HASH_SEED 0xcbf29ce484222325ULL
