@@ -1,6 +1,7 @@
 /* Optimiser steps on the device against a C reference in double, over three steps with
  * weight decay; non-trainable tensors (batch-norm running statistics) untouched; and
- * the learning-rate schedules against hand-computed values.
+ * the learning-rate schedules against hand-computed values; the guard that stops a step
+ * whose gradients hold NaN or Inf, naming the tensor.
  * Tolerance: one float32 update per step, |device - reference| <= 1e-5 * max(1, |p|). */
 #include "optim/optim.h"
 
@@ -140,12 +141,60 @@ static void names_and_bad_configs(void **state)
     fcl_model_destroy(m);
 }
 
+static char last_error[512];
+static void capture(fcl_log_level level, const char *message, void *user)
+{
+    (void)user;
+    if (level == FCL_LOG_ERROR)
+        snprintf(last_error, sizeof last_error, "%s", message);
+}
+
+static void nonfinite_gradients_are_named(void **state)
+{
+    (void)state;
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse("input h=5 w=5 c=1\nconv c1 k=3 c=4\nfc f c=700\nfc g c=3\n", "guard", &m),
+                     FCL_SUCCESS);
+    fcl_net *net;
+    assert_int_equal(fcl_net_create(rt, m, 2, true, &net), FCL_SUCCESS);
+    const size_t n = m->n_params; /* more than the 256 partial counts, and not a multiple */
+    float *g = malloc(n * sizeof *g);
+    for (size_t i = 0; i < n; i++)
+        g[i] = (float)(i % 7) - 3.0f;
+    assert_int_equal(fcl_net_write(net, net->grads, 0, n, g), FCL_SUCCESS);
+    assert_int_equal(fcl_net_check_gradients(net), FCL_SUCCESS);
+    fcl_set_log_callback(capture, NULL);
+    const fcl_node *gn = &m->nodes[3];
+    const size_t g_bias = gn->param_off + (size_t)gn->channels * gn->in.c; /* g.bias[1] */
+    const float bad[2] = {NAN, INFINITY};
+    for (int b = 0; b < 2; b++) {
+        float keep = g[g_bias + 1];
+        g[g_bias + 1] = bad[b];
+        assert_int_equal(fcl_net_write(net, net->grads, 0, n, g), FCL_SUCCESS);
+        last_error[0] = '\0';
+        assert_int_equal(fcl_net_check_gradients(net), FCL_ERR_NUMERIC);
+        assert_non_null(strstr(last_error, "g.bias"));
+        assert_non_null(strstr(last_error, "at 1"));
+        g[g_bias + 1] = keep;
+    }
+    g[n - 1] = NAN; /* the very last value, and an earlier tensor: the first one is named */
+    g[2] = -INFINITY;
+    assert_int_equal(fcl_net_write(net, net->grads, 0, n, g), FCL_SUCCESS);
+    assert_int_equal(fcl_net_check_gradients(net), FCL_ERR_NUMERIC);
+    assert_non_null(strstr(last_error, "c1.weight"));
+    fcl_set_log_callback(NULL, NULL);
+    free(g);
+    fcl_net_destroy(net);
+    fcl_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_optimizer_matches_the_reference),
         cmocka_unit_test(schedules),
         cmocka_unit_test(names_and_bad_configs),
+        cmocka_unit_test(nonfinite_gradients_are_named),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

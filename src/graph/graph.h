@@ -118,6 +118,7 @@ typedef struct fcl_tensor {
 /* Device kernels the ops use, one table. */
 typedef enum fcl_kernel_id {
     FCL_K_FILL,
+    FCL_K_COUNT_NONFINITE,
     FCL_K_GEMM_NN,
     FCL_K_GEMM_TN,
     FCL_K_IM2COL,
@@ -157,6 +158,7 @@ struct fcl_net {
     size_t act_floats_unshared; /* what it would be without lifetime reuse */
     cl_mem params, grads, acts, dacts, state;
     cl_mem work; /* shared scratch: im2col columns, transposed weights */
+    cl_mem nonfinite; /* partial counts of fcl_net_check_gradients (made on first use) */
     size_t work_floats;
     int gemm_tm, gemm_wn; /* cl/gemm.cl's register tile for this device: TM x 16*WN */
     bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
@@ -212,6 +214,12 @@ typedef struct fcl_gemm {
     int bias_off;
 } fcl_gemm;
 fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g);
+
+/* After backward: FCL_SUCCESS when every parameter gradient is finite; otherwise logs
+ * the first tensor whose gradient holds NaN or Inf, by name ("conv1.weight"), and
+ * returns FCL_ERR_NUMERIC. One reduction on the device; the host reads the gradients
+ * only when something is wrong. */
+fcl_status fcl_net_check_gradients(fcl_net *net);
 
 /* Zeroes n floats of buf from offset. */
 fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value);

@@ -16,6 +16,7 @@ static const struct {
     const char *file, *name, *options;
 } kernel_table[FCL_K_COUNT] = {
     [FCL_K_FILL] = {"tensor.cl", "fill"},
+    [FCL_K_COUNT_NONFINITE] = {"tensor.cl", "count_nonfinite"},
     [FCL_K_GEMM_NN] = {"gemm.cl", "gemm", "-DTRANS_A=0"},
     [FCL_K_GEMM_TN] = {"gemm.cl", "gemm", "-DTRANS_A=1"},
     [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
@@ -371,7 +372,7 @@ void fcl_net_destroy(fcl_net *net)
     for (int i = 0; i < FCL_K_COUNT; i++)
         if (net->kernels[i])
             clReleaseKernel(net->kernels[i]);
-    cl_mem bufs[] = {net->params, net->grads, net->acts, net->dacts, net->state, net->work};
+    cl_mem bufs[] = {net->params, net->grads, net->acts, net->dacts, net->state, net->work, net->nonfinite};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);
@@ -391,6 +392,60 @@ fcl_status fcl_net_read(fcl_net *net, cl_mem buf, size_t offset, size_t n, float
     cl_int err = clEnqueueReadBuffer(net->rt->queue, buf, CL_TRUE, offset * sizeof(float), n * sizeof(float), host,
                                      0, NULL, NULL);
     return err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clEnqueueReadBuffer", err);
+}
+
+#define NONFINITE_PARTS 256
+
+/* Names the first parameter tensor whose gradient (host copy g) is not finite. */
+static void name_nonfinite_gradient(const fcl_model *m, const float *g)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        fcl_param_desc d[FCL_MAX_PARAMS];
+        int np = fcl_ops[m->nodes[i].op]->params(&m->nodes[i], d);
+        size_t at = m->nodes[i].param_off;
+        for (int k = 0; k < np; at += d[k].count, k++) {
+            size_t bad = 0, first = 0;
+            for (size_t j = 0; j < d[k].count; j++)
+                if (!isfinite(g[at + j]) && bad++ == 0)
+                    first = j;
+            if (bad) {
+                fcl_log(FCL_LOG_ERROR, "the gradient of %s.%s holds %g at %zu (%zu of its %zu values are NaN or Inf): "
+                                       "stopping before the parameters change", m->nodes[i].name, d[k].suffix,
+                        g[at + first], first, bad, d[k].count);
+                return;
+            }
+        }
+    }
+}
+
+fcl_status fcl_net_check_gradients(fcl_net *net)
+{
+    const size_t n = net->model->n_params;
+    cl_int err = CL_SUCCESS;
+    if (!net->nonfinite)
+        net->nonfinite = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, NONFINITE_PARTS * sizeof(cl_uint), NULL,
+                                        &err);
+    if (err != CL_SUCCESS)
+        return FCL_CL_FAIL("clCreateBuffer", err);
+    cl_uint counts[NONFINITE_PARTS];
+    fcl_status st = FCL_LAUNCH(net, FCL_K_COUNT_NONFINITE, NONFINITE_PARTS, FCL_M(net->nonfinite), FCL_M(net->grads),
+                               FCL_I(n), FCL_I(NONFINITE_PARTS));
+    if (st == FCL_SUCCESS)
+        err = clEnqueueReadBuffer(net->rt->queue, net->nonfinite, CL_TRUE, 0, sizeof counts, counts, 0, NULL, NULL);
+    if (st == FCL_SUCCESS && err != CL_SUCCESS)
+        st = FCL_CL_FAIL("clEnqueueReadBuffer", err);
+    unsigned long total = 0;
+    for (int i = 0; i < NONFINITE_PARTS && st == FCL_SUCCESS; i++)
+        total += counts[i];
+    if (st != FCL_SUCCESS || total == 0)
+        return st;
+    float *g = malloc(n * sizeof *g);
+    if (g && fcl_net_read(net, net->grads, 0, n, g) == FCL_SUCCESS)
+        name_nonfinite_gradient(net->model, g);
+    else
+        fcl_log(FCL_LOG_ERROR, "%lu parameter gradients are NaN or Inf: stopping before the parameters change", total);
+    free(g);
+    return FCL_ERR_NUMERIC;
 }
 
 /* Box-Muller over splitmix64: a seeded, platform-independent normal generator. */

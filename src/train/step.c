@@ -57,6 +57,8 @@ fcl_status fcl_train_step(fcl_net *net, const fcl_loss *loss, fcl_optimizer *opt
     if (st == FCL_SUCCESS)
         st = fcl_net_backward_layers(net);
     if (st == FCL_SUCCESS)
+        st = fcl_net_check_gradients(net);
+    if (st == FCL_SUCCESS)
         st = fcl_optimizer_step(opt, lr);
     return st;
 }

@@ -22,8 +22,9 @@ typedef struct fcl_loss {
 /* forward(images) -> loss and its gradient -> backward -> optimiser step at lr.
  * images: batch x input (host); labels: batch identities. For the softmax loss, *out
  * counts images (triplets) and misclassified ones (active). A NaN or Inf in the images,
- * or an embedding or loss that is not finite, returns FCL_ERR_NUMERIC (naming the
- * image, or the count of bad distances) before any parameter changes. */
+ * an embedding or loss that is not finite, or a parameter gradient that is not, returns
+ * FCL_ERR_NUMERIC (naming the image, the count of bad distances or the tensor) before
+ * any parameter changes. */
 fcl_status fcl_train_step(fcl_net *net, const fcl_loss *loss, fcl_optimizer *opt, const float *images,
                           const int *labels, float lr, fcl_triplet_result *out);
 #endif
