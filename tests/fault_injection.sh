@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fault injection: a short training run with one OpenCL call made to fail, for every
-# wrapped entry point (tests/fault/cl_fault.c) at its first calls, its middle and its
-# last. Each run must end with exit 0 (the failure was recovered from, e.g. a kernel
+# wrapped entry point (tests/fault/cl_fault.c): every call of the entry points called
+# at most 24 times in a run (buffers, kernels, programs, reads, writes: so every call
+# site of them), the first three, middle and last calls of the rest (the argument and
+# enqueue calls, which all go through one site). Both losses are run. Each run must end with exit 0 (the failure was recovered from, e.g. a kernel
 # cache that cannot be written) or 1 with a message, never a signal, a hang or a
 # sanitizer report; a checkpoint left behind must load. Program builds are failed with
 # an empty kernel cache, everything else with a warm one.
@@ -27,16 +29,11 @@ train() { # cache dir, then env assignments
     shift
     rm -rf "$work/out"
     env FACECL_CACHE_DIR="$cache" LD_PRELOAD="$shim" "$@" timeout 120 "$facecl" train "$model" "$work/faces" \
-        --steps 2 --identities 3 --per-identity 2 --checkpoint-every 1 --out "$work/out" --quiet
+        --steps 2 --identities 3 --per-identity 2 --checkpoint-every 1 --out "$work/out" --quiet --loss "$loss"
 }
 
-# Warm a kernel cache, and count the calls of a whole run with it and without.
-train "$work/warm" >/dev/null 2>&1
-train "$work/warm" FACECL_FAULT_COUNTS="$work/warm-counts" >/dev/null 2>&1 || { echo "FAILED: run without faults"; exit 1; }
-rm -rf "$work/cold-cache"
-train "$work/cold-cache" FACECL_FAULT_COUNTS="$work/cold-counts" >/dev/null 2>&1 || { echo "FAILED: cold run"; exit 1; }
-
 runs=0 failed=0 recovered=0
+
 try() { # cache mode, function, k
     local cache=$work/warm
     if [ "$1" = cold ]; then cache=$work/cold-$runs; fi
@@ -47,7 +44,7 @@ try() { # cache mode, function, k
         recovered=$((recovered + 1))
     elif [ "$status" != 1 ] || ! grep -q "facecl" "$work/stderr"; then
         failed=$((failed + 1))
-        echo "FAILED: $2 call $3 ($1 cache): exit $status"
+        echo "FAILED: $loss loss, $2 call $3 ($1 cache): exit $status"
         sed 's/^/  | /' "$work/stderr" | tail -8
         return
     fi
@@ -58,16 +55,26 @@ try() { # cache mode, function, k
     fi
 }
 
-for mode in warm cold; do
-    while read -r fn count; do
-        [ "$count" -gt 0 ] || continue
-        # Builds and program queries only differ with an empty cache; the rest is tried warm.
-        case $fn in clCreateProgramWithSource|clBuildProgram|clGetProgramInfo) [ $mode = cold ] || continue ;;
-                    *) [ $mode = warm ] || continue ;; esac
-        for k in $(printf '%s\n' 1 2 3 $(((count + 1) / 2)) "$count" | awk -v c="$count" '$1 <= c' | sort -nu); do
-            try "$mode" "$fn" "$k"
-        done
-    done <"$work/$mode-counts"
+for loss in triplet softmax; do
+    # Warm a kernel cache, and count the calls of a whole run with it and without.
+    rm -rf "$work/warm" "$work/cold-cache" "$work"/*-counts
+    train "$work/warm" >/dev/null 2>&1
+    train "$work/warm" FACECL_FAULT_COUNTS="$work/warm-counts" >/dev/null 2>&1 || { echo "FAILED: run without faults"; exit 1; }
+    train "$work/cold-cache" FACECL_FAULT_COUNTS="$work/cold-counts" >/dev/null 2>&1 || { echo "FAILED: cold run"; exit 1; }
+    for mode in warm cold; do
+        while read -r fn count; do
+            [ "$count" -gt 0 ] || continue
+            # Builds and program queries only differ with an empty cache; the rest is tried warm.
+            case $fn in clCreateProgramWithSource|clBuildProgram|clGetProgramInfo) [ $mode = cold ] || continue ;;
+                        *) [ $mode = warm ] || continue ;; esac
+            if [ "$count" -le 24 ] && [ $mode = warm ]; then ks=$(seq 1 "$count"); else
+                ks=$(printf '%s\n' 1 2 3 $(((count + 1) / 2)) "$count" | awk -v c="$count" '$1 <= c' | sort -nu)
+            fi
+            for k in $ks; do
+                try "$mode" "$fn" "$k"
+            done
+        done <"$work/$mode-counts"
+    done
 done
 echo "$runs runs with one failing OpenCL call: $((runs - recovered - failed)) clean errors, $recovered recovered, $failed failed"
 [ "$failed" = 0 ]

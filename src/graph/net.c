@@ -369,6 +369,7 @@ void fcl_net_destroy(fcl_net *net)
 {
     if (!net)
         return;
+    clFinish(net->rt->queue); /* after an error, commands may still be queued against these buffers */
     for (int i = 0; i < FCL_K_COUNT; i++)
         if (net->kernels[i])
             clReleaseKernel(net->kernels[i]);

@@ -57,7 +57,7 @@ fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, bool gradient, do
         fcl_log(FCL_LOG_ERROR, "the softmax gradient needs a network created for training");
         return FCL_ERR_INVALID_ARGUMENT;
     }
-    cl_int err = clEnqueueWriteBuffer(net->rt->queue, s->labels, CL_FALSE, 0, (size_t)B * sizeof(cl_int), labels, 0,
+    cl_int err = clEnqueueWriteBuffer(net->rt->queue, s->labels, CL_TRUE, 0, (size_t)B * sizeof(cl_int), labels, 0,
                                       NULL, NULL);
     if (err != CL_SUCCESS)
         return FCL_CL_FAIL("clEnqueueWriteBuffer", err);

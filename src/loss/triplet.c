@@ -90,7 +90,7 @@ static fcl_status mine(fcl_triplet *t, const int *labels, fcl_mining mining, flo
     fcl_net *net = t->net;
     const int B = t->batch;
     fcl_status st = FCL_SUCCESS;
-    cl_int err = clEnqueueWriteBuffer(net->rt->queue, t->labels, CL_FALSE, 0, (size_t)B * sizeof(cl_int), labels, 0,
+    cl_int err = clEnqueueWriteBuffer(net->rt->queue, t->labels, CL_TRUE, 0, (size_t)B * sizeof(cl_int), labels, 0,
                                       NULL, NULL);
     if (err != CL_SUCCESS)
         return FCL_CL_FAIL("clEnqueueWriteBuffer", err);
