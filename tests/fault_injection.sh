@@ -29,7 +29,7 @@ train() { # cache dir, then env assignments
     shift
     rm -rf "$work/out"
     env FACECL_CACHE_DIR="$cache" LD_PRELOAD="$shim" "$@" timeout 120 "$facecl" train "$model" "$work/faces" \
-        --steps 2 --identities 3 --per-identity 2 --checkpoint-every 1 --out "$work/out" --quiet --loss "$loss"
+        --steps 2 --identities 3 --per-identity 2 --checkpoint-every 1 --out "$work/out" --quiet --loss "$loss" $profile
 }
 
 runs=0 failed=0 recovered=0
@@ -44,7 +44,7 @@ try() { # cache mode, function, k
         recovered=$((recovered + 1))
     elif [ "$status" != 1 ] || ! grep -q "facecl" "$work/stderr"; then
         failed=$((failed + 1))
-        echo "FAILED: $loss loss, $2 call $3 ($1 cache): exit $status"
+        echo "FAILED: $variant, $2 call $3 ($1 cache): exit $status"
         sed 's/^/  | /' "$work/stderr" | tail -8
         return
     fi
@@ -55,7 +55,9 @@ try() { # cache mode, function, k
     fi
 }
 
-for loss in triplet softmax; do
+# The profiled run times every kernel through events: their calls are failed too.
+for variant in triplet softmax "triplet --profile"; do
+    read -r loss profile <<<"$variant"
     # Warm a kernel cache, and count the calls of a whole run with it and without.
     rm -rf "$work/warm" "$work/cold-cache" "$work"/*-counts
     train "$work/warm" >/dev/null 2>&1
@@ -65,8 +67,11 @@ for loss in triplet softmax; do
         while read -r fn count; do
             [ "$count" -gt 0 ] || continue
             # Builds and program queries only differ with an empty cache; the rest is tried warm.
-            case $fn in clCreateProgramWithSource|clBuildProgram|clGetProgramInfo) [ $mode = cold ] || continue ;;
+            case $fn in clCreateProgramWithSource|clBuildProgram|clGetProgramInfo|clGetProgramBuildInfo)
+                [ $mode = cold ] || continue ;;
                         *) [ $mode = warm ] || continue ;; esac
+            # Only the event calls differ in the profiled run.
+            [ -z "$profile" ] || case $fn in clWaitForEvents|clGetEventProfilingInfo) ;; *) continue ;; esac
             if [ "$count" -le 24 ] && [ $mode = warm ]; then ks=$(seq 1 "$count"); else
                 ks=$(printf '%s\n' 1 2 3 $(((count + 1) / 2)) "$count" | awk -v c="$count" '$1 <= c' | sort -nu)
             fi

@@ -68,12 +68,12 @@ static void describe(struct fcl_device_entry *e, const char *platform, const cha
     clGetDeviceInfo(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof vector, &vector, NULL);
     in->float_vector_width = vector;
     in->type = map_type(type);
-    in->compute_units = units;
     in->clock_mhz = clock;
     in->global_mem_bytes = global;
     in->local_mem_bytes = local;
     in->max_alloc_bytes = alloc;
-    in->max_work_group_size = wg;
+    in->max_work_group_size = wg ? wg : 1; /* a failed query must not make launches divide by zero */
+    in->compute_units = units ? units : 1;
     in->fp16 = has_extension(d, "cl_khr_fp16");
     in->fp64 = has_extension(d, "cl_khr_fp64");
 }

@@ -16,13 +16,15 @@ enum {
     F_GET_PLATFORM_IDS, F_GET_DEVICE_IDS, F_CREATE_CONTEXT, F_CREATE_COMMAND_QUEUE, F_CREATE_BUFFER,
     F_CREATE_PROGRAM_WITH_SOURCE, F_CREATE_PROGRAM_WITH_BINARY, F_BUILD_PROGRAM, F_GET_PROGRAM_INFO,
     F_CREATE_KERNEL, F_SET_KERNEL_ARG, F_ENQUEUE_ND_RANGE_KERNEL, F_ENQUEUE_READ_BUFFER, F_ENQUEUE_WRITE_BUFFER,
-    F_FINISH, F_COUNT
+    F_FINISH, F_GET_PLATFORM_INFO, F_GET_DEVICE_INFO, F_GET_PROGRAM_BUILD_INFO, F_WAIT_FOR_EVENTS,
+    F_GET_EVENT_PROFILING_INFO, F_COUNT
 };
 static const char *const names[F_COUNT] = {
     "clGetPlatformIDs", "clGetDeviceIDs", "clCreateContext", "clCreateCommandQueue", "clCreateBuffer",
     "clCreateProgramWithSource", "clCreateProgramWithBinary", "clBuildProgram", "clGetProgramInfo",
     "clCreateKernel", "clSetKernelArg", "clEnqueueNDRangeKernel", "clEnqueueReadBuffer", "clEnqueueWriteBuffer",
-    "clFinish",
+    "clFinish", "clGetPlatformInfo", "clGetDeviceInfo", "clGetProgramBuildInfo", "clWaitForEvents",
+    "clGetEventProfilingInfo",
 };
 static long counts[F_COUNT];
 static int fail_fn = -1;
@@ -174,4 +176,32 @@ cl_int clEnqueueWriteBuffer(cl_command_queue q, cl_mem m, cl_bool block, size_t 
 cl_int clFinish(cl_command_queue q)
 {
     return hit(F_FINISH) ? CL_OUT_OF_RESOURCES : REAL(clFinish)(q);
+}
+
+cl_int clGetPlatformInfo(cl_platform_id p, cl_platform_info what, size_t size, void *value, size_t *ret)
+{
+    return hit(F_GET_PLATFORM_INFO) ? CL_OUT_OF_HOST_MEMORY : REAL(clGetPlatformInfo)(p, what, size, value, ret);
+}
+
+cl_int clGetDeviceInfo(cl_device_id d, cl_device_info what, size_t size, void *value, size_t *ret)
+{
+    return hit(F_GET_DEVICE_INFO) ? CL_OUT_OF_RESOURCES : REAL(clGetDeviceInfo)(d, what, size, value, ret);
+}
+
+cl_int clGetProgramBuildInfo(cl_program p, cl_device_id d, cl_program_build_info what, size_t size, void *value,
+                             size_t *ret)
+{
+    return hit(F_GET_PROGRAM_BUILD_INFO) ? CL_OUT_OF_RESOURCES
+                                         : REAL(clGetProgramBuildInfo)(p, d, what, size, value, ret);
+}
+
+cl_int clWaitForEvents(cl_uint n, const cl_event *events)
+{
+    return hit(F_WAIT_FOR_EVENTS) ? CL_OUT_OF_RESOURCES : REAL(clWaitForEvents)(n, events);
+}
+
+cl_int clGetEventProfilingInfo(cl_event e, cl_profiling_info what, size_t size, void *value, size_t *ret)
+{
+    return hit(F_GET_EVENT_PROFILING_INFO) ? CL_OUT_OF_RESOURCES
+                                           : REAL(clGetEventProfilingInfo)(e, what, size, value, ret);
 }
