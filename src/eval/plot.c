@@ -42,6 +42,17 @@ static double py(const fcl_plot *p, double y)
     return HEIGHT - BOTTOM - (y - p->y_min) / (p->y_max - p->y_min) * (HEIGHT - TOP - BOTTOM);
 }
 
+/* A decade's label: 1e-05 .. 1 as %g, and 1000 up as 1K, 10M, 1G (multiply-adds). */
+static void decade_label(double d, char *out, size_t size)
+{
+    static const char *const suffix[] = {"K", "M", "G", "T"};
+    int k = d >= 1000 ? (int)fmin(4, floor(log10(d) / 3 + 1e-9)) : 0;
+    if (k > 0)
+        snprintf(out, size, "%g%s", d / pow(1000, k), suffix[k - 1]);
+    else
+        snprintf(out, size, "%g", d);
+}
+
 static void axes(fcl_strbuf *t, const fcl_plot *p)
 {
     fcl_strbuf_printf(t, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"black\"/>\n", LEFT, TOP,
@@ -49,8 +60,10 @@ static void axes(fcl_strbuf *t, const fcl_plot *p)
     if (p->x_log) {
         for (double d = pow(10, ceil(log10(p->x_min) - 1e-9)); d <= p->x_max * (1 + 1e-9); d *= 10) {
             double x = px(p, d);
+            char label[32];
+            decade_label(d, label, sizeof label);
             fcl_strbuf_printf(t, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, TOP, x, HEIGHT - BOTTOM);
-            fcl_strbuf_printf(t, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n", x, HEIGHT - BOTTOM + 18, d);
+            fcl_strbuf_printf(t, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x, HEIGHT - BOTTOM + 18, label);
         }
     } else {
         for (int i = 0; i <= 5; i++) {

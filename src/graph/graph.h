@@ -162,6 +162,7 @@ struct fcl_net {
     size_t work_floats;
     int gemm_tm, gemm_wn; /* cl/gemm.cl's register tile for this device: TM x 16*WN */
     bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
+    uint64_t gemm_macs;   /* multiply-adds launched through fcl_gemm_run: the measured FLOP count */
     cl_kernel kernels[FCL_K_COUNT];
     /* With a profiling runtime: device time and launches per kernel. */
     double kernel_ms[FCL_K_COUNT];

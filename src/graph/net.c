@@ -132,6 +132,7 @@ static void choose_gemm_tile(fcl_net *net)
 fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g)
 {
     const int tn = 16 * net->gemm_wn;
+    net->gemm_macs += (uint64_t)g->M * g->N * g->K * g->chunks * g->batch;
     const size_t global[3] = {(size_t)(g->N + tn - 1) / tn, (size_t)(g->M + net->gemm_tm - 1) / net->gemm_tm,
                               (size_t)g->batch};
     const fcl_arg args[] = {

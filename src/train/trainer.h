@@ -37,6 +37,8 @@ typedef struct fcl_train_summary {
     long first_step, steps_done; /* this run began at first_step and ended at steps_done */
     double last_loss, mean_loss_last; /* last step's loss; mean over the last 10% of steps */
     double seconds, images_per_second;
+    double steady_images_per_second; /* from this run's second step on: no start-up costs */
+    uint64_t gemm_macs;               /* multiply-adds the device ran in this run's steps */
     long skipped_batches; /* not finite, under FCL_ON_NUMERIC_SKIP */
     int unreadable_images;
 } fcl_train_summary;

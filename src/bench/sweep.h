@@ -1,0 +1,94 @@
+/* The FLOPS-versus-accuracy sweep, the FaceNet paper's Figure 4 on the user's device:
+ * every model trained with one recipe for a few seeds, evaluated (10-fold verification,
+ * VAL at FAR 1e-3, rank-1), and measured (multiply-adds counted on the device,
+ * throughput, achieved GFLOP/s against the device's GEMM ceiling).
+ *
+ * Everything lives in one output directory: sweep.txt (the configuration; a directory
+ * holding another configuration is refused), <model>/calibration.txt (a short timed
+ * run), <model>/seed-<s>/ (checkpoint, weights, train.csv, eval/, run.txt). A run with
+ * run.txt is done; one with only a checkpoint resumes from it, bit for bit. */
+#ifndef FCL_BENCH_SWEEP_H
+#define FCL_BENCH_SWEEP_H
+#include "data/dataset.h"
+#include "graph/graph.h"
+#include "runtime/fileio.h"
+
+#include <signal.h>
+#include <stdio.h>
+
+#define FCL_SWEEP_MAX_MODELS 16
+#define FCL_SWEEP_MAX_SEEDS 16
+
+typedef struct fcl_sweep_options {
+    const char *models[FCL_SWEEP_MAX_MODELS]; /* model file paths */
+    int n_models;
+    long steps;     /* > 0: the same number of steps for every model */
+    double minutes; /* > 0: the same training time instead (steps from a timed run) */
+    int seeds;      /* seeds 1..seeds */
+    int P, K;
+    const char *out_dir;
+    int far_images, gallery_images; /* evaluation sizes (fcl_eval_options) */
+    int progress;                   /* 0 quiet, 1 lines, 2 a live line */
+    volatile sig_atomic_t *stop;    /* set: checkpoint the current run and return */
+} fcl_sweep_options;
+
+/* What one trained model measured: seed-<s>/run.txt. */
+typedef struct fcl_sweep_run {
+    double seed, steps;
+    double macs, macs_counted;         /* per image: facecl info's, and the GEMMs' count on the device */
+    double train_macs_counted;         /* per image of a training step (forward + backward) */
+    double params;
+    double train_images_per_second, train_seconds;
+    double infer_images_per_second;    /* embedding the test set, batch 100 */
+    double accuracy, accuracy_std, val, far, rank1, ncm, auc, eer, threshold;
+} fcl_sweep_run;
+
+/* One model over its seeds. */
+typedef struct fcl_sweep_model {
+    char name[64];
+    fcl_sweep_run runs[FCL_SWEEP_MAX_SEEDS];
+    int n_runs;
+    double calibration_ips;    /* training images/s of the timed run */
+    double train_macs_counted; /* per image of a training step, counted in the timed run */
+    long steps;
+} fcl_sweep_model;
+
+typedef struct fcl_sweep_report {
+    fcl_sweep_model models[FCL_SWEEP_MAX_MODELS];
+    int n_models;
+    const fcl_sweep_options *options;
+    char device[256];
+    double gemm_gflops; /* facecl's GEMM at n = FCL_SWEEP_CEILING_N on this device */
+} fcl_sweep_report;
+
+#define FCL_SWEEP_CEILING_N 1024
+
+/* The whole sweep: trains and evaluates what is not done yet, then fills report.
+ * train/test: Fashion-MNIST's splits (or any labelled set). FCL_ERR_INTERRUPTED
+ * when o->stop was set (the current run keeps its checkpoint). */
+fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_dataset *test, const fcl_sweep_options *o,
+                     fcl_sweep_report *report);
+
+/* facecl's GEMM on an n x n x n product: GFLOP/s (best of a few). */
+fcl_status fcl_sweep_gemm_gflops(fcl_runtime *rt, int n, double *gflops);
+
+/* run.txt: written atomically; reading fails (FCL_ERR_FORMAT) on a missing, partial or
+ * non-finite field, so such a run is simply done again. */
+fcl_status fcl_sweep_run_write(const char *path, const fcl_sweep_run *r);
+fcl_status fcl_sweep_run_read(const char *path, fcl_sweep_run *r);
+
+/* sweep.txt's text for o and the models' measured sizes. */
+fcl_status fcl_sweep_config_text(const fcl_sweep_options *o, const fcl_model *const *models, fcl_strbuf *out);
+/* Writes sweep.txt into an empty or new directory; accepts one holding the same text;
+ * refuses (FCL_ERR_INVALID_ARGUMENT, saying which line differs) any other. */
+fcl_status fcl_sweep_claim_dir(const char *out_dir, const char *config_text);
+
+/* Mean and sample standard deviation of field `offset` (offsetof(fcl_sweep_run, x)) over a model's runs. */
+void fcl_sweep_stat(const fcl_sweep_model *m, size_t offset, double *mean, double *std);
+
+/* The results: a table, the paper's points beside it, results.json, flops_val.svg
+ * (multiply-adds against VAL, log x) and time_accuracy.svg (training time against
+ * 10-fold accuracy) in the output directory. */
+void fcl_sweep_print(FILE *f, const fcl_sweep_report *r);
+fcl_status fcl_sweep_write_outputs(const fcl_sweep_report *r);
+#endif

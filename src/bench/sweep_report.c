@@ -1,0 +1,236 @@
+/* What a FLOPS-versus-accuracy sweep found: the tables, the paper's points beside
+ * them, results.json and the two plots. */
+#include "bench/sweep.h"
+#include "eval/plot.h"
+#include "runtime/log.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* FaceNet's own models as the paper reports them (SPEC.md section 3): multiply-adds per
+ * image and VAL at FAR 1e-3 on Google's hold-out set (no figure given for NN3's FLOPS). Set beside ours, not compared: the
+ * data and the training budget differ by orders of magnitude. */
+static const struct paper_point {
+    const char *name, *input;
+    double macs, params, val, val_std;
+} paper_points[] = {
+    {"NN1", "220x220", 1.6e9, 140e6, 87.9, 1.9}, {"NN2", "224x224", 1.6e9, 7.5e6, 89.4, 1.6},
+    {"NN3", "160x160", NAN, 7.5e6, 88.3, 1.7},   {"NN4", "96x96", 285e6, 7.5e6, 82.0, 2.3},
+    {"NNS1", "165x165", 220e6, 26e6, 82.4, 2.4}, {"NNS2", "140x116", 20e6, 4.3e6, 51.9, 2.9},
+};
+
+#define STAT(m, field, mean, std) fcl_sweep_stat((m), offsetof(fcl_sweep_run, field), (mean), (std))
+
+static double mean_of(const fcl_sweep_model *m, size_t offset)
+{
+    double mean, std;
+    fcl_sweep_stat(m, offset, &mean, &std);
+    return mean;
+}
+#define MEAN(m, field) mean_of((m), offsetof(fcl_sweep_run, field))
+
+/* Training GFLOP/s: the multiply-adds the device counted per training image, at the measured rate. */
+static double train_gflops(const fcl_sweep_model *m)
+{
+    return 2 * MEAN(m, train_macs_counted) * MEAN(m, train_images_per_second) / 1e9;
+}
+
+static void human(double v, char *out, size_t size)
+{
+    static const struct {
+        double scale;
+        const char *suffix;
+    } units[] = {{1e9, "G"}, {1e6, "M"}, {1e3, "K"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (v >= units[i].scale) {
+            snprintf(out, size, "%.*f%s", v >= 10 * units[i].scale ? 1 : 2, v / units[i].scale, units[i].suffix);
+            return;
+        }
+    snprintf(out, size, "%.0f", v);
+}
+
+void fcl_sweep_print(FILE *f, const fcl_sweep_report *r)
+{
+    const fcl_sweep_options *o = r->options;
+    fprintf(f, "FLOPS against accuracy on %s (%d seed%s, batch %d x %d, %s)\n\n", r->device, o->seeds,
+            o->seeds == 1 ? "" : "s", o->P, o->K, o->minutes > 0 ? "same training time" : "same steps");
+    fprintf(f, "%-20s %9s %8s %6s  %-15s  %-15s  %-15s %7s\n", "model", "M-adds", "params", "steps",
+            "10-fold acc %", "VAL@FAR1e-3 %", "rank-1 %", "NCM %");
+    for (int i = 0; i < r->n_models; i++) {
+        const fcl_sweep_model *m = &r->models[i];
+        if (!m->n_runs)
+            continue;
+        double acc, acc_s, val, val_s, r1, r1_s;
+        STAT(m, accuracy, &acc, &acc_s);
+        STAT(m, val, &val, &val_s);
+        STAT(m, rank1, &r1, &r1_s);
+        char params[16];
+        human(MEAN(m, params), params, sizeof params);
+        fprintf(f, "%-20s %9.3f %8s %6ld  %6.2f +- %-5.2f  %6.2f +- %-5.2f  %6.2f +- %-5.2f %7.2f\n", m->name,
+                MEAN(m, macs) / 1e6, params, m->steps, 100 * acc, 100 * acc_s, 100 * val, 100 * val_s, 100 * r1,
+                100 * r1_s, 100 * MEAN(m, ncm));
+    }
+    fprintf(f, "\nmeasured on this device (GEMM ceiling %.1f GFLOP/s: facecl's GEMM, n = %d):\n", r->gemm_gflops,
+            FCL_SWEEP_CEILING_N);
+    fprintf(f, "%-20s %10s %10s %11s %9s %9s %9s %11s %9s\n", "model", "fwd M-adds", "train M-ad", "train img/s",
+            "train s", "GFLOP/s", "ceiling", "infer img/s", "GFLOP/s");
+    for (int i = 0; i < r->n_models; i++) {
+        const fcl_sweep_model *m = &r->models[i];
+        if (!m->n_runs)
+            continue;
+        const double g = train_gflops(m);
+        fprintf(f, "%-20s %10.3f %10.3f %11.0f %9.1f %9.2f %8.1f%% %11.0f %9.2f\n", m->name,
+                MEAN(m, macs_counted) / 1e6, MEAN(m, train_macs_counted) / 1e6, MEAN(m, train_images_per_second),
+                MEAN(m, train_seconds), g, 100 * g / r->gemm_gflops, MEAN(m, infer_images_per_second),
+                2 * MEAN(m, macs_counted) * MEAN(m, infer_images_per_second) / 1e9);
+    }
+    fprintf(f, "(fwd M-adds: counted on the device in one forward pass, per image; `facecl info` gives M-adds.\n"
+               " train M-ad: forward + backward per image. train s: steps x batch / train img/s.)\n");
+    fprintf(f, "\nthe paper's models (VAL at FAR 1e-3 on Google's hold-out faces, not on this data):\n");
+    fprintf(f, "%-6s %-9s %9s %8s %13s\n", "model", "input", "M-adds", "params", "VAL %");
+    for (size_t i = 0; i < sizeof paper_points / sizeof paper_points[0]; i++) {
+        const struct paper_point *p = &paper_points[i];
+        char params[16], macs[16];
+        human(p->params, params, sizeof params);
+        if (isfinite(p->macs))
+            snprintf(macs, sizeof macs, "%.0f", p->macs / 1e6);
+        else
+            snprintf(macs, sizeof macs, "-");
+        fprintf(f, "%-6s %-9s %9s %8s %6.1f +- %.1f\n", p->name, p->input, macs, params, p->val, p->val_std);
+    }
+}
+
+static void json_stat(fcl_strbuf *b, const char *name, const fcl_sweep_model *m, size_t offset)
+{
+    double mean, std;
+    fcl_sweep_stat(m, offset, &mean, &std);
+    fcl_strbuf_printf(b, "\"%s\": {\"mean\": %.6g, \"std\": %.6g}, ", name, mean, std);
+}
+
+static fcl_status write_json(const fcl_sweep_report *r, const char *path)
+{
+    const fcl_sweep_options *o = r->options;
+    fcl_strbuf b = {0};
+    fcl_strbuf_printf(&b, "{\n  \"benchmark\": \"flops-accuracy\",\n  \"device\": \"");
+    for (const char *c = r->device; *c; c++) /* a device name is printable text; keep JSON valid anyway */
+        fcl_strbuf_printf(&b, *c == '"' || *c == '\\' ? "\\%c" : (unsigned char)*c < 32 ? "?" : "%c", *c);
+    fcl_strbuf_printf(&b, "\",\n  \"gemm_ceiling_gflops\": %.4g, \"gemm_ceiling_n\": %d,\n", r->gemm_gflops,
+                      FCL_SWEEP_CEILING_N);
+    fcl_strbuf_printf(&b, "  \"budget\": {\"%s\": %g}, \"seeds\": %d, \"P\": %d, \"K\": %d,\n",
+                      o->minutes > 0 ? "minutes" : "steps", o->minutes > 0 ? o->minutes : (double)o->steps, o->seeds,
+                      o->P, o->K);
+    fcl_strbuf_printf(&b, "  \"models\": [");
+    for (int i = 0; i < r->n_models; i++) {
+        const fcl_sweep_model *m = &r->models[i];
+        fcl_strbuf_printf(&b, "%s\n    {\"name\": \"%s\", \"steps\": %ld, \"train_gflops\": %.4g, ", i ? "," : "",
+                          m->name, m->steps, m->n_runs ? train_gflops(m) : 0);
+        static const struct {
+            const char *name;
+            size_t offset;
+        } stats[] = {
+            {"multiply_adds", offsetof(fcl_sweep_run, macs)},
+            {"multiply_adds_counted", offsetof(fcl_sweep_run, macs_counted)},
+            {"train_multiply_adds_counted", offsetof(fcl_sweep_run, train_macs_counted)},
+            {"params", offsetof(fcl_sweep_run, params)},
+            {"train_images_per_second", offsetof(fcl_sweep_run, train_images_per_second)},
+            {"train_seconds", offsetof(fcl_sweep_run, train_seconds)},
+            {"infer_images_per_second", offsetof(fcl_sweep_run, infer_images_per_second)},
+            {"accuracy", offsetof(fcl_sweep_run, accuracy)}, {"val", offsetof(fcl_sweep_run, val)},
+            {"rank1", offsetof(fcl_sweep_run, rank1)}, {"ncm", offsetof(fcl_sweep_run, ncm)},
+            {"auc", offsetof(fcl_sweep_run, auc)}, {"eer", offsetof(fcl_sweep_run, eer)},
+        };
+        for (size_t k = 0; k < sizeof stats / sizeof stats[0] && m->n_runs; k++)
+            json_stat(&b, stats[k].name, m, stats[k].offset);
+        fcl_strbuf_printf(&b, "\"runs\": [");
+        for (int s = 0; s < m->n_runs; s++) {
+            const fcl_sweep_run *run = &m->runs[s];
+            fcl_strbuf_printf(&b, "%s{\"seed\": %.0f, \"accuracy\": %.6g, \"accuracy_std\": %.6g, \"val\": %.6g, "
+                                  "\"far\": %.6g, \"rank1\": %.6g, \"train_images_per_second\": %.6g}",
+                              s ? ", " : "", run->seed, run->accuracy, run->accuracy_std, run->val, run->far,
+                              run->rank1, run->train_images_per_second);
+        }
+        fcl_strbuf_printf(&b, "]}");
+    }
+    fcl_strbuf_printf(&b, "\n  ],\n  \"paper\": [");
+    for (size_t i = 0; i < sizeof paper_points / sizeof paper_points[0]; i++) {
+        const struct paper_point *p = &paper_points[i];
+        fcl_strbuf_printf(&b, "%s\n    {\"name\": \"%s\", \"input\": \"%s\", \"multiply_adds\": ", i ? "," : "",
+                          p->name, p->input);
+        fcl_strbuf_printf(&b, isfinite(p->macs) ? "%.4g" : "null", p->macs);
+        fcl_strbuf_printf(&b, ", \"params\": %.4g, \"val\": %.3g, \"val_std\": %.3g}", p->params, p->val / 100,
+                          p->val_std / 100);
+    }
+    fcl_strbuf_printf(&b, "\n  ]\n}\n");
+    fcl_status st = fcl_strbuf_status(&b);
+    if (st == FCL_SUCCESS)
+        st = fcl_write_file_atomic(path, b.text, b.len);
+    free(b.text);
+    return st;
+}
+
+/* One labelled point per model (mean, error bar the std over seeds) of y against x. */
+static fcl_status plot_models(const fcl_sweep_report *r, const char *path, const char *title, const char *x_label,
+                              const char *y_label, size_t x_offset, size_t y_offset)
+{
+    double x[FCL_SWEEP_MAX_MODELS], y[FCL_SWEEP_MAX_MODELS], err[FCL_SWEEP_MAX_MODELS];
+    const char *labels[FCL_SWEEP_MAX_MODELS];
+    int n = 0;
+    double x_min = INFINITY, x_max = 0, y_min = 100, y_max = 0;
+    for (int i = 0; i < r->n_models; i++) {
+        const fcl_sweep_model *m = &r->models[i];
+        if (!m->n_runs)
+            continue;
+        double std;
+        x[n] = mean_of(m, x_offset);
+        fcl_sweep_stat(m, y_offset, &y[n], &std);
+        y[n] *= 100;
+        err[n] = 100 * std;
+        labels[n] = m->name;
+        x_min = fmin(x_min, x[n]);
+        x_max = fmax(x_max, x[n]);
+        y_min = fmin(y_min, y[n] - err[n]);
+        y_max = fmax(y_max, y[n] + err[n]);
+        n++;
+    }
+    if (n == 0)
+        return FCL_SUCCESS;
+    /* Whole decades on the log axis; the y range padded and rounded to 5 points. */
+    fcl_plot p = {title, x_label, y_label, true, pow(10, floor(log10(x_min))), pow(10, ceil(log10(x_max) + 1e-9)),
+                  fmax(0, 5 * floor(y_min / 5 - 0.2)), fmin(100, 5 * ceil(y_max / 5 + 0.2))};
+    fcl_plot_series s = {.label = "this device, mean +- std over seeds", .x = x, .y = y, .y_err = err,
+                         .point_labels = labels, .n = n, .points = true};
+    return fcl_plot_svg(path, &p, &s, 1);
+}
+
+fcl_status fcl_sweep_write_outputs(const fcl_sweep_report *r)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/results.json", r->options->out_dir);
+    fcl_status st = write_json(r, path);
+    if (st == FCL_SUCCESS) {
+        snprintf(path, sizeof path, "%s/flops_val.svg", r->options->out_dir);
+        st = plot_models(r, path, "FLOPS against VAL (as FaceNet's Figure 4)", "multiply-adds per image (log)",
+                         "VAL at FAR 1e-3 (%)", offsetof(fcl_sweep_run, macs), offsetof(fcl_sweep_run, val));
+    }
+    if (st == FCL_SUCCESS) {
+        snprintf(path, sizeof path, "%s/time_accuracy.svg", r->options->out_dir);
+        st = plot_models(r, path, "training time against accuracy on this device", "training seconds (log)",
+                         "10-fold verification accuracy (%)", offsetof(fcl_sweep_run, train_seconds),
+                         offsetof(fcl_sweep_run, accuracy));
+    }
+    if (st == FCL_SUCCESS) { /* the terminal's table, as a file */
+        char *text = NULL;
+        size_t length = 0;
+        FILE *f = open_memstream(&text, &length);
+        if (f) {
+            fcl_sweep_print(f, r);
+            fclose(f);
+        }
+        snprintf(path, sizeof path, "%s/table.txt", r->options->out_dir);
+        st = f && text ? fcl_write_file_atomic(path, text, length) : FCL_ERR_OUT_OF_HOST_MEMORY;
+        free(text);
+    }
+    return st;
+}

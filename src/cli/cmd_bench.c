@@ -1,0 +1,225 @@
+/* facecl bench flops-accuracy: the FaceNet paper's Figure 4 on the user's device and
+ * data (src/bench/sweep.h does the work). */
+#include "bench/sweep.h"
+#include "cli/cli.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+#define MODEL_DIR "models"
+
+static const char *const default_models = "fmnist-tiny,fmnist-nns2,fmnist-bn,fmnist-inception";
+
+/* The two budgets: the full sweep and --quick (one seed, fewer steps, smaller evaluation). */
+static const struct sweep_preset {
+    long steps;
+    int seeds, far_images, gallery_images;
+    const char *out_dir;
+} full_preset = {600, 3, 3000, 10000, "runs/flops-accuracy"},
+  quick_preset = {60, 1, 2000, 5000, "runs/flops-accuracy-quick"};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: facecl bench flops-accuracy [options]\n\n"
+            "The FaceNet paper's Figure 4 on this device: trains each model with the same recipe\n"
+            "(semi-hard triplet loss, AdaGrad, batches of P x K Fashion-MNIST images), evaluates it\n"
+            "(10-fold verification, VAL at FAR 1e-3, rank-1) for several seeds, and measures it\n"
+            "(multiply-adds counted on the device, training and inference images/s, achieved GFLOP/s\n"
+            "against the device's GEMM ceiling). Prints the tables and writes results.json,\n"
+            "table.txt, flops_val.svg and time_accuracy.svg to the output directory. An interrupted\n"
+            "sweep (Ctrl-C, a crash) continues where it stopped when run again.\n\n"
+            "  --models A,B,...  model names in %s/ or .model paths\n"
+            "                    (default %s)\n"
+            "  --steps N         the same steps for every model (default %ld)\n"
+            "  --minutes M       the same training time for every model instead: steps from a timed run\n"
+            "  --seeds S         seeds 1..S per model (default %d)\n"
+            "  --quick           %ld steps, %d seed, a smaller evaluation: minutes, for a first look and CI\n"
+            "  --identities P    identities per batch (10)\n"
+            "  --per-identity K  images per identity (8)\n"
+            "  --data DIR        Fashion-MNIST's IDX files (default %s,\n"
+            "                    Debian package dataset-fashion-mnist)\n"
+            "  --out DIR         results (default %s, with --quick %s)\n"
+            "  --device D        OpenCL device (index, gpu, cpu or a name)\n"
+            "  --quiet           no progress lines\n",
+            MODEL_DIR, default_models, full_preset.steps, full_preset.seeds, quick_preset.steps, quick_preset.seeds,
+            DEFAULT_DATA, full_preset.out_dir, quick_preset.out_dir);
+}
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* A name becomes models/<name>.model; a path (with '/' or ending in .model) stays. */
+static bool resolve_model(const char *name, char *out, size_t size)
+{
+    const size_t n = strlen(name);
+    if (strchr(name, '/') || (n > 6 && strcmp(name + n - 6, ".model") == 0))
+        snprintf(out, size, "%s", name);
+    else
+        snprintf(out, size, "%s/%s.model", MODEL_DIR, name);
+    if (access(out, R_OK) == 0)
+        return true;
+    fprintf(stderr, "facecl bench: unknown model '%s' (no readable %s).", name, out);
+    DIR *d = opendir(MODEL_DIR);
+    if (d) {
+        fprintf(stderr, " %s/ holds:", MODEL_DIR);
+        for (const struct dirent *e; (e = readdir(d));) {
+            const size_t len = strlen(e->d_name);
+            if (len > 6 && strcmp(e->d_name + len - 6, ".model") == 0)
+                fprintf(stderr, " %.*s", (int)(len - 6), e->d_name);
+        }
+        closedir(d);
+    } else {
+        fprintf(stderr, " Run facecl from its source directory, or give model files' paths.");
+    }
+    fprintf(stderr, "\n");
+    return false;
+}
+
+/* Splits the comma-separated list (in place) into resolved paths. */
+static bool parse_models(char *list, char paths[][4096], fcl_sweep_options *o)
+{
+    o->n_models = 0;
+    for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        if (o->n_models == FCL_SWEEP_MAX_MODELS) {
+            fprintf(stderr, "facecl bench: at most %d models in one sweep\n", FCL_SWEEP_MAX_MODELS);
+            return false;
+        }
+        if (!resolve_model(name, paths[o->n_models], sizeof paths[0]))
+            return false;
+        o->models[o->n_models] = paths[o->n_models];
+        o->n_models++;
+    }
+    if (o->n_models == 0)
+        fprintf(stderr, "facecl bench: --models names no model\n");
+    return o->n_models > 0;
+}
+
+static int flops_accuracy(int argc, char **argv)
+{
+    enum { O_MODELS = 256, O_STEPS, O_MINUTES, O_SEEDS, O_QUICK, O_P, O_K, O_DATA, O_OUT, O_DEVICE, O_QUIET };
+    static const struct option opts[] = {
+        {"models", required_argument, NULL, O_MODELS}, {"steps", required_argument, NULL, O_STEPS},
+        {"minutes", required_argument, NULL, O_MINUTES}, {"seeds", required_argument, NULL, O_SEEDS},
+        {"quick", no_argument, NULL, O_QUICK},         {"identities", required_argument, NULL, O_P},
+        {"per-identity", required_argument, NULL, O_K}, {"data", required_argument, NULL, O_DATA},
+        {"out", required_argument, NULL, O_OUT},       {"device", required_argument, NULL, O_DEVICE},
+        {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    char *models = strdup(default_models);
+    const char *data_dir = DEFAULT_DATA, *device = NULL, *out_dir = NULL;
+    long steps = 0, seeds = 0, P = 10, K = 8;
+    double minutes = 0;
+    bool quick = false, quiet = false, ok = models != NULL;
+    int c;
+    optind = 1;
+    while (ok && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_MODELS: free(models), models = strdup(optarg), ok = models != NULL; break;
+        case O_STEPS: ok = cli_long("steps", optarg, 1, 10000000, &steps); break;
+        case O_MINUTES: ok = cli_double("minutes", optarg, 0.01, 100000, &minutes); break;
+        case O_SEEDS: ok = cli_long("seeds", optarg, 1, FCL_SWEEP_MAX_SEEDS, &seeds); break;
+        case O_QUICK: quick = true; break;
+        case O_P: ok = cli_long("identities", optarg, 2, 1000, &P); break;
+        case O_K: ok = cli_long("per-identity", optarg, 2, 1000, &K); break;
+        case O_DATA: data_dir = optarg; break;
+        case O_OUT: out_dir = optarg; break;
+        case O_DEVICE: device = optarg; break;
+        case O_QUIET: quiet = true; break;
+        case 'h': usage(stdout), free(models); return 0;
+        default: ok = false;
+        }
+    }
+    if (ok && steps > 0 && minutes > 0) {
+        fprintf(stderr, "facecl bench: --steps and --minutes are two budgets; give one\n");
+        ok = false;
+    }
+    if (!ok || optind != argc) {
+        if (ok)
+            usage(stderr);
+        free(models);
+        return 2;
+    }
+    const struct sweep_preset *preset = quick ? &quick_preset : &full_preset;
+    static char paths[FCL_SWEEP_MAX_MODELS][4096];
+    fcl_sweep_options o = {.steps = minutes > 0 ? 0 : steps > 0 ? steps : preset->steps, .minutes = minutes,
+                           .seeds = seeds > 0 ? (int)seeds : preset->seeds, .P = (int)P, .K = (int)K,
+                           .out_dir = out_dir ? out_dir : preset->out_dir, .far_images = preset->far_images,
+                           .gallery_images = preset->gallery_images,
+                           .progress = quiet ? 0 : isatty(STDOUT_FILENO) ? 2 : 1, .stop = &stop_requested};
+    ok = parse_models(models, paths, &o);
+    free(models);
+    if (!ok)
+        return 2;
+    fcl_dataset train = {0}, test = {0};
+    fcl_status st = fcl_dataset_open(data_dir, "train", &train);
+    if (st == FCL_SUCCESS)
+        st = fcl_dataset_open(data_dir, "t10k", &test);
+    if (st != FCL_SUCCESS || !train.pixels || !test.pixels) {
+        fprintf(stderr, "facecl bench: Fashion-MNIST's train and t10k IDX files are not in %s: install the Debian "
+                        "package dataset-fashion-mnist, or pass --data DIR\n", data_dir);
+        fcl_dataset_free(&train);
+        fcl_dataset_free(&test);
+        return 1;
+    }
+    fcl_runtime *rt = cli_open_runtime(device, NULL);
+    int status = 1;
+    if (rt) {
+        static fcl_sweep_report report;
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        st = fcl_sweep(rt, &train, &test, &o, &report);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        if (st == FCL_SUCCESS)
+            st = fcl_sweep_write_outputs(&report);
+        if (st == FCL_SUCCESS) {
+            printf("\n");
+            fcl_sweep_print(stdout, &report);
+            printf("\nwritten: %s/{table.txt, results.json, flops_val.svg, time_accuracy.svg}\n", o.out_dir);
+            status = 0;
+        } else {
+            status = st == FCL_ERR_INTERRUPTED ? 130 : cli_fail("bench flops-accuracy", st);
+        }
+    }
+    fcl_runtime_destroy(rt);
+    fcl_dataset_free(&train);
+    fcl_dataset_free(&test);
+    return status;
+}
+
+static const struct benchmark {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} benchmarks[] = {
+    {"flops-accuracy", flops_accuracy, "multiply-adds per image against accuracy (FaceNet's Figure 4)"},
+};
+
+int cmd_bench(int argc, char **argv)
+{
+    const size_t n = sizeof benchmarks / sizeof benchmarks[0];
+    for (size_t i = 0; argc >= 2 && i < n; i++)
+        if (strcmp(argv[1], benchmarks[i].name) == 0)
+            return benchmarks[i].run(argc - 1, argv + 1);
+    FILE *f = argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr;
+    if (argc < 2)
+        fprintf(stderr, "facecl bench: which benchmark?\n");
+    else if (f == stderr)
+        fprintf(stderr, "facecl bench: unknown benchmark '%s'\n", argv[1]);
+    fprintf(f, "usage: facecl bench <benchmark> [options]\n\nbenchmarks:\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  %-16s %s\n", benchmarks[i].name, benchmarks[i].summary);
+    fprintf(f, "\n`facecl bench <benchmark> --help` shows its options.\n");
+    return f == stdout ? 0 : 2;
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `facecl bench flops-accuracy` as a user meets it: bad input refused with a clear
+# message, and a sweep killed with SIGKILL at random moments, then run again until it
+# finishes, reports exactly the accuracies of a sweep that was never interrupted (its
+# finished runs are kept, the current one resumes bit for bit from its checkpoint).
+#   tests/bench_sweep.sh FACECL_BINARY MODELS_DIR [KILLS]
+# Needs Fashion-MNIST (Debian package dataset-fashion-mnist); exits 77 (skipped) without it.
+set -u
+facecl=$1 models=$2 kills=${3:-4}
+data=/usr/share/datasets/fashion-mnist
+[ -r "$data/train-images-idx3-ubyte.gz" ] || { echo "no Fashion-MNIST in $data: skipped"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAILED: $*"; exit 1; }
+
+# expect STATUS 'TEXT' ARGS...: the command exits STATUS and says TEXT on stderr.
+expect() {
+    local want=$1 text=$2
+    shift 2
+    "$facecl" bench flops-accuracy "$@" >"$work/out" 2>"$work/err"
+    local got=$?
+    [ "$got" = "$want" ] || { cat "$work/err"; fail "'$*' exited $got, not $want"; }
+    grep -q -- "$text" "$work/err" || { cat "$work/err"; fail "'$*' did not say '$text'"; }
+}
+
+# A second model, smaller than fmnist-tiny, named by its path.
+sed -e 's/^model fmnist-tiny/model micro/' -e 's/c=16/c=8/' "$models/fmnist-tiny.model" >"$work/micro.model"
+sweep=(--quick --models "$models/fmnist-tiny.model,$work/micro.model" --steps 40 --seeds 2 --quiet)
+
+expect 2 "unknown model 'no-such-model'" --models no-such-model
+expect 2 "two budgets" --steps 10 --minutes 1
+expect 2 "wants a whole number" --seeds 0
+expect 1 "dataset-fashion-mnist" "${sweep[@]}" --data "$work" --out "$work/nodata"
+mkdir "$work/busy" && touch "$work/busy/something"
+expect 1 "not a sweep's directory" "${sweep[@]}" --out "$work/busy"
+sed 's/c=128/c=64/' "$work/micro.model" >"$work/micro64.model"
+"$facecl" bench unknown >/dev/null 2>"$work/err"; [ $? = 2 ] || fail "an unknown benchmark must exit 2"
+
+"$facecl" bench flops-accuracy "${sweep[@]}" --out "$work/whole" >"$work/log" 2>&1 ||
+    { cat "$work/log"; fail "uninterrupted sweep"; }
+for f in results.json table.txt flops_val.svg time_accuracy.svg sweep.txt; do
+    [ -s "$work/whole/$f" ] || fail "the sweep wrote no $f"
+done
+grep -q '"name": "micro"' "$work/whole/results.json" || fail "results.json lacks the model 'micro'"
+grep -q '<svg' "$work/whole/flops_val.svg" && grep -q 'micro' "$work/whole/flops_val.svg" ||
+    fail "flops_val.svg is not a plot labelled with the models"
+
+# The multiply-adds counted on the device are facecl info's.
+for m in "$models/fmnist-tiny.model:fmnist-tiny" "$work/micro.model:micro"; do
+    info=$("$facecl" info "${m%%:*}" | sed -n 's/.*multiply-adds per image (\([0-9]*\)).*/\1/p')
+    counted=$(sed -n 's/^macs_counted //p' "$work/whole/${m##*:}/seed-1/run.txt")
+    [ -n "$info" ] && [ "$info" = "$counted" ] || fail "${m##*:}: counted $counted multiply-adds, facecl info says $info"
+done
+
+# The same directory with another configuration is refused, naming the difference.
+expect 1 "different sweep" "${sweep[@]}" --steps 41 --out "$work/whole"
+expect 1 "different sweep" --quick --models "$models/fmnist-tiny.model,$work/micro64.model" --steps 40 --seeds 2 \
+    --quiet --out "$work/whole"
+
+killed=0 rng=4242
+while [ ! -s "$work/killed/results.json" ]; do
+    "$facecl" bench flops-accuracy "${sweep[@]}" --out "$work/killed" >>"$work/log" 2>&1 &
+    pid=$!
+    if [ "$killed" -lt "$kills" ]; then
+        rng=$(( (rng * 1103515245 + 12345) % 2147483648 ))
+        sleep "$(awk -v r="$rng" 'BEGIN { printf "%.2f", 1 + (r % 6000) / 1000 }')"
+        kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
+    fi
+    wait "$pid" 2>/dev/null
+    status=$?
+    [ "$status" = 0 ] || [ "$status" = 137 ] || { tail -5 "$work/log"; fail "sweep exited $status"; }
+done
+echo "sweep killed $killed times and run again"
+
+# Accuracy and the counted multiply-adds are the same; throughput is measured anew.
+for run in tiny micro; do
+    name=$run; [ "$run" = tiny ] && name=fmnist-tiny
+    for s in 1 2; do
+        for f in "$work/whole" "$work/killed"; do
+            grep -E '^(seed|steps|macs|macs_counted|accuracy|accuracy_std|val|rank1|ncm|auc|eer|threshold) ' \
+                "$f/$name/seed-$s/run.txt" >"$f.$name.$s"
+        done
+        cmp -s "$work/whole.$name.$s" "$work/killed.$name.$s" ||
+            { diff "$work/whole.$name.$s" "$work/killed.$name.$s"; fail "$name seed $s differs after the kills"; }
+    done
+done
+echo "OK: killed and resumed sweep == uninterrupted sweep"

@@ -1,0 +1,211 @@
+/* The FLOPS-versus-accuracy sweep's bookkeeping, without a device: run records (a
+ * partial or corrupt one is not "done"), the output directory's configuration check,
+ * the statistics over seeds, and the report files. */
+#include "bench/sweep.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static char dir[64];
+
+static int make_dir(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/facecl-sweep-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static fcl_sweep_run sample_run(double seed, double accuracy)
+{
+    return (fcl_sweep_run){.seed = seed, .steps = 300, .macs = 4674048, .macs_counted = 4674048,
+                           .train_macs_counted = 13.5e6, .params = 854976, .train_images_per_second = 480.25,
+                           .train_seconds = 50, .infer_images_per_second = 2500, .accuracy = accuracy,
+                           .accuracy_std = 0.004, .val = 0.5 + seed / 100, .far = 1e-3, .rank1 = 0.88,
+                           .ncm = 0.9, .auc = 0.98, .eer = 0.05, .threshold = 0.6180339887498949};
+}
+
+static void run_record_round_trip(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/run.txt", dir);
+    fcl_sweep_run a = sample_run(2, 0.9312345678901234), b;
+    assert_int_equal(fcl_sweep_run_write(path, &a), FCL_SUCCESS);
+    memset(&b, 0, sizeof b);
+    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_SUCCESS);
+    assert_memory_equal(&a, &b, sizeof a); /* %.17g: every double exactly */
+}
+
+/* Each of these must read as "not done", so the run is trained again. */
+static void run_record_rejects(void **state)
+{
+    (void)state;
+    char path[128], good[4096];
+    snprintf(path, sizeof path, "%s/run.txt", dir);
+    fcl_sweep_run a = sample_run(1, 0.9), b;
+    assert_int_equal(fcl_sweep_run_write(path, &a), FCL_SUCCESS);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(good, 1, sizeof good - 1, f);
+    fclose(f);
+    good[n] = '\0';
+    char *accuracy_line = strstr(good, "\naccuracy ");
+    assert_non_null(accuracy_line);
+
+    char text[4200];
+    snprintf(text, sizeof text, "%.*s", (int)(strlen(good) / 2), good); /* cut off halfway */
+    write_text(path, text);
+    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
+    snprintf(text, sizeof text, "%.*s\naccuracy nan%s", (int)(accuracy_line - good), good,
+             strchr(accuracy_line + 1, '\n'));
+    write_text(path, text);
+    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
+    snprintf(text, sizeof text, "%saccuracy 0.5\n", good); /* a field twice */
+    write_text(path, text);
+    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
+    snprintf(text, sizeof text, "%swhat 1\n", good); /* a field it does not know */
+    write_text(path, text);
+    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
+    snprintf(text, sizeof text, "%.*s\naccuracy 0.9x%s", (int)(accuracy_line - good), good,
+             strchr(accuracy_line + 1, '\n'));
+    write_text(path, text);
+    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
+    snprintf(path, sizeof path, "%s/missing.txt", dir);
+    assert_int_not_equal(fcl_sweep_run_read(path, &b), FCL_SUCCESS);
+}
+
+static void claim_dir(void **state)
+{
+    (void)state;
+    char out[128], path[160];
+    snprintf(out, sizeof out, "%s/sweep", dir);
+    const char *config = "facecl bench flops-accuracy, configuration 1\nmodel a multiply-adds 5\nbudget steps 10\n";
+    assert_int_equal(fcl_sweep_claim_dir(out, config), FCL_SUCCESS); /* new: created */
+    snprintf(path, sizeof path, "%s/sweep.txt", out);
+    assert_int_equal(access(path, R_OK), 0);
+    assert_int_equal(fcl_sweep_claim_dir(out, config), FCL_SUCCESS); /* the same again: continue */
+    const char *other = "facecl bench flops-accuracy, configuration 1\nmodel a multiply-adds 5\nbudget steps 11\n";
+    assert_int_equal(fcl_sweep_claim_dir(out, other), FCL_ERR_INVALID_ARGUMENT);
+    const char *longer = "facecl bench flops-accuracy, configuration 1\nmodel a multiply-adds 5\nbudget steps 10\n"
+                         "seeds 2\n";
+    assert_int_equal(fcl_sweep_claim_dir(out, longer), FCL_ERR_INVALID_ARGUMENT);
+    char shorter[256];
+    snprintf(shorter, sizeof shorter, "%.*s", (int)strlen(config) - 16, config);
+    assert_int_equal(fcl_sweep_claim_dir(out, shorter), FCL_ERR_INVALID_ARGUMENT);
+    snprintf(out, sizeof out, "%s/other", dir); /* not empty, not a sweep's */
+    snprintf(path, sizeof path, "%s/other", dir);
+    assert_int_equal(fcl_mkdir_p(path), FCL_SUCCESS);
+    snprintf(path, sizeof path, "%s/other/weights.safetensors", dir);
+    write_text(path, "x");
+    assert_int_equal(fcl_sweep_claim_dir(out, config), FCL_ERR_INVALID_ARGUMENT);
+    snprintf(path, sizeof path, "%s/other/sweep.txt", dir);
+    assert_int_not_equal(access(path, F_OK), 0);
+}
+
+static void statistics_over_seeds(void **state)
+{
+    (void)state;
+    fcl_sweep_model m = {.n_runs = 3};
+    m.runs[0] = sample_run(1, 0.90);
+    m.runs[1] = sample_run(2, 0.92);
+    m.runs[2] = sample_run(3, 0.97);
+    double mean, std;
+    fcl_sweep_stat(&m, offsetof(fcl_sweep_run, accuracy), &mean, &std);
+    assert_true(fabs(mean - 0.93) < 1e-12);
+    /* sample std: sqrt(((-.03)^2 + (-.01)^2 + .04^2) / 2) = sqrt(0.0013) */
+    assert_true(fabs(std - sqrt(0.0013)) < 1e-12);
+    m.n_runs = 1;
+    fcl_sweep_stat(&m, offsetof(fcl_sweep_run, accuracy), &mean, &std);
+    assert_true(mean == 0.90 && std == 0);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+static void report_files(void **state)
+{
+    (void)state;
+    char out[128], path[200];
+    snprintf(out, sizeof out, "%s/report", dir);
+    assert_int_equal(fcl_mkdir_p(out), FCL_SUCCESS);
+    fcl_sweep_options o = {.n_models = 2, .steps = 300, .seeds = 2, .P = 10, .K = 8, .out_dir = out};
+    static fcl_sweep_report r;
+    memset(&r, 0, sizeof r);
+    r.options = &o;
+    r.n_models = 2;
+    r.gemm_gflops = 40;
+    snprintf(r.device, sizeof r.device, "a \"quoted\" device");
+    snprintf(r.models[0].name, sizeof r.models[0].name, "small-one");
+    snprintf(r.models[1].name, sizeof r.models[1].name, "big-one");
+    r.models[0].n_runs = r.models[1].n_runs = 2;
+    r.models[0].steps = r.models[1].steps = 300;
+    r.models[0].runs[0] = sample_run(1, 0.80);
+    r.models[0].runs[1] = sample_run(2, 0.82);
+    r.models[1].runs[0] = sample_run(1, 0.90);
+    r.models[1].runs[1] = sample_run(2, 0.94);
+    r.models[1].runs[0].macs = r.models[1].runs[1].macs = 50e6;
+    assert_int_equal(fcl_sweep_write_outputs(&r), FCL_SUCCESS);
+
+    snprintf(path, sizeof path, "%s/results.json", out);
+    const char *json = slurp(path);
+    assert_non_null(strstr(json, "\"device\": \"a \\\"quoted\\\" device\""));
+    assert_non_null(strstr(json, "\"name\": \"big-one\""));
+    assert_non_null(strstr(json, "\"accuracy\": {\"mean\": 0.92, \"std\": 0.0282843}"));
+    /* training GFLOP/s: 2 x 13.5M counted multiply-adds x 480.25 images/s */
+    assert_non_null(strstr(json, "\"train_gflops\": 12.97"));
+    assert_non_null(strstr(json, "\"name\": \"NNS2\""));
+    snprintf(path, sizeof path, "%s/flops_val.svg", out);
+    const char *svg = slurp(path);
+    assert_non_null(strstr(svg, "<svg"));
+    assert_non_null(strstr(svg, "big-one"));
+    assert_non_null(strstr(svg, "small-one"));
+    snprintf(path, sizeof path, "%s/time_accuracy.svg", out);
+    assert_non_null(strstr(slurp(path), "</svg>"));
+    snprintf(path, sizeof path, "%s/table.txt", out);
+    const char *table = slurp(path);
+    assert_non_null(strstr(table, "big-one"));
+    assert_non_null(strstr(table, " 92.00 +- 2.83"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(run_record_round_trip),
+        cmocka_unit_test(run_record_rejects),
+        cmocka_unit_test(claim_dir),
+        cmocka_unit_test(statistics_over_seeds),
+        cmocka_unit_test(report_files),
+    };
+    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
