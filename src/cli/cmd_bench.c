@@ -20,7 +20,7 @@ static const struct sweep_preset {
     long steps;
     int seeds, far_images, gallery_images;
     const char *out_dir;
-} full_preset = {600, 3, 3000, 10000, "runs/flops-accuracy"},
+} full_preset = {400, 3, 3000, 10000, "runs/flops-accuracy"},
   quick_preset = {60, 1, 2000, 5000, "runs/flops-accuracy-quick"};
 
 static void usage(FILE *f)
