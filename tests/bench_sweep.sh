@@ -57,6 +57,19 @@ expect 1 "different sweep" "${sweep[@]}" --steps 41 --out "$work/whole"
 expect 1 "different sweep" --quick --models "$models/fmnist-tiny.model,$work/micro64.model" --steps 40 --seeds 2 \
     --quiet --out "$work/whole"
 
+# --minutes: the steps come from the timed run, so that steps x batch / (its images/s)
+# is the budget; every run of the model uses that number.
+"$facecl" bench flops-accuracy --quick --models "$work/micro.model" --minutes 0.05 --seeds 2 --quiet \
+    --out "$work/minutes" >>"$work/log" 2>&1 || { tail -5 "$work/log"; fail "sweep with --minutes"; }
+awk -v minutes=0.05 '$1 == "train_images_per_second" { ips = $2 } $1 == "steps" { steps = $2 }
+    END { want = int(minutes * 60 * ips / 80); if (want < 1) want = 1; exit !(steps == want) }' \
+    "$work/minutes/micro/calibration.txt" || { cat "$work/minutes/micro/calibration.txt"; fail "--minutes steps"; }
+for s in 1 2; do
+    [ "$(sed -n 's/^steps //p' "$work/minutes/micro/seed-$s/run.txt")" = \
+      "$(sed -n 's/^steps //p' "$work/minutes/micro/calibration.txt")" ] || fail "--minutes: seed $s ran other steps"
+done
+grep -q '"minutes": 0.05' "$work/minutes/results.json" || fail "results.json does not give the --minutes budget"
+
 killed=0 rng=4242
 while [ ! -s "$work/killed/results.json" ]; do
     "$facecl" bench flops-accuracy "${sweep[@]}" --out "$work/killed" >>"$work/log" 2>&1 &

@@ -165,6 +165,7 @@ static void report_files(void **state)
     r.options = &o;
     r.n_models = 2;
     r.gemm_gflops = 40;
+    r.gemm_n = 1024;
     snprintf(r.device, sizeof r.device, "a \"quoted\" device");
     snprintf(r.models[0].name, sizeof r.models[0].name, "small-one");
     snprintf(r.models[1].name, sizeof r.models[1].name, "big-one");

@@ -3,6 +3,7 @@
  * what it found. */
 #include "bench/sweep.h"
 #include "eval/evaluate.h"
+#include "eval/metrics.h"
 #include "io/safetensors.h"
 #include "runtime/clock.h"
 #include "runtime/log.h"
@@ -216,7 +217,7 @@ fcl_status fcl_sweep_gemm_gflops(fcl_runtime *rt, int n, double *gflops)
     fcl_gemm g = {.M = n, .N = n, .K = n, .chunks = 1, .batch = 1, .a = buf[0], .lda = n, .b = buf[1], .ldb = n,
                   .c = buf[2], .ldc = n};
     double best = INFINITY;
-    for (int rep = 0; rep < 4 && st == FCL_SUCCESS; rep++) { /* the first builds and warms up */
+    for (int rep = 0; rep < 6 && st == FCL_SUCCESS; rep++) { /* the first builds and warms up */
         double t0 = fcl_seconds();
         st = fcl_gemm_run(net, &g);
         if (st == FCL_SUCCESS)
@@ -355,6 +356,23 @@ static fcl_status run_one(fcl_runtime *rt, const fcl_model *m, const fcl_dataset
     return FCL_SUCCESS;
 }
 
+/* Host distances per second (the evaluation's rank-1 and all-pairs loops), timed on
+ * a few thousand 128-d embeddings, for the expected duration. */
+static double host_distances_per_second(void)
+{
+    enum { N = 64, DIM = 128, REPS = 50 };
+    static float emb[N * DIM];
+    for (int i = 0; i < N * DIM; i++)
+        emb[i] = (float)((i * 7919) % 101) / 101.0f;
+    double sink = 0, t0 = fcl_seconds();
+    for (int r = 0; r < REPS; r++)
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++)
+                sink += fcl_sqdist(emb + i * DIM, emb + j * DIM, DIM);
+    const double t = fcl_seconds() - t0;
+    return sink >= 0 && t > 0 ? (double)REPS * N * N / t : 1e7;
+}
+
 static void format_minutes(double seconds, char *out, size_t size)
 {
     if (seconds < 90)
@@ -394,12 +412,19 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
         st = fcl_sweep_claim_dir(o->out_dir, config.text);
     free(config.text);
     if (st == FCL_SUCCESS)
-        st = fcl_sweep_gemm_gflops(rt, FCL_SWEEP_CEILING_N, &report->gemm_gflops);
+        for (int n = 512; n <= 1024 && st == FCL_SUCCESS; n *= 2) {
+            double g;
+            st = fcl_sweep_gemm_gflops(rt, n, &g);
+            if (g > report->gemm_gflops)
+                report->gemm_gflops = g, report->gemm_n = n;
+        }
     if (st == FCL_SUCCESS && o->progress)
-        printf("device GEMM ceiling (facecl's GEMM, n = %d): %.1f GFLOP/s\n", FCL_SWEEP_CEILING_N,
-               report->gemm_gflops);
+        printf("device GEMM ceiling (facecl's GEMM, best of n = 512 and 1024): %.1f GFLOP/s\n", report->gemm_gflops);
 
     /* Calibrate every model first, so the whole sweep's duration is known up front. */
+    const double host_rate = host_distances_per_second();
+    const double far_n = fmin(o->far_images, test->n), gallery_n = fmin(o->gallery_images, train->n);
+    const double eval_host_seconds = (test->n * gallery_n + far_n * far_n / 2) / host_rate;
     double expected = 0;
     int remaining = 0;
     for (int i = 0; i < o->n_models && st == FCL_SUCCESS; i++) {
@@ -417,9 +442,10 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
             if (fcl_sweep_run_read(path, &done) == FCL_SUCCESS)
                 continue;
             remaining++;
-            /* Training, plus embedding test and gallery at about 3x the training rate (forward only). */
+            /* Training; embedding test and gallery at about 3x the training rate (forward
+             * only); the evaluation's distances on the host. */
             expected += (double)sm->steps * o->P * o->K / sm->calibration_ips +
-                        (test->n + fmin(o->gallery_images, train->n)) / (3 * sm->calibration_ips);
+                        (test->n + gallery_n) / (3 * sm->calibration_ips) + eval_host_seconds;
         }
     }
     report->n_models = o->n_models;
@@ -441,6 +467,10 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
             if (fcl_sweep_run_read(path, run) == FCL_SUCCESS) {
                 sm->n_runs++;
                 continue;
+            }
+            if (o->stop && *o->stop) { /* Ctrl-C during the last evaluation: stop before the next run */
+                st = FCL_ERR_INTERRUPTED;
+                break;
             }
             if (o->progress) {
                 printf("[%d/%d] %s, seed %d: %ld steps\n", ++n, remaining, sm->name, s, sm->steps);

@@ -58,10 +58,10 @@ typedef struct fcl_sweep_report {
     int n_models;
     const fcl_sweep_options *options;
     char device[256];
-    double gemm_gflops; /* facecl's GEMM at n = FCL_SWEEP_CEILING_N on this device */
+    double gemm_gflops; /* the device's ceiling: facecl's GEMM, best square product */
+    int gemm_n;         /* the n that gave it */
 } fcl_sweep_report;
 
-#define FCL_SWEEP_CEILING_N 1024
 
 /* The whole sweep: trains and evaluates what is not done yet, then fills report.
  * train/test: Fashion-MNIST's splits (or any labelled set). FCL_ERR_INTERRUPTED
@@ -69,7 +69,8 @@ typedef struct fcl_sweep_report {
 fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_dataset *test, const fcl_sweep_options *o,
                      fcl_sweep_report *report);
 
-/* facecl's GEMM on an n x n x n product: GFLOP/s (best of a few). */
+/* facecl's GEMM on an n x n x n product: GFLOP/s (best of 5 after a warm-up; on PoCL
+ * single products vary by 1.5x from run to run, so the best is the ceiling). */
 fcl_status fcl_sweep_gemm_gflops(fcl_runtime *rt, int n, double *gflops);
 
 /* run.txt: written atomically; reading fails (FCL_ERR_FORMAT) on a missing, partial or

@@ -3,6 +3,7 @@
 #include "bench/sweep.h"
 #include "eval/plot.h"
 #include "runtime/log.h"
+#include "runtime/text.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -37,20 +38,6 @@ static double train_gflops(const fcl_sweep_model *m)
     return 2 * MEAN(m, train_macs_counted) * MEAN(m, train_images_per_second) / 1e9;
 }
 
-static void human(double v, char *out, size_t size)
-{
-    static const struct {
-        double scale;
-        const char *suffix;
-    } units[] = {{1e9, "G"}, {1e6, "M"}, {1e3, "K"}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (v >= units[i].scale) {
-            snprintf(out, size, "%.*f%s", v >= 10 * units[i].scale ? 1 : 2, v / units[i].scale, units[i].suffix);
-            return;
-        }
-    snprintf(out, size, "%.0f", v);
-}
-
 void fcl_sweep_print(FILE *f, const fcl_sweep_report *r)
 {
     const fcl_sweep_options *o = r->options;
@@ -67,13 +54,13 @@ void fcl_sweep_print(FILE *f, const fcl_sweep_report *r)
         STAT(m, val, &val, &val_s);
         STAT(m, rank1, &r1, &r1_s);
         char params[16];
-        human(MEAN(m, params), params, sizeof params);
+        fcl_format_count(MEAN(m, params), params, sizeof params);
         fprintf(f, "%-20s %9.3f %8s %6ld  %6.2f +- %-5.2f  %6.2f +- %-5.2f  %6.2f +- %-5.2f %7.2f\n", m->name,
                 MEAN(m, macs) / 1e6, params, m->steps, 100 * acc, 100 * acc_s, 100 * val, 100 * val_s, 100 * r1,
                 100 * r1_s, 100 * MEAN(m, ncm));
     }
-    fprintf(f, "\nmeasured on this device (GEMM ceiling %.1f GFLOP/s: facecl's GEMM, n = %d):\n", r->gemm_gflops,
-            FCL_SWEEP_CEILING_N);
+    fprintf(f, "\nmeasured on this device (GEMM ceiling %.1f GFLOP/s: facecl's GEMM at n = %d, the best square):\n",
+            r->gemm_gflops, r->gemm_n);
     fprintf(f, "%-20s %10s %10s %11s %9s %9s %9s %11s %9s\n", "model", "fwd M-adds", "train M-ad", "train img/s",
             "train s", "GFLOP/s", "ceiling", "infer img/s", "GFLOP/s");
     for (int i = 0; i < r->n_models; i++) {
@@ -93,7 +80,7 @@ void fcl_sweep_print(FILE *f, const fcl_sweep_report *r)
     for (size_t i = 0; i < sizeof paper_points / sizeof paper_points[0]; i++) {
         const struct paper_point *p = &paper_points[i];
         char params[16], macs[16];
-        human(p->params, params, sizeof params);
+        fcl_format_count(p->params, params, sizeof params);
         if (isfinite(p->macs))
             snprintf(macs, sizeof macs, "%.0f", p->macs / 1e6);
         else
@@ -117,7 +104,7 @@ static fcl_status write_json(const fcl_sweep_report *r, const char *path)
     for (const char *c = r->device; *c; c++) /* a device name is printable text; keep JSON valid anyway */
         fcl_strbuf_printf(&b, *c == '"' || *c == '\\' ? "\\%c" : (unsigned char)*c < 32 ? "?" : "%c", *c);
     fcl_strbuf_printf(&b, "\",\n  \"gemm_ceiling_gflops\": %.4g, \"gemm_ceiling_n\": %d,\n", r->gemm_gflops,
-                      FCL_SWEEP_CEILING_N);
+                      r->gemm_n);
     fcl_strbuf_printf(&b, "  \"budget\": {\"%s\": %g}, \"seeds\": %d, \"P\": %d, \"K\": %d,\n",
                       o->minutes > 0 ? "minutes" : "steps", o->minutes > 0 ? o->minutes : (double)o->steps, o->seeds,
                       o->P, o->K);

@@ -1,26 +1,11 @@
 /* facecl info MODEL: the per-layer table the FaceNet paper prints, and the totals. */
 #include "cli/cli.h"
 #include "graph/graph.h"
+#include "runtime/text.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* 9408 -> "9.4K", 1.6e9 -> "1.6B" */
-static const char *human(double v, char *buf, size_t size)
-{
-    static const struct {
-        double scale;
-        const char *suffix;
-    } units[] = {{1e9, "B"}, {1e6, "M"}, {1e3, "K"}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (v >= units[i].scale) {
-            snprintf(buf, size, "%.*f%s", v >= 100 * units[i].scale ? 0 : 1, v / units[i].scale, units[i].suffix);
-            return buf;
-        }
-    snprintf(buf, size, "%.0f", v);
-    return buf;
-}
 
 static void kernel_text(const fcl_node *nd, char *buf, size_t size)
 {
@@ -70,11 +55,12 @@ static void print_table(const fcl_model *m)
                 }
         }
         printf("%-24s %-10s %-13s %-13s %-14s %8s %8s\n", nd->name, fcl_ops[nd->op]->name, a, b, k,
-               params ? human((double)params, pb, sizeof pb) : "", macs ? human((double)macs, fb, sizeof fb) : "");
+               params ? fcl_format_count((double)params, pb, sizeof pb) : "",
+               macs ? fcl_format_count((double)macs, fb, sizeof fb) : "");
     }
     printf("total: %s parameters (%zu), %s multiply-adds per image (%llu)\n",
-           human((double)fcl_model_trainable(m), pb, sizeof pb), fcl_model_trainable(m),
-           human((double)fcl_model_macs(m), fb, sizeof fb), (unsigned long long)fcl_model_macs(m));
+           fcl_format_count((double)fcl_model_trainable(m), pb, sizeof pb), fcl_model_trainable(m),
+           fcl_format_count((double)fcl_model_macs(m), fb, sizeof fb), (unsigned long long)fcl_model_macs(m));
 }
 
 static void print_json(const fcl_model *m, int batch, const size_t *memory)
