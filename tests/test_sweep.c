@@ -184,7 +184,7 @@ static void report_files(void **state)
     assert_non_null(strstr(json, "\"name\": \"big-one\""));
     assert_non_null(strstr(json, "\"accuracy\": {\"mean\": 0.92, \"std\": 0.0282843}"));
     /* training GFLOP/s: 2 x 13.5M counted multiply-adds x 480.25 images/s */
-    assert_non_null(strstr(json, "\"train_gflops\": 12.97"));
+    assert_non_null(strstr(json, "\"train_gflops\": 12.97, \"train_ceiling_fraction\": 0.3242"));
     assert_non_null(strstr(json, "\"name\": \"NNS2\""));
     snprintf(path, sizeof path, "%s/flops_val.svg", out);
     const char *svg = slurp(path);

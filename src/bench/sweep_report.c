@@ -111,8 +111,10 @@ static fcl_status write_json(const fcl_sweep_report *r, const char *path)
     fcl_strbuf_printf(&b, "  \"models\": [");
     for (int i = 0; i < r->n_models; i++) {
         const fcl_sweep_model *m = &r->models[i];
-        fcl_strbuf_printf(&b, "%s\n    {\"name\": \"%s\", \"steps\": %ld, \"train_gflops\": %.4g, ", i ? "," : "",
-                          m->name, m->steps, m->n_runs ? train_gflops(m) : 0);
+        const double g = m->n_runs ? train_gflops(m) : 0;
+        fcl_strbuf_printf(&b, "%s\n    {\"name\": \"%s\", \"steps\": %ld, \"train_gflops\": %.4g, "
+                              "\"train_ceiling_fraction\": %.4g, ", i ? "," : "", m->name, m->steps, g,
+                          r->gemm_gflops > 0 ? g / r->gemm_gflops : 0);
         static const struct {
             const char *name;
             size_t offset;

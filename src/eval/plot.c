@@ -109,7 +109,10 @@ static void series_svg(fcl_strbuf *t, const fcl_plot *p, const fcl_plot_series *
                 py(p, s->y[i] - s->y_err[i]), x, py(p, s->y[i] + s->y_err[i]), colour);
         fcl_strbuf_printf(t, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", x, y, colour);
         if (s->point_labels) {
-            fcl_strbuf_printf(t, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", x + 6, y - 6);
+            /* Left of the point when it would run past the frame (11 px type: ~6.5 px a letter). */
+            const bool left = x + 6 + 6.5 * (double)strlen(s->point_labels[i]) > WIDTH - RIGHT;
+            fcl_strbuf_printf(t, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\"%s>", left ? x - 6 : x + 6, y - 6,
+                              left ? " text-anchor=\"end\"" : "");
             put_escaped(t, s->point_labels[i]);
             fcl_strbuf_printf(t, "</text>\n");
         }
