@@ -31,6 +31,10 @@ expect 2 "unknown model 'no-such-model'" --models no-such-model
 expect 2 "two budgets" --steps 10 --minutes 1
 expect 2 "wants a whole number" --seeds 0
 expect 1 "dataset-fashion-mnist" "${sweep[@]}" --data "$work" --out "$work/nodata"
+sed 's/^model micro/model ..\/escape/' "$work/micro.model" >"$work/escape.model"
+expect 1 "names its results directory" --models "$work/escape.model" --out "$work/escape"
+cp "$work/micro.model" "$work/twin.model"
+expect 1 "both called 'micro'" --models "$work/micro.model,$work/twin.model" --out "$work/twins"
 mkdir "$work/busy" && touch "$work/busy/something"
 expect 1 "not a sweep's directory" "${sweep[@]}" --out "$work/busy"
 sed 's/c=128/c=64/' "$work/micro.model" >"$work/micro64.model"

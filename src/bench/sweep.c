@@ -397,14 +397,22 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
     fcl_status st = FCL_SUCCESS;
     for (int i = 0; i < o->n_models && st == FCL_SUCCESS; i++)
         st = fcl_model_load(o->models[i], &models[i]);
-    for (int i = 0; i < o->n_models && st == FCL_SUCCESS; i++)
-        for (int j = 0; j < i; j++)
-            if (strcmp(models[i]->name, models[j]->name) == 0) {
+    for (int i = 0; i < o->n_models && st == FCL_SUCCESS; i++) {
+        const char *name = models[i]->name;
+        if (!*name || *name == '.' || name[strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                        "0123456789._-")]) {
+            fcl_log(FCL_LOG_ERROR, "%s: the model name '%s' names its results directory, so it may hold only "
+                                   "letters, digits, '.', '_' and '-', and not start with '.'", o->models[i], name);
+            st = FCL_ERR_INVALID_ARGUMENT;
+        }
+        for (int j = 0; j < i && st == FCL_SUCCESS; j++)
+            if (strcmp(name, models[j]->name) == 0) {
                 fcl_log(FCL_LOG_ERROR, "%s and %s are both called '%s': a sweep keeps each model's results under "
                                        "its name, so the names must differ", o->models[j], o->models[i],
                         models[i]->name);
                 st = FCL_ERR_INVALID_ARGUMENT;
             }
+    }
     fcl_strbuf config = {0};
     if (st == FCL_SUCCESS)
         st = fcl_sweep_config_text(o, (const fcl_model *const *)models, &config);
