@@ -25,7 +25,9 @@ expect() {
 
 # A second model, smaller than fmnist-tiny, named by its path.
 sed -e 's/^model fmnist-tiny/model micro/' -e 's/c=16/c=8/' "$models/fmnist-tiny.model" >"$work/micro.model"
-sweep=(--quick --models "$models/fmnist-tiny.model,$work/micro.model" --steps 40 --seeds 2 --quiet)
+# A small evaluation keeps this quick under the sanitizers.
+sweep=(--quick --models "$models/fmnist-tiny.model,$work/micro.model" --steps 40 --seeds 2 --quiet
+       --far-images 500 --gallery 1000)
 
 expect 2 "unknown model 'no-such-model'" --models no-such-model
 expect 2 "two budgets" --steps 10 --minutes 1
@@ -59,11 +61,13 @@ done
 # The same directory with another configuration is refused, naming the difference.
 expect 1 "different sweep" "${sweep[@]}" --steps 41 --out "$work/whole"
 expect 1 "different sweep" --quick --models "$models/fmnist-tiny.model,$work/micro64.model" --steps 40 --seeds 2 \
-    --quiet --out "$work/whole"
+    --quiet --far-images 500 --gallery 1000 --out "$work/whole"
+expect 1 "different sweep" "${sweep[@]}" --gallery 999 --out "$work/whole"
 
 # --minutes: the steps come from the timed run, so that steps x batch / (its images/s)
 # is the budget; every run of the model uses that number.
 "$facecl" bench flops-accuracy --quick --models "$work/micro.model" --minutes 0.05 --seeds 2 --quiet \
+    --far-images 500 --gallery 1000 \
     --out "$work/minutes" >>"$work/log" 2>&1 || { tail -5 "$work/log"; fail "sweep with --minutes"; }
 awk -v minutes=0.05 '$1 == "train_images_per_second" { ips = $2 } $1 == "steps" { steps = $2 }
     END { want = int(minutes * 60 * ips / 80); if (want < 1) want = 1; exit !(steps == want) }' \

@@ -40,6 +40,8 @@ static void usage(FILE *f)
             "  --minutes M       the same training time for every model instead: steps from a timed run\n"
             "  --seeds S         seeds 1..S per model (default %d)\n"
             "  --quick           %ld steps, %d seed, a smaller evaluation: minutes, for a first look and CI\n"
+            "  --far-images N    test images whose pairs give VAL at FAR 1e-3 (%d; --quick %d)\n"
+            "  --gallery N       training images in the identification gallery (%d; --quick %d)\n"
             "  --identities P    identities per batch (10)\n"
             "  --per-identity K  images per identity (8)\n"
             "  --data DIR        Fashion-MNIST's IDX files (default %s,\n"
@@ -48,6 +50,7 @@ static void usage(FILE *f)
             "  --device D        OpenCL device (index, gpu, cpu or a name)\n"
             "  --quiet           no progress lines\n",
             MODEL_DIR, default_models, full_preset.steps, full_preset.seeds, quick_preset.steps, quick_preset.seeds,
+            full_preset.far_images, quick_preset.far_images, full_preset.gallery_images, quick_preset.gallery_images,
             DEFAULT_DATA, full_preset.out_dir, quick_preset.out_dir);
 }
 
@@ -106,19 +109,21 @@ static bool parse_models(char *list, char paths[][4096], fcl_sweep_options *o)
 
 static int flops_accuracy(int argc, char **argv)
 {
-    enum { O_MODELS = 256, O_STEPS, O_MINUTES, O_SEEDS, O_QUICK, O_P, O_K, O_DATA, O_OUT, O_DEVICE, O_QUIET };
+    enum { O_MODELS = 256, O_STEPS, O_MINUTES, O_SEEDS, O_QUICK, O_P, O_K, O_DATA, O_OUT, O_DEVICE, O_QUIET,
+           O_FAR_IMAGES, O_GALLERY };
     static const struct option opts[] = {
         {"models", required_argument, NULL, O_MODELS}, {"steps", required_argument, NULL, O_STEPS},
         {"minutes", required_argument, NULL, O_MINUTES}, {"seeds", required_argument, NULL, O_SEEDS},
         {"quick", no_argument, NULL, O_QUICK},         {"identities", required_argument, NULL, O_P},
         {"per-identity", required_argument, NULL, O_K}, {"data", required_argument, NULL, O_DATA},
         {"out", required_argument, NULL, O_OUT},       {"device", required_argument, NULL, O_DEVICE},
-        {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, 'h'},
+        {"quiet", no_argument, NULL, O_QUIET},         {"far-images", required_argument, NULL, O_FAR_IMAGES},
+        {"gallery", required_argument, NULL, O_GALLERY}, {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     char *models = strdup(default_models);
     const char *data_dir = DEFAULT_DATA, *device = NULL, *out_dir = NULL;
-    long steps = 0, seeds = 0, P = 10, K = 8;
+    long steps = 0, seeds = 0, P = 10, K = 8, far_images = 0, gallery = 0;
     double minutes = 0;
     bool quick = false, quiet = false, ok = models != NULL;
     int c;
@@ -136,6 +141,8 @@ static int flops_accuracy(int argc, char **argv)
         case O_OUT: out_dir = optarg; break;
         case O_DEVICE: device = optarg; break;
         case O_QUIET: quiet = true; break;
+        case O_FAR_IMAGES: ok = cli_long("far-images", optarg, 10, 20000, &far_images); break;
+        case O_GALLERY: ok = cli_long("gallery", optarg, 1, 10000000, &gallery); break;
         case 'h': usage(stdout), free(models); return 0;
         default: ok = false;
         }
@@ -154,8 +161,8 @@ static int flops_accuracy(int argc, char **argv)
     static char paths[FCL_SWEEP_MAX_MODELS][4096];
     fcl_sweep_options o = {.steps = minutes > 0 ? 0 : steps > 0 ? steps : preset->steps, .minutes = minutes,
                            .seeds = seeds > 0 ? (int)seeds : preset->seeds, .P = (int)P, .K = (int)K,
-                           .out_dir = out_dir ? out_dir : preset->out_dir, .far_images = preset->far_images,
-                           .gallery_images = preset->gallery_images,
+                           .out_dir = out_dir ? out_dir : preset->out_dir, .far_images = (int)(far_images ? far_images : preset->far_images),
+                           .gallery_images = (int)(gallery ? gallery : preset->gallery_images),
                            .progress = quiet ? 0 : isatty(STDOUT_FILENO) ? 2 : 1, .stop = &stop_requested};
     ok = parse_models(models, paths, &o);
     free(models);
