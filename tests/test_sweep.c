@@ -72,27 +72,34 @@ static void run_record_rejects(void **state)
     size_t n = fread(good, 1, sizeof good - 1, f);
     fclose(f);
     good[n] = '\0';
-    char *accuracy_line = strstr(good, "\naccuracy ");
-    assert_non_null(accuracy_line);
-
-    char text[4200];
-    snprintf(text, sizeof text, "%.*s", (int)(strlen(good) / 2), good); /* cut off halfway */
-    write_text(path, text);
-    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
-    snprintf(text, sizeof text, "%.*s\naccuracy nan%s", (int)(accuracy_line - good), good,
-             strchr(accuracy_line + 1, '\n'));
-    write_text(path, text);
-    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
-    snprintf(text, sizeof text, "%saccuracy 0.5\n", good); /* a field twice */
-    write_text(path, text);
-    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
-    snprintf(text, sizeof text, "%swhat 1\n", good); /* a field it does not know */
-    write_text(path, text);
-    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
-    snprintf(text, sizeof text, "%.*s\naccuracy 0.9x%s", (int)(accuracy_line - good), good,
-             strchr(accuracy_line + 1, '\n'));
-    write_text(path, text);
-    assert_int_equal(fcl_sweep_run_read(path, &b), FCL_ERR_FORMAT);
+    /* Each case: the file cut in half, one field's line replaced, or a line appended. */
+    static const struct {
+        const char *why, *key, *line, *appended;
+        bool halve;
+    } cases[] = {
+        {"cut off halfway", NULL, NULL, "", true},
+        {"a NaN", "accuracy", "accuracy nan", "", false},
+        {"trailing letters", "accuracy", "accuracy 0.9x", "", false},
+        {"a field twice", NULL, NULL, "accuracy 0.5\n", false},
+        {"a field twice in place of another", "seed", "accuracy 0.5", "", false}, /* the count alone passes */
+        {"a field it does not know", NULL, NULL, "what 1\n", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[4200], key[32];
+        if (cases[i].halve) {
+            snprintf(text, sizeof text, "%.*s", (int)(strlen(good) / 2), good);
+        } else if (cases[i].key) {
+            snprintf(key, sizeof key, "\n%s ", cases[i].key);
+            const char *at = strstr(good, key);
+            assert_non_null(at);
+            snprintf(text, sizeof text, "%.*s\n%s%s", (int)(at - good), good, cases[i].line, strchr(at + 1, '\n'));
+        } else {
+            snprintf(text, sizeof text, "%s%s", good, cases[i].appended);
+        }
+        write_text(path, text);
+        if (fcl_sweep_run_read(path, &b) != FCL_ERR_FORMAT)
+            fail_msg("a record with %s was read as done", cases[i].why);
+    }
     snprintf(path, sizeof path, "%s/missing.txt", dir);
     assert_int_not_equal(fcl_sweep_run_read(path, &b), FCL_SUCCESS);
 }
