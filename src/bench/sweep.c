@@ -222,8 +222,9 @@ fcl_status fcl_sweep_gemm_gflops(fcl_runtime *rt, int n, double *gflops)
         st = fcl_gemm_run(net, &g);
         if (st == FCL_SUCCESS)
             st = fcl_runtime_finish(rt);
-        if (rep > 0 && fcl_seconds() - t0 < best)
-            best = fcl_seconds() - t0;
+        const double t = fcl_seconds() - t0;
+        if (rep > 0 && t < best)
+            best = t;
     }
     if (st == FCL_SUCCESS)
         *gflops = 2.0 * n * n * (double)n / best / 1e9;

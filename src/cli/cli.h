@@ -2,6 +2,7 @@
 #ifndef FCL_CLI_H
 #define FCL_CLI_H
 #include "facecl.h"
+#include "data/dataset.h"
 #include "graph/graph.h"
 
 #include <stdio.h>
@@ -29,6 +30,12 @@ int cli_fail(const char *what, int status);
 /* Option values, range-checked; on a bad one print what was wanted and return false. */
 bool cli_long(const char *option, const char *text, long min, long max, long *out);
 bool cli_double(const char *option, const char *text, double min, double max, double *out);
+
+/* Where Debian's dataset-fashion-mnist puts the IDX files. */
+#define CLI_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+/* Fashion-MNIST's train and t10k splits from dir; false (both freed, having said how
+ * to get the data, as `facecl <who>`) when either is missing. */
+bool cli_open_fashion_mnist(const char *who, const char *dir, fcl_dataset *train, fcl_dataset *test);
 
 /* A model with trained weights on a device, ready for inference. */
 typedef struct cli_net {

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 #define MODEL_DIR "models"
 
 static const char *const default_models = "fmnist-tiny,fmnist-nns2,fmnist-bn,fmnist-inception";
@@ -51,7 +50,7 @@ static void usage(FILE *f)
             "  --quiet           no progress lines\n",
             MODEL_DIR, default_models, full_preset.steps, full_preset.seeds, quick_preset.steps, quick_preset.seeds,
             full_preset.far_images, quick_preset.far_images, full_preset.gallery_images, quick_preset.gallery_images,
-            DEFAULT_DATA, full_preset.out_dir, quick_preset.out_dir);
+            CLI_FASHION_MNIST_DIR, full_preset.out_dir, quick_preset.out_dir);
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -122,7 +121,7 @@ static int flops_accuracy(int argc, char **argv)
         {0, 0, 0, 0},
     };
     char *models = strdup(default_models);
-    const char *data_dir = DEFAULT_DATA, *device = NULL, *out_dir = NULL;
+    const char *data_dir = CLI_FASHION_MNIST_DIR, *device = NULL, *out_dir = NULL;
     long steps = 0, seeds = 0, P = 10, K = 8, far_images = 0, gallery = 0;
     double minutes = 0;
     bool quick = false, quiet = false, ok = models != NULL;
@@ -168,24 +167,16 @@ static int flops_accuracy(int argc, char **argv)
     free(models);
     if (!ok)
         return 2;
-    fcl_dataset train = {0}, test = {0};
-    fcl_status st = fcl_dataset_open(data_dir, "train", &train);
-    if (st == FCL_SUCCESS)
-        st = fcl_dataset_open(data_dir, "t10k", &test);
-    if (st != FCL_SUCCESS || !train.pixels || !test.pixels) {
-        fprintf(stderr, "facecl bench: Fashion-MNIST's train and t10k IDX files are not in %s: install the Debian "
-                        "package dataset-fashion-mnist, or pass --data DIR\n", data_dir);
-        fcl_dataset_free(&train);
-        fcl_dataset_free(&test);
+    fcl_dataset train, test;
+    if (!cli_open_fashion_mnist("bench", data_dir, &train, &test))
         return 1;
-    }
     fcl_runtime *rt = cli_open_runtime(device, NULL);
     int status = 1;
     if (rt) {
         static fcl_sweep_report report;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        st = fcl_sweep(rt, &train, &test, &o, &report);
+        fcl_status st = fcl_sweep(rt, &train, &test, &o, &report);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         if (st == FCL_SUCCESS)

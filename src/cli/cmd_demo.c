@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: facecl demo [--model M] [--data DIR] [--steps N] [--out DIR] [--device D] [--seed S]\n\n"
@@ -24,7 +22,7 @@ static void usage(FILE *f)
                "nearest-class-mean identification. Results, weights and plots go to DIR (runs/demo).\n"
                "DIR defaults to %s for the data (Debian package dataset-fashion-mnist).\n"
                "`facecl train` and `facecl eval` do the same steps with every option.\n",
-               DEFAULT_DATA);
+               CLI_FASHION_MNIST_DIR);
 }
 
 int cmd_demo(int argc, char **argv)
@@ -35,7 +33,7 @@ int cmd_demo(int argc, char **argv)
         {"device", required_argument, NULL, 'd'}, {"seed", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},        {0, 0, 0, 0},
     };
-    const char *model_path = "models/fmnist-bn.model", *data_dir = DEFAULT_DATA, *device = NULL;
+    const char *model_path = "models/fmnist-bn.model", *data_dir = CLI_FASHION_MNIST_DIR, *device = NULL;
     fcl_train_options o = fcl_train_defaults();
     o.steps = 1000; /* the recipe bench/RESULTS.md measured best for a short run */
     o.crop_pad = 0;
@@ -68,15 +66,8 @@ int cmd_demo(int argc, char **argv)
         fprintf(stderr, "facecl demo: run it from the facecl source directory, or pass --model\n");
         return cli_fail(model_path, st);
     }
-    fcl_dataset train = {0}, test = {0};
-    st = fcl_dataset_open(data_dir, "train", &train);
-    if (st == FCL_SUCCESS)
-        st = fcl_dataset_open(data_dir, "t10k", &test);
-    if (st != FCL_SUCCESS || !train.pixels) {
-        fprintf(stderr, "facecl demo: Fashion-MNIST not found in %s: install the Debian package "
-                        "dataset-fashion-mnist, or pass --data DIR\n", data_dir);
-        fcl_dataset_free(&train);
-        fcl_dataset_free(&test);
+    fcl_dataset train, test;
+    if (!cli_open_fashion_mnist("demo", data_dir, &train, &test)) {
         fcl_model_destroy(m);
         return 1;
     }

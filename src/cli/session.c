@@ -8,6 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool cli_open_fashion_mnist(const char *who, const char *dir, fcl_dataset *train, fcl_dataset *test)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    fcl_status st = fcl_dataset_open(dir, "train", train);
+    if (st == FCL_SUCCESS)
+        st = fcl_dataset_open(dir, "t10k", test);
+    if (st == FCL_SUCCESS && train->pixels && test->pixels)
+        return true;
+    fprintf(stderr, "facecl %s: Fashion-MNIST's train and t10k IDX files are not in %s: install the Debian package "
+                    "dataset-fashion-mnist, or pass --data DIR\n", who, dir);
+    fcl_dataset_free(train);
+    fcl_dataset_free(test);
+    return false;
+}
+
 const char *cli_path_beside(const char *file, const char *name, char *out, size_t size)
 {
     char *copy = strdup(file);
