@@ -1,5 +1,5 @@
 /* facecl's GEMM kernel on square n x n x n products, for choosing its register tile
- * (FACECL_GEMM_TILE=TMxTN) and the ceiling `facecl bench flops-accuracy` reports.
+ * (FACECL_GEMM_CONFIG=TMxTN) and the ceiling `facecl bench flops-accuracy` reports.
  *   bench_gemm [N ...]   (default 256 512 1024 2048): prints "n GFLOP/s" lines */
 #include "bench/sweep.h"
 #include "runtime/runtime.h"
@@ -16,7 +16,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_gemm: %s\n", fcl_status_str(st));
         return 1;
     }
-    printf("device %s, tile %s\n", rt->info.name, getenv("FACECL_GEMM_TILE") ? getenv("FACECL_GEMM_TILE") : "default");
+    printf("device %s, tile %s\n", rt->info.name, getenv("FACECL_GEMM_CONFIG") ? getenv("FACECL_GEMM_CONFIG") : "default");
     const int count = argc > 1 ? argc - 1 : (int)(sizeof defaults / sizeof defaults[0]);
     for (int i = 0; i < count && st == FCL_SUCCESS; i++) {
         const int n = argc > 1 ? atoi(argv[i + 1]) : defaults[i];

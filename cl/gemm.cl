@@ -2,28 +2,51 @@
  *   A(m,k) = TRANS_A ? A[k*lda + m] : A[m*lda + k]      (M x K)
  *   B(k,n) = B[k*ldb + n]                                (K x N, rows contiguous)
  *   C(m,n) = C[m*ldc + n]                                (M x N)
- * Each work-item owns a TM x (16*WN) tile of C held in float16 accumulators, which PoCL
- * maps onto the CPU's vector registers and a GPU spreads over lanes. The reduction runs
- * over `chunks` pieces of K each; piece j shifts A by a_chunk and B by b_chunk, so a
- * weight gradient sums over the images of a batch in one launch, without atomics.
+ * Each work-item owns a TM x (VW*WN) tile of C held in TM*WN floatVW accumulators, which
+ * PoCL maps onto the CPU's vector registers and a GPU spreads over lanes; the tile must
+ * fit the register file, so the tuner (src/graph/gemm.c) picks TM, VW and WN per device.
+ * With KU = 4 and A not transposed, a row of A is read four k at a time (one vector load
+ * instead of four scalar ones). The reduction runs over `chunks` pieces of K each; piece
+ * j shifts A by a_chunk and B by b_chunk, so a weight gradient sums over the images of
+ * a batch in one launch, without atomics.
  * bias_mode: 0 none, 1 per row (conv channels), 2 per column (fc units). The ReLU is
  * `v < 0 ? 0 : v`, which keeps a NaN visible. */
 #ifndef TRANS_A
 #define TRANS_A 0
 #endif
 #ifndef TM
-#define TM 8
+#define TM 6
+#endif
+#ifndef VW
+#define VW 8
 #endif
 #ifndef WN
 #define WN 2
 #endif
-#define TN (16 * WN)
+#ifndef KU
+#define KU 1
+#endif
+#define TN (VW * WN)
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define floatv CAT(float, VW)
+#define vloadv CAT(vload, VW)
+#define vstorev CAT(vstore, VW)
 
 #if TRANS_A
 #define A_AT(a, m, k) (a)[(k) * lda + (m)]
 #else
 #define A_AT(a, m, k) (a)[(m) * lda + (k)]
 #endif
+
+/* acc[i][v] += A(m0+i, k) * B(k, n0 + VW*v ...) for one k, B's row already in bv. */
+#define TILE_FMA(av_of_i)                                                                          \
+    _Pragma("unroll") for (int i = 0; i < TM; i++) {                                                                 \
+        const float av = (av_of_i);                                                                \
+        _Pragma("unroll") for (int v = 0; v < WN; v++)                                                               \
+            acc[i][v] = fma((floatv)(av), bv[v], acc[i][v]);                                       \
+    }
 
 __kernel void gemm(const int M, const int N, const int K, const int chunks,
                    __global const float *A, const int a_off, const int lda, const int a_chunk, const int a_batch,
@@ -38,44 +61,50 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
     __global const float *a0 = A + a_off + z * a_batch;
     __global const float *b0 = B + b_off + z * b_batch;
     __global float *c = C + c_off + z * c_batch;
-    float16 acc[TM][WN];
-    for (int i = 0; i < TM; i++)
-        for (int v = 0; v < WN; v++)
-            acc[i][v] = (float16)(0.0f);
+    floatv acc[TM][WN];
+    _Pragma("unroll") for (int i = 0; i < TM; i++)
+        _Pragma("unroll") for (int v = 0; v < WN; v++)
+            acc[i][v] = (floatv)(0.0f);
     const bool full = m0 + TM <= M && n0 + TN <= N;
     for (int j = 0; j < chunks; j++) {
         __global const float *a = a0 + j * a_chunk, *b = b0 + j * b_chunk;
         if (full) {
-            for (int k = 0; k < K; k++) {
-                float16 bv[WN];
-                for (int v = 0; v < WN; v++)
-                    bv[v] = vload16(0, b + k * ldb + n0 + 16 * v);
-                for (int i = 0; i < TM; i++) {
-                    const float av = A_AT(a, m0 + i, k);
-                    for (int v = 0; v < WN; v++)
-                        acc[i][v] = fma((float16)(av), bv[v], acc[i][v]);
+            int k = 0;
+#if KU == 4 && !TRANS_A
+            for (; k + 4 <= K; k += 4) {
+                float4 a4[TM];
+                _Pragma("unroll") for (int i = 0; i < TM; i++)
+                    a4[i] = vload4(0, a + (m0 + i) * lda + k);
+                _Pragma("unroll") for (int u = 0; u < 4; u++) {
+                    floatv bv[WN];
+                    _Pragma("unroll") for (int v = 0; v < WN; v++)
+                        bv[v] = vloadv(v, b + (k + u) * ldb + n0);
+                    TILE_FMA(u == 0 ? a4[i].s0 : u == 1 ? a4[i].s1 : u == 2 ? a4[i].s2 : a4[i].s3)
                 }
+            }
+#endif
+            for (; k < K; k++) {
+                floatv bv[WN];
+                _Pragma("unroll") for (int v = 0; v < WN; v++)
+                    bv[v] = vloadv(v, b + k * ldb + n0);
+                TILE_FMA(A_AT(a, m0 + i, k))
             }
         } else { /* an edge tile: bounded loads, zeros beyond M and N */
             for (int k = 0; k < K; k++) {
                 float row[TN];
-                for (int t = 0; t < TN; t++)
+                _Pragma("unroll") for (int t = 0; t < TN; t++)
                     row[t] = n0 + t < N ? b[k * ldb + n0 + t] : 0.0f;
-                float16 bv[WN];
-                for (int v = 0; v < WN; v++)
-                    bv[v] = vload16(v, row);
-                for (int i = 0; i < TM; i++) {
-                    const float av = m0 + i < M ? A_AT(a, m0 + i, k) : 0.0f;
-                    for (int v = 0; v < WN; v++)
-                        acc[i][v] = fma((float16)(av), bv[v], acc[i][v]);
-                }
+                floatv bv[WN];
+                _Pragma("unroll") for (int v = 0; v < WN; v++)
+                    bv[v] = vloadv(v, row);
+                TILE_FMA(m0 + i < M ? A_AT(a, m0 + i, k) : 0.0f)
             }
         }
     }
     for (int i = 0; i < TM && m0 + i < M; i++) {
         float out[TN];
-        for (int v = 0; v < WN; v++)
-            vstore16(acc[i][v], v, out);
+        _Pragma("unroll") for (int v = 0; v < WN; v++)
+            vstorev(acc[i][v], v, out);
         __global float *crow = c + (m0 + i) * ldc;
         for (int t = 0; t < TN && n0 + t < N; t++) {
             float r = out[t];

@@ -1,4 +1,4 @@
-/* The GEMM kernel against a C reference in double: both layouts of A, reduction chunks,
+/* The GEMM kernel against a C reference in double, in each configuration,: both layouts of A, reduction chunks,
  * batches, accumulation, both bias modes and the ReLU, on sizes that fill whole tiles
  * and leave ragged edges of each register tile. Guard values after C must survive.
  * Tolerance: |device - reference| <= 1e-4 * (1 + sum |a*b|). */
@@ -39,16 +39,12 @@ static cl_mem upload(float *host, size_t n)
     return m;
 }
 
-static void check_tile(const shape *s)
+static void check_config(const shape *s, const fcl_gemm_config *config)
 {
     fcl_model *m;
     fcl_net *net;
     assert_int_equal(fcl_model_parse("input h=1 w=1 c=1\nfc f c=1\n", "gemm", &m), FCL_SUCCESS);
     assert_int_equal(fcl_net_create(rt, m, 1, false, &net), FCL_SUCCESS);
-    int tm, tn;
-    assert_int_equal(sscanf(getenv("FACECL_GEMM_TILE"), "%dx%d", &tm, &tn), 2);
-    assert_int_equal(net->gemm_tm, tm);
-    assert_int_equal(16 * net->gemm_wn, tn);
     /* Padded leading dimensions and offsets, so the kernel must honour them. */
     const int lda = (s->trans_a ? s->M : s->K) + 3, ldb = s->N + 5, ldc = s->N + 2, off = 7;
     const int a_rows = s->trans_a ? s->K : s->M;
@@ -72,7 +68,7 @@ static void check_tile(const shape *s)
                   .c = upload(c, nc), .c_off = off, .ldc = ldc, .c_batch = c_batch,
                   .accumulate = s->accumulate, .relu = s->relu, .bias_mode = s->bias_mode,
                   .bias = upload(bias, nbias), .bias_off = off};
-    assert_int_equal(fcl_gemm_run(net, &g), FCL_SUCCESS);
+    assert_int_equal(fcl_gemm_run_config(net, &g, config), FCL_SUCCESS);
     assert_int_equal(fcl_net_read(net, g.c, 0, nc, out), FCL_SUCCESS);
     int bad = 0;
     for (int z = 0; z < s->batch; z++)
@@ -112,15 +108,23 @@ static void check_tile(const shape *s)
     fcl_model_destroy(m);
 }
 
-/* Every shape with each register tile a device may get (and two odd ones). */
+/* Every shape with the device's default and configurations a tuner may choose: each
+ * vector width, a k-unrolled A, tiles that divide nothing, fixed work-groups, K split
+ * into passes (which must add the bias once and apply the ReLU to the whole sum). */
 static void check(const shape *s)
 {
-    static const char *const tiles[] = {"8x32", "16x16", "3x32", "5x16"};
-    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
-        setenv("FACECL_GEMM_TILE", tiles[t], 1);
-        check_tile(s);
+    static const char *const configs[] = {
+        "tm=8,vw=16,wn=2,ku=1,lx=0,ly=0,kc=0", "tm=6,vw=8,wn=2,ku=4,lx=4,ly=2,kc=8",
+        "tm=3,vw=4,wn=3,ku=4,lx=0,ly=0,kc=4",  "tm=5,vw=16,wn=1,ku=1,lx=1,ly=1,kc=0",
+        "tm=1,vw=2,wn=1,ku=4,lx=8,ly=1,kc=12", "tm=16,vw=2,wn=4,ku=1,lx=2,ly=8,kc=0",
+    };
+    fcl_gemm_config c = fcl_gemm_device_default(&rt->info);
+    check_config(s, &c);
+    for (size_t t = 0; t < sizeof configs / sizeof configs[0]; t++) {
+        char why[128];
+        assert_true(fcl_gemm_config_parse(configs[t], &c, why, sizeof why));
+        check_config(s, &c);
     }
-    unsetenv("FACECL_GEMM_TILE");
 }
 
 static void whole_tiles(void **state)

@@ -3,6 +3,7 @@
 #ifndef FCL_GRAPH_GRAPH_H
 #define FCL_GRAPH_GRAPH_H
 
+#include "graph/gemm.h"
 #include "runtime/runtime.h"
 
 #include <stdint.h>
@@ -160,7 +161,14 @@ struct fcl_net {
     cl_mem work; /* shared scratch: im2col columns, transposed weights */
     cl_mem nonfinite; /* partial counts of fcl_net_check_gradients (made on first use) */
     size_t work_floats;
-    int gemm_tm, gemm_wn; /* cl/gemm.cl's register tile for this device: TM x 16*WN */
+    fcl_gemm_config gemm_configs[FCL_GEMM_CLASSES]; /* per shape class (src/graph/gemm.h) */
+    struct fcl_gemm_kernel {
+        fcl_gemm_config config;
+        bool trans_a;
+        cl_kernel kernel;
+    } *gemm_kernels; /* built on first use, one per tile and transpose */
+    int n_gemm_kernels, gemm_kernels_cap;
+    fcl_gemm_recorder *gemm_recorder; /* when set, every GEMM's shape is appended (the tuner's) */
     bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
     uint64_t gemm_macs;   /* multiply-adds launched through fcl_gemm_run: the measured FLOP count */
     cl_kernel kernels[FCL_K_COUNT];
@@ -215,6 +223,11 @@ typedef struct fcl_gemm {
     int bias_off;
 } fcl_gemm;
 fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g);
+/* The same with a given configuration instead of the net's for its class (the tuner). */
+fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c);
+/* Enqueues kernel k (named and profiled as id) with its arguments; local may be NULL. */
+fcl_status fcl_enqueue_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel k, cl_uint dims, const size_t *global,
+                              const size_t *local, const fcl_arg *args, size_t n_args);
 
 /* After backward: FCL_SUCCESS when every parameter gradient is finite; otherwise logs
  * the first tensor whose gradient holds NaN or Inf, by name ("conv1.weight"), and

@@ -17,8 +17,8 @@ static const struct {
 } kernel_table[FCL_K_COUNT] = {
     [FCL_K_FILL] = {"tensor.cl", "fill"},
     [FCL_K_COUNT_NONFINITE] = {"tensor.cl", "count_nonfinite"},
-    [FCL_K_GEMM_NN] = {"gemm.cl", "gemm", "-DTRANS_A=0"},
-    [FCL_K_GEMM_TN] = {"gemm.cl", "gemm", "-DTRANS_A=1"},
+    [FCL_K_GEMM_NN] = {"gemm.cl", "gemm"}, /* src/graph/gemm.c builds these per configuration */
+    [FCL_K_GEMM_TN] = {"gemm.cl", "gemm"},
     [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
     [FCL_K_IM2COL_T] = {"im2col.cl", "im2col_t"},
     [FCL_K_COL2IM] = {"im2col.cl", "col2im"},
@@ -49,20 +49,10 @@ static const struct {
 #define LOCAL_SIZE 64
 #define ARENA_ALIGN 32 /* floats */
 
-/* Sets the arguments, enqueues, and with a profiling runtime records the kernel's time. */
-static fcl_status enqueue(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const size_t *local,
-                          const fcl_arg *args, size_t n_args)
+/* Sets the arguments, enqueues, and with a profiling runtime records the time under id. */
+fcl_status fcl_enqueue_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel k, cl_uint dims, const size_t *global,
+                              const size_t *local, const fcl_arg *args, size_t n_args)
 {
-    if (!net->kernels[id]) {
-        char options[128];
-        snprintf(options, sizeof options, "%s -DTM=%d -DWN=%d", kernel_table[id].options ? kernel_table[id].options : "",
-                 net->gemm_tm, net->gemm_wn); /* only gemm.cl reads TM and WN */
-        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file, options, kernel_table[id].name,
-                                          &net->kernels[id]);
-        if (st != FCL_SUCCESS)
-            return st;
-    }
-    cl_kernel k = net->kernels[id];
     for (size_t i = 0; i < n_args; i++) {
         cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
         if (err != CL_SUCCESS) {
@@ -88,6 +78,19 @@ static fcl_status enqueue(fcl_net *net, fcl_kernel_id id, cl_uint dims, const si
     return err;
 }
 
+/* The table's kernel, built on first use. */
+static fcl_status enqueue(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const size_t *local,
+                          const fcl_arg *args, size_t n_args)
+{
+    if (!net->kernels[id]) {
+        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file, kernel_table[id].options ? kernel_table[id].options : "",
+                                          kernel_table[id].name, &net->kernels[id]);
+        if (st != FCL_SUCCESS)
+            return st;
+    }
+    return fcl_enqueue_kernel(net, id, net->kernels[id], dims, global, local, args, n_args);
+}
+
 fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args)
 {
     if (work_items == 0)
@@ -109,42 +112,6 @@ fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const s
         if (global[d] == 0)
             return FCL_SUCCESS;
     return enqueue(net, id, dims, global, NULL, args, n_args);
-}
-
-/* cl/gemm.cl's register tile, TM rows x 16*WN columns per work-item, by the device's
- * native float vector width; measured on PoCL (bench/RESULTS.md): 8 x 32 wins with
- * AVX-512's 16-float vectors, 16 x 16 with AVX2's 8-float ones (8 x 32 spills there).
- * FACECL_GEMM_TILE=TMxTN (TN 16 or 32) overrides, for measuring. */
-static void choose_gemm_tile(fcl_net *net)
-{
-    net->gemm_tm = net->rt->info.float_vector_width >= 16 ? 8 : 16;
-    net->gemm_wn = net->rt->info.float_vector_width >= 16 ? 2 : 1;
-    const char *env = getenv("FACECL_GEMM_TILE");
-    int tm, tn;
-    if (env && sscanf(env, "%dx%d", &tm, &tn) == 2 && tm >= 1 && tm <= 32 && (tn == 16 || tn == 32)) {
-        net->gemm_tm = tm;
-        net->gemm_wn = tn / 16;
-    } else if (env) {
-        fcl_log(FCL_LOG_WARN, "FACECL_GEMM_TILE=%s: expected TMxTN with TM 1..32 and TN 16 or 32; ignored", env);
-    }
-}
-
-fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g)
-{
-    const int tn = 16 * net->gemm_wn;
-    net->gemm_macs += (uint64_t)g->M * g->N * g->K * g->chunks * g->batch;
-    const size_t global[3] = {(size_t)(g->N + tn - 1) / tn, (size_t)(g->M + net->gemm_tm - 1) / net->gemm_tm,
-                              (size_t)g->batch};
-    const fcl_arg args[] = {
-        FCL_I(g->M), FCL_I(g->N), FCL_I(g->K), FCL_I(g->chunks),
-        FCL_M(g->a), FCL_I(g->a_off), FCL_I(g->lda), FCL_I(g->a_chunk), FCL_I(g->a_batch),
-        FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb), FCL_I(g->b_chunk), FCL_I(g->b_batch),
-        FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch),
-        FCL_I(g->accumulate), FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off),
-        FCL_I(g->relu),
-    };
-    return fcl_launch_grid(net, g->trans_a ? FCL_K_GEMM_TN : FCL_K_GEMM_NN, 3, global, args,
-                           sizeof args / sizeof args[0]);
 }
 
 void fcl_net_print_profile(const fcl_net *net, FILE *f)
@@ -325,7 +292,7 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
     net->batch = batch;
     net->training = training;
     net->input_gradient = true;
-    choose_gemm_tile(net);
+    fcl_gemm_choose_configs(rt, net->gemm_configs);
     fcl_status st = assign_tensors(net, model->nodes, model->n_nodes);
     if (st == FCL_SUCCESS)
         st = place_tensors(net);
@@ -374,6 +341,9 @@ void fcl_net_destroy(fcl_net *net)
     for (int i = 0; i < FCL_K_COUNT; i++)
         if (net->kernels[i])
             clReleaseKernel(net->kernels[i]);
+    for (int i = 0; i < net->n_gemm_kernels; i++)
+        clReleaseKernel(net->gemm_kernels[i].kernel);
+    free(net->gemm_kernels);
     cl_mem bufs[] = {net->params, net->grads, net->acts, net->dacts, net->state, net->work, net->nonfinite};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i])

@@ -1,0 +1,322 @@
+/* GEMM launches (cl/gemm.cl) with a configuration per shape class, and the per-device
+ * tuning database those configurations come from. src/graph/gemm_tune.c fills it. */
+#include "graph/gemm.h"
+#include "graph/graph.h"
+#include "runtime/fileio.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DB_MAGIC "facecl-gemm-tuning 1"
+
+static int size_bucket(int n) { return n <= 16 ? 0 : n <= 64 ? 1 : n <= 256 ? 2 : 3; }
+
+int fcl_gemm_class(bool trans_a, int M, int N)
+{
+    return (trans_a ? FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_SIZE_BUCKETS : 0) + size_bucket(M) * FCL_GEMM_SIZE_BUCKETS +
+           size_bucket(N);
+}
+
+void fcl_gemm_class_name(int cls, char *buf, size_t size)
+{
+    static const char *const bucket[FCL_GEMM_SIZE_BUCKETS] = {"<=16", "<=64", "<=256", ">256"};
+    const int per_trans = FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_SIZE_BUCKETS, in_trans = cls % per_trans;
+    snprintf(buf, size, "%s M%s N%s", cls >= per_trans ? "TN" : "NN", bucket[in_trans / FCL_GEMM_SIZE_BUCKETS],
+             bucket[in_trans % FCL_GEMM_SIZE_BUCKETS]);
+}
+
+/* CPUs: the tile fills three quarters of the vector register file (16 registers with
+ * AVX2 or SSE/NEON width, 32 with AVX-512), leaving room for B's row and the broadcast
+ * of A; 4 x 4 work-items share rows of A and columns of B in cache, and K runs in
+ * passes of 256. Measured on PoCL with AVX2 (bench/RESULTS.md). GPUs: a small tile per
+ * work-item and the driver's work-group, reasoned from their register files, not
+ * measured here (no GPU on this project's machines); `facecl tune` finds better. */
+fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info)
+{
+    if (info->type != FCL_DEVICE_CPU)
+        return (fcl_gemm_config){.tm = 4, .vw = 4, .wn = 1, .ku = 1};
+    const int vw = info->float_vector_width >= 16 ? 16 : info->float_vector_width >= 8 ? 8 : 4;
+    return (fcl_gemm_config){.tm = vw >= 16 ? 8 : 6, .vw = vw, .wn = 2, .ku = 1, .lx = 4, .ly = 4, .kc = 256};
+}
+
+void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size)
+{
+    snprintf(buf, size, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d", c->tm, c->vw, c->wn, c->ku, c->lx, c->ly, c->kc);
+}
+
+bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size)
+{
+    int used = -1;
+    if (sscanf(text, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d%n", &c->tm, &c->vw, &c->wn, &c->ku, &c->lx, &c->ly,
+               &c->kc, &used) != 7 ||
+        used < 0 || text[used] != '\0') {
+        snprintf(why, why_size, "expected tm=T,vw=V,wn=W,ku=U,lx=X,ly=Y,kc=C");
+        return false;
+    }
+    const bool vw_ok = c->vw == 2 || c->vw == 4 || c->vw == 8 || c->vw == 16;
+    const char *bad = c->tm < 1 || c->tm > 16          ? "tm must be 1..16"
+                      : !vw_ok                         ? "vw must be 2, 4, 8 or 16"
+                      : c->wn < 1 || c->wn > 4         ? "wn must be 1..4"
+                      : c->ku != 1 && c->ku != 4       ? "ku must be 1 or 4"
+                      : c->lx < 0 || c->ly < 0 || c->lx > 1024 || c->ly > 1024 ? "lx and ly must be 0..1024"
+                      : (c->lx == 0) != (c->ly == 0)   ? "lx and ly are both 0 (the driver's) or both set"
+                      : c->kc < 0 || c->kc % 4         ? "kc must be 0 (no split) or a positive multiple of 4"
+                                                       : NULL;
+    if (bad)
+        snprintf(why, why_size, "%s", bad);
+    return bad == NULL;
+}
+
+void fcl_gemm_config_options(const fcl_gemm_config *c, bool trans_a, char *buf, size_t size)
+{
+    snprintf(buf, size, "-DTRANS_A=%d -DTM=%d -DVW=%d -DWN=%d -DKU=%d", trans_a ? 1 : 0, c->tm, c->vw, c->wn, c->ku);
+}
+
+/* ---- launching ---- */
+
+static bool same_config(const fcl_gemm_config *a, const fcl_gemm_config *b)
+{
+    return a->tm == b->tm && a->vw == b->vw && a->wn == b->wn && a->ku == b->ku;
+}
+
+/* The net keeps one kernel per (tile, transpose); the work-group is a launch setting. */
+static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans_a, cl_kernel *out)
+{
+    for (int i = 0; i < net->n_gemm_kernels; i++)
+        if (net->gemm_kernels[i].trans_a == trans_a && same_config(&net->gemm_kernels[i].config, c)) {
+            *out = net->gemm_kernels[i].kernel;
+            return FCL_SUCCESS;
+        }
+    if (net->n_gemm_kernels == net->gemm_kernels_cap) {
+        int cap = net->gemm_kernels_cap ? 2 * net->gemm_kernels_cap : 8;
+        void *grown = realloc(net->gemm_kernels, (size_t)cap * sizeof *net->gemm_kernels);
+        if (!grown)
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
+        net->gemm_kernels = grown;
+        net->gemm_kernels_cap = cap;
+    }
+    char options[160];
+    fcl_gemm_config_options(c, trans_a, options, sizeof options);
+    fcl_status st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm", out);
+    if (st == FCL_SUCCESS)
+        net->gemm_kernels[net->n_gemm_kernels++] = (struct fcl_gemm_kernel){*c, trans_a, *out};
+    return st;
+}
+
+fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c)
+{
+    net->gemm_macs += (uint64_t)g->M * g->N * g->K * g->chunks * g->batch;
+    if (net->gemm_recorder) {
+        fcl_gemm_recorder *r = net->gemm_recorder;
+        if (r->n == r->cap) {
+            int cap = r->cap ? 2 * r->cap : 32;
+            void *grown = realloc(r->shapes, (size_t)cap * sizeof *r->shapes);
+            if (!grown)
+                return FCL_ERR_OUT_OF_HOST_MEMORY;
+            r->shapes = grown;
+            r->cap = cap;
+        }
+        r->shapes[r->n++] = (fcl_gemm_shape){g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
+    }
+    cl_kernel kernel;
+    fcl_status st = gemm_kernel(net, c, g->trans_a, &kernel);
+    if (st != FCL_SUCCESS)
+        return st;
+    const size_t tiles[3] = {(size_t)(g->N + fcl_gemm_config_tn(c) - 1) / fcl_gemm_config_tn(c),
+                             (size_t)(g->M + c->tm - 1) / c->tm, (size_t)g->batch};
+    const size_t local[3] = {(size_t)c->lx, (size_t)c->ly, 1};
+    size_t global[3] = {tiles[0], tiles[1], tiles[2]};
+    if (c->lx) /* rounded up to whole work-groups; the kernel skips tiles beyond M and N */
+        for (int d = 0; d < 2; d++)
+            global[d] = (tiles[d] + local[d] - 1) / local[d] * local[d];
+    /* Split K into passes of kc: each pass's slices of A and B stay in cache, the passes
+     * after the first accumulate into C, the bias goes in once and the ReLU last. */
+    const int passes = c->kc && g->K > c->kc ? (g->K + c->kc - 1) / c->kc : 1;
+    for (int p = 0; p < passes; p++) {
+        const int k0 = p * (passes > 1 ? c->kc : 0), kn = passes > 1 && p < passes - 1 ? c->kc : g->K - k0;
+        const int a_off = g->a_off + (g->trans_a ? k0 * g->lda : k0), b_off = g->b_off + k0 * g->ldb;
+        const fcl_arg args[] = {
+            FCL_I(g->M), FCL_I(g->N), FCL_I(kn), FCL_I(g->chunks),
+            FCL_M(g->a), FCL_I(a_off), FCL_I(g->lda), FCL_I(g->a_chunk), FCL_I(g->a_batch),
+            FCL_M(g->b), FCL_I(b_off), FCL_I(g->ldb), FCL_I(g->b_chunk), FCL_I(g->b_batch),
+            FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch),
+            FCL_I(p > 0 || g->accumulate), FCL_I(p == 0 ? g->bias_mode : 0), FCL_M(g->bias_mode ? g->bias : g->c),
+            FCL_I(g->bias_off), FCL_I(p == passes - 1 && g->relu),
+        };
+        st = fcl_enqueue_kernel(net, g->trans_a ? FCL_K_GEMM_TN : FCL_K_GEMM_NN, kernel, 3, global,
+                                c->lx ? local : NULL, args, sizeof args / sizeof args[0]);
+        if (st != FCL_SUCCESS)
+            return st;
+    }
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g)
+{
+    if (g->M <= 0 || g->N <= 0 || g->batch <= 0)
+        return FCL_SUCCESS;
+    return fcl_gemm_run_config(net, g, &net->gemm_configs[fcl_gemm_class(g->trans_a, g->M, g->N)]);
+}
+
+/* ---- the tuning database ---- */
+
+bool fcl_gemm_db_path(const fcl_runtime *rt, char *buf, size_t size)
+{
+    if (!rt->cache_dir)
+        return false;
+    char key[512];
+    int n = snprintf(key, sizeof key, "%s\n%s\n%s\n%s", rt->info.name, rt->info.driver_version, rt->info.platform,
+                     rt->info.platform_version);
+    snprintf(buf, size, "%s/gemm-tuning-%016llx.txt", rt->cache_dir,
+             (unsigned long long)fcl_hash64(key, (size_t)n, FCL_HASH_SEED));
+    return true;
+}
+
+fcl_status fcl_gemm_db_format(const fcl_runtime *rt, const fcl_gemm_db *db, char **text)
+{
+    fcl_strbuf b = {0};
+    fcl_strbuf_printf(&b, "%s\ndevice %s\ndriver %s\nplatform %s %s\n", DB_MAGIC, rt->info.name,
+                      rt->info.driver_version, rt->info.platform, rt->info.platform_version);
+    for (int c = 0; c < FCL_GEMM_CLASSES; c++)
+        if (db->has[c]) {
+            char name[64], config[96];
+            fcl_gemm_class_name(c, name, sizeof name);
+            fcl_gemm_config_format(&db->config[c], config, sizeof config);
+            fcl_strbuf_printf(&b, "# %s\nclass %d %s %.2f\n", name, c, config, db->gflops[c]);
+        }
+    if (b.text)
+        fcl_strbuf_printf(&b, "checksum %016llx\n", (unsigned long long)fcl_hash64(b.text, b.len, FCL_HASH_SEED));
+    fcl_status st = fcl_strbuf_status(&b);
+    if (st != FCL_SUCCESS)
+        free(b.text), b.text = NULL;
+    *text = b.text;
+    return st;
+}
+
+/* Line `prefix value` must equal the device's: a database from another device or driver
+ * would hold tiles measured elsewhere. */
+static const char *expect_line(const char *p, const char *prefix, const char *value, bool *ok)
+{
+    const size_t np = strlen(prefix), nv = strlen(value);
+    *ok = *ok && strncmp(p, prefix, np) == 0 && strncmp(p + np, value, nv) == 0 && p[np + nv] == '\n';
+    const char *end = strchr(p, '\n');
+    return end ? end + 1 : p + strlen(p);
+}
+
+fcl_status fcl_gemm_db_parse(const fcl_runtime *rt, const char *text, fcl_gemm_db *db, char *why, size_t why_size)
+{
+    memset(db, 0, sizeof *db);
+    const char *sum = strstr(text, "\nchecksum ");
+    unsigned long long want;
+    int used = -1;
+    if (!sum || sscanf(sum + 10, "%16llx\n%n", &want, &used) != 1 || used < 0 || sum[10 + used] != '\0' ||
+        fcl_hash64(text, (size_t)(sum + 1 - text), FCL_HASH_SEED) != want) {
+        snprintf(why, why_size, "is corrupt (its checksum does not match)");
+        return FCL_ERR_FORMAT;
+    }
+    char platform[300];
+    snprintf(platform, sizeof platform, "%s %s", rt->info.platform, rt->info.platform_version);
+    bool ok = true;
+    const char *p = expect_line(text, DB_MAGIC, "", &ok);
+    if (!ok) {
+        snprintf(why, why_size, "is not a facecl GEMM tuning file (first line '%s' expected)", DB_MAGIC);
+        return FCL_ERR_FORMAT;
+    }
+    p = expect_line(p, "device ", rt->info.name, &ok);
+    p = expect_line(p, "driver ", rt->info.driver_version, &ok);
+    p = expect_line(p, "platform ", platform, &ok);
+    if (!ok) {
+        snprintf(why, why_size, "was written for another device, driver or platform");
+        return FCL_ERR_FORMAT;
+    }
+    for (; p < sum + 1; p = strchr(p, '\n') + 1) {
+        if (*p == '#')
+            continue;
+        int cls, n = -1;
+        char config[96];
+        double gflops;
+        fcl_gemm_config c;
+        char reason[96];
+        if (sscanf(p, "class %d %95s %lf\n%n", &cls, config, &gflops, &n) != 3 || n < 0 || cls < 0 ||
+            cls >= FCL_GEMM_CLASSES || !fcl_gemm_config_parse(config, &c, reason, sizeof reason)) {
+            snprintf(why, why_size, "has a malformed line: %.*s", (int)(strchr(p, '\n') - p), p);
+            memset(db, 0, sizeof *db);
+            return FCL_ERR_FORMAT;
+        }
+        db->has[cls] = true;
+        db->config[cls] = c;
+        db->gflops[cls] = gflops;
+    }
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_gemm_db_load(const fcl_runtime *rt, fcl_gemm_db *db)
+{
+    static bool warned; /* one warning per process, not one per net */
+    memset(db, 0, sizeof *db);
+    char path[4200];
+    if (!fcl_gemm_db_path(rt, path, sizeof path))
+        return FCL_SUCCESS;
+    char *text;
+    size_t length;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return FCL_SUCCESS; /* not tuned yet */
+    fclose(f);
+    fcl_status st = fcl_read_file(path, &text, &length);
+    char why[300] = "cannot be read";
+    if (st == FCL_SUCCESS) {
+        if (strlen(text) != length)
+            snprintf(why, sizeof why, "holds a NUL byte"), st = FCL_ERR_FORMAT;
+        else
+            st = fcl_gemm_db_parse(rt, text, db, why, sizeof why);
+        free(text);
+    }
+    if (st != FCL_SUCCESS && !warned) {
+        warned = true;
+        fcl_log(FCL_LOG_WARN, "GEMM tuning file %s %s; using the default kernels (`facecl tune` rebuilds it)", path,
+                why);
+    }
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_gemm_db_save(const fcl_runtime *rt, const fcl_gemm_db *db)
+{
+    char path[4200], *text;
+    if (!fcl_gemm_db_path(rt, path, sizeof path)) {
+        fcl_log(FCL_LOG_ERROR, "no cache directory to keep the GEMM tuning in (set FACECL_CACHE_DIR)");
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
+    fcl_status st = fcl_mkdir_p(rt->cache_dir);
+    if (st == FCL_SUCCESS)
+        st = fcl_gemm_db_format(rt, db, &text);
+    if (st == FCL_SUCCESS) {
+        st = fcl_write_file_atomic(path, text, strlen(text));
+        free(text);
+    }
+    if (st != FCL_SUCCESS)
+        fcl_log(FCL_LOG_ERROR, "writing the GEMM tuning file %s: %s", path, fcl_status_str(st));
+    return st;
+}
+
+void fcl_gemm_choose_configs(const fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES])
+{
+    static bool warned;
+    const fcl_gemm_config fallback = fcl_gemm_device_default(&rt->info);
+    const char *env = getenv("FACECL_GEMM_CONFIG");
+    fcl_gemm_config forced;
+    char why[128];
+    if (env && fcl_gemm_config_parse(env, &forced, why, sizeof why)) {
+        for (int c = 0; c < FCL_GEMM_CLASSES; c++)
+            configs[c] = forced;
+        return;
+    }
+    if (env && !warned) {
+        warned = true;
+        fcl_log(FCL_LOG_WARN, "FACECL_GEMM_CONFIG=%s: %s; ignored", env, why);
+    }
+    fcl_gemm_db db;
+    fcl_gemm_db_load(rt, &db);
+    for (int c = 0; c < FCL_GEMM_CLASSES; c++)
+        configs[c] = db.has[c] ? db.config[c] : fallback;
+}

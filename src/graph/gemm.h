@@ -1,0 +1,69 @@
+/* cl/gemm.cl's parameters: the register tile and work-group shape a device runs best,
+ * chosen per shape class from shipped defaults, a per-device tuning database in the
+ * cache directory (`facecl tune`), or FACECL_GEMM_CONFIG (for measuring). */
+#ifndef FCL_GRAPH_GEMM_H
+#define FCL_GRAPH_GEMM_H
+
+#include "runtime/runtime.h"
+
+#include <stdio.h>
+
+/* A work-item computes a tm x (vw*wn) tile of C in tm*wn floatVW accumulators; ku = 4
+ * reads rows of A four k at a time; lx x ly is the work-group (0 x 0: the driver's);
+ * kc > 0 splits K into launches of kc, so the slices of A and B a work-group shares
+ * stay in cache (0: one launch). */
+typedef struct fcl_gemm_config {
+    int tm, vw, wn, ku, lx, ly, kc;
+} fcl_gemm_config;
+
+/* Shape classes: A transposed or not, and M and N each in four size buckets (up to 16,
+ * 64, 256, more). Tuning is per class; K does not change which tile is best as much. */
+enum { FCL_GEMM_SIZE_BUCKETS = 4, FCL_GEMM_CLASSES = 2 * FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_SIZE_BUCKETS };
+int fcl_gemm_class(bool trans_a, int M, int N);
+/* "NN M<=16 N>256": for tables and the tuning file's comments. */
+void fcl_gemm_class_name(int cls, char *buf, size_t size);
+
+/* The shipped default for a device: a tile that fits its registers. */
+fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info);
+/* "tm=6,vw=8,wn=2,ku=1,lx=0,ly=0,kc=0"; parse accepts that form, every field required, and
+ * rejects values the kernel cannot take (why says which). */
+void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size);
+bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size);
+/* The -D options that build cl/gemm.cl with this configuration. */
+void fcl_gemm_config_options(const fcl_gemm_config *c, bool trans_a, char *buf, size_t size);
+static inline int fcl_gemm_config_tn(const fcl_gemm_config *c) { return c->vw * c->wn; }
+
+/* A GEMM's shape as the tuner sees it, and a list a net fills while recording. */
+typedef struct fcl_gemm_shape {
+    bool trans_a;
+    int M, N, K, chunks, batch;
+} fcl_gemm_shape;
+typedef struct fcl_gemm_recorder {
+    fcl_gemm_shape *shapes;
+    int n, cap;
+} fcl_gemm_recorder;
+
+/* The per-device tuning database: a text file in the cache directory whose name hashes
+ * the device name, driver version and platform, and which repeats them inside. */
+typedef struct fcl_gemm_db {
+    bool has[FCL_GEMM_CLASSES];
+    fcl_gemm_config config[FCL_GEMM_CLASSES];
+    double gflops[FCL_GEMM_CLASSES]; /* what the tuner measured with it */
+} fcl_gemm_db;
+/* Path of rt's database; false when the runtime has no cache directory. */
+bool fcl_gemm_db_path(const fcl_runtime *rt, char *buf, size_t size);
+/* Loads rt's database into db. A missing file gives an empty db and FCL_SUCCESS; a
+ * corrupt one, or one written for another device or driver, is ignored with one
+ * warning (empty db, FCL_SUCCESS): `facecl tune` rebuilds it. */
+fcl_status fcl_gemm_db_load(const fcl_runtime *rt, fcl_gemm_db *db);
+/* Writes it atomically (the file is complete or absent). */
+fcl_status fcl_gemm_db_save(const fcl_runtime *rt, const fcl_gemm_db *db);
+/* The text form, exposed for tests: parse checks the header against rt's device. */
+fcl_status fcl_gemm_db_format(const fcl_runtime *rt, const fcl_gemm_db *db, char **text);
+fcl_status fcl_gemm_db_parse(const fcl_runtime *rt, const char *text, fcl_gemm_db *db, char *why, size_t why_size);
+
+/* The configuration per class a net on rt uses: FACECL_GEMM_CONFIG if set (every
+ * class), else the database's entry, else the device default. */
+void fcl_gemm_choose_configs(const fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES]);
+
+#endif
