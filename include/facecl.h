@@ -72,6 +72,7 @@ typedef void (*fcl_log_fn)(fcl_log_level level, const char *message, void *user)
 void fcl_set_log_callback(fcl_log_fn fn, void *user);
 /* Messages below this level are dropped before formatting. */
 void fcl_set_log_level(fcl_log_level level);
+fcl_log_level fcl_get_log_level(void);
 
 /* Devices */
 typedef enum fcl_device_type {

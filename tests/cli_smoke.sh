@@ -145,6 +145,24 @@ check "cluster bad threshold" 2 "$facecl" cluster "$models/fmnist-tiny.model" --
 check "cluster empty folder" 1 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/no-icds" --threshold 1
 expect_text "cluster empty folder explained" "$work/err" "no readable"
 
+# The GEMM tuner, with a cache directory of its own: a short budget, the file, a corrupt
+# file ignored with a warning and rewritten, reset.
+tc="$work/tune-cache"
+check "tune" 0 env FACECL_CACHE_DIR="$tc" "$facecl" tune --seconds 8 --inference --batch 4 "$models/fmnist-tiny.model"
+expect_text "tune prints its table" "$work/out" "speedup"
+check "tune --show" 0 env FACECL_CACHE_DIR="$tc" "$facecl" tune --show
+expect_text "tune --show prints the file" "$work/out" "facecl-gemm-tuning 1"
+for f in "$tc"/gemm-tuning-*.txt; do printf 'garbage' >>"$f"; done
+check "tune over a corrupt file" 0 env FACECL_CACHE_DIR="$tc" "$facecl" tune --seconds 3 --inference --batch 4 "$models/fmnist-tiny.model"
+expect_text "a corrupt tuning file is named" "$work/err" "is corrupt"
+check "tune --show after the rewrite" 0 env FACECL_CACHE_DIR="$tc" "$facecl" tune --show
+expect_text "the rewritten file is whole" "$work/out" "^checksum"
+check "tune --reset" 0 env FACECL_CACHE_DIR="$tc" "$facecl" tune --reset
+check "tune --show after reset" 0 env FACECL_CACHE_DIR="$tc" "$facecl" tune --show
+expect_text "reset leaves the defaults" "$work/out" "shipped defaults"
+check "tune bad budget" 2 "$facecl" tune --seconds -1
+check "tune unknown model" 1 "$facecl" tune no-such-model
+
 check "demo without data" 1 "$facecl" demo --data "$work/no-icds" --model "$models/fmnist-tiny.model"
 expect_text "demo names the data package" "$work/err" "dataset-fashion-mnist"
 if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then

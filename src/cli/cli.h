@@ -17,6 +17,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 /* Prints the device table (or JSON) to f. */
 void cli_print_devices(FILE *f, const fcl_device_info *devices, size_t count, bool json);
@@ -30,6 +31,12 @@ int cli_fail(const char *what, int status);
 /* Option values, range-checked; on a bad one print what was wanted and return false. */
 bool cli_long(const char *option, const char *text, long min, long max, long *out);
 bool cli_double(const char *option, const char *text, double min, double max, double *out);
+
+/* Model files shipped with facecl, relative to the source directory. */
+#define CLI_MODEL_DIR "models"
+/* A name becomes models/<name>.model, a path (with '/' or ending in .model) stays; false
+ * (having listed models/ as `facecl <who>`) when the file cannot be read. */
+bool cli_resolve_model(const char *who, const char *name, char *out, size_t size);
 
 /* Where Debian's dataset-fashion-mnist puts the IDX files. */
 #define CLI_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"

@@ -3,14 +3,11 @@
 #include "bench/sweep.h"
 #include "cli/cli.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define MODEL_DIR "models"
 
 static const char *const default_models = "fmnist-tiny,fmnist-nns2,fmnist-bn,fmnist-inception";
 
@@ -48,7 +45,7 @@ static void usage(FILE *f)
             "  --out DIR         results (default %s, with --quick %s)\n"
             "  --device D        OpenCL device (index, gpu, cpu or a name)\n"
             "  --quiet           no progress lines\n",
-            MODEL_DIR, default_models, full_preset.steps, full_preset.seeds, quick_preset.steps, quick_preset.seeds,
+            CLI_MODEL_DIR, default_models, full_preset.steps, full_preset.seeds, quick_preset.steps, quick_preset.seeds,
             full_preset.far_images, quick_preset.far_images, full_preset.gallery_images, quick_preset.gallery_images,
             CLI_FASHION_MNIST_DIR, full_preset.out_dir, quick_preset.out_dir);
 }
@@ -60,33 +57,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* A name becomes models/<name>.model; a path (with '/' or ending in .model) stays. */
-static bool resolve_model(const char *name, char *out, size_t size)
-{
-    const size_t n = strlen(name);
-    if (strchr(name, '/') || (n > 6 && strcmp(name + n - 6, ".model") == 0))
-        snprintf(out, size, "%s", name);
-    else
-        snprintf(out, size, "%s/%s.model", MODEL_DIR, name);
-    if (access(out, R_OK) == 0)
-        return true;
-    fprintf(stderr, "facecl bench: unknown model '%s' (no readable %s).", name, out);
-    DIR *d = opendir(MODEL_DIR);
-    if (d) {
-        fprintf(stderr, " %s/ holds:", MODEL_DIR);
-        for (const struct dirent *e; (e = readdir(d));) {
-            const size_t len = strlen(e->d_name);
-            if (len > 6 && strcmp(e->d_name + len - 6, ".model") == 0)
-                fprintf(stderr, " %.*s", (int)(len - 6), e->d_name);
-        }
-        closedir(d);
-    } else {
-        fprintf(stderr, " Run facecl from its source directory, or give model files' paths.");
-    }
-    fprintf(stderr, "\n");
-    return false;
-}
-
 /* Splits the comma-separated list (in place) into resolved paths. */
 static bool parse_models(char *list, char paths[][4096], fcl_sweep_options *o)
 {
@@ -96,7 +66,7 @@ static bool parse_models(char *list, char paths[][4096], fcl_sweep_options *o)
             fprintf(stderr, "facecl bench: at most %d models in one sweep\n", FCL_SWEEP_MAX_MODELS);
             return false;
         }
-        if (!resolve_model(name, paths[o->n_models], sizeof paths[0]))
+        if (!cli_resolve_model("bench", name, paths[o->n_models], sizeof paths[0]))
             return false;
         o->models[o->n_models] = paths[o->n_models];
         o->n_models++;

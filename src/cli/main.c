@@ -19,6 +19,7 @@ static const struct command {
     {"verify", cmd_verify, "are two images the same identity? (distance and the stored threshold)"},
     {"cluster", cmd_cluster, "group a folder's images by identity (quality measures when labels are known)"},
     {"bench", cmd_bench, "benchmarks on this device: flops-accuracy (FaceNet's Figure 4)"},
+    {"tune", cmd_tune, "tune the GEMM kernels for this device on a model's shapes (stored per device)"},
     {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},
     {"info", cmd_info, "per-layer table of a model: sizes, params, multiply-adds (--json, --memory)"},
     {"embed", cmd_embed, "L2-normalised embeddings of images (CSV, .npy)"},

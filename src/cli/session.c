@@ -4,9 +4,11 @@
 #include "eval/evaluate.h"
 #include "io/safetensors.h"
 
+#include <dirent.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool cli_open_fashion_mnist(const char *who, const char *dir, fcl_dataset *train, fcl_dataset *test)
 {
@@ -73,4 +75,31 @@ bool cli_threshold(const char *weights, double given, double *out)
     }
     *out = t;
     return true;
+}
+
+/* A name becomes models/<name>.model; a path (with '/' or ending in .model) stays. */
+bool cli_resolve_model(const char *who, const char *name, char *out, size_t size)
+{
+    const size_t n = strlen(name);
+    if (strchr(name, '/') || (n > 6 && strcmp(name + n - 6, ".model") == 0))
+        snprintf(out, size, "%s", name);
+    else
+        snprintf(out, size, "%s/%s.model", CLI_MODEL_DIR, name);
+    if (access(out, R_OK) == 0)
+        return true;
+    fprintf(stderr, "facecl %s: unknown model '%s' (no readable %s).", who, name, out);
+    DIR *d = opendir(CLI_MODEL_DIR);
+    if (d) {
+        fprintf(stderr, " %s/ holds:", CLI_MODEL_DIR);
+        for (const struct dirent *e; (e = readdir(d));) {
+            const size_t len = strlen(e->d_name);
+            if (len > 6 && strcmp(e->d_name + len - 6, ".model") == 0)
+                fprintf(stderr, " %.*s", (int)(len - 6), e->d_name);
+        }
+        closedir(d);
+    } else {
+        fprintf(stderr, " Run facecl from its source directory, or give model files' paths.");
+    }
+    fprintf(stderr, "\n");
+    return false;
 }

@@ -66,4 +66,35 @@ fcl_status fcl_gemm_db_parse(const fcl_runtime *rt, const char *text, fcl_gemm_d
  * class), else the database's entry, else the device default. */
 void fcl_gemm_choose_configs(const fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES]);
 
+/* ---- the tuner (src/graph/gemm_tune.c) ---- */
+typedef struct fcl_net fcl_net;
+typedef struct fcl_model fcl_model;
+
+/* Records the shape of every GEMM one forward (and with training, backward) pass of
+ * model at batch runs, on zero data. rec's shapes are the caller's to free(). */
+fcl_status fcl_gemm_record(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_gemm_recorder *rec);
+/* A net whose only use is running GEMMs (fcl_gemm_run_config) on buffers of its own. */
+fcl_status fcl_gemm_scratch_net(fcl_runtime *rt, fcl_model **model, fcl_net **net);
+
+typedef struct fcl_gemm_tune_options {
+    double seconds; /* for the whole search; a class not reached keeps what it had (<= 0: no limit) */
+    bool progress;  /* a line per class on stdout */
+} fcl_gemm_tune_options;
+
+/* What the tuner did for one shape class. */
+typedef struct fcl_gemm_tune_class {
+    bool used;               /* the shapes had one of this class */
+    bool complete;           /* every stage ran within the time budget */
+    fcl_gemm_shape shape;    /* the largest, which was timed */
+    double macs;             /* multiply-adds of all the class's shapes */
+    fcl_gemm_config start, best;
+    double start_gflops, best_gflops; /* 0: nothing measured */
+    int tried, rejected;     /* candidates timed or checked; skipped as failing or wrong */
+} fcl_gemm_tune_class;
+
+/* Tunes every class the shapes use, starting from the configurations a net on rt uses
+ * now; the winners go into db (entries of other classes stay). */
+fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_shapes, const fcl_gemm_tune_options *o,
+                         fcl_gemm_db *db, fcl_gemm_tune_class report[FCL_GEMM_CLASSES]);
+
 #endif

@@ -23,6 +23,7 @@ void fcl_set_log_callback(fcl_log_fn fn, void *user)
 }
 
 void fcl_set_log_level(fcl_log_level level) { min_level = level; }
+fcl_log_level fcl_get_log_level(void) { return min_level; }
 
 void fcl_log(fcl_log_level level, const char *fmt, ...)
 {

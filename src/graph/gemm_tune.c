@@ -1,0 +1,371 @@
+/* The GEMM auto-tuner: for each shape class a model uses, a staged search (register
+ * tile, then work-group, then K passes, then unrolling) over configurations the device
+ * can hold, timing each on the class's largest recorded shape. A candidate that fails
+ * to build, fails to run, or disagrees with the C reference is skipped, never chosen. */
+#include "graph/gemm.h"
+#include "graph/graph.h"
+#include "runtime/clock.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+fcl_status fcl_gemm_record(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_gemm_recorder *rec)
+{
+    fcl_net *net;
+    fcl_status st = fcl_net_create(rt, model, batch, training, &net);
+    if (st != FCL_SUCCESS)
+        return st;
+    const size_t in_n = (size_t)batch * fcl_shape_size(model->nodes[0].out);
+    const size_t out_n = (size_t)batch * fcl_shape_size(fcl_model_output(model)->out);
+    float *zeros = calloc(in_n > out_n ? in_n : out_n, sizeof *zeros);
+    net->gemm_recorder = rec;
+    st = zeros ? fcl_net_forward(net, zeros, NULL) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    if (st == FCL_SUCCESS && training)
+        st = fcl_net_backward(net, zeros);
+    if (st == FCL_SUCCESS)
+        st = fcl_runtime_finish(rt);
+    net->gemm_recorder = NULL;
+    free(zeros);
+    fcl_net_destroy(net);
+    return st;
+}
+
+fcl_status fcl_gemm_scratch_net(fcl_runtime *rt, fcl_model **model, fcl_net **net)
+{
+    *net = NULL;
+    fcl_status st = fcl_model_parse("input h=1 w=1 c=1\nfc f c=1\n", "gemm scratch", model);
+    if (st == FCL_SUCCESS && (st = fcl_net_create(rt, *model, 1, false, net)) != FCL_SUCCESS)
+        fcl_model_destroy(*model), *model = NULL;
+    return st;
+}
+
+/* ---- one shape on the device: buffers, a sampled reference check, timing ---- */
+
+typedef struct bench_shape {
+    fcl_gemm g;
+    float *a, *b;        /* host copies, for the reference */
+    size_t na, nb, nc;
+} bench_shape;
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static float uniform(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((double)(rng_state >> 11) / 4503599627370496.0 - 1.0);
+}
+
+static fcl_status upload(fcl_runtime *rt, const float *host, size_t n, cl_mem *out)
+{
+    cl_int err;
+    *out = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, (n ? n : 1) * sizeof(float), NULL, &err);
+    if (err == CL_SUCCESS && host && n)
+        err = clEnqueueWriteBuffer(rt->queue, *out, CL_TRUE, 0, n * sizeof(float), host, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        fcl_log(FCL_LOG_ERROR, "tuning needs a %.1f MiB buffer: %s", n * 4 / 1048576.0, fcl_status_str(err));
+    return err;
+}
+
+static void bench_shape_free(bench_shape *s)
+{
+    cl_mem bufs[] = {s->g.a, s->g.b, s->g.c, s->g.bias};
+    for (int i = 0; i < 4; i++)
+        if (bufs[i])
+            clReleaseMemObject(bufs[i]);
+    free(s->a), free(s->b);
+    memset(s, 0, sizeof *s);
+}
+
+/* Dense operands for shape sh (leading dimensions as tight as the layout allows); with
+ * epilogue, a per-row bias and the ReLU, which K passes must apply exactly once. */
+static fcl_status bench_shape_make(fcl_runtime *rt, const fcl_gemm_shape *sh, bool epilogue, bench_shape *s)
+{
+    memset(s, 0, sizeof *s);
+    fcl_gemm *g = &s->g;
+    *g = (fcl_gemm){.M = sh->M, .N = sh->N, .K = sh->K, .chunks = sh->chunks, .batch = sh->batch,
+                    .trans_a = sh->trans_a, .lda = sh->trans_a ? sh->M : sh->K, .ldb = sh->N, .ldc = sh->N,
+                    .bias_mode = epilogue ? 1 : 0, .relu = epilogue};
+    g->a_chunk = sh->M * sh->K, g->a_batch = g->a_chunk * sh->chunks;
+    g->b_chunk = sh->K * sh->N, g->b_batch = g->b_chunk * sh->chunks;
+    g->c_batch = sh->M * sh->N;
+    s->na = (size_t)g->a_batch * sh->batch, s->nb = (size_t)g->b_batch * sh->batch;
+    s->nc = (size_t)g->c_batch * sh->batch;
+    s->a = malloc((s->na ? s->na : 1) * sizeof *s->a), s->b = malloc((s->nb ? s->nb : 1) * sizeof *s->b);
+    float *bias = malloc((size_t)sh->M * sizeof *bias);
+    fcl_status st = s->a && s->b && bias ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
+    for (size_t i = 0; st == FCL_SUCCESS && i < s->na; i++)
+        s->a[i] = uniform();
+    for (size_t i = 0; st == FCL_SUCCESS && i < s->nb; i++)
+        s->b[i] = uniform();
+    for (int i = 0; st == FCL_SUCCESS && i < sh->M; i++)
+        bias[i] = uniform();
+    if (st == FCL_SUCCESS)
+        st = upload(rt, s->a, s->na, &g->a);
+    if (st == FCL_SUCCESS)
+        st = upload(rt, s->b, s->nb, &g->b);
+    if (st == FCL_SUCCESS)
+        st = upload(rt, NULL, s->nc, &g->c);
+    if (st == FCL_SUCCESS)
+        st = upload(rt, bias, (size_t)sh->M, &g->bias);
+    free(bias);
+    if (st != FCL_SUCCESS)
+        bench_shape_free(s);
+    return st;
+}
+
+/* C(z, i, j) in double, with the epilogue. */
+static double reference_entry(const bench_shape *s, const float *bias, int z, int i, int j, double *magnitude)
+{
+    const fcl_gemm *g = &s->g;
+    double acc = 0, mag = 0;
+    for (int q = 0; q < g->chunks; q++)
+        for (int k = 0; k < g->K; k++) {
+            const size_t ai = (size_t)z * g->a_batch + (size_t)q * g->a_chunk +
+                              (g->trans_a ? (size_t)k * g->lda + i : (size_t)i * g->lda + k);
+            const double t = (double)s->a[ai] * s->b[(size_t)z * g->b_batch + (size_t)q * g->b_chunk +
+                                                      (size_t)k * g->ldb + j];
+            acc += t, mag += fabs(t);
+        }
+    if (g->bias_mode == 1)
+        acc += bias[i];
+    *magnitude = mag;
+    return g->relu && acc < 0 ? 0 : acc;
+}
+
+/* Runs config c and compares `samples` entries of C (every entry when samples <= 0)
+ * with the reference: |device - reference| <= 1e-4 (1 + sum |a b|), the tests' bound. */
+static fcl_status check_config(fcl_net *net, bench_shape *s, const fcl_gemm_config *c, int samples, bool *correct)
+{
+    *correct = false;
+    float *out = malloc((s->nc ? s->nc : 1) * sizeof *out), *bias = malloc((size_t)s->g.M * sizeof *bias);
+    fcl_status st = out && bias ? fcl_net_fill(net, s->g.c, 0, s->nc, NAN) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    if (st == FCL_SUCCESS)
+        st = fcl_gemm_run_config(net, &s->g, c);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_read(net, s->g.c, 0, s->nc, out);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_read(net, s->g.bias, 0, (size_t)s->g.M, bias);
+    const long total = (long)s->nc, n = samples > 0 && samples < total ? samples : total;
+    bool ok = st == FCL_SUCCESS;
+    for (long t = 0; ok && t < n; t++) {
+        const long e = n == total ? t : (long)(((rng_state = rng_state * 6364136223846793005ULL + 1) >> 17) % (uint64_t)total);
+        const int z = (int)(e / s->g.c_batch), i = (int)(e % s->g.c_batch / s->g.N), j = (int)(e % s->g.N);
+        double mag;
+        const double want = reference_entry(s, bias, z, i, j, &mag);
+        ok = fabs(out[e] - want) <= 1e-4 * (1 + mag);
+    }
+    *correct = ok;
+    free(out), free(bias);
+    return st;
+}
+
+/* Seconds per call: the best of three samples, each of enough calls to last 20 ms. */
+static fcl_status time_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c, double *seconds)
+{
+    int calls = 1;
+    double best = INFINITY;
+    fcl_status st = FCL_SUCCESS;
+    for (int sample = 0; sample < 3 && st == FCL_SUCCESS;) {
+        const double t0 = fcl_seconds();
+        for (int i = 0; i < calls && st == FCL_SUCCESS; i++)
+            st = fcl_gemm_run_config(net, g, c);
+        if (st == FCL_SUCCESS)
+            st = fcl_runtime_finish(net->rt);
+        const double t = fcl_seconds() - t0;
+        if (t < 0.02 && calls < 1 << 16) {
+            calls *= t > 0 ? (int)fmin(64, ceil(0.02 / t)) : 64; /* too short to time: more calls */
+            continue;
+        }
+        best = fmin(best, t / calls);
+        sample++;
+    }
+    *seconds = best;
+    return st;
+}
+
+/* ---- the search ---- */
+
+enum { MAX_CANDIDATES = 64 };
+
+/* Register tiles the device can hold: on a CPU the accumulators take a quarter to three
+ * quarters of the vector registers, in vectors no wider than 8 floats or the native
+ * width (wider ones are split, and PoCL prints ABI warnings for them); on a GPU at
+ * most 64 floats a work-item. */
+static int tile_candidates(const fcl_device_info *info, fcl_gemm_config base, fcl_gemm_config *out)
+{
+    static const int tms[] = {1, 2, 3, 4, 6, 8, 12, 16};
+    const bool cpu = info->type == FCL_DEVICE_CPU;
+    const int w = info->float_vector_width >= 16 ? 16 : info->float_vector_width >= 8 ? 8 : 4;
+    const int regs = w >= 16 ? 32 : 16;
+    int n = 0;
+    for (int vw = cpu ? w : 2; vw <= (cpu ? (w > 8 ? w : 8) : 4); vw *= 2)
+        for (int wn = 1; wn <= 3; wn++)
+            for (size_t t = 0; t < sizeof tms / sizeof tms[0] && n < MAX_CANDIDATES; t++) {
+                const int floats = tms[t] * wn * vw;
+                const bool fits = cpu ? floats >= regs * w / 4 && floats <= regs * w * 3 / 4 : floats <= 64;
+                if (fits) {
+                    fcl_gemm_config c = base;
+                    c.tm = tms[t], c.vw = vw, c.wn = wn;
+                    out[n++] = c;
+                }
+            }
+    return n;
+}
+
+static int local_candidates(const fcl_device_info *info, fcl_gemm_config base, fcl_gemm_config *out)
+{
+    static const int cpu_locals[][2] = {{0, 0}, {1, 1}, {4, 4}, {2, 8}, {8, 2}, {1, 16}, {16, 1}, {8, 8}};
+    static const int gpu_locals[][2] = {{0, 0}, {8, 8}, {16, 4}, {16, 16}, {32, 4}, {32, 8}, {64, 1}};
+    const bool cpu = info->type == FCL_DEVICE_CPU;
+    const int count = cpu ? 8 : 7;
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        const int *l = cpu ? cpu_locals[i] : gpu_locals[i];
+        if ((size_t)(l[0] * l[1]) <= info->max_work_group_size) {
+            out[n] = base;
+            out[n].lx = l[0], out[n].ly = l[1];
+            n++;
+        }
+    }
+    return n;
+}
+
+static int kc_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gemm_config *out)
+{
+    static const int kcs[] = {0, 128, 256, 512, 1024};
+    int n = 0;
+    for (size_t i = 0; i < sizeof kcs / sizeof kcs[0]; i++)
+        if (kcs[i] < sh->K) { /* kc >= K is one pass, the same as 0 */
+            out[n] = base;
+            out[n++].kc = kcs[i];
+        }
+    return n;
+}
+
+static int ku_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gemm_config *out)
+{
+    out[0] = base, out[0].ku = 1;
+    if (sh->trans_a) /* cl/gemm.cl unrolls only rows of a plain A */
+        return 1;
+    out[1] = base, out[1].ku = 4;
+    return 2;
+}
+
+static bool same(const fcl_gemm_config *a, const fcl_gemm_config *b) { return memcmp(a, b, sizeof *a) == 0; }
+
+typedef struct search {
+    fcl_net *net;
+    bench_shape timed, ragged;
+    double deadline;
+    bool out_of_time;
+    fcl_gemm_tune_class *r;
+    const fcl_gemm_tune_options *o;
+} search;
+
+/* Checks and times candidate c; a faster correct one becomes r->best. Build and launch
+ * failures of a candidate are skipped (logged at debug level), not errors. */
+static fcl_status try_candidate(search *s, const fcl_gemm_config *c)
+{
+    if (s->r->tried && same(c, &s->r->best))
+        return FCL_SUCCESS;
+    if (s->o->seconds > 0 && fcl_seconds() > s->deadline) {
+        s->out_of_time = true;
+        return FCL_SUCCESS;
+    }
+    s->r->tried++;
+    char name[96];
+    fcl_gemm_config_format(c, name, sizeof name);
+    bool correct = false;
+    double seconds = INFINITY;
+    const fcl_log_level saved = fcl_get_log_level();
+    fcl_set_log_level((fcl_log_level)(FCL_LOG_ERROR + 1)); /* a candidate that does not build is expected */
+    fcl_status st = check_config(s->net, &s->ragged, c, 0, &correct);
+    if (st == FCL_SUCCESS && correct)
+        st = check_config(s->net, &s->timed, c, 64, &correct);
+    if (st == FCL_SUCCESS && correct)
+        st = time_config(s->net, &s->timed.g, c, &seconds);
+    fcl_set_log_level(saved);
+    if (st == CL_MEM_OBJECT_ALLOCATION_FAILURE || st == CL_OUT_OF_HOST_MEMORY || st == FCL_ERR_OUT_OF_HOST_MEMORY)
+        return st;
+    if (st != FCL_SUCCESS || !correct) {
+        s->r->rejected++;
+        fcl_log(FCL_LOG_DEBUG, "tune: %s skipped (%s)", name, st != FCL_SUCCESS ? fcl_status_str(st) : "wrong results");
+        fcl_runtime_finish(s->net->rt); /* clear what a failed launch left; its error is the candidate's */
+        return FCL_SUCCESS;
+    }
+    const double gflops = 2.0 * s->r->shape.M * s->r->shape.N * (double)s->r->shape.K * s->r->shape.chunks *
+                          s->r->shape.batch / seconds / 1e9;
+    fcl_log(FCL_LOG_DEBUG, "tune: %s %.2f GFLOP/s", name, gflops);
+    if (gflops > s->r->best_gflops)
+        s->r->best_gflops = gflops, s->r->best = *c;
+    return FCL_SUCCESS;
+}
+
+static fcl_status tune_class(fcl_net *net, const fcl_gemm_tune_options *o, double deadline, fcl_gemm_tune_class *r)
+{
+    search s = {.net = net, .deadline = deadline, .r = r, .o = o};
+    const fcl_gemm_shape ragged = {r->shape.trans_a, 13, 37, 11, 2, 2};
+    fcl_status st = bench_shape_make(net->rt, &r->shape, false, &s.timed);
+    if (st == FCL_SUCCESS)
+        st = bench_shape_make(net->rt, &ragged, true, &s.ragged);
+    /* The starting point is the configuration in use; its speed is what tuning gains on. */
+    if (st == FCL_SUCCESS)
+        st = try_candidate(&s, &r->start);
+    r->start_gflops = r->best_gflops;
+    fcl_gemm_config cands[MAX_CANDIDATES];
+    const fcl_device_info *info = &net->rt->info;
+    for (int stage = 0; stage < 4 && st == FCL_SUCCESS && !s.out_of_time; stage++) {
+        const fcl_gemm_config base = r->best_gflops > 0 ? r->best : r->start;
+        const int n = stage == 0   ? tile_candidates(info, base, cands)
+                      : stage == 1 ? local_candidates(info, base, cands)
+                      : stage == 2 ? kc_candidates(&r->shape, base, cands)
+                                   : ku_candidates(&r->shape, base, cands);
+        for (int i = 0; i < n && st == FCL_SUCCESS && !s.out_of_time; i++)
+            st = try_candidate(&s, &cands[i]);
+    }
+    r->complete = !s.out_of_time;
+    bench_shape_free(&s.timed);
+    bench_shape_free(&s.ragged);
+    return st;
+}
+
+static double shape_macs(const fcl_gemm_shape *s) { return (double)s->M * s->N * s->K * s->chunks * s->batch; }
+
+fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_shapes, const fcl_gemm_tune_options *o,
+                         fcl_gemm_db *db, fcl_gemm_tune_class report[FCL_GEMM_CLASSES])
+{
+    memset(report, 0, FCL_GEMM_CLASSES * sizeof *report);
+    for (int i = 0; i < n_shapes; i++) { /* each class is timed on its largest shape */
+        fcl_gemm_tune_class *r = &report[fcl_gemm_class(shapes[i].trans_a, shapes[i].M, shapes[i].N)];
+        r->macs += shape_macs(&shapes[i]);
+        if (!r->used || shape_macs(&shapes[i]) > shape_macs(&r->shape))
+            r->shape = shapes[i];
+        r->used = true;
+    }
+    fcl_model *m;
+    fcl_net *net;
+    fcl_status st = fcl_gemm_scratch_net(rt, &m, &net);
+    const double deadline = fcl_seconds() + o->seconds;
+    for (int c = 0; c < FCL_GEMM_CLASSES && st == FCL_SUCCESS; c++) {
+        fcl_gemm_tune_class *r = &report[c];
+        if (!r->used)
+            continue;
+        r->start = net->gemm_configs[c];
+        if (o->progress) {
+            char name[64];
+            fcl_gemm_class_name(c, name, sizeof name);
+            printf("tuning %-18s on %s M=%d N=%d K=%d x %d ...\n", name, r->shape.trans_a ? "TN" : "NN", r->shape.M,
+                   r->shape.N, r->shape.K, r->shape.chunks * r->shape.batch);
+            fflush(stdout);
+        }
+        st = tune_class(net, o, deadline, r);
+        if (st == FCL_SUCCESS && r->best_gflops > 0) {
+            db->has[c] = true;
+            db->config[c] = r->best;
+            db->gflops[c] = r->best_gflops;
+        }
+    }
+    fcl_net_destroy(net);
+    fcl_model_destroy(m);
+    return st;
+}

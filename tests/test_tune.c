@@ -1,0 +1,249 @@
+/* The GEMM tuning database (round trip, every kind of bad file) and the tuner: it only
+ * ever chooses candidates that build and match the reference, and nets use its file. */
+#include "graph/gemm.h"
+#include "graph/graph.h"
+#include "runtime/fileio.h"
+#include "runtime/kernels.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static char tmpdir[64];
+static int warnings;
+static char logged[8192];
+
+static void capture(fcl_log_level level, const char *message, void *user)
+{
+    (void)user;
+    warnings += level == FCL_LOG_WARN;
+    size_t used = strlen(logged);
+    snprintf(logged + used, sizeof logged - used, "%s\n", message);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/facecl-tune-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    fcl_set_log_callback(capture, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    fcl_set_log_callback(NULL, NULL);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A runtime with its own cache directory (and kernel directory when given). */
+static fcl_runtime *open_rt(const char *cache, const char *kernels)
+{
+    fcl_runtime_options o = {.disk_cache = FCL_DISK_CACHE_OFF, .cache_dir = cache, .kernel_dir = kernels};
+    fcl_runtime *r = NULL;
+    fcl_status st = fcl_runtime_create(getenv("FACECL_TEST_DEVICE"), &o, &r);
+    if (st != FCL_SUCCESS)
+        fail_msg("no OpenCL device for the opencl suite: %s", fcl_status_str(st));
+    return r;
+}
+
+static fcl_gemm_db sample_db(void)
+{
+    fcl_gemm_db db = {0};
+    db.has[3] = db.has[FCL_GEMM_CLASSES - 1] = true;
+    db.config[3] = (fcl_gemm_config){.tm = 4, .vw = 8, .wn = 2, .ku = 4, .lx = 2, .ly = 8, .kc = 256};
+    db.config[FCL_GEMM_CLASSES - 1] = (fcl_gemm_config){.tm = 3, .vw = 4, .wn = 3, .ku = 1};
+    db.gflops[3] = 101.25, db.gflops[FCL_GEMM_CLASSES - 1] = 7.5;
+    return db;
+}
+
+/* Replaces the checksum line of text so that it matches again. */
+static void reseal(char *text)
+{
+    char *sum = strstr(text, "\nchecksum ");
+    assert_non_null(sum);
+    snprintf(sum + 1, 28, "checksum %016llx\n", (unsigned long long)fcl_hash64(text, (size_t)(sum + 1 - text), FCL_HASH_SEED));
+}
+
+static void db_round_trip_and_bad_files(void **state)
+{
+    (void)state;
+    fcl_runtime *r = open_rt(tmpdir, NULL);
+    const fcl_gemm_db db = sample_db();
+    char *text, why[300];
+    assert_int_equal(fcl_gemm_db_format(r, &db, &text), FCL_SUCCESS);
+    fcl_gemm_db back;
+    assert_int_equal(fcl_gemm_db_parse(r, text, &back, why, sizeof why), FCL_SUCCESS);
+    assert_memory_equal(back.has, db.has, sizeof db.has);
+    assert_memory_equal(&back.config[3], &db.config[3], sizeof db.config[3]);
+    assert_memory_equal(&back.config[FCL_GEMM_CLASSES - 1], &db.config[FCL_GEMM_CLASSES - 1], sizeof db.config[0]);
+    assert_true(back.gflops[3] == 101.25);
+
+    /* Each bad file is refused with its reason, and leaves an empty database. */
+    static const struct {
+        const char *from, *to, *reason;
+        bool resealed;
+    } cases[] = {
+        {"class 3 tm=4", "class 3 tm=5", "checksum", false},      /* edited without resealing */
+        {"device ", "device X", "another device", true},          /* another device's file */
+        {"driver ", "driver 9", "another device", true},          /* another driver version */
+        {"facecl-gemm-tuning 1", "facecl-gemm-tuning 2", "not a facecl GEMM tuning file", true},
+        {"tm=4,vw=8", "tm=4,vw=3", "malformed", true},             /* a value the kernel cannot take */
+        {"class 3 ", "class 99 ", "malformed", true},              /* no such class */
+        {",kc=256 ", ",kc=256x ", "malformed", true},              /* trailing junk in the configuration */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char bad[4096];
+        const char *at = strstr(text, cases[i].from);
+        assert_non_null(at);
+        snprintf(bad, sizeof bad, "%.*s%s%s", (int)(at - text), text, cases[i].to, at + strlen(cases[i].from));
+        if (cases[i].resealed)
+            reseal(bad);
+        why[0] = '\0';
+        assert_int_not_equal(fcl_gemm_db_parse(r, bad, &back, why, sizeof why), FCL_SUCCESS);
+        if (!strstr(why, cases[i].reason))
+            fail_msg("case %zu: '%s' does not say '%s'", i, why, cases[i].reason);
+        for (int c = 0; c < FCL_GEMM_CLASSES; c++)
+            assert_false(back.has[c]);
+    }
+    /* A truncated file has no checksum line. */
+    text[strlen(text) / 2] = '\0';
+    assert_int_not_equal(fcl_gemm_db_parse(r, text, &back, why, sizeof why), FCL_SUCCESS);
+    free(text);
+    fcl_runtime_destroy(r);
+}
+
+/* Saved, the file steers every net on the device; a corrupt one is ignored with one
+ * warning (not one per net) and the nets fall back to the device default. */
+static void nets_use_the_file_and_survive_a_corrupt_one(void **state)
+{
+    (void)state;
+    fcl_runtime *r = open_rt(tmpdir, NULL);
+    const fcl_gemm_db db = sample_db();
+    assert_int_equal(fcl_gemm_db_save(r, &db), FCL_SUCCESS);
+    fcl_gemm_config configs[FCL_GEMM_CLASSES];
+    fcl_gemm_choose_configs(r, configs);
+    const fcl_gemm_config fallback = fcl_gemm_device_default(&r->info);
+    assert_memory_equal(&configs[3], &db.config[3], sizeof configs[3]);
+    assert_memory_equal(&configs[0], &fallback, sizeof fallback);
+
+    char path[4200];
+    assert_true(fcl_gemm_db_path(r, path, sizeof path));
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 30, SEEK_SET);
+    fputc('#', f);
+    fclose(f);
+    warnings = 0, logged[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        fcl_gemm_choose_configs(r, configs);
+        for (int c = 0; c < FCL_GEMM_CLASSES; c++)
+            assert_memory_equal(&configs[c], &fallback, sizeof fallback);
+    }
+    assert_int_equal(warnings, 1);
+    assert_non_null(strstr(logged, "facecl tune"));
+    fcl_runtime_destroy(r);
+}
+
+/* gemm.cl with candidates that do not build (TM 4) and that compute wrong results
+ * (TM 3 adds 1 to every entry); the tuner must skip both. */
+static void write_sabotaged_kernels(const char *dir)
+{
+    assert_int_equal(fcl_mkdir_p(dir), FCL_SUCCESS);
+    for (const struct fcl_embedded_kernel *k = fcl_embedded_kernels; k->file; k++) {
+        char path[256], *text = NULL;
+        snprintf(path, sizeof path, "%s/%s", dir, k->file);
+        const char *src = k->source;
+        if (strcmp(k->file, "gemm.cl") == 0) {
+            const char *store = strstr(src, "crow[n0 + t] = ");
+            assert_non_null(store);
+            size_t n = strlen(src) + 512;
+            text = malloc(n);
+            snprintf(text, n, "#if TM == 4\n#error broken candidate\n#endif\n%.*s%s", (int)(store - src), src,
+                     "r += TM == 3 ? 1.0f : 0.0f;\n            ");
+            strncat(text, store, n - strlen(text) - 1);
+            src = text;
+        }
+        assert_int_equal(fcl_write_file_atomic(path, src, strlen(src)), FCL_SUCCESS);
+        free(text);
+    }
+}
+
+static void tuner_skips_broken_and_wrong_candidates(void **state)
+{
+    (void)state;
+    char kernels[128], cache[128];
+    snprintf(kernels, sizeof kernels, "%s/cl", tmpdir);
+    snprintf(cache, sizeof cache, "%s/cache", tmpdir);
+    write_sabotaged_kernels(kernels);
+    fcl_runtime *r = open_rt(cache, kernels);
+    /* Start from a sabotaged tile, so the search must move off it. */
+    setenv("FACECL_GEMM_CONFIG", "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0", 1);
+    const fcl_gemm_shape shapes[] = {{false, 40, 70, 24, 1, 2}, {true, 20, 300, 9, 3, 1}};
+    fcl_gemm_db db = {0};
+    fcl_gemm_tune_class report[FCL_GEMM_CLASSES];
+    const fcl_gemm_tune_options o = {.seconds = 0};
+    assert_int_equal(fcl_gemm_tune(r, shapes, 2, &o, &db, report), FCL_SUCCESS);
+    unsetenv("FACECL_GEMM_CONFIG");
+    int classes = 0;
+    for (int c = 0; c < FCL_GEMM_CLASSES; c++) {
+        if (!report[c].used) {
+            assert_false(db.has[c]);
+            continue;
+        }
+        classes++;
+        assert_true(report[c].complete);
+        assert_true(db.has[c]);
+        assert_true(report[c].best_gflops > 0);
+        assert_int_not_equal(db.config[c].tm, 3);
+        assert_int_not_equal(db.config[c].tm, 4);
+        assert_true(report[c].start_gflops == 0); /* the starting point itself is wrong */
+        assert_true(report[c].rejected >= 2);
+        assert_true(report[c].tried > report[c].rejected);
+    }
+    assert_int_equal(classes, 2);
+    assert_int_equal(fcl_gemm_class(false, 40, 70), 1 * FCL_GEMM_SIZE_BUCKETS + 2);
+    assert_true(report[fcl_gemm_class(true, 20, 300)].used);
+    fcl_runtime_destroy(r);
+}
+
+/* The shapes a model's training step runs: forward and backward of every layer. */
+static void recording_sees_forward_and_backward(void **state)
+{
+    (void)state;
+    fcl_runtime *r = open_rt(tmpdir, NULL);
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse("input h=6 w=6 c=2\nconv c1 k=3 s=1 c=4\nfc f c=5\n", "rec", &m),
+                     FCL_SUCCESS);
+    fcl_gemm_recorder inference = {0}, training = {0};
+    assert_int_equal(fcl_gemm_record(r, m, 3, false, &inference), FCL_SUCCESS);
+    assert_int_equal(fcl_gemm_record(r, m, 3, true, &training), FCL_SUCCESS);
+    assert_int_equal(inference.n, 2); /* conv, fc */
+    assert_true(training.n >= 5);     /* and the weight gradients of both, the input gradient of fc */
+    assert_int_equal(inference.shapes[0].M, 4);
+    assert_int_equal(inference.shapes[0].N, 36);
+    assert_int_equal(inference.shapes[0].K, 18);
+    assert_int_equal(inference.shapes[0].batch, 3);
+    free(inference.shapes), free(training.shapes);
+    fcl_model_destroy(m);
+    fcl_runtime_destroy(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(db_round_trip_and_bad_files),
+        cmocka_unit_test(nets_use_the_file_and_survive_a_corrupt_one),
+        cmocka_unit_test(tuner_skips_broken_and_wrong_candidates),
+        cmocka_unit_test(recording_sees_forward_and_backward),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
