@@ -96,6 +96,17 @@ check "train resumed" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces
     --per-identity 2 --out "$work/run2" --quiet --resume
 cmp -s "$work/run/weights.safetensors" "$work/run2/weights.safetensors" && passed=$((passed + 1)) ||
     { failed=$((failed + 1)); echo "FAILED: resumed weights differ"; }
+# First use on a device tunes the model's GEMM shapes (a budget), once: the second run finds the file.
+check "train tunes on first use" 0 env FACECL_TUNE_SECONDS=4 FACECL_CACHE_DIR="$work/first-use" "$facecl" train \
+    "$models/fmnist-tiny.model" "$work/faces" --steps 1 --identities 3 --per-identity 2 --out "$work/run3"
+expect_text "first use says it tunes" "$work/out" "first use of"
+ls "$work/first-use"/gemm-tuning-*.txt >/dev/null 2>&1 && passed=$((passed + 1)) ||
+    { failed=$((failed + 1)); echo "FAILED: first use wrote no tuning file"; }
+check "train after first use" 0 env FACECL_TUNE_SECONDS=4 FACECL_CACHE_DIR="$work/first-use" "$facecl" train \
+    "$models/fmnist-tiny.model" "$work/faces" --steps 1 --identities 3 --per-identity 2 --out "$work/run3"
+grep -q "first use of" "$work/out" && { failed=$((failed + 1)); echo "FAILED: tuned again"; } || passed=$((passed + 1))
+check "bad FACECL_TUNE_SECONDS warns" 0 env FACECL_TUNE_SECONDS=soon "$facecl" train --help
+expect_text "bad FACECL_TUNE_SECONDS named" "$work/err" "FACECL_TUNE_SECONDS=soon"
 check "resume other settings" 1 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 5 --identities 3 \
     --per-identity 2 --out "$work/run2" --quiet --resume
 expect_text "other settings explained" "$work/err" "other settings"

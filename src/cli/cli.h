@@ -32,6 +32,10 @@ int cli_fail(const char *what, int status);
 bool cli_long(const char *option, const char *text, long min, long max, long *out);
 bool cli_double(const char *option, const char *text, double min, double max, double *out);
 
+/* The first-use GEMM tuning budget of train and demo: FACECL_TUNE_SECONDS if it is a
+ * number >= 0 (a bad value warns), else 60. */
+double cli_tune_seconds(void);
+
 /* Model files shipped with facecl, relative to the source directory. */
 #define CLI_MODEL_DIR "models"
 /* A name becomes models/<name>.model, a path (with '/' or ending in .model) stays; false

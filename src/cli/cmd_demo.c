@@ -13,7 +13,8 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: facecl demo [--model M] [--data DIR] [--steps N] [--out DIR] [--device D] [--seed S]\n\n"
+    fprintf(f, "usage: facecl demo [--model M] [--data DIR] [--steps N] [--out DIR] [--device D] [--seed S]\n"
+               "                   [--tune-seconds S]\n\n"
                "Trains M (default models/fmnist-bn.model) on Fashion-MNIST's training split for N steps\n"
                "(default 1000, about 3 minutes on 2 CPU cores) of 10 x 8 images with semi-hard triplet\n"
                "mining and AdaGrad, as the FaceNet paper does (without augmentation, which only pays\n"
@@ -21,8 +22,10 @@ static void usage(FILE *f)
                "10-fold verification accuracy, VAL at FAR 1e-3, ROC AUC and EER, rank-1 and\n"
                "nearest-class-mean identification. Results, weights and plots go to DIR (runs/demo).\n"
                "DIR defaults to %s for the data (Debian package dataset-fashion-mnist).\n"
+               "On the model's first use on a device, its GEMM kernels are tuned first for up to S\n"
+               "seconds (default %.0f, FACECL_TUNE_SECONDS; 0: off; `facecl tune` has the details).\n"
                "`facecl train` and `facecl eval` do the same steps with every option.\n",
-               CLI_FASHION_MNIST_DIR);
+               CLI_FASHION_MNIST_DIR, cli_tune_seconds());
 }
 
 int cmd_demo(int argc, char **argv)
@@ -31,7 +34,7 @@ int cmd_demo(int argc, char **argv)
         {"model", required_argument, NULL, 'm'}, {"data", required_argument, NULL, 'D'},
         {"steps", required_argument, NULL, 'n'}, {"out", required_argument, NULL, 'o'},
         {"device", required_argument, NULL, 'd'}, {"seed", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},        {0, 0, 0, 0},
+        {"tune-seconds", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     const char *model_path = "models/fmnist-bn.model", *data_dir = CLI_FASHION_MNIST_DIR, *device = NULL;
     fcl_train_options o = fcl_train_defaults();
@@ -41,9 +44,10 @@ int cmd_demo(int argc, char **argv)
     o.out_dir = "runs/demo";
     o.progress = isatty(STDOUT_FILENO) ? 2 : 1;
     long v;
+    double tune_seconds = cli_tune_seconds();
     bool ok = true;
     int c;
-    while (ok && (c = getopt_long(argc, argv, "m:D:n:o:d:s:h", opts, NULL)) != -1) {
+    while (ok && (c = getopt_long(argc, argv, "m:D:n:o:d:s:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'D': data_dir = optarg; break;
@@ -51,6 +55,7 @@ int cmd_demo(int argc, char **argv)
         case 'o': o.out_dir = optarg; break;
         case 'd': device = optarg; break;
         case 's': ok = cli_long("seed", optarg, 0, 0x7fffffffL, &v), o.seed = (uint64_t)v; break;
+        case 't': ok = cli_double("tune-seconds", optarg, 0, 1e6, &tune_seconds); break;
         case 'h': usage(stdout); return 0;
         default: ok = false;
         }
@@ -80,7 +85,9 @@ int cmd_demo(int argc, char **argv)
                rt->info.index, rt->info.name, o.out_dir);
         fflush(stdout);
         fcl_train_summary sum;
-        st = fcl_train(rt, m, &train, &o, &sum);
+        st = fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, true);
+        if (st == FCL_SUCCESS)
+            st = fcl_train(rt, m, &train, &o, &sum);
         if (st == FCL_SUCCESS)
             printf("trained %ld steps in %.0f s (%.0f images/s, %.2f GFLOP/s for forward + backward)\n\n",
                    sum.steps_done, sum.seconds, sum.images_per_second,

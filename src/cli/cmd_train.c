@@ -44,13 +44,16 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --stop-at STEP       pause after STEP with a checkpoint (exit 130); --resume goes on\n"
             "  --on-nan stop|skip   a non-finite loss stops the run (default) or skips the batch\n"
             "  --device D           OpenCL device (index, gpu, cpu or a name)\n"
+            "  --tune-seconds S     on a model's first use on the device, tune the GEMM kernels for\n"
+            "                       up to S seconds (default %.0f, FACECL_TUNE_SECONDS; 0: off;\n"
+            "                       never with --resume, which keeps the kernels it started with)\n"
             "  --quiet              no progress lines\n"
             "  --profile            time every kernel and print where the device time went\n\n"
             "Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits; --resume\n"
             "goes on from there. Exit status: 0 done, 1 error, 2 bad usage, 3 stopped on NaN, 130\n"
             "interrupted.\n",
             d->steps, d->P, d->K, (double)d->alpha, (unsigned long long)d->seed, d->crop_pad,
-            d->checkpoint_every);
+            d->checkpoint_every, cli_tune_seconds());
 }
 
 static bool parse_schedule(const char *text, fcl_schedule_kind *out)
@@ -69,7 +72,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 int cmd_train(int argc, char **argv)
 {
     enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP, O_SEED, O_PAD,
-           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS };
+           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
@@ -82,13 +85,14 @@ int cmd_train(int argc, char **argv)
         {"on-nan", required_argument, NULL, O_ONNAN},  {"device", required_argument, NULL, 'd'},
         {"quiet", no_argument, NULL, O_QUIET},         {"profile", no_argument, NULL, O_PROFILE},
         {"stop-at", required_argument, NULL, O_STOP_AT}, {"loss", required_argument, NULL, O_LOSS},
+        {"tune-seconds", required_argument, NULL, O_TUNE},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     fcl_train_options o = fcl_train_defaults();
     o.progress = isatty(STDOUT_FILENO) ? 2 : 1;
     const char *out_dir = NULL, *device = NULL;
-    double lr = 0, x;
+    double lr = 0, x, tune_seconds = cli_tune_seconds();
     long v;
     bool ok = true;
     int c;
@@ -132,6 +136,7 @@ int cmd_train(int argc, char **argv)
             break;
         case O_QUIET: o.progress = 0; break;
         case O_PROFILE: o.profile = true; break;
+        case O_TUNE: ok = cli_double("tune-seconds", optarg, 0, 1e6, &tune_seconds); break;
         case O_STOP_AT: ok = cli_long("stop-at", optarg, 1, 100000000, &o.stop_at); break;
         case 'h': usage(stdout, &o); return 0;
         default: ok = false;
@@ -177,7 +182,9 @@ int cmd_train(int argc, char **argv)
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         fcl_train_summary sum;
-        st = fcl_train(rt, m, &data, &o, &sum);
+        st = o.resume ? FCL_SUCCESS : fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, o.progress > 0);
+        if (st == FCL_SUCCESS)
+            st = fcl_train(rt, m, &data, &o, &sum);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         if (sum.unreadable_images)

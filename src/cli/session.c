@@ -103,3 +103,16 @@ bool cli_resolve_model(const char *who, const char *name, char *out, size_t size
     fprintf(stderr, "\n");
     return false;
 }
+
+double cli_tune_seconds(void)
+{
+    const char *env = getenv("FACECL_TUNE_SECONDS");
+    char *end;
+    const double v = env ? strtod(env, &end) : 60.0;
+    if (env && (end == env || *end || !(v >= 0) || v > 1e6)) {
+        fprintf(stderr, "facecl: warning: FACECL_TUNE_SECONDS=%s is not a number of seconds from 0 to 1e6; using 60\n",
+                env);
+        return 60.0;
+    }
+    return v;
+}

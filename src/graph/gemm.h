@@ -97,4 +97,10 @@ typedef struct fcl_gemm_tune_class {
 fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_shapes, const fcl_gemm_tune_options *o,
                          fcl_gemm_db *db, fcl_gemm_tune_class report[FCL_GEMM_CLASSES]);
 
+/* On a model's first use on a device: tunes the classes its shapes use that the tuning
+ * file lacks, within `seconds` (<= 0 does nothing, as does FACECL_GEMM_CONFIG), and
+ * saves the file. With progress, says so on stdout first. */
+fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int batch, bool training, double seconds,
+                                   bool progress);
+
 #endif

@@ -369,3 +369,39 @@ fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_sh
     fcl_model_destroy(m);
     return st;
 }
+
+fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int batch, bool training, double seconds,
+                                   bool progress)
+{
+    fcl_gemm_recorder rec = {0};
+    fcl_gemm_db db;
+    fcl_gemm_tune_class report[FCL_GEMM_CLASSES];
+    char path[4200];
+    if (seconds <= 0 || getenv("FACECL_GEMM_CONFIG") || !fcl_gemm_db_path(rt, path, sizeof path))
+        return FCL_SUCCESS; /* turned off, overridden, or nowhere to keep the result */
+    fcl_status st = fcl_gemm_record(rt, model, batch, training, &rec);
+    if (st == FCL_SUCCESS)
+        st = fcl_gemm_db_load(rt, &db);
+    int missing = 0; /* keep only the shapes of classes the file lacks */
+    for (int i = 0; st == FCL_SUCCESS && i < rec.n; i++)
+        if (!db.has[fcl_gemm_class(rec.shapes[i].trans_a, rec.shapes[i].M, rec.shapes[i].N)])
+            rec.shapes[missing++] = rec.shapes[i];
+    if (st == FCL_SUCCESS && missing > 0) {
+        if (progress) {
+            printf("first use of %s for these shapes: tuning the GEMM kernels (at most %.0f s; kept in %s;\n"
+                   "--tune-seconds 0 skips this, `facecl tune` tunes at length)\n", rt->info.name, seconds, path);
+            fflush(stdout);
+        }
+        const fcl_gemm_tune_options o = {.seconds = seconds};
+        st = fcl_gemm_tune(rt, rec.shapes, missing, &o, &db, report);
+        /* Classes the budget did not reach keep their configuration, recorded (0 GFLOP/s:
+         * not measured) so that first use happens once; `facecl tune` searches them all. */
+        for (int c = 0; st == FCL_SUCCESS && c < FCL_GEMM_CLASSES; c++)
+            if (report[c].used && !db.has[c])
+                db.has[c] = true, db.config[c] = report[c].start, db.gflops[c] = 0;
+        if (st == FCL_SUCCESS && fcl_gemm_db_save(rt, &db) != FCL_SUCCESS)
+            fcl_log(FCL_LOG_WARN, "the tuning is used in this run only");
+    }
+    free(rec.shapes);
+    return st;
+}
