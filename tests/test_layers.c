@@ -169,6 +169,8 @@ CASE(l2pool_3x3, 2, "input h=6 w=7 c=3\nl2pool a k=3\n")
 CASE(avgpool_3x3_stride2, 2, "input h=7 w=9 c=2\navgpool a k=3 s=2\n")
 CASE(avgpool_global, 3, "input h=5 w=5 c=4\navgpool a global=1\n")
 CASE(lrn_across_channels, 2, "input h=3 w=4 c=7\nlrn a size=5 alpha=0.5 beta=0.75 bias=2\n")
+/* beta 0.75 has a square-root path in cl/lrn.cl; any other takes the general power. */
+CASE(lrn_other_beta, 2, "input h=2 w=3 c=9\nlrn a size=3 alpha=0.8 beta=0.6 bias=1.5\n")
 CASE(fc_plain, 3, "input h=2 w=3 c=4\nfc a c=9\n")
 CASE(fc_relu, 3, "input h=1 w=1 c=13\nfc a c=7 relu=1\n")
 CASE(fc_whole_tiles, 9, "input h=1 w=1 c=6\nfc a c=35 relu=0\n")
@@ -266,6 +268,7 @@ int main(void)
         cmocka_unit_test(avgpool_3x3_stride2),
         cmocka_unit_test(avgpool_global),
         cmocka_unit_test(lrn_across_channels),
+        cmocka_unit_test(lrn_other_beta),
         cmocka_unit_test(fc_plain),
         cmocka_unit_test(fc_relu),
         cmocka_unit_test(fc_whole_tiles),

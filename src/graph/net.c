@@ -28,6 +28,7 @@ static const struct {
     [FCL_K_POOL_FORWARD] = {"pool.cl", "pool_forward"},
     [FCL_K_POOL_BACKWARD] = {"pool.cl", "pool_backward"},
     [FCL_K_LRN_FORWARD] = {"lrn.cl", "lrn_forward"},
+    [FCL_K_LRN_BACKWARD_PREPARE] = {"lrn.cl", "lrn_backward_prepare"},
     [FCL_K_LRN_BACKWARD] = {"lrn.cl", "lrn_backward"},
     [FCL_K_MAXOUT_FORWARD] = {"maxout.cl", "maxout_forward"},
     [FCL_K_MAXOUT_BACKWARD] = {"maxout.cl", "maxout_backward"},

@@ -14,12 +14,24 @@ static fcl_status lrn_forward(fcl_net *net, const fcl_node *nd)
                       FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
 }
 
+/* Backward needs u and t (cl/lrn.cl), two activation-sized halves of net->work. */
+static size_t lrn_workspace(const fcl_node *nd, int batch, bool training)
+{
+    return training ? 2 * (size_t)batch * fcl_shape_size(nd->in) : 0;
+}
+
 static fcl_status lrn_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_LRN_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
-                      FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
-                      FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
+    const size_t n = (size_t)net->batch * fcl_shape_size(nd->in);
+    fcl_status st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD_PREPARE, n, FCL_M(net->work), FCL_I(n), FCL_M(net->dacts),
+                               FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
+    if (st == FCL_SUCCESS)
+        st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD, n, FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts),
+                        FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->work),
+                        FCL_I(n), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h * nd->in.w), FCL_I(nd->size),
+                        FCL_F(nd->alpha), FCL_F(nd->beta));
+    return st;
 }
 
 static void lrn_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
@@ -47,5 +59,6 @@ const fcl_op_def fcl_op_lrn = {
     .macs = fcl_no_macs,
     .forward = lrn_forward,
     .backward = lrn_backward,
+    .workspace = lrn_workspace,
     .reference = lrn_reference,
 };
