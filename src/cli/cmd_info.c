@@ -74,9 +74,16 @@ static void print_json(const fcl_model *m, int batch, const size_t *memory)
     for (int i = 0; i < m->n_nodes; i++) {
         const fcl_node *nd = &m->nodes[i];
         printf("  {\"name\": \"%s\", \"type\": \"%s\", \"in\": [%d, %d, %d], \"out\": [%d, %d, %d], "
-               "\"params\": %zu, \"macs\": %llu}%s\n",
+               "\"params\": %zu, \"macs\": %llu, \"inputs\": [",
                nd->name, fcl_ops[nd->op]->name, nd->in.h, nd->in.w, nd->in.c, nd->out.h, nd->out.w, nd->out.c,
-               node_params(nd), (unsigned long long)fcl_ops[nd->op]->macs(nd), i + 1 < m->n_nodes ? "," : "");
+               node_params(nd), (unsigned long long)fcl_ops[nd->op]->macs(nd));
+        for (int j = 0; j < nd->n_inputs; j++)
+            printf("%s%d", j ? ", " : "", nd->inputs[j]);
+        /* The attributes, so that other tools (bench/pytorch_peer.py) can rebuild the graph. */
+        printf("], \"kernel\": [%d, %d], \"stride\": %d, \"pad\": %d, \"relu\": %d, \"groups\": %d, "
+               "\"size\": %d, \"alpha\": %g, \"beta\": %g, \"k\": %g, \"eps\": %g}%s\n",
+               nd->kh, nd->kw, nd->stride, nd->pad, nd->relu, nd->groups, nd->size, (double)nd->alpha,
+               (double)nd->beta, (double)nd->k, (double)nd->eps, i + 1 < m->n_nodes ? "," : "");
     }
     printf("]}\n");
 }
