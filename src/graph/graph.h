@@ -176,9 +176,16 @@ struct fcl_net {
     /* With a profiling runtime: device time and launches per kernel. */
     double kernel_ms[FCL_K_COUNT];
     long kernel_calls[FCL_K_COUNT];
+    /* ... and per layer: [2 i] forward, [2 i + 1] backward (ReLU's included), and
+     * forward passes, charged to the node the executor is running. */
+    double *layer_ms;
+    long *layer_forwards;
+    int profile_node;
+    bool profile_backward;
 };
 
-/* The per-kernel device times, largest first (needs a runtime opened with profiling). */
+/* The per-kernel device times, largest first, then the slowest layers (needs a runtime
+ * opened with profiling). */
 void fcl_net_print_profile(const fcl_net *net, FILE *f);
 
 /* A node's output (or input i) as a view: offset and batch stride in floats. */

@@ -73,6 +73,8 @@ fcl_status fcl_enqueue_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel k, cl_ui
             clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) == CL_SUCCESS) {
             net->kernel_ms[id] += (double)(end - start) / 1e6;
             net->kernel_calls[id]++;
+            if (net->layer_ms && net->profile_node >= 0)
+                net->layer_ms[2 * net->profile_node + net->profile_backward] += (double)(end - start) / 1e6;
         }
         clReleaseEvent(ev);
     }
@@ -134,6 +136,29 @@ void fcl_net_print_profile(const fcl_net *net, FILE *f)
                 100 * net->kernel_ms[i] / total);
     }
     fprintf(f, "%-26s %10.1f\n", "total", total);
+    if (!net->layer_ms)
+        return;
+    /* Per layer: forward and backward time; forward GFLOP/s from the layer's multiply-adds. */
+    const fcl_model *m = net->model;
+    int *by_time = malloc((size_t)m->n_nodes * sizeof *by_time), shown = 0;
+    for (int i = 1; by_time && i < m->n_nodes; i++) {
+        int j = shown++;
+        const double t = net->layer_ms[2 * i] + net->layer_ms[2 * i + 1];
+        for (; j > 0 && net->layer_ms[2 * by_time[j - 1]] + net->layer_ms[2 * by_time[j - 1] + 1] < t; j--)
+            by_time[j] = by_time[j - 1];
+        by_time[j] = i;
+    }
+    fprintf(f, "\n%-26s %-10s %10s %10s %6s %9s\n", "layer (slowest 20)", "type", "forward ms", "backward ms",
+            "share", "fwd GF/s");
+    for (int k = 0; k < shown && k < 20; k++) {
+        const int i = by_time[k];
+        const fcl_node *nd = &m->nodes[i];
+        const double fwd = net->layer_ms[2 * i], bwd = net->layer_ms[2 * i + 1];
+        const double macs = (double)fcl_ops[nd->op]->macs(nd) * net->batch * net->layer_forwards[i];
+        fprintf(f, "%-26s %-10s %10.1f %10.1f %5.1f%% %9.1f\n", nd->name, fcl_ops[nd->op]->name, fwd, bwd,
+                100 * (fwd + bwd) / total, fwd > 0 ? 2 * macs / fwd / 1e6 : 0.0);
+    }
+    free(by_time);
 }
 
 fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value)
@@ -293,6 +318,15 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
     net->batch = batch;
     net->training = training;
     net->input_gradient = true;
+    net->profile_node = -1;
+    if (rt->profiling) {
+        net->layer_ms = calloc(2 * (size_t)model->n_nodes, sizeof *net->layer_ms);
+        net->layer_forwards = calloc((size_t)model->n_nodes, sizeof *net->layer_forwards);
+        if (!net->layer_ms || !net->layer_forwards) {
+            fcl_net_destroy(net);
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
+        }
+    }
     fcl_gemm_choose_configs(rt, net->gemm_configs);
     fcl_status st = assign_tensors(net, model->nodes, model->n_nodes);
     if (st == FCL_SUCCESS)
@@ -345,6 +379,8 @@ void fcl_net_destroy(fcl_net *net)
     for (int i = 0; i < net->n_gemm_kernels; i++)
         clReleaseKernel(net->gemm_kernels[i].kernel);
     free(net->gemm_kernels);
+    free(net->layer_ms);
+    free(net->layer_forwards);
     cl_mem bufs[] = {net->params, net->grads, net->acts, net->dacts, net->state, net->work, net->nonfinite};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i])
@@ -465,8 +501,13 @@ fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output)
     fcl_view in = fcl_net_output_view(net, 0);
     fcl_status st = fcl_net_write(net, net->acts, (size_t)in.off, (size_t)net->batch * fcl_shape_size(m->nodes[0].out),
                                   input);
-    for (int i = 1; i < m->n_nodes && st == FCL_SUCCESS; i++)
+    for (int i = 1; i < m->n_nodes && st == FCL_SUCCESS; i++) {
+        net->profile_node = i, net->profile_backward = false;
         st = fcl_ops[m->nodes[i].op]->forward(net, &m->nodes[i]);
+        if (net->layer_ms)
+            net->layer_forwards[i]++;
+    }
+    net->profile_node = -1;
     if (st == FCL_SUCCESS && output) {
         const fcl_node *last = fcl_model_output(m);
         fcl_view out = fcl_net_output_view(net, m->n_nodes - 1);
@@ -490,6 +531,7 @@ fcl_status fcl_net_backward_layers(fcl_net *net)
     fcl_status st = FCL_SUCCESS;
     for (int i = m->n_nodes - 1; i >= 1 && st == FCL_SUCCESS; i--) {
         const fcl_node *nd = &m->nodes[i];
+        net->profile_node = i, net->profile_backward = true;
         if (nd->relu) {
             fcl_view y = fcl_net_output_view(net, i);
             st = FCL_LAUNCH(net, FCL_K_RELU_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->dacts),
@@ -499,6 +541,7 @@ fcl_status fcl_net_backward_layers(fcl_net *net)
         if (st == FCL_SUCCESS)
             st = fcl_ops[nd->op]->backward(net, nd);
     }
+    net->profile_node = -1;
     return st;
 }
 
