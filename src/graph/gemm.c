@@ -7,50 +7,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DB_MAGIC "facecl-gemm-tuning 1"
+#define DB_MAGIC "facecl-gemm-tuning 2"
 
 static int size_bucket(int n) { return n <= 16 ? 0 : n <= 64 ? 1 : n <= 256 ? 2 : 3; }
+static int k_bucket(double k) { return k <= 256 ? 0 : k <= 2048 ? 1 : 2; }
 
-int fcl_gemm_class(bool trans_a, int M, int N)
+int fcl_gemm_class(const fcl_gemm_shape *s)
 {
-    return (trans_a ? FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_SIZE_BUCKETS : 0) + size_bucket(M) * FCL_GEMM_SIZE_BUCKETS +
-           size_bucket(N);
+    const int mn = size_bucket(s->M) * FCL_GEMM_SIZE_BUCKETS + size_bucket(s->N);
+    return ((s->trans_a ? FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_SIZE_BUCKETS : 0) + mn) * FCL_GEMM_K_BUCKETS +
+           k_bucket((double)s->K * s->chunks);
 }
 
 void fcl_gemm_class_name(int cls, char *buf, size_t size)
 {
     static const char *const bucket[FCL_GEMM_SIZE_BUCKETS] = {"<=16", "<=64", "<=256", ">256"};
-    const int per_trans = FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_SIZE_BUCKETS, in_trans = cls % per_trans;
-    snprintf(buf, size, "%s M%s N%s", cls >= per_trans ? "TN" : "NN", bucket[in_trans / FCL_GEMM_SIZE_BUCKETS],
-             bucket[in_trans % FCL_GEMM_SIZE_BUCKETS]);
+    static const char *const kb[FCL_GEMM_K_BUCKETS] = {"<=256", "<=2048", ">2048"};
+    const int per_trans = FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_SIZE_BUCKETS, mn = cls / FCL_GEMM_K_BUCKETS;
+    snprintf(buf, size, "%s M%s N%s K%s", mn >= per_trans ? "TN" : "NN", bucket[mn % per_trans / FCL_GEMM_SIZE_BUCKETS],
+             bucket[mn % FCL_GEMM_SIZE_BUCKETS], kb[cls % FCL_GEMM_K_BUCKETS]);
 }
 
 /* CPUs: the tile fills three quarters of the vector register file (16 registers with
  * AVX2 or SSE/NEON width, 32 with AVX-512), leaving room for B's row and the broadcast
- * of A; 4 x 4 work-items share rows of A and columns of B in cache, and K runs in
- * passes of 256. Measured on PoCL with AVX2 (bench/RESULTS.md). GPUs: a small tile per
+ * of A; 4 x 4 work-items share rows of A and columns of B in cache, K runs in passes
+ * of 256, and a weight gradient's images are separate products (more work-items). Measured on PoCL with AVX2 (bench/RESULTS.md). GPUs: a small tile per
  * work-item and the driver's work-group, reasoned from their register files, not
  * measured here (no GPU on this project's machines); `facecl tune` finds better. */
 fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info)
 {
     if (info->type != FCL_DEVICE_CPU)
-        return (fcl_gemm_config){.tm = 4, .vw = 4, .wn = 1, .ku = 1};
+        return (fcl_gemm_config){.tm = 4, .vw = 4, .wn = 1, .ku = 1, .sk = 1};
     const int vw = info->float_vector_width >= 16 ? 16 : info->float_vector_width >= 8 ? 8 : 4;
-    return (fcl_gemm_config){.tm = vw >= 16 ? 8 : 6, .vw = vw, .wn = 2, .ku = 1, .lx = 4, .ly = 4, .kc = 256};
+    return (fcl_gemm_config){.tm = vw >= 16 ? 8 : 6, .vw = vw, .wn = 2, .ku = 1, .lx = 4, .ly = 4, .kc = 256, .sk = 1};
 }
 
 void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size)
 {
-    snprintf(buf, size, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d", c->tm, c->vw, c->wn, c->ku, c->lx, c->ly, c->kc);
+    snprintf(buf, size, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d", c->tm, c->vw, c->wn, c->ku, c->lx, c->ly,
+             c->kc, c->sk);
 }
 
 bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size)
 {
     int used = -1;
-    if (sscanf(text, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d%n", &c->tm, &c->vw, &c->wn, &c->ku, &c->lx, &c->ly,
-               &c->kc, &used) != 7 ||
+    if (sscanf(text, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d%n", &c->tm, &c->vw, &c->wn, &c->ku, &c->lx,
+               &c->ly, &c->kc, &c->sk, &used) != 8 ||
         used < 0 || text[used] != '\0') {
-        snprintf(why, why_size, "expected tm=T,vw=V,wn=W,ku=U,lx=X,ly=Y,kc=C");
+        snprintf(why, why_size, "expected tm=T,vw=V,wn=W,ku=U,lx=X,ly=Y,kc=C,sk=S");
         return false;
     }
     const bool vw_ok = c->vw == 2 || c->vw == 4 || c->vw == 8 || c->vw == 16;
@@ -61,6 +65,7 @@ bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size
                       : c->lx < 0 || c->ly < 0 || c->lx > 1024 || c->ly > 1024 ? "lx and ly must be 0..1024"
                       : (c->lx == 0) != (c->ly == 0)   ? "lx and ly are both 0 (the driver's) or both set"
                       : c->kc < 0 || c->kc % 4         ? "kc must be 0 (no split) or a positive multiple of 4"
+                      : c->sk != 0 && c->sk != 1       ? "sk must be 0 or 1"
                                                        : NULL;
     if (bad)
         snprintf(why, why_size, "%s", bad);
@@ -103,25 +108,9 @@ static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans
     return st;
 }
 
-fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c)
+/* Launches g with kernel (configuration c), K in passes of c->kc. */
+static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c, cl_kernel kernel)
 {
-    net->gemm_macs += (uint64_t)g->M * g->N * g->K * g->chunks * g->batch;
-    if (net->gemm_recorder) {
-        fcl_gemm_recorder *r = net->gemm_recorder;
-        if (r->n == r->cap) {
-            int cap = r->cap ? 2 * r->cap : 32;
-            void *grown = realloc(r->shapes, (size_t)cap * sizeof *r->shapes);
-            if (!grown)
-                return FCL_ERR_OUT_OF_HOST_MEMORY;
-            r->shapes = grown;
-            r->cap = cap;
-        }
-        r->shapes[r->n++] = (fcl_gemm_shape){g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
-    }
-    cl_kernel kernel;
-    fcl_status st = gemm_kernel(net, c, g->trans_a, &kernel);
-    if (st != FCL_SUCCESS)
-        return st;
     const size_t tiles[3] = {(size_t)(g->N + fcl_gemm_config_tn(c) - 1) / fcl_gemm_config_tn(c),
                              (size_t)(g->M + c->tm - 1) / c->tm, (size_t)g->batch};
     const size_t local[3] = {(size_t)c->lx, (size_t)c->ly, 1};
@@ -143,19 +132,80 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
             FCL_I(p > 0 || g->accumulate), FCL_I(p == 0 ? g->bias_mode : 0), FCL_M(g->bias_mode ? g->bias : g->c),
             FCL_I(g->bias_off), FCL_I(p == passes - 1 && g->relu),
         };
-        st = fcl_enqueue_kernel(net, g->trans_a ? FCL_K_GEMM_TN : FCL_K_GEMM_NN, kernel, 3, global,
-                                c->lx ? local : NULL, args, sizeof args / sizeof args[0]);
+        fcl_status st = fcl_enqueue_kernel(net, g->trans_a ? FCL_K_GEMM_TN : FCL_K_GEMM_NN, kernel, 3, global,
+                                           c->lx ? local : NULL, args, sizeof args / sizeof args[0]);
         if (st != FCL_SUCCESS)
             return st;
     }
     return FCL_SUCCESS;
 }
 
+/* The split-chunks workspace, grown on demand. A device that cannot hold it makes the
+ * caller fall back to one launch over all chunks (with one warning). */
+static bool chunk_workspace(fcl_net *net, size_t floats)
+{
+    if (floats <= net->gemm_scratch_floats)
+        return true;
+    if (net->gemm_scratch)
+        clReleaseMemObject(net->gemm_scratch);
+    net->gemm_scratch_floats = 0;
+    cl_int err = CL_SUCCESS;
+    net->gemm_scratch = floats * sizeof(float) <= net->rt->info.max_alloc_bytes
+                            ? clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, floats * sizeof(float), NULL, &err)
+                            : NULL;
+    if (!net->gemm_scratch) {
+        if (!net->gemm_scratch_warned)
+            fcl_log(FCL_LOG_WARN, "no device memory for a %.1f MiB GEMM workspace (%s); summing the images in one "
+                                  "launch instead, which is slower", floats * 4 / 1048576.0, fcl_status_str(err));
+        net->gemm_scratch_warned = true;
+        return false;
+    }
+    net->gemm_scratch_floats = floats;
+    return true;
+}
+
+fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c)
+{
+    net->gemm_macs += (uint64_t)g->M * g->N * g->K * g->chunks * g->batch;
+    if (net->gemm_recorder) {
+        fcl_gemm_recorder *r = net->gemm_recorder;
+        if (r->n == r->cap) {
+            int cap = r->cap ? 2 * r->cap : 32;
+            void *grown = realloc(r->shapes, (size_t)cap * sizeof *r->shapes);
+            if (!grown)
+                return FCL_ERR_OUT_OF_HOST_MEMORY;
+            r->shapes = grown;
+            r->cap = cap;
+        }
+        r->shapes[r->n++] = (fcl_gemm_shape){g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
+    }
+    cl_kernel kernel;
+    fcl_status st = gemm_kernel(net, c, g->trans_a, &kernel);
+    if (st != FCL_SUCCESS)
+        return st;
+    const size_t mn = (size_t)g->M * g->N;
+    if (!(c->sk && g->chunks > 1 && g->batch == 1 && chunk_workspace(net, mn * g->chunks)))
+        return launch_passes(net, g, c, kernel);
+    /* Each chunk a product of its own into the workspace, then their sum with the epilogue. */
+    fcl_gemm part = *g;
+    part.chunks = 1, part.batch = g->chunks, part.a_batch = g->a_chunk, part.b_batch = g->b_chunk;
+    part.c = net->gemm_scratch, part.c_off = 0, part.ldc = g->N, part.c_batch = (int)mn;
+    part.accumulate = false, part.bias_mode = 0, part.relu = false;
+    st = launch_passes(net, &part, c, kernel);
+    if (st == FCL_SUCCESS)
+        st = FCL_LAUNCH(net, FCL_K_GEMM_SUM_CHUNKS, mn, FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc),
+                        FCL_M(net->gemm_scratch), FCL_I(g->chunks), FCL_I(g->M), FCL_I(g->N), FCL_I(g->accumulate),
+                        FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off),
+                        FCL_I(g->relu));
+    return st;
+}
+
 fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g)
 {
     if (g->M <= 0 || g->N <= 0 || g->batch <= 0)
         return FCL_SUCCESS;
-    return fcl_gemm_run_config(net, g, &net->gemm_configs[fcl_gemm_class(g->trans_a, g->M, g->N)]);
+    const fcl_gemm_shape shape = {g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
+    return fcl_gemm_run_config(net, g, &net->gemm_configs[fcl_gemm_class(&shape)]);
 }
 
 /* ---- the tuning database ---- */
@@ -219,7 +269,8 @@ fcl_status fcl_gemm_db_parse(const fcl_runtime *rt, const char *text, fcl_gemm_d
     bool ok = true;
     const char *p = expect_line(text, DB_MAGIC, "", &ok);
     if (!ok) {
-        snprintf(why, why_size, "is not a facecl GEMM tuning file (first line '%s' expected)", DB_MAGIC);
+        snprintf(why, why_size, "is not a GEMM tuning file of this facecl version (first line '%s' expected)",
+                 DB_MAGIC);
         return FCL_ERR_FORMAT;
     }
     p = expect_line(p, "device ", rt->info.name, &ok);

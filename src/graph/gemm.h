@@ -11,21 +11,29 @@
 /* A work-item computes a tm x (vw*wn) tile of C in tm*wn floatVW accumulators; ku = 4
  * reads rows of A four k at a time; lx x ly is the work-group (0 x 0: the driver's);
  * kc > 0 splits K into launches of kc, so the slices of A and B a work-group shares
- * stay in cache (0: one launch). */
+ * stay in cache (0: one launch); sk = 1 computes each chunk of a chunked reduction (a
+ * weight gradient's images) as its own product into a workspace and sums them after,
+ * which multiplies the work-items when M x N is small. */
 typedef struct fcl_gemm_config {
-    int tm, vw, wn, ku, lx, ly, kc;
+    int tm, vw, wn, ku, lx, ly, kc, sk;
 } fcl_gemm_config;
 
-/* Shape classes: A transposed or not, and M and N each in four size buckets (up to 16,
- * 64, 256, more). Tuning is per class; K does not change which tile is best as much. */
-enum { FCL_GEMM_SIZE_BUCKETS = 4, FCL_GEMM_CLASSES = 2 * FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_SIZE_BUCKETS };
-int fcl_gemm_class(bool trans_a, int M, int N);
-/* "NN M<=16 N>256": for tables and the tuning file's comments. */
+/* Shape classes: A transposed or not, M and N each in four size buckets (up to 16, 64,
+ * 256, more) and the whole reduction (K x chunks) in three (up to 256, 2048, more): a
+ * weight gradient summing 12544 positions wants other settings than a layer's forward. */
+enum {
+    FCL_GEMM_SIZE_BUCKETS = 4,
+    FCL_GEMM_K_BUCKETS = 3,
+    FCL_GEMM_CLASSES = 2 * FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_SIZE_BUCKETS * FCL_GEMM_K_BUCKETS
+};
+typedef struct fcl_gemm_shape fcl_gemm_shape;
+int fcl_gemm_class(const fcl_gemm_shape *s);
+/* "NN M<=16 N>256 K<=256": for tables and the tuning file's comments. */
 void fcl_gemm_class_name(int cls, char *buf, size_t size);
 
 /* The shipped default for a device: a tile that fits its registers. */
 fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info);
-/* "tm=6,vw=8,wn=2,ku=1,lx=0,ly=0,kc=0"; parse accepts that form, every field required, and
+/* "tm=6,vw=8,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0"; parse accepts that form, every field required, and
  * rejects values the kernel cannot take (why says which). */
 void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size);
 bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size);
@@ -34,10 +42,10 @@ void fcl_gemm_config_options(const fcl_gemm_config *c, bool trans_a, char *buf, 
 static inline int fcl_gemm_config_tn(const fcl_gemm_config *c) { return c->vw * c->wn; }
 
 /* A GEMM's shape as the tuner sees it, and a list a net fills while recording. */
-typedef struct fcl_gemm_shape {
+struct fcl_gemm_shape {
     bool trans_a;
     int M, N, K, chunks, batch;
-} fcl_gemm_shape;
+};
 typedef struct fcl_gemm_recorder {
     fcl_gemm_shape *shapes;
     int n, cap;

@@ -1,5 +1,5 @@
-/* The GEMM auto-tuner: for each shape class a model uses, a staged search (register
- * tile, then work-group, then K passes, then unrolling) over configurations the device
+/* The GEMM auto-tuner: for each shape class a model uses, a staged search (split
+ * chunks or not, register tile, work-group, K passes, unrolling) over configurations the device
  * can hold, timing each on the class's largest recorded shape. A candidate that fails
  * to build, fails to run, or disagrees with the C reference is skipped, never chosen. */
 #include "graph/gemm.h"
@@ -242,6 +242,16 @@ static int kc_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gem
     return n;
 }
 
+/* Splitting a chunked reduction into products (sk) matters only when there are chunks. */
+static int sk_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gemm_config *out)
+{
+    out[0] = base, out[0].sk = 0;
+    if (sh->chunks < 2 || sh->batch > 1)
+        return 1;
+    out[1] = base, out[1].sk = 1;
+    return 2;
+}
+
 static int ku_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gemm_config *out)
 {
     out[0] = base, out[0].ku = 1;
@@ -314,11 +324,12 @@ static fcl_status tune_class(fcl_net *net, const fcl_gemm_tune_options *o, doubl
     r->start_gflops = r->best_gflops;
     fcl_gemm_config cands[MAX_CANDIDATES];
     const fcl_device_info *info = &net->rt->info;
-    for (int stage = 0; stage < 4 && st == FCL_SUCCESS && !s.out_of_time; stage++) {
+    for (int stage = 0; stage < 5 && st == FCL_SUCCESS && !s.out_of_time; stage++) {
         const fcl_gemm_config base = r->best_gflops > 0 ? r->best : r->start;
-        const int n = stage == 0   ? tile_candidates(info, base, cands)
-                      : stage == 1 ? local_candidates(info, base, cands)
-                      : stage == 2 ? kc_candidates(&r->shape, base, cands)
+        const int n = stage == 0   ? sk_candidates(&r->shape, base, cands)
+                      : stage == 1 ? tile_candidates(info, base, cands)
+                      : stage == 2 ? local_candidates(info, base, cands)
+                      : stage == 3 ? kc_candidates(&r->shape, base, cands)
                                    : ku_candidates(&r->shape, base, cands);
         for (int i = 0; i < n && st == FCL_SUCCESS && !s.out_of_time; i++)
             st = try_candidate(&s, &cands[i]);
@@ -336,7 +347,7 @@ fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_sh
 {
     memset(report, 0, FCL_GEMM_CLASSES * sizeof *report);
     for (int i = 0; i < n_shapes; i++) { /* each class is timed on its largest shape */
-        fcl_gemm_tune_class *r = &report[fcl_gemm_class(shapes[i].trans_a, shapes[i].M, shapes[i].N)];
+        fcl_gemm_tune_class *r = &report[fcl_gemm_class(&shapes[i])];
         r->macs += shape_macs(&shapes[i]);
         if (!r->used || shape_macs(&shapes[i]) > shape_macs(&r->shape))
             r->shape = shapes[i];
@@ -384,7 +395,7 @@ fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int 
         st = fcl_gemm_db_load(rt, &db);
     int missing = 0; /* keep only the shapes of classes the file lacks */
     for (int i = 0; st == FCL_SUCCESS && i < rec.n; i++)
-        if (!db.has[fcl_gemm_class(rec.shapes[i].trans_a, rec.shapes[i].M, rec.shapes[i].N)])
+        if (!db.has[fcl_gemm_class(&rec.shapes[i])])
             rec.shapes[missing++] = rec.shapes[i];
     if (st == FCL_SUCCESS && missing > 0) {
         if (progress) {

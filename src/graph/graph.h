@@ -122,6 +122,7 @@ typedef enum fcl_kernel_id {
     FCL_K_COUNT_NONFINITE,
     FCL_K_GEMM_NN,
     FCL_K_GEMM_TN,
+    FCL_K_GEMM_SUM_CHUNKS,
     FCL_K_IM2COL,
     FCL_K_IM2COL_T,
     FCL_K_COL2IM,
@@ -170,6 +171,9 @@ struct fcl_net {
     } *gemm_kernels; /* built on first use, one per tile and transpose */
     int n_gemm_kernels, gemm_kernels_cap;
     fcl_gemm_recorder *gemm_recorder; /* when set, every GEMM's shape is appended (the tuner's) */
+    cl_mem gemm_scratch;              /* per-chunk products of split reductions (sk = 1) */
+    size_t gemm_scratch_floats;
+    bool gemm_scratch_warned;
     bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
     uint64_t gemm_macs;   /* multiply-adds launched through fcl_gemm_run: the measured FLOP count */
     cl_kernel kernels[FCL_K_COUNT];

@@ -19,6 +19,7 @@ static const struct {
     [FCL_K_COUNT_NONFINITE] = {"tensor.cl", "count_nonfinite"},
     [FCL_K_GEMM_NN] = {"gemm.cl", "gemm"}, /* src/graph/gemm.c builds these per configuration */
     [FCL_K_GEMM_TN] = {"gemm.cl", "gemm"},
+    [FCL_K_GEMM_SUM_CHUNKS] = {"tensor.cl", "gemm_sum_chunks"},
     [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
     [FCL_K_IM2COL_T] = {"im2col.cl", "im2col_t"},
     [FCL_K_COL2IM] = {"im2col.cl", "col2im"},
@@ -381,7 +382,8 @@ void fcl_net_destroy(fcl_net *net)
     free(net->gemm_kernels);
     free(net->layer_ms);
     free(net->layer_forwards);
-    cl_mem bufs[] = {net->params, net->grads, net->acts, net->dacts, net->state, net->work, net->nonfinite};
+    cl_mem bufs[] = {net->params, net->grads, net->acts,      net->dacts,
+                     net->state,  net->work,  net->nonfinite, net->gemm_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);
