@@ -10,7 +10,11 @@
  * j shifts A by a_chunk and B by b_chunk, so a weight gradient sums over the images of
  * a batch in one launch, without atomics.
  * bias_mode: 0 none, 1 per row (conv channels), 2 per column (fc units). The ReLU is
- * `v < 0 ? 0 : v`, which keeps a NaN visible. */
+ * `v < 0 ? 0 : v`, which keeps a NaN visible.
+ * With PB = 1, B comes packed by gemm_pack_b: each TN-wide column panel contiguous
+ * (k-major, zero beyond N), ldb the distance between panels. A work-item then streams
+ * one contiguous panel instead of rows a leading dimension apart, which with
+ * power-of-two widths all fall into one cache set. */
 #ifndef TRANS_A
 #define TRANS_A 0
 #endif
@@ -26,6 +30,9 @@
 #ifndef KU
 #define KU 1
 #endif
+#ifndef PB
+#define PB 0
+#endif
 #define TN (VW * WN)
 
 #define CAT_(a, b) a##b
@@ -38,6 +45,11 @@
 #define A_AT(a, m, k) (a)[(k) * lda + (m)]
 #else
 #define A_AT(a, m, k) (a)[(m) * lda + (k)]
+#endif
+#if PB /* row k of the panel that holds column n0 (a multiple of TN) */
+#define B_ROW(b, k, n0) ((b) + ((n0) / TN) * ldb + (k) * TN)
+#else
+#define B_ROW(b, k, n0) ((b) + (k) * ldb + (n0))
 #endif
 
 /* acc[i][v] += A(m0+i, k) * B(k, n0 + VW*v ...) for one k, B's row already in bv. */
@@ -78,7 +90,7 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
                 _Pragma("unroll") for (int u = 0; u < 4; u++) {
                     floatv bv[WN];
                     _Pragma("unroll") for (int v = 0; v < WN; v++)
-                        bv[v] = vloadv(v, b + (k + u) * ldb + n0);
+                        bv[v] = vloadv(v, B_ROW(b, k + u, n0));
                     TILE_FMA(u == 0 ? a4[i].s0 : u == 1 ? a4[i].s1 : u == 2 ? a4[i].s2 : a4[i].s3)
                 }
             }
@@ -86,14 +98,14 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
             for (; k < K; k++) {
                 floatv bv[WN];
                 _Pragma("unroll") for (int v = 0; v < WN; v++)
-                    bv[v] = vloadv(v, b + k * ldb + n0);
+                    bv[v] = vloadv(v, B_ROW(b, k, n0));
                 TILE_FMA(A_AT(a, m0 + i, k))
             }
         } else { /* an edge tile: bounded loads, zeros beyond M and N */
             for (int k = 0; k < K; k++) {
                 float row[TN];
                 _Pragma("unroll") for (int t = 0; t < TN; t++)
-                    row[t] = n0 + t < N ? b[k * ldb + n0 + t] : 0.0f;
+                    row[t] = n0 + t < N ? B_ROW(b, k, n0)[t] : 0.0f;
                 floatv bv[WN];
                 _Pragma("unroll") for (int v = 0; v < WN; v++)
                     bv[v] = vloadv(v, row);
@@ -116,5 +128,28 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
                 r += crow[n0 + t];
             crow[n0 + t] = relu && r < 0.0f ? 0.0f : r;
         }
+    }
+}
+
+/* B (K x N per chunk and batch entry, rows ldb apart) into TN-wide panels: packed[zc]
+ * [panel][k][t] = B(k, panel*TN + t), zero beyond N; zc runs over batch x chunks.
+ * One work-item per panel row. */
+__kernel void gemm_pack_b(__global float *packed, __global const float *B, const int b_off, const int ldb,
+                          const int b_chunk, const int b_batch, const int K, const int N, const int chunks,
+                          const int count)
+{
+    const int i = get_global_id(0), panels = (N + TN - 1) / TN;
+    if (i >= count * panels * K)
+        return;
+    const int k = i % K, panel = i / K % panels, zc = i / (K * panels);
+    __global const float *row = B + b_off + (zc / chunks) * b_batch + (zc % chunks) * b_chunk + k * ldb + panel * TN;
+    __global float *out = packed + (size_t)i * TN;
+    const int n0 = panel * TN;
+    if (n0 + TN <= N) {
+        _Pragma("unroll") for (int v = 0; v < WN; v++)
+            vstorev(vloadv(v, row), v, out);
+    } else {
+        for (int t = 0; t < TN; t++)
+            out[t] = n0 + t < N ? row[t] : 0.0f;
     }
 }

@@ -162,7 +162,7 @@ tc="$work/tune-cache"
 check "tune" 0 env FACECL_CACHE_DIR="$tc" "$facecl" tune --seconds 8 --inference --batch 4 "$models/fmnist-tiny.model"
 expect_text "tune prints its table" "$work/out" "speedup"
 check "tune --show" 0 env FACECL_CACHE_DIR="$tc" "$facecl" tune --show
-expect_text "tune --show prints the file" "$work/out" "facecl-gemm-tuning 2"
+expect_text "tune --show prints the file" "$work/out" "facecl-gemm-tuning 3"
 for f in "$tc"/gemm-tuning-*.txt; do printf 'garbage' >>"$f"; done
 check "tune over a corrupt file" 0 env FACECL_CACHE_DIR="$tc" "$facecl" tune --seconds 3 --inference --batch 4 "$models/fmnist-tiny.model"
 expect_text "a corrupt tuning file is named" "$work/err" "is corrupt"

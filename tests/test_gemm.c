@@ -111,13 +111,14 @@ static void check_config(const shape *s, const fcl_gemm_config *config)
 /* Every shape with the device's default and configurations a tuner may choose: each
  * vector width, a k-unrolled A, tiles that divide nothing, fixed work-groups, K split
  * into passes (which must add the bias once and apply the ReLU to the whole sum), and
- * chunks computed as separate products and summed (sk = 1). */
+ * chunks computed as separate products and summed (sk = 1), B packed into panels
+ * (pb = 1, K passes reading the panels at an offset). */
 static void check(const shape *s)
 {
     static const char *const configs[] = {
-        "tm=8,vw=16,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0", "tm=6,vw=8,wn=2,ku=4,lx=4,ly=2,kc=8,sk=1",
-        "tm=3,vw=4,wn=3,ku=4,lx=0,ly=0,kc=4,sk=0",  "tm=5,vw=16,wn=1,ku=1,lx=1,ly=1,kc=0,sk=1",
-        "tm=1,vw=2,wn=1,ku=4,lx=8,ly=1,kc=12,sk=1", "tm=16,vw=2,wn=4,ku=1,lx=2,ly=8,kc=0,sk=0",
+        "tm=8,vw=16,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0", "tm=6,vw=8,wn=2,ku=4,lx=4,ly=2,kc=8,sk=1,pb=1",
+        "tm=3,vw=4,wn=3,ku=4,lx=0,ly=0,kc=4,sk=0,pb=1",  "tm=5,vw=16,wn=1,ku=1,lx=1,ly=1,kc=0,sk=1,pb=0",
+        "tm=1,vw=2,wn=1,ku=4,lx=8,ly=1,kc=12,sk=1,pb=1", "tm=16,vw=2,wn=4,ku=1,lx=2,ly=8,kc=0,sk=0,pb=0",
     };
     fcl_gemm_config c = fcl_gemm_device_default(&rt->info);
     check_config(s, &c);

@@ -59,7 +59,7 @@ static fcl_gemm_db sample_db(void)
 {
     fcl_gemm_db db = {0};
     db.has[3] = db.has[FCL_GEMM_CLASSES - 1] = true;
-    db.config[3] = (fcl_gemm_config){.tm = 4, .vw = 8, .wn = 2, .ku = 4, .lx = 2, .ly = 8, .kc = 256, .sk = 1};
+    db.config[3] = (fcl_gemm_config){.tm = 4, .vw = 8, .wn = 2, .ku = 4, .lx = 2, .ly = 8, .kc = 256, .sk = 1, .pb = 1};
     db.config[FCL_GEMM_CLASSES - 1] = (fcl_gemm_config){.tm = 3, .vw = 4, .wn = 3, .ku = 1};
     db.gflops[3] = 101.25, db.gflops[FCL_GEMM_CLASSES - 1] = 7.5;
     return db;
@@ -95,10 +95,10 @@ static void db_round_trip_and_bad_files(void **state)
         {"class 3 tm=4", "class 3 tm=5", "checksum", false},      /* edited without resealing */
         {"device ", "device X", "another device", true},          /* another device's file */
         {"driver ", "driver 9", "another device", true},          /* another driver version */
-        {"facecl-gemm-tuning 2", "facecl-gemm-tuning 1", "not a GEMM tuning file of this", true}, /* older */
+        {"facecl-gemm-tuning 3", "facecl-gemm-tuning 2", "not a GEMM tuning file of this", true}, /* older */
         {"tm=4,vw=8", "tm=4,vw=3", "malformed", true},             /* a value the kernel cannot take */
         {"class 3 ", "class 99 ", "malformed", true},              /* no such class */
-        {",sk=1 ", ",sk=1x ", "malformed", true},                  /* trailing junk in the configuration */
+        {",pb=1 ", ",pb=1x ", "malformed", true},                  /* trailing junk in the configuration */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char bad[4096];
@@ -186,7 +186,7 @@ static void tuner_skips_broken_and_wrong_candidates(void **state)
     write_sabotaged_kernels(kernels);
     fcl_runtime *r = open_rt(cache, kernels);
     /* Start from a sabotaged tile, so the search must move off it. */
-    setenv("FACECL_GEMM_CONFIG", "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0,sk=0", 1);
+    setenv("FACECL_GEMM_CONFIG", "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0", 1);
     const fcl_gemm_shape shapes[] = {{false, 40, 70, 24, 1, 2}, {true, 20, 300, 9, 3, 1}};
     fcl_gemm_db db = {0};
     fcl_gemm_tune_class report[FCL_GEMM_CLASSES];

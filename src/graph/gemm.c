@@ -4,10 +4,11 @@
 #include "graph/graph.h"
 #include "runtime/fileio.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DB_MAGIC "facecl-gemm-tuning 2"
+#define DB_MAGIC "facecl-gemm-tuning 3"
 
 static int size_bucket(int n) { return n <= 16 ? 0 : n <= 64 ? 1 : n <= 256 ? 2 : 3; }
 static int k_bucket(double k) { return k <= 256 ? 0 : k <= 2048 ? 1 : 2; }
@@ -30,31 +31,34 @@ void fcl_gemm_class_name(int cls, char *buf, size_t size)
 
 /* CPUs: the tile fills three quarters of the vector register file (16 registers with
  * AVX2 or SSE/NEON width, 32 with AVX-512), leaving room for B's row and the broadcast
- * of A; 4 x 4 work-items share rows of A and columns of B in cache, K runs in passes
- * of 256, and a weight gradient's images are separate products (more work-items). Measured on PoCL with AVX2 (bench/RESULTS.md). GPUs: a small tile per
- * work-item and the driver's work-group, reasoned from their register files, not
- * measured here (no GPU on this project's machines); `facecl tune` finds better. */
+ * of A; B is packed into panels, and a work-group is 16 work-items down one panel, so
+ * it is read from cache 16 times; a weight gradient's images are separate products
+ * (more work-items). Measured on PoCL with AVX2 (bench/RESULTS.md): 121 and 134
+ * GFLOP/s at n = 1024 and 2048 against 92 and 89 unpacked with 4 x 4 work-groups.
+ * GPUs: a small tile per work-item, B as it is and the driver's work-group, reasoned
+ * from their register files, not measured here (no GPU on this project's machines);
+ * `facecl tune` finds better. */
 fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info)
 {
     if (info->type != FCL_DEVICE_CPU)
         return (fcl_gemm_config){.tm = 4, .vw = 4, .wn = 1, .ku = 1, .sk = 1};
     const int vw = info->float_vector_width >= 16 ? 16 : info->float_vector_width >= 8 ? 8 : 4;
-    return (fcl_gemm_config){.tm = vw >= 16 ? 8 : 6, .vw = vw, .wn = 2, .ku = 1, .lx = 4, .ly = 4, .kc = 256, .sk = 1};
+    return (fcl_gemm_config){.tm = vw >= 16 ? 8 : 6, .vw = vw, .wn = 2, .ku = 1, .lx = 1, .ly = 16, .sk = 1, .pb = 1};
 }
 
 void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size)
 {
-    snprintf(buf, size, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d", c->tm, c->vw, c->wn, c->ku, c->lx, c->ly,
-             c->kc, c->sk);
+    snprintf(buf, size, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d,pb=%d", c->tm, c->vw, c->wn, c->ku, c->lx,
+             c->ly, c->kc, c->sk, c->pb);
 }
 
 bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size)
 {
     int used = -1;
-    if (sscanf(text, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d%n", &c->tm, &c->vw, &c->wn, &c->ku, &c->lx,
-               &c->ly, &c->kc, &c->sk, &used) != 8 ||
+    if (sscanf(text, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d,pb=%d%n", &c->tm, &c->vw, &c->wn, &c->ku,
+               &c->lx, &c->ly, &c->kc, &c->sk, &c->pb, &used) != 9 ||
         used < 0 || text[used] != '\0') {
-        snprintf(why, why_size, "expected tm=T,vw=V,wn=W,ku=U,lx=X,ly=Y,kc=C,sk=S");
+        snprintf(why, why_size, "expected tm=T,vw=V,wn=W,ku=U,lx=X,ly=Y,kc=C,sk=S,pb=P");
         return false;
     }
     const bool vw_ok = c->vw == 2 || c->vw == 4 || c->vw == 8 || c->vw == 16;
@@ -66,6 +70,7 @@ bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size
                       : (c->lx == 0) != (c->ly == 0)   ? "lx and ly are both 0 (the driver's) or both set"
                       : c->kc < 0 || c->kc % 4         ? "kc must be 0 (no split) or a positive multiple of 4"
                       : c->sk != 0 && c->sk != 1       ? "sk must be 0 or 1"
+                      : c->pb != 0 && c->pb != 1       ? "pb must be 0 or 1"
                                                        : NULL;
     if (bad)
         snprintf(why, why_size, "%s", bad);
@@ -74,22 +79,24 @@ bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size
 
 void fcl_gemm_config_options(const fcl_gemm_config *c, bool trans_a, char *buf, size_t size)
 {
-    snprintf(buf, size, "-DTRANS_A=%d -DTM=%d -DVW=%d -DWN=%d -DKU=%d", trans_a ? 1 : 0, c->tm, c->vw, c->wn, c->ku);
+    snprintf(buf, size, "-DTRANS_A=%d -DTM=%d -DVW=%d -DWN=%d -DKU=%d -DPB=%d", trans_a ? 1 : 0, c->tm, c->vw, c->wn,
+             c->ku, c->pb);
 }
 
 /* ---- launching ---- */
 
 static bool same_config(const fcl_gemm_config *a, const fcl_gemm_config *b)
 {
-    return a->tm == b->tm && a->vw == b->vw && a->wn == b->wn && a->ku == b->ku;
+    return a->tm == b->tm && a->vw == b->vw && a->wn == b->wn && a->ku == b->ku && a->pb == b->pb;
 }
 
-/* The net keeps one kernel per (tile, transpose); the work-group is a launch setting. */
-static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans_a, cl_kernel *out)
+/* The net keeps one kernel per (tile, transpose), and its B packer when pb = 1; the
+ * work-group is a launch setting. */
+static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans_a, struct fcl_gemm_kernel **out)
 {
     for (int i = 0; i < net->n_gemm_kernels; i++)
         if (net->gemm_kernels[i].trans_a == trans_a && same_config(&net->gemm_kernels[i].config, c)) {
-            *out = net->gemm_kernels[i].kernel;
+            *out = &net->gemm_kernels[i];
             return FCL_SUCCESS;
         }
     if (net->n_gemm_kernels == net->gemm_kernels_cap) {
@@ -102,14 +109,24 @@ static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans
     }
     char options[160];
     fcl_gemm_config_options(c, trans_a, options, sizeof options);
-    fcl_status st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm", out);
-    if (st == FCL_SUCCESS)
-        net->gemm_kernels[net->n_gemm_kernels++] = (struct fcl_gemm_kernel){*c, trans_a, *out};
-    return st;
+    struct fcl_gemm_kernel k = {*c, trans_a, NULL, NULL};
+    fcl_status st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm", &k.kernel);
+    if (st == FCL_SUCCESS && c->pb)
+        st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm_pack_b", &k.pack);
+    if (st != FCL_SUCCESS) {
+        if (k.kernel)
+            clReleaseKernel(k.kernel);
+        return st;
+    }
+    net->gemm_kernels[net->n_gemm_kernels] = k;
+    *out = &net->gemm_kernels[net->n_gemm_kernels++];
+    return FCL_SUCCESS;
 }
 
-/* Launches g with kernel (configuration c), K in passes of c->kc. */
-static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c, cl_kernel kernel)
+/* Launches g with kernel (configuration c), K in passes of c->kc; b_k_stride is the
+ * distance between B's rows (ldb, or TN when packed). */
+static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c, cl_kernel kernel,
+                                int b_k_stride)
 {
     const size_t tiles[3] = {(size_t)(g->N + fcl_gemm_config_tn(c) - 1) / fcl_gemm_config_tn(c),
                              (size_t)(g->M + c->tm - 1) / c->tm, (size_t)g->batch};
@@ -123,7 +140,7 @@ static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_
     const int passes = c->kc && g->K > c->kc ? (g->K + c->kc - 1) / c->kc : 1;
     for (int p = 0; p < passes; p++) {
         const int k0 = p * (passes > 1 ? c->kc : 0), kn = passes > 1 && p < passes - 1 ? c->kc : g->K - k0;
-        const int a_off = g->a_off + (g->trans_a ? k0 * g->lda : k0), b_off = g->b_off + k0 * g->ldb;
+        const int a_off = g->a_off + (g->trans_a ? k0 * g->lda : k0), b_off = g->b_off + k0 * b_k_stride;
         const fcl_arg args[] = {
             FCL_I(g->M), FCL_I(g->N), FCL_I(kn), FCL_I(g->chunks),
             FCL_M(g->a), FCL_I(a_off), FCL_I(g->lda), FCL_I(g->a_chunk), FCL_I(g->a_batch),
@@ -140,28 +157,40 @@ static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_
     return FCL_SUCCESS;
 }
 
-/* The split-chunks workspace, grown on demand. A device that cannot hold it makes the
- * caller fall back to one launch over all chunks (with one warning). */
-static bool chunk_workspace(fcl_net *net, size_t floats)
+/* A workspace of the net's, grown on demand. A device that cannot hold it makes the
+ * caller fall back to the way without it (with one warning per net). */
+static bool workspace(fcl_net *net, cl_mem *buf, size_t *have, size_t floats, const char *what)
 {
-    if (floats <= net->gemm_scratch_floats)
+    if (floats <= *have)
         return true;
-    if (net->gemm_scratch)
-        clReleaseMemObject(net->gemm_scratch);
-    net->gemm_scratch_floats = 0;
-    cl_int err = CL_SUCCESS;
-    net->gemm_scratch = floats * sizeof(float) <= net->rt->info.max_alloc_bytes
-                            ? clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, floats * sizeof(float), NULL, &err)
-                            : NULL;
-    if (!net->gemm_scratch) {
-        if (!net->gemm_scratch_warned)
-            fcl_log(FCL_LOG_WARN, "no device memory for a %.1f MiB GEMM workspace (%s); summing the images in one "
-                                  "launch instead, which is slower", floats * 4 / 1048576.0, fcl_status_str(err));
-        net->gemm_scratch_warned = true;
+    if (*buf)
+        clReleaseMemObject(*buf);
+    *buf = NULL, *have = 0;
+    cl_int err = CL_INVALID_BUFFER_SIZE;
+    if (floats <= (size_t)INT_MAX && floats * sizeof(float) <= net->rt->info.max_alloc_bytes)
+        *buf = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, floats * sizeof(float), NULL, &err);
+    if (!*buf) {
+        if (!net->gemm_workspace_warned)
+            fcl_log(FCL_LOG_WARN, "no device memory for a %.1f MiB GEMM workspace (%s: %s); continuing without "
+                                  "it, which is slower", floats * 4 / 1048576.0, what, fcl_status_str(err));
+        net->gemm_workspace_warned = true;
         return false;
     }
-    net->gemm_scratch_floats = floats;
+    *have = floats;
     return true;
+}
+
+/* B into TN-wide contiguous panels (cl/gemm.cl), and g rewritten to read them. */
+static fcl_status pack_b(fcl_net *net, fcl_gemm *g, const fcl_gemm_config *c, cl_kernel pack)
+{
+    const int tn = fcl_gemm_config_tn(c), panels = (g->N + tn - 1) / tn, count = g->chunks * g->batch;
+    const size_t per = (size_t)panels * g->K * tn;
+    const fcl_status st = FCL_LAUNCH_KERNEL(net, FCL_K_GEMM_PACK_B, pack, (size_t)count * panels * g->K,
+                                            FCL_M(net->gemm_pack), FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb),
+                                            FCL_I(g->b_chunk), FCL_I(g->b_batch), FCL_I(g->K), FCL_I(g->N),
+                                            FCL_I(g->chunks), FCL_I(count));
+    g->b = net->gemm_pack, g->b_off = 0, g->ldb = g->K * tn, g->b_chunk = (int)per, g->b_batch = (int)per * g->chunks;
+    return st;
 }
 
 fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c)
@@ -179,19 +208,28 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
         }
         r->shapes[r->n++] = (fcl_gemm_shape){g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
     }
-    cl_kernel kernel;
-    fcl_status st = gemm_kernel(net, c, g->trans_a, &kernel);
-    if (st != FCL_SUCCESS)
-        return st;
+    const int tn = fcl_gemm_config_tn(c);
     const size_t mn = (size_t)g->M * g->N;
-    if (!(c->sk && g->chunks > 1 && g->batch == 1 && chunk_workspace(net, mn * g->chunks)))
-        return launch_passes(net, g, c, kernel);
+    const size_t packed_floats = (size_t)((g->N + tn - 1) / tn) * tn * g->K * g->chunks * g->batch;
+    fcl_gemm_config cfg = *c;
+    if (cfg.pb && !workspace(net, &net->gemm_pack, &net->gemm_pack_floats, packed_floats, "packing B"))
+        cfg.pb = 0;
+    const bool split = cfg.sk && g->chunks > 1 && g->batch == 1 &&
+                       workspace(net, &net->gemm_scratch, &net->gemm_scratch_floats, mn * g->chunks, "split chunks");
+    struct fcl_gemm_kernel *k;
+    fcl_status st = gemm_kernel(net, &cfg, g->trans_a, &k);
+    fcl_gemm gg = *g;
+    if (st == FCL_SUCCESS && cfg.pb)
+        st = pack_b(net, &gg, &cfg, k->pack);
+    const int b_k_stride = cfg.pb ? tn : gg.ldb;
+    if (st != FCL_SUCCESS || !split)
+        return st == FCL_SUCCESS ? launch_passes(net, &gg, &cfg, k->kernel, b_k_stride) : st;
     /* Each chunk a product of its own into the workspace, then their sum with the epilogue. */
-    fcl_gemm part = *g;
-    part.chunks = 1, part.batch = g->chunks, part.a_batch = g->a_chunk, part.b_batch = g->b_chunk;
+    fcl_gemm part = gg;
+    part.chunks = 1, part.batch = g->chunks, part.a_batch = g->a_chunk, part.b_batch = gg.b_chunk;
     part.c = net->gemm_scratch, part.c_off = 0, part.ldc = g->N, part.c_batch = (int)mn;
     part.accumulate = false, part.bias_mode = 0, part.relu = false;
-    st = launch_passes(net, &part, c, kernel);
+    st = launch_passes(net, &part, &cfg, k->kernel, b_k_stride);
     if (st == FCL_SUCCESS)
         st = FCL_LAUNCH(net, FCL_K_GEMM_SUM_CHUNKS, mn, FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc),
                         FCL_M(net->gemm_scratch), FCL_I(g->chunks), FCL_I(g->M), FCL_I(g->N), FCL_I(g->accumulate),

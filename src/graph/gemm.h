@@ -13,9 +13,10 @@
  * kc > 0 splits K into launches of kc, so the slices of A and B a work-group shares
  * stay in cache (0: one launch); sk = 1 computes each chunk of a chunked reduction (a
  * weight gradient's images) as its own product into a workspace and sums them after,
- * which multiplies the work-items when M x N is small. */
+ * which multiplies the work-items when M x N is small; pb = 1 packs B into contiguous
+ * panels a work-item's width first (a copy of B in a workspace). */
 typedef struct fcl_gemm_config {
-    int tm, vw, wn, ku, lx, ly, kc, sk;
+    int tm, vw, wn, ku, lx, ly, kc, sk, pb;
 } fcl_gemm_config;
 
 /* Shape classes: A transposed or not, M and N each in four size buckets (up to 16, 64,
@@ -33,7 +34,7 @@ void fcl_gemm_class_name(int cls, char *buf, size_t size);
 
 /* The shipped default for a device: a tile that fits its registers. */
 fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info);
-/* "tm=6,vw=8,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0"; parse accepts that form, every field required, and
+/* "tm=6,vw=8,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0"; parse accepts that form, every field required, and
  * rejects values the kernel cannot take (why says which). */
 void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size);
 bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size);

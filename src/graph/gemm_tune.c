@@ -1,5 +1,5 @@
 /* The GEMM auto-tuner: for each shape class a model uses, a staged search (split
- * chunks or not, register tile, work-group, K passes, unrolling) over configurations the device
+ * chunks or not, packed B or not, register tile, work-group, K passes, unrolling) over configurations the device
  * can hold, timing each on the class's largest recorded shape. A candidate that fails
  * to build, fails to run, or disagrees with the C reference is skipped, never chosen. */
 #include "graph/gemm.h"
@@ -242,6 +242,13 @@ static int kc_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gem
     return n;
 }
 
+static int pb_candidates(fcl_gemm_config base, fcl_gemm_config *out)
+{
+    out[0] = base, out[0].pb = 0;
+    out[1] = base, out[1].pb = 1;
+    return 2;
+}
+
 /* Splitting a chunked reduction into products (sk) matters only when there are chunks. */
 static int sk_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gemm_config *out)
 {
@@ -324,12 +331,13 @@ static fcl_status tune_class(fcl_net *net, const fcl_gemm_tune_options *o, doubl
     r->start_gflops = r->best_gflops;
     fcl_gemm_config cands[MAX_CANDIDATES];
     const fcl_device_info *info = &net->rt->info;
-    for (int stage = 0; stage < 5 && st == FCL_SUCCESS && !s.out_of_time; stage++) {
+    for (int stage = 0; stage < 6 && st == FCL_SUCCESS && !s.out_of_time; stage++) {
         const fcl_gemm_config base = r->best_gflops > 0 ? r->best : r->start;
         const int n = stage == 0   ? sk_candidates(&r->shape, base, cands)
-                      : stage == 1 ? tile_candidates(info, base, cands)
-                      : stage == 2 ? local_candidates(info, base, cands)
-                      : stage == 3 ? kc_candidates(&r->shape, base, cands)
+                      : stage == 1 ? pb_candidates(base, cands)
+                      : stage == 2 ? tile_candidates(info, base, cands)
+                      : stage == 3 ? local_candidates(info, base, cands)
+                      : stage == 4 ? kc_candidates(&r->shape, base, cands)
                                    : ku_candidates(&r->shape, base, cands);
         for (int i = 0; i < n && st == FCL_SUCCESS && !s.out_of_time; i++)
             st = try_candidate(&s, &cands[i]);

@@ -123,6 +123,7 @@ typedef enum fcl_kernel_id {
     FCL_K_GEMM_NN,
     FCL_K_GEMM_TN,
     FCL_K_GEMM_SUM_CHUNKS,
+    FCL_K_GEMM_PACK_B,
     FCL_K_IM2COL,
     FCL_K_IM2COL_T,
     FCL_K_COL2IM,
@@ -167,13 +168,15 @@ struct fcl_net {
     struct fcl_gemm_kernel {
         fcl_gemm_config config;
         bool trans_a;
-        cl_kernel kernel;
+        cl_kernel kernel, pack; /* pack: B's packer, with pb = 1 */
     } *gemm_kernels; /* built on first use, one per tile and transpose */
     int n_gemm_kernels, gemm_kernels_cap;
     fcl_gemm_recorder *gemm_recorder; /* when set, every GEMM's shape is appended (the tuner's) */
     cl_mem gemm_scratch;              /* per-chunk products of split reductions (sk = 1) */
     size_t gemm_scratch_floats;
-    bool gemm_scratch_warned;
+    cl_mem gemm_pack;                 /* B packed into panels (pb = 1) */
+    size_t gemm_pack_floats;
+    bool gemm_workspace_warned;
     bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
     uint64_t gemm_macs;   /* multiply-adds launched through fcl_gemm_run: the measured FLOP count */
     cl_kernel kernels[FCL_K_COUNT];
@@ -214,6 +217,12 @@ typedef struct fcl_arg {
     fcl_launch((net), (id), (n), (const fcl_arg[]){__VA_ARGS__},                                     \
                sizeof((const fcl_arg[]){__VA_ARGS__}) / sizeof(fcl_arg))
 fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args);
+/* The same with a kernel of the caller's (profiled as id). */
+#define FCL_LAUNCH_KERNEL(net, id, kernel, n, ...)                                                   \
+    fcl_launch_kernel((net), (id), (kernel), (n), (const fcl_arg[]){__VA_ARGS__},                    \
+                      sizeof((const fcl_arg[]){__VA_ARGS__}) / sizeof(fcl_arg))
+fcl_status fcl_launch_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel kernel, size_t work_items,
+                             const fcl_arg *args, size_t n_args);
 /* The same over a dims-dimensional grid, the work-group size left to the driver. */
 fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const fcl_arg *args,
                            size_t n_args);

@@ -20,6 +20,7 @@ static const struct {
     [FCL_K_GEMM_NN] = {"gemm.cl", "gemm"}, /* src/graph/gemm.c builds these per configuration */
     [FCL_K_GEMM_TN] = {"gemm.cl", "gemm"},
     [FCL_K_GEMM_SUM_CHUNKS] = {"tensor.cl", "gemm_sum_chunks"},
+    [FCL_K_GEMM_PACK_B] = {"gemm.cl", "gemm_pack_b"}, /* per configuration too */
     [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
     [FCL_K_IM2COL_T] = {"im2col.cl", "im2col_t"},
     [FCL_K_COL2IM] = {"im2col.cl", "col2im"},
@@ -95,7 +96,8 @@ static fcl_status enqueue(fcl_net *net, fcl_kernel_id id, cl_uint dims, const si
     return fcl_enqueue_kernel(net, id, net->kernels[id], dims, global, local, args, n_args);
 }
 
-fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args)
+fcl_status fcl_launch_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel kernel, size_t work_items,
+                             const fcl_arg *args, size_t n_args)
 {
     if (work_items == 0)
         return FCL_SUCCESS;
@@ -106,7 +108,13 @@ fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const f
     while (local > 1 && (work_items + local - 1) / local < groups_wanted)
         local /= 2;
     size_t global = (work_items + local - 1) / local * local;
-    return enqueue(net, id, 1, &global, &local, args, n_args);
+    return kernel ? fcl_enqueue_kernel(net, id, kernel, 1, &global, &local, args, n_args)
+                  : enqueue(net, id, 1, &global, &local, args, n_args);
+}
+
+fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args)
+{
+    return fcl_launch_kernel(net, id, NULL, work_items, args, n_args);
 }
 
 fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const fcl_arg *args,
@@ -377,13 +385,16 @@ void fcl_net_destroy(fcl_net *net)
     for (int i = 0; i < FCL_K_COUNT; i++)
         if (net->kernels[i])
             clReleaseKernel(net->kernels[i]);
-    for (int i = 0; i < net->n_gemm_kernels; i++)
+    for (int i = 0; i < net->n_gemm_kernels; i++) {
         clReleaseKernel(net->gemm_kernels[i].kernel);
+        if (net->gemm_kernels[i].pack)
+            clReleaseKernel(net->gemm_kernels[i].pack);
+    }
     free(net->gemm_kernels);
     free(net->layer_ms);
     free(net->layer_forwards);
     cl_mem bufs[] = {net->params, net->grads, net->acts,      net->dacts,
-                     net->state,  net->work,  net->nonfinite, net->gemm_scratch};
+                     net->state,  net->work,  net->nonfinite, net->gemm_scratch, net->gemm_pack};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);
