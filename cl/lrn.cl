@@ -26,7 +26,20 @@ static float inverse_power(const float s, const float beta)
     return exp2(-beta * log2(s));
 }
 
-/* xp points at channel 0 of one pixel; channels are HW apart. */
+/* Element i = (n, c, p) of an N x C x HW tensor: its place in a view (off, ns)... */
+static int at(const int i, const int off, const int ns, const int C, const int HW)
+{
+    return off + i / (C * HW) * ns + i % (C * HW);
+}
+
+/* ... and its scale s_c (channels are HW apart). */
+static float element_scale(__global const float *x, const int x_off, const int x_ns, const int i, const int C,
+                           const int HW, const int size, const float alpha, const float k)
+{
+    const int p = i % HW, c = (i / HW) % C, n = i / (HW * C);
+    return lrn_scale(x + x_off + n * x_ns + p, c, C, HW, size, alpha, k);
+}
+
 __kernel void lrn_forward(__global float *y, const int y_off, const int y_ns,
                           __global const float *x, const int x_off, const int x_ns,
                           const int N, const int C, const int HW,
@@ -35,10 +48,8 @@ __kernel void lrn_forward(__global float *y, const int y_off, const int y_ns,
     const int i = get_global_id(0);
     if (i >= N * C * HW)
         return;
-    const int p = i % HW, c = (i / HW) % C, n = i / (HW * C);
-    __global const float *xp = x + x_off + n * x_ns + p;
-    const float s = lrn_scale(xp, c, C, HW, size, alpha, k);
-    y[y_off + n * y_ns + c * HW + p] = xp[c * HW] * inverse_power(s, beta);
+    const float s = element_scale(x, x_off, x_ns, i, C, HW, size, alpha, k);
+    y[at(i, y_off, y_ns, C, HW)] = x[at(i, x_off, x_ns, C, HW)] * inverse_power(s, beta);
 }
 
 /* Backward, pass 1: per element, u_c = s_c^-beta into u and t_c = dy_c x_c u_c / s_c into
@@ -53,12 +64,9 @@ __kernel void lrn_backward_prepare(__global float *u, const int t_off,
     const int i = get_global_id(0);
     if (i >= N * C * HW)
         return;
-    const int p = i % HW, c = (i / HW) % C, n = i / (HW * C);
-    __global const float *xp = x + x_off + n * x_ns + p;
-    const float s = lrn_scale(xp, c, C, HW, size, alpha, k);
-    const float us = inverse_power(s, beta);
+    const float s = element_scale(x, x_off, x_ns, i, C, HW, size, alpha, k), us = inverse_power(s, beta);
     u[i] = us;
-    u[t_off + i] = dy[dy_off + n * dy_ns + c * HW + p] * xp[c * HW] * us / s;
+    u[t_off + i] = dy[at(i, dy_off, dy_ns, C, HW)] * x[at(i, x_off, x_ns, C, HW)] * us / s;
 }
 
 /* Pass 2: dx_c += dy_c u_c - 2 alpha beta/SIZE x_c sum_{j in window(c)} t_j (windows are
@@ -78,7 +86,6 @@ __kernel void lrn_backward(__global float *dx, const int dx_off, const int dx_ns
     const int lo = max(c - size / 2, 0), hi = min(c + size / 2, C - 1);
     for (int j = lo; j <= hi; j++)
         cross += u[t_off + (n * C + j) * HW + p];
-    const float xc = x[x_off + n * x_ns + c * HW + p];
-    dx[dx_off + n * dx_ns + c * HW + p] +=
-        dy[dy_off + n * dy_ns + c * HW + p] * u[i] - 2.0f * alpha * beta / (float)size * xc * cross;
+    dx[at(i, dx_off, dx_ns, C, HW)] += dy[at(i, dy_off, dy_ns, C, HW)] * u[i] -
+                                       2.0f * alpha * beta / (float)size * x[at(i, x_off, x_ns, C, HW)] * cross;
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #define DB_MAGIC "facecl-gemm-tuning 3"
+/* pb = 1 applies from this many row tiles of C (reads of B) on. */
+#define PACK_MIN_ROW_TILES 3
 
 static int size_bucket(int n) { return n <= 16 ? 0 : n <= 64 ? 1 : n <= 256 ? 2 : 3; }
 static int k_bucket(double k) { return k <= 256 ? 0 : k <= 2048 ? 1 : 2; }
@@ -35,6 +37,8 @@ void fcl_gemm_class_name(int cls, char *buf, size_t size)
  * it is read from cache 16 times; a weight gradient's images are separate products
  * (more work-items). Measured on PoCL with AVX2 (bench/RESULTS.md): 121 and 134
  * GFLOP/s at n = 1024 and 2048 against 92 and 89 unpacked with 4 x 4 work-groups.
+ * AVX-512's 8 x 32 is what issue #5 reports best there; this project's machines have
+ * only AVX2, so it is not measured here.
  * GPUs: a small tile per work-item, B as it is and the driver's work-group, reasoned
  * from their register files, not measured here (no GPU on this project's machines);
  * `facecl tune` finds better. */
@@ -90,6 +94,19 @@ static bool same_config(const fcl_gemm_config *a, const fcl_gemm_config *b)
     return a->tm == b->tm && a->vw == b->vw && a->wn == b->wn && a->ku == b->ku && a->pb == b->pb;
 }
 
+/* Room for one more item in a growing array of n (capacity *cap, doubled when full). */
+static bool grow(void **items, int n, int *cap, size_t item_size)
+{
+    if (n < *cap)
+        return true;
+    const int bigger = *cap ? 2 * *cap : 16;
+    void *grown = realloc(*items, (size_t)bigger * item_size);
+    if (!grown)
+        return false;
+    *items = grown, *cap = bigger;
+    return true;
+}
+
 /* The net keeps one kernel per (tile, transpose), and its B packer when pb = 1; the
  * work-group is a launch setting. */
 static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans_a, struct fcl_gemm_kernel **out)
@@ -99,14 +116,8 @@ static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans
             *out = &net->gemm_kernels[i];
             return FCL_SUCCESS;
         }
-    if (net->n_gemm_kernels == net->gemm_kernels_cap) {
-        int cap = net->gemm_kernels_cap ? 2 * net->gemm_kernels_cap : 8;
-        void *grown = realloc(net->gemm_kernels, (size_t)cap * sizeof *net->gemm_kernels);
-        if (!grown)
-            return FCL_ERR_OUT_OF_HOST_MEMORY;
-        net->gemm_kernels = grown;
-        net->gemm_kernels_cap = cap;
-    }
+    if (!grow((void **)&net->gemm_kernels, net->n_gemm_kernels, &net->gemm_kernels_cap, sizeof *net->gemm_kernels))
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
     char options[160];
     fcl_gemm_config_options(c, trans_a, options, sizeof options);
     struct fcl_gemm_kernel k = {*c, trans_a, NULL, NULL};
@@ -198,20 +209,18 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
     net->gemm_macs += (uint64_t)g->M * g->N * g->K * g->chunks * g->batch;
     if (net->gemm_recorder) {
         fcl_gemm_recorder *r = net->gemm_recorder;
-        if (r->n == r->cap) {
-            int cap = r->cap ? 2 * r->cap : 32;
-            void *grown = realloc(r->shapes, (size_t)cap * sizeof *r->shapes);
-            if (!grown)
-                return FCL_ERR_OUT_OF_HOST_MEMORY;
-            r->shapes = grown;
-            r->cap = cap;
-        }
+        if (!grow((void **)&r->shapes, r->n, &r->cap, sizeof *r->shapes))
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
         r->shapes[r->n++] = (fcl_gemm_shape){g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
     }
     const int tn = fcl_gemm_config_tn(c);
     const size_t mn = (size_t)g->M * g->N;
     const size_t packed_floats = (size_t)((g->N + tn - 1) / tn) * tn * g->K * g->chunks * g->batch;
     fcl_gemm_config cfg = *c;
+    /* Packing reads and writes B once; it pays when the product then reads B several
+     * times (once per row tile of C), not for a fully connected layer at batch 1. */
+    if (cfg.pb && (g->M + c->tm - 1) / c->tm < PACK_MIN_ROW_TILES)
+        cfg.pb = 0;
     if (cfg.pb && !workspace(net, &net->gemm_pack, &net->gemm_pack_floats, packed_floats, "packing B"))
         cfg.pb = 0;
     const bool split = cfg.sk && g->chunks > 1 && g->batch == 1 &&
