@@ -5,6 +5,8 @@
 #   ./facecl.sh test      install what is missing, build, run every test suite
 #   ./facecl.sh sanitize  build with -Db_sanitize=address,undefined and run the tests
 #   ./facecl.sh fuzz [S]  build the libFuzzer harnesses (clang) and fuzz each parser S seconds (60)
+#   ./facecl.sh compare   facecl against OpenBLAS, CLBlast and PyTorch on this machine
+#                         (bench/compare.sh; installs libopenblas-dev and python3-torch too)
 #   ./facecl.sh setup     only install the Debian packages and build
 #
 # Packages are installed with apt-get when missing: as root directly, otherwise
@@ -71,6 +73,14 @@ case "$cmd" in
         build "$BUILD"
         meson test -C "$BUILD" --print-errorlogs "$@"
         ;;
+    compare)
+        # The peers: OpenBLAS for the GEMM ceiling (found when Meson configures, hence
+        # the reconfigure) and PyTorch for whole networks.
+        install_packages libopenblas-dev python3-torch
+        if [ -f "$BUILD/build.ninja" ]; then meson setup --reconfigure "$BUILD"; fi
+        build "$BUILD"
+        exec bench/compare.sh "$BUILD" "$@"
+        ;;
     sanitize)
         install_packages
         build "$BUILD-asan" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
@@ -89,7 +99,7 @@ case "$cmd" in
         # Each target: the seed corpus (tests/fuzz/corpus) replayed, then mutated for S
         # seconds; what it learns is kept in $BUILD-fuzz/corpus, a crash in $BUILD-fuzz/crash-*.
         status=0
-        for target in model safetensors idx pairs image cache; do
+        for target in model safetensors idx pairs image cache tuning; do
             mkdir -p "$BUILD-fuzz/corpus/$target"
             log="$BUILD-fuzz/fuzz-$target.log"
             if "$BUILD-fuzz/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
@@ -107,7 +117,7 @@ case "$cmd" in
         awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
         ;;
     *)
-        say "unknown command '$cmd' (try: demo, test, sanitize, fuzz, setup)"
+        say "unknown command '$cmd' (try: demo, test, compare, sanitize, fuzz, setup)"
         exit 2
         ;;
 esac
