@@ -75,15 +75,15 @@ __kernel void col2im(__global float *dx, const int dx_off, const int dx_ns, __gl
     dx[dx_off + n * dx_ns + (c * H + iy) * W + ix] += acc;
 }
 
-/* out (cols x rows) = in (rows x cols)^T */
-__kernel void transpose(__global float *out, __global const float *in, const int in_off, const int rows,
-                        const int cols)
+/* out (cols x rows) = in (rows x cols)^T, both with leading dimensions (views). */
+__kernel void transpose(__global float *out, const int out_off, const int out_ld, __global const float *in,
+                        const int in_off, const int in_ld, const int rows, const int cols)
 {
     const int i = get_global_id(0);
     if (i >= rows * cols)
         return;
     const int r = i % rows, c = i / rows;
-    out[i] = in[in_off + r * cols + c];
+    out[out_off + c * out_ld + r] = in[in_off + r * in_ld + c];
 }
 
 /* db[k] += sum over images n and positions p of dy[n][k][p]  (P positions per channel) */

@@ -52,3 +52,36 @@ __kernel void gemm_sum_chunks(__global float *C, const int c_off, const int ldc,
         r += *c;
     *c = relu && r < 0.0f ? 0.0f : r;
 }
+
+/* C = op(A) B for N = 1 (a matrix-vector product: a fully connected layer at batch 1),
+ * A not transposed, with the GEMM's epilogue: one work-item per row of A, streamed
+ * eight k at a time; B's column (ldb apart) is read as scalars. */
+__kernel void gemv(const int M, const int K, __global const float *A, const int a_off, const int lda,
+                   const int a_batch, __global const float *B, const int b_off, const int ldb, const int b_batch,
+                   __global float *C, const int c_off, const int ldc, const int c_batch, const int accumulate,
+                   const int bias_mode, __global const float *bias, const int bias_off, const int relu)
+{
+    const int m = get_global_id(0), z = get_global_id(1);
+    if (m >= M)
+        return;
+    __global const float *a = A + a_off + z * a_batch + m * lda, *b = B + b_off + z * b_batch;
+    float8 acc8 = (float8)(0.0f);
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __global const float *bk = b + k * ldb;
+        const float8 bv = (float8)(bk[0], bk[ldb], bk[2 * ldb], bk[3 * ldb], bk[4 * ldb], bk[5 * ldb],
+                                   bk[6 * ldb], bk[7 * ldb]);
+        acc8 = fma(vload8(0, a + k), bv, acc8);
+    }
+    float r = ((acc8.s0 + acc8.s1) + (acc8.s2 + acc8.s3)) + ((acc8.s4 + acc8.s5) + (acc8.s6 + acc8.s7));
+    for (; k < K; k++)
+        r = fma(a[k], b[k * ldb], r);
+    if (bias_mode == 1)
+        r += bias[bias_off + m];
+    else if (bias_mode == 2)
+        r += bias[bias_off];
+    __global float *c = C + c_off + z * c_batch + m * ldc;
+    if (accumulate)
+        r += *c;
+    *c = relu && r < 0.0f ? 0.0f : r;
+}

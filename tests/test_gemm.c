@@ -153,12 +153,23 @@ static void chunks_batches_and_epilogues(void **state)
     check(&(shape){.M = 10, .N = 33, .K = 8, .chunks = 1, .batch = 1, .bias_mode = 2, .relu = true});
 }
 
+/* N = 1 runs as a matrix-vector product: K with and without a tail of eight, both
+ * bias modes, accumulation, batches. */
+static void matrix_vector(void **state)
+{
+    (void)state;
+    check(&(shape){.M = 37, .N = 1, .K = 21, .chunks = 1, .batch = 2, .bias_mode = 1, .relu = true});
+    check(&(shape){.M = 5, .N = 1, .K = 16, .chunks = 1, .batch = 1, .bias_mode = 2, .accumulate = true});
+    check(&(shape){.M = 9, .N = 1, .K = 3, .chunks = 1, .batch = 3, .accumulate = true, .relu = true});
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(whole_tiles),
         cmocka_unit_test(ragged_edges),
         cmocka_unit_test(chunks_batches_and_epilogues),
+        cmocka_unit_test(matrix_vector),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

@@ -213,6 +213,16 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
             return FCL_ERR_OUT_OF_HOST_MEMORY;
         r->shapes[r->n++] = (fcl_gemm_shape){g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
     }
+    if (g->N == 1 && !g->trans_a && g->chunks == 1) { /* a matrix-vector product: no tile fits it */
+        const size_t global[2] = {(size_t)g->M, (size_t)g->batch};
+        const fcl_arg args[] = {
+            FCL_I(g->M), FCL_I(g->K), FCL_M(g->a), FCL_I(g->a_off), FCL_I(g->lda), FCL_I(g->a_batch),
+            FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb), FCL_I(g->b_batch), FCL_M(g->c), FCL_I(g->c_off),
+            FCL_I(g->ldc), FCL_I(g->c_batch), FCL_I(g->accumulate), FCL_I(g->bias_mode),
+            FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off), FCL_I(g->relu),
+        };
+        return fcl_launch_grid(net, FCL_K_GEMV, 2, global, args, sizeof args / sizeof args[0]);
+    }
     const int tn = fcl_gemm_config_tn(c);
     const size_t mn = (size_t)g->M * g->N;
     const size_t packed_floats = (size_t)((g->N + tn - 1) / tn) * tn * g->K * g->chunks * g->batch;

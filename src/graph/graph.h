@@ -124,6 +124,7 @@ typedef enum fcl_kernel_id {
     FCL_K_GEMM_TN,
     FCL_K_GEMM_SUM_CHUNKS,
     FCL_K_GEMM_PACK_B,
+    FCL_K_GEMV,
     FCL_K_IM2COL,
     FCL_K_IM2COL_T,
     FCL_K_COL2IM,

@@ -21,6 +21,7 @@ static const struct {
     [FCL_K_GEMM_TN] = {"gemm.cl", "gemm"},
     [FCL_K_GEMM_SUM_CHUNKS] = {"tensor.cl", "gemm_sum_chunks"},
     [FCL_K_GEMM_PACK_B] = {"gemm.cl", "gemm_pack_b"}, /* per configuration too */
+    [FCL_K_GEMV] = {"tensor.cl", "gemv"},
     [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
     [FCL_K_IM2COL_T] = {"im2col.cl", "im2col_t"},
     [FCL_K_COL2IM] = {"im2col.cl", "col2im"},

@@ -23,26 +23,33 @@ static int fc_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 
 static uint64_t fc_macs(const fcl_node *nd) { return (uint64_t)nd->channels * fcl_shape_size(nd->in); }
 
-/* As GEMMs over the batch: Y (N x O) = X (N x I) W^T, with W^T made in the workspace
- * (the GEMM reads B by rows); dX += dY W; dW += dY^T X. */
+/* As GEMMs over the batch. Forward: Y^T (O x N) = W (O x I) X^T, so that the GEMM
+ * reads the weights as they are stored (transposing them cost more than the product
+ * at small batches); X^T and Y^T live in the workspace, and the bias and ReLU run in
+ * the GEMM's epilogue. Backward: dX += dY W; dW += dY^T X. */
 static size_t fc_workspace(const fcl_node *nd, int batch, bool training)
 {
-    (void)batch, (void)training;
-    return (size_t)fc_macs(nd);
+    (void)training;
+    return (size_t)batch * ((size_t)fcl_shape_size(nd->in) + (size_t)nd->channels);
 }
 
 static fcl_status fc_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    const int in = fcl_shape_size(nd->in), O = nd->channels;
-    fcl_status st = FCL_LAUNCH(net, FCL_K_TRANSPOSE, fc_macs(nd), FCL_M(net->work), FCL_M(net->params),
-                               FCL_I(nd->param_off), FCL_I(O), FCL_I(in));
-    fcl_gemm g = {.M = net->batch, .N = O, .K = in, .chunks = 1, .batch = 1,
-                  .a = net->acts, .a_off = x.off, .lda = x.ns,
-                  .b = net->work, .ldb = O,
-                  .c = net->acts, .c_off = y.off, .ldc = y.ns,
-                  .relu = nd->relu, .bias_mode = 2, .bias = net->params, .bias_off = (int)(nd->param_off + fc_macs(nd))};
-    return st == FCL_SUCCESS ? fcl_gemm_run(net, &g) : st;
+    const int in = fcl_shape_size(nd->in), O = nd->channels, N = net->batch, yt_off = in * N;
+    fcl_status st = FCL_LAUNCH(net, FCL_K_TRANSPOSE, (size_t)N * in, FCL_M(net->work), FCL_I(0), FCL_I(N),
+                               FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_I(N), FCL_I(in));
+    fcl_gemm g = {.M = O, .N = N, .K = in, .chunks = 1, .batch = 1,
+                  .a = net->params, .a_off = (int)nd->param_off, .lda = in,
+                  .b = net->work, .ldb = N,
+                  .c = net->work, .c_off = yt_off, .ldc = N,
+                  .relu = nd->relu, .bias_mode = 1, .bias = net->params, .bias_off = (int)(nd->param_off + fc_macs(nd))};
+    if (st == FCL_SUCCESS)
+        st = fcl_gemm_run(net, &g);
+    if (st == FCL_SUCCESS)
+        st = FCL_LAUNCH(net, FCL_K_TRANSPOSE, (size_t)O * N, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
+                        FCL_M(net->work), FCL_I(yt_off), FCL_I(N), FCL_I(O), FCL_I(N));
+    return st;
 }
 
 static fcl_status fc_backward(fcl_net *net, const fcl_node *nd)
