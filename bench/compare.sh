@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# facecl against its peers on this machine, in one run: GEMM GFLOP/s (facecl default and
+# tuned, CLBlast default and hand-set, OpenBLAS on the host), NN2 and NN1 images/s for
+# inference (batch 1, 16) and a training step (batch 16) next to PyTorch on the same
+# cores, and where a training step's device time goes. Writes table.txt, results.json
+# and pytorch.txt to bench/results/compare/ (or OUT).
+#   bench/compare.sh [BUILD_DIR [OUT]]        (from the source directory)
+# PyTorch comes from Debian's python3-torch (the peer is skipped without it); OpenBLAS
+# from libopenblas-dev and CLBlast from libclblast-dev at build time.
+set -eu
+build=${1:-build} out=${2:-bench/results/compare}
+models=models/nn2.model,models/nn1.model
+mkdir -p "$out"
+py=
+for candidate in /usr/bin/python3 python3; do
+    if "$candidate" -c 'import torch' 2>/dev/null; then py=$candidate; break; fi
+done
+if [ -n "$py" ]; then
+    echo "PyTorch peer ($py), 2 threads..."
+    "$py" bench/pytorch_peer.py "$build/src/facecl" ${models//,/ } --threads 2 --seconds 10 >"$out/pytorch.txt"
+    cat "$out/pytorch.txt"
+else
+    echo "PyTorch is not installed (apt-get install python3-torch): its columns stay empty"
+    : >"$out/pytorch.txt"
+fi
+"$build/bench/bench_compare" --models "$models" --peer "$out/pytorch.txt" --json "$out/results.json" |
+    tee "$out/table.txt"
