@@ -61,15 +61,25 @@ __kernel void col2im(__global float *dx, const int dx_off, const int dx_ns, __gl
     const int R = C * KH * KW, Q = OH * OW;
     __global const float *dn = dcol + (size_t)n * R * Q;
     float acc = 0.0f;
-    for (int ky = 0; ky < KH; ky++) {
-        const int ty = iy + P - ky;
-        if (ty < 0 || ty % S != 0 || ty / S >= OH)
-            continue;
-        for (int kx = 0; kx < KW; kx++) {
-            const int tx = ix + P - kx;
-            if (tx < 0 || tx % S != 0 || tx / S >= OW)
+    if (S == 1) { /* most layers: no division per tap, and the taps in range computed once */
+        const int ky0 = max(iy + P - (OH - 1), 0), ky1 = min(iy + P, KH - 1);
+        const int kx0 = max(ix + P - (OW - 1), 0), kx1 = min(ix + P, KW - 1);
+        for (int ky = ky0; ky <= ky1; ky++) {
+            __global const float *row = dn + (c * KH + ky) * KW * Q + (iy + P - ky) * OW + ix + P;
+            for (int kx = kx0; kx <= kx1; kx++)
+                acc += row[kx * Q - kx];
+        }
+    } else {
+        for (int ky = 0; ky < KH; ky++) {
+            const int ty = iy + P - ky;
+            if (ty < 0 || ty % S != 0 || ty / S >= OH)
                 continue;
-            acc += dn[((c * KH + ky) * KW + kx) * Q + (ty / S) * OW + tx / S];
+            for (int kx = 0; kx < KW; kx++) {
+                const int tx = ix + P - kx;
+                if (tx < 0 || tx % S != 0 || tx / S >= OW)
+                    continue;
+                acc += dn[((c * KH + ky) * KW + kx) * Q + (ty / S) * OW + tx / S];
+            }
         }
     }
     dx[dx_off + n * dx_ns + (c * H + iy) * W + ix] += acc;
