@@ -1,6 +1,6 @@
 /* The GEMM auto-tuner: for each shape class a model uses, a staged search (split
- * chunks or not, packed B or not, register tile, work-group, K passes, unrolling) over configurations the device
- * can hold, timing each on the class's largest recorded shape. A candidate that fails
+ * chunks or not, packed B or not, register tile, work-group, K passes, unrolling) over
+ * configurations the device can hold, timing each on the class's largest recorded shape. A candidate that fails
  * to build, fails to run, or disagrees with the C reference is skipped, never chosen. */
 #include "graph/gemm.h"
 #include "graph/graph.h"
@@ -191,8 +191,10 @@ enum { MAX_CANDIDATES = 64 };
  * quarters of the vector registers, in vectors no wider than 8 floats or the native
  * width (wider ones are split, and PoCL prints ABI warnings for them); on a GPU at
  * most 64 floats a work-item. */
-static int tile_candidates(const fcl_device_info *info, fcl_gemm_config base, fcl_gemm_config *out)
+static int tile_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                           fcl_gemm_config *out)
 {
+    (void)sh;
     static const int tms[] = {1, 2, 3, 4, 6, 8, 12, 16};
     const bool cpu = info->type == FCL_DEVICE_CPU;
     const int w = info->float_vector_width >= 16 ? 16 : info->float_vector_width >= 8 ? 8 : 4;
@@ -212,8 +214,10 @@ static int tile_candidates(const fcl_device_info *info, fcl_gemm_config base, fc
     return n;
 }
 
-static int local_candidates(const fcl_device_info *info, fcl_gemm_config base, fcl_gemm_config *out)
+static int local_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                            fcl_gemm_config *out)
 {
+    (void)sh;
     static const int cpu_locals[][2] = {{0, 0}, {1, 1}, {4, 4}, {2, 8}, {8, 2}, {1, 16}, {16, 1}, {8, 8}};
     static const int gpu_locals[][2] = {{0, 0}, {8, 8}, {16, 4}, {16, 16}, {32, 4}, {32, 8}, {64, 1}};
     const bool cpu = info->type == FCL_DEVICE_CPU;
@@ -230,8 +234,10 @@ static int local_candidates(const fcl_device_info *info, fcl_gemm_config base, f
     return n;
 }
 
-static int kc_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gemm_config *out)
+static int kc_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                         fcl_gemm_config *out)
 {
+    (void)info;
     static const int kcs[] = {0, 128, 256, 512, 1024};
     int n = 0;
     for (size_t i = 0; i < sizeof kcs / sizeof kcs[0]; i++)
@@ -242,16 +248,20 @@ static int kc_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gem
     return n;
 }
 
-static int pb_candidates(fcl_gemm_config base, fcl_gemm_config *out)
+static int pb_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                         fcl_gemm_config *out)
 {
+    (void)info, (void)sh;
     out[0] = base, out[0].pb = 0;
     out[1] = base, out[1].pb = 1;
     return 2;
 }
 
 /* Splitting a chunked reduction into products (sk) matters only when there are chunks. */
-static int sk_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gemm_config *out)
+static int sk_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                         fcl_gemm_config *out)
 {
+    (void)info;
     out[0] = base, out[0].sk = 0;
     if (sh->chunks < 2 || sh->batch > 1)
         return 1;
@@ -259,14 +269,22 @@ static int sk_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gem
     return 2;
 }
 
-static int ku_candidates(const fcl_gemm_shape *sh, fcl_gemm_config base, fcl_gemm_config *out)
+static int ku_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                         fcl_gemm_config *out)
 {
+    (void)info;
     out[0] = base, out[0].ku = 1;
     if (sh->trans_a) /* cl/gemm.cl unrolls only rows of a plain A */
         return 1;
     out[1] = base, out[1].ku = 4;
     return 2;
 }
+
+/* The search's stages in order; each varies one setting of the best so far. */
+typedef int (*stage_fn)(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                        fcl_gemm_config *out);
+static const stage_fn stages[] = {sk_candidates,    pb_candidates, tile_candidates,
+                                  local_candidates, kc_candidates, ku_candidates};
 
 static bool same(const fcl_gemm_config *a, const fcl_gemm_config *b) { return memcmp(a, b, sizeof *a) == 0; }
 
@@ -321,7 +339,8 @@ static fcl_status try_candidate(search *s, const fcl_gemm_config *c)
 static fcl_status tune_class(fcl_net *net, const fcl_gemm_tune_options *o, double deadline, fcl_gemm_tune_class *r)
 {
     search s = {.net = net, .deadline = deadline, .r = r, .o = o};
-    const fcl_gemm_shape ragged = {r->shape.trans_a, 13, 37, 11, 2, 2};
+    /* Odd sizes, two chunks, and a batch only if the class has one (a split needs none). */
+    const fcl_gemm_shape ragged = {r->shape.trans_a, 13, 37, 11, 2, r->shape.batch > 1 ? 2 : 1};
     fcl_status st = bench_shape_make(net->rt, &r->shape, false, &s.timed);
     if (st == FCL_SUCCESS)
         st = bench_shape_make(net->rt, &ragged, true, &s.ragged);
@@ -331,14 +350,9 @@ static fcl_status tune_class(fcl_net *net, const fcl_gemm_tune_options *o, doubl
     r->start_gflops = r->best_gflops;
     fcl_gemm_config cands[MAX_CANDIDATES];
     const fcl_device_info *info = &net->rt->info;
-    for (int stage = 0; stage < 6 && st == FCL_SUCCESS && !s.out_of_time; stage++) {
+    for (size_t stage = 0; stage < sizeof stages / sizeof stages[0] && st == FCL_SUCCESS && !s.out_of_time; stage++) {
         const fcl_gemm_config base = r->best_gflops > 0 ? r->best : r->start;
-        const int n = stage == 0   ? sk_candidates(&r->shape, base, cands)
-                      : stage == 1 ? pb_candidates(base, cands)
-                      : stage == 2 ? tile_candidates(info, base, cands)
-                      : stage == 3 ? local_candidates(info, base, cands)
-                      : stage == 4 ? kc_candidates(&r->shape, base, cands)
-                                   : ku_candidates(&r->shape, base, cands);
+        const int n = stages[stage](info, &r->shape, base, cands);
         for (int i = 0; i < n && st == FCL_SUCCESS && !s.out_of_time; i++)
             st = try_candidate(&s, &cands[i]);
     }
