@@ -203,11 +203,9 @@ fcl_status fcl_sweep_claim_dir(const char *out_dir, const char *config_text)
 fcl_status fcl_sweep_gemm_gflops(fcl_runtime *rt, int n, double *gflops)
 {
     *gflops = 0;
-    fcl_model *m;
+    fcl_model *m = NULL;
     fcl_net *net = NULL;
-    fcl_status st = fcl_model_parse("input h=1 w=1 c=1\nfc f c=1\n", "gemm ceiling", &m);
-    if (st == FCL_SUCCESS)
-        st = fcl_net_create(rt, m, 1, false, &net);
+    fcl_status st = fcl_gemm_scratch_net(rt, &m, &net);
     cl_mem buf[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 3 && st == FCL_SUCCESS; i++) {
         cl_int err;

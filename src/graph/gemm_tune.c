@@ -5,8 +5,10 @@
 #include "graph/gemm.h"
 #include "graph/graph.h"
 #include "runtime/clock.h"
+#include "runtime/random.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,11 +51,7 @@ typedef struct bench_shape {
 } bench_shape;
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static float uniform(void)
-{
-    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (float)((double)(rng_state >> 11) / 4503599627370496.0 - 1.0);
-}
+static float uniform(void) { return (float)((double)(fcl_splitmix64(&rng_state) >> 11) / 4503599627370496.0 - 1.0); }
 
 static fcl_status upload(fcl_runtime *rt, const float *host, size_t n, cl_mem *out)
 {
@@ -148,7 +146,7 @@ static fcl_status check_config(fcl_net *net, bench_shape *s, const fcl_gemm_conf
     const long total = (long)s->nc, n = samples > 0 && samples < total ? samples : total;
     bool ok = st == FCL_SUCCESS;
     for (long t = 0; ok && t < n; t++) {
-        const long e = n == total ? t : (long)(((rng_state = rng_state * 6364136223846793005ULL + 1) >> 17) % (uint64_t)total);
+        const long e = n == total ? t : (long)(fcl_splitmix64(&rng_state) % (uint64_t)total);
         const int z = (int)(e / s->g.c_batch), i = (int)(e % s->g.c_batch / s->g.N), j = (int)(e % s->g.N);
         double mag;
         const double want = reference_entry(s, bias, z, i, j, &mag);
@@ -248,13 +246,20 @@ static int kc_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, 
     return n;
 }
 
+/* The base with an on/off setting (at offsetof field) off, and on where it applies. */
+static int on_off(fcl_gemm_config base, size_t field, bool applies, fcl_gemm_config *out)
+{
+    out[0] = out[1] = base;
+    *(int *)((char *)&out[0] + field) = 0;
+    *(int *)((char *)&out[1] + field) = 1;
+    return applies ? 2 : 1;
+}
+
 static int pb_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
                          fcl_gemm_config *out)
 {
     (void)info, (void)sh;
-    out[0] = base, out[0].pb = 0;
-    out[1] = base, out[1].pb = 1;
-    return 2;
+    return on_off(base, offsetof(fcl_gemm_config, pb), true, out);
 }
 
 /* Splitting a chunked reduction into products (sk) matters only when there are chunks. */
@@ -262,22 +267,17 @@ static int sk_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, 
                          fcl_gemm_config *out)
 {
     (void)info;
-    out[0] = base, out[0].sk = 0;
-    if (sh->chunks < 2 || sh->batch > 1)
-        return 1;
-    out[1] = base, out[1].sk = 1;
-    return 2;
+    return on_off(base, offsetof(fcl_gemm_config, sk), sh->chunks > 1 && sh->batch == 1, out);
 }
 
+/* ku: 1 or 4; cl/gemm.cl unrolls only rows of a plain A. */
 static int ku_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
                          fcl_gemm_config *out)
 {
     (void)info;
-    out[0] = base, out[0].ku = 1;
-    if (sh->trans_a) /* cl/gemm.cl unrolls only rows of a plain A */
-        return 1;
-    out[1] = base, out[1].ku = 4;
-    return 2;
+    out[0] = out[1] = base;
+    out[0].ku = 1, out[1].ku = 4;
+    return sh->trans_a ? 1 : 2;
 }
 
 /* The search's stages in order; each varies one setting of the best so far. */
