@@ -214,6 +214,8 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
             return FCL_ERR_OUT_OF_HOST_MEMORY;
         r->shapes[r->n++] = (fcl_gemm_shape){g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
     }
+    if (net->dry_run) /* recording only: no workspaces, no kernels */
+        return FCL_SUCCESS;
     if (g->N == 1 && !g->trans_a && g->chunks == 1) { /* a matrix-vector product: no tile fits it */
         const size_t global[2] = {(size_t)g->M, (size_t)g->batch};
         const fcl_arg args[] = {

@@ -80,7 +80,8 @@ typedef struct fcl_net fcl_net;
 typedef struct fcl_model fcl_model;
 
 /* Records the shape of every GEMM one forward (and with training, backward) pass of
- * model at batch runs, on zero data. rec's shapes are the caller's to free(). */
+ * model at batch runs, without running it (a dry run: the kernels are built, none is
+ * launched). rec's shapes are the caller's to free(). */
 fcl_status fcl_gemm_record(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_gemm_recorder *rec);
 /* A net whose only use is running GEMMs (fcl_gemm_run_config) on buffers of its own. */
 fcl_status fcl_gemm_scratch_net(fcl_runtime *rt, fcl_model **model, fcl_net **net);

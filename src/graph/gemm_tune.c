@@ -22,12 +22,14 @@ fcl_status fcl_gemm_record(fcl_runtime *rt, const fcl_model *model, int batch, b
     const size_t out_n = (size_t)batch * fcl_shape_size(fcl_model_output(model)->out);
     float *zeros = calloc(in_n > out_n ? in_n : out_n, sizeof *zeros);
     net->gemm_recorder = rec;
+    net->dry_run = true; /* a train command records on every start: it must cost no compute */
     st = zeros ? fcl_net_forward(net, zeros, NULL) : FCL_ERR_OUT_OF_HOST_MEMORY;
     if (st == FCL_SUCCESS && training)
         st = fcl_net_backward(net, zeros);
     if (st == FCL_SUCCESS)
         st = fcl_runtime_finish(rt);
     net->gemm_recorder = NULL;
+    net->dry_run = false;
     free(zeros);
     fcl_net_destroy(net);
     return st;

@@ -173,6 +173,7 @@ struct fcl_net {
     } *gemm_kernels; /* built on first use, one per tile and transpose */
     int n_gemm_kernels, gemm_kernels_cap;
     fcl_gemm_recorder *gemm_recorder; /* when set, every GEMM's shape is appended (the tuner's) */
+    bool dry_run;                     /* kernels are built but not run: recording shapes costs no compute */
     cl_mem gemm_scratch;              /* per-chunk products of split reductions (sk = 1) */
     size_t gemm_scratch_floats;
     cl_mem gemm_pack;                 /* B packed into panels (pb = 1) */

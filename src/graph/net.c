@@ -57,6 +57,8 @@ static const struct {
 fcl_status fcl_enqueue_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel k, cl_uint dims, const size_t *global,
                               const size_t *local, const fcl_arg *args, size_t n_args)
 {
+    if (net->dry_run)
+        return FCL_SUCCESS;
     for (size_t i = 0; i < n_args; i++) {
         cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
         if (err != CL_SUCCESS) {
