@@ -404,7 +404,8 @@ fcl_status fcl_gemm_db_save(const fcl_runtime *rt, const fcl_gemm_db *db)
         free(text);
     }
     if (st != FCL_SUCCESS)
-        fcl_log(FCL_LOG_ERROR, "writing the GEMM tuning file %s: %s", path, fcl_status_str(st));
+        fcl_log(FCL_LOG_ERROR, "writing the GEMM tuning file %s: %s (FACECL_CACHE_DIR names a writable directory "
+                               "to keep it in)", path, fcl_status_str(st));
     return st;
 }
 

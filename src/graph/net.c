@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const struct {
-    const char *file, *name, *options;
+    const char *file, *name;
 } kernel_table[FCL_K_COUNT] = {
     [FCL_K_FILL] = {"tensor.cl", "fill"},
     [FCL_K_COUNT_NONFINITE] = {"tensor.cl", "count_nonfinite"},
@@ -91,8 +91,7 @@ static fcl_status enqueue(fcl_net *net, fcl_kernel_id id, cl_uint dims, const si
                           const fcl_arg *args, size_t n_args)
 {
     if (!net->kernels[id]) {
-        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file, kernel_table[id].options ? kernel_table[id].options : "",
-                                          kernel_table[id].name, &net->kernels[id]);
+        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file, "", kernel_table[id].name, &net->kernels[id]);
         if (st != FCL_SUCCESS)
             return st;
     }
