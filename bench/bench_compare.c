@@ -92,18 +92,6 @@ static fcl_status run_clblast(void *p)
         fprintf(stderr, "bench_compare: CLBlast status %d\n", (int)s);
     return s == CLBlastSuccess ? FCL_SUCCESS : FCL_ERR_UNSUPPORTED;
 }
-
-/* Hand-picked Xgemm parameters for CPUs (no local memory, register tiles of 32-64
- * floats a work-item): CLBlast's database has no entry for PoCL's CPU device. */
-static const size_t clblast_sets[][16] = {
-    /* GEMMK KREG KWG KWI MDIMA MDIMC MWG NDIMB NDIMC NWG SA SB STRM STRN VWM VWN */
-    {0, 1, 16, 2, 8, 8, 64, 8, 8, 64, 0, 0, 0, 0, 4, 4},
-    {0, 1, 32, 2, 4, 4, 32, 8, 8, 64, 0, 0, 0, 0, 8, 8},
-    {0, 1, 16, 2, 8, 8, 32, 8, 8, 128, 0, 0, 0, 0, 4, 8},
-    {0, 1, 32, 2, 16, 16, 64, 8, 8, 64, 0, 0, 0, 0, 4, 8},
-};
-static const char *clblast_names[16] = {"GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB",
-                                              "NDIMC", "NWG",   "SA",   "SB",  "STRM", "STRN", "VWM", "VWN"};
 #endif
 
 #ifdef FACECL_HAVE_OPENBLAS
@@ -152,8 +140,9 @@ static fcl_status measure_gemm(fcl_runtime *rt, fcl_net *net, gemm_row *r, int h
     }
 #ifdef FACECL_HAVE_CLBLAST
     if (st == FCL_SUCCESS && hand_set >= 0) {
-        if (CLBlastOverrideParameters(rt->device, "Xgemm", CLBlastPrecisionSingle, 16, clblast_names,
-                                      clblast_sets[hand_set]) == CLBlastSuccess &&
+        if (CLBlastOverrideParameters(rt->device, "Xgemm", CLBlastPrecisionSingle, FCL_CLBLAST_PARAMS,
+                                      fcl_clblast_param_names,
+                                      fcl_clblast_cpu_sets[hand_set]) == CLBlastSuccess &&
             time_best(run_clblast, &c, rt, min_total, &t) == FCL_SUCCESS)
             r->clblast_tuned = fmax(r->clblast_tuned, flop / t / 1e9);
     } else if (st == FCL_SUCCESS && time_best(run_clblast, &c, rt, min_total, &t) == FCL_SUCCESS) {
@@ -365,7 +354,7 @@ int main(int argc, char **argv)
     printf("%-16s %-22s %9s %9s %9s %9s %9s %10s\n", "", "", "default", "tuned", "default", "hand-set", "(host)",
            "OpenBLAS");
 #ifdef FACECL_HAVE_CLBLAST
-    const int hand_sets = (int)(sizeof clblast_sets / sizeof clblast_sets[0]);
+    const int hand_sets = FCL_CLBLAST_CPU_SETS;
 #else
     const int hand_sets = 0;
 #endif

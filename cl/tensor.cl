@@ -30,6 +30,20 @@ __kernel void count_nonfinite(__global uint *counts, __global const float *x, co
     counts[i] = c;
 }
 
+/* The GEMM epilogue of the kernels below: *c = [*c +] r [+ bias(m) or bias(n)], then
+ * the ReLU. */
+static void store_epilogue(__global float *c, float r, const int m, const int n, const int accumulate,
+                           const int bias_mode, __global const float *bias, const int bias_off, const int relu)
+{
+    if (bias_mode == 1)
+        r += bias[bias_off + m];
+    else if (bias_mode == 2)
+        r += bias[bias_off + n];
+    if (accumulate)
+        r += *c;
+    *c = relu && r < 0.0f ? 0.0f : r;
+}
+
 /* The epilogue of a GEMM whose reduction chunks ran as separate products (src/graph/
  * gemm.c, sk = 1): C(m,n) = [C(m,n) +] sum_j P[j](m,n) [+ bias] [ReLU], P dense M x N. */
 __kernel void gemm_sum_chunks(__global float *C, const int c_off, const int ldc, __global const float *P,
@@ -43,14 +57,20 @@ __kernel void gemm_sum_chunks(__global float *C, const int c_off, const int ldc,
     float r = 0.0f;
     for (int j = 0; j < chunks; j++)
         r += P[j * M * N + i];
-    if (bias_mode == 1)
-        r += bias[bias_off + m];
-    else if (bias_mode == 2)
-        r += bias[bias_off + n];
-    __global float *c = C + c_off + m * ldc + n;
-    if (accumulate)
-        r += *c;
-    *c = relu && r < 0.0f ? 0.0f : r;
+    store_epilogue(C + c_off + m * ldc + n, r, m, n, accumulate, bias_mode, bias, bias_off, relu);
+}
+
+/* C += bias, then the ReLU, over `batch` matrices of C (c_batch apart): the epilogue of
+ * a product another library (CLBlast) computed. */
+__kernel void gemm_epilogue(__global float *C, const int c_off, const int ldc, const int c_batch, const int M,
+                            const int N, const int bias_mode, __global const float *bias, const int bias_off,
+                            const int relu)
+{
+    const int i = get_global_id(0), z = get_global_id(1);
+    if (i >= M * N)
+        return;
+    const int m = i / N, n = i % N;
+    store_epilogue(C + c_off + z * c_batch + m * ldc + n, 0.0f, m, n, 1, bias_mode, bias, bias_off, relu);
 }
 
 /* C = op(A) B for N = 1 (a matrix-vector product: a fully connected layer at batch 1),
@@ -76,12 +96,5 @@ __kernel void gemv(const int M, const int K, __global const float *A, const int 
     float r = ((acc8.s0 + acc8.s1) + (acc8.s2 + acc8.s3)) + ((acc8.s4 + acc8.s5) + (acc8.s6 + acc8.s7));
     for (; k < K; k++)
         r = fma(a[k], b[k * ldb], r);
-    if (bias_mode == 1)
-        r += bias[bias_off + m];
-    else if (bias_mode == 2)
-        r += bias[bias_off];
-    __global float *c = C + c_off + z * c_batch + m * ldc;
-    if (accumulate)
-        r += *c;
-    *c = relu && r < 0.0f ? 0.0f : r;
+    store_epilogue(C + c_off + z * c_batch + m * ldc, r, m, 0, accumulate, bias_mode, bias, bias_off, relu);
 }

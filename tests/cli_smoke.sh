@@ -59,6 +59,17 @@ check "info missing model" 1 "$facecl" info "$work/none.model"
 check "embed" 0 "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm" --npy "$work/e.npy" --csv "$work/e.csv"
 expect_text "embed csv row" "$work/e.csv" "a.pgm,"
 [ -s "$work/e.npy" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: no .npy written"; }
+# CLBlast behind the same GEMM call (a build with it): the same embedding to 1e-4.
+if FACECL_GEMM_CONFIG=clblast "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm" 2>&1 | grep -q "without CLBlast"; then
+    echo "skipped: this build has no CLBlast"
+else
+    check "embed with CLBlast" 0 env FACECL_GEMM_CONFIG=clblast "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm" \
+        --csv "$work/e-clblast.csv"
+    awk -F, 'NR == FNR { for (i = 2; i <= NF; i++) want[i] = $i; next }
+             { for (i = 2; i <= NF; i++) if ((want[i] - $i) ^ 2 > 1e-8) bad = 1; n = NF } END { exit bad || n < 2 }' \
+        "$work/e.csv" "$work/e-clblast.csv" && passed=$((passed + 1)) ||
+        { failed=$((failed + 1)); echo "FAILED: CLBlast's embedding differs from facecl's kernels'"; }
+fi
 check "embed broken image" 1 "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm" "$work/broken.png"
 expect_text "broken image named" "$work/err" "broken.png"
 check "embed zero-height image" 1 "$facecl" embed "$models/fmnist-tiny.model" "$work/empty.ppm"

@@ -1,6 +1,7 @@
-/* The GEMM kernel against a C reference in double, in each configuration,: both layouts of A, reduction chunks,
- * batches, accumulation, both bias modes and the ReLU, on sizes that fill whole tiles
- * and leave ragged edges of each register tile. Guard values after C must survive.
+/* The GEMM kernels (facecl's in each configuration, and CLBlast's) against a C
+ * reference in double: both layouts of A, reduction chunks, batches, accumulation,
+ * both bias modes with and without the ReLU, on sizes that fill whole tiles and leave
+ * ragged edges of each register tile. Guard values after C must survive.
  * Tolerance: |device - reference| <= 1e-4 * (1 + sum |a*b|). */
 #include "graph/graph.h"
 
@@ -122,11 +123,15 @@ static void check(const shape *s)
     };
     fcl_gemm_config c = fcl_gemm_device_default(&rt->info);
     check_config(s, &c);
+    char why[128];
     for (size_t t = 0; t < sizeof configs / sizeof configs[0]; t++) {
-        char why[128];
         assert_true(fcl_gemm_config_parse(configs[t], &c, why, sizeof why));
         check_config(s, &c);
     }
+    /* CLBlast behind the same call: chunks as accumulated products, the epilogue after. */
+    assert_int_equal(fcl_gemm_config_parse("clblast", &c, why, sizeof why), fcl_gemm_clblast_available());
+    if (fcl_gemm_clblast_available())
+        check_config(s, &c);
 }
 
 static void whole_tiles(void **state)
@@ -151,6 +156,7 @@ static void chunks_batches_and_epilogues(void **state)
     check(&(shape){.M = 9, .N = 70, .K = 5, .chunks = 2, .batch = 2, .trans_a = true, .accumulate = true});
     check(&(shape){.M = 12, .N = 35, .K = 6, .chunks = 1, .batch = 2, .bias_mode = 1, .relu = true});
     check(&(shape){.M = 10, .N = 33, .K = 8, .chunks = 1, .batch = 1, .bias_mode = 2, .relu = true});
+    check(&(shape){.M = 7, .N = 20, .K = 5, .chunks = 2, .batch = 1, .bias_mode = 1, .accumulate = true});
 }
 
 /* N = 1 runs as a matrix-vector product: K with and without a tail of eight, both

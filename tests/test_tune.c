@@ -62,6 +62,8 @@ static fcl_gemm_db sample_db(void)
     db.config[3] = (fcl_gemm_config){.tm = 4, .vw = 8, .wn = 2, .ku = 4, .lx = 2, .ly = 8, .kc = 256, .sk = 1, .pb = 1};
     db.config[FCL_GEMM_CLASSES - 1] = (fcl_gemm_config){.tm = 3, .vw = 4, .wn = 3, .ku = 1};
     db.gflops[3] = 101.25, db.gflops[FCL_GEMM_CLASSES - 1] = 7.5;
+    if (fcl_gemm_clblast_available()) /* a class CLBlast won */
+        db.has[5] = true, db.config[5] = (fcl_gemm_config){.impl = FCL_GEMM_CLBLAST}, db.gflops[5] = 20;
     return db;
 }
 
@@ -86,6 +88,7 @@ static void db_round_trip_and_bad_files(void **state)
     assert_memory_equal(&back.config[3], &db.config[3], sizeof db.config[3]);
     assert_memory_equal(&back.config[FCL_GEMM_CLASSES - 1], &db.config[FCL_GEMM_CLASSES - 1], sizeof db.config[0]);
     assert_true(back.gflops[3] == 101.25);
+    assert_memory_equal(&back.config[5], &db.config[5], sizeof db.config[5]);
 
     /* Each bad file is refused with its reason, and leaves an empty database. */
     static const struct {

@@ -53,17 +53,28 @@ fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info)
 
 void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size)
 {
+    if (c->impl == FCL_GEMM_CLBLAST) {
+        snprintf(buf, size, "clblast");
+        return;
+    }
     snprintf(buf, size, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d,pb=%d", c->tm, c->vw, c->wn, c->ku, c->lx,
              c->ly, c->kc, c->sk, c->pb);
 }
 
 bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size)
 {
+    *c = (fcl_gemm_config){.impl = FCL_GEMM_FACECL};
+    if (strcmp(text, "clblast") == 0) {
+        c->impl = FCL_GEMM_CLBLAST;
+        if (!fcl_gemm_clblast_available())
+            snprintf(why, why_size, "this facecl was built without CLBlast (Debian: libclblast-dev, then reconfigure)");
+        return fcl_gemm_clblast_available();
+    }
     int used = -1;
     if (sscanf(text, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d,pb=%d%n", &c->tm, &c->vw, &c->wn, &c->ku,
                &c->lx, &c->ly, &c->kc, &c->sk, &c->pb, &used) != 9 ||
         used < 0 || text[used] != '\0') {
-        snprintf(why, why_size, "expected tm=T,vw=V,wn=W,ku=U,lx=X,ly=Y,kc=C,sk=S,pb=P");
+        snprintf(why, why_size, "expected tm=T,vw=V,wn=W,ku=U,lx=X,ly=Y,kc=C,sk=S,pb=P or clblast");
         return false;
     }
     const bool vw_ok = c->vw == 2 || c->vw == 4 || c->vw == 8 || c->vw == 16;
@@ -135,18 +146,25 @@ static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans
     return FCL_SUCCESS;
 }
 
+/* A work-item per TM x TN tile of C, the batch along dimension 2; with a work-group set,
+ * rounded up to whole work-groups (the kernels skip tiles beyond M and N). */
+static void tile_grid(const fcl_gemm_config *c, const fcl_gemm *g, size_t global[3], size_t local[3])
+{
+    global[0] = (size_t)(g->N + fcl_gemm_config_tn(c) - 1) / fcl_gemm_config_tn(c);
+    global[1] = (size_t)(g->M + c->tm - 1) / c->tm;
+    global[2] = (size_t)g->batch;
+    local[0] = (size_t)c->lx, local[1] = (size_t)c->ly, local[2] = 1;
+    for (int d = 0; d < 2 && c->lx; d++)
+        global[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+}
+
 /* Launches g with kernel (configuration c), K in passes of c->kc; b_k_stride is the
  * distance between B's rows (ldb, or TN when packed). */
 static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c, cl_kernel kernel,
                                 int b_k_stride)
 {
-    const size_t tiles[3] = {(size_t)(g->N + fcl_gemm_config_tn(c) - 1) / fcl_gemm_config_tn(c),
-                             (size_t)(g->M + c->tm - 1) / c->tm, (size_t)g->batch};
-    const size_t local[3] = {(size_t)c->lx, (size_t)c->ly, 1};
-    size_t global[3] = {tiles[0], tiles[1], tiles[2]};
-    if (c->lx) /* rounded up to whole work-groups; the kernel skips tiles beyond M and N */
-        for (int d = 0; d < 2; d++)
-            global[d] = (tiles[d] + local[d] - 1) / local[d] * local[d];
+    size_t global[3], local[3];
+    tile_grid(c, g, global, local);
     /* Split K into passes of kc: each pass's slices of A and B stay in cache, the passes
      * after the first accumulate into C, the bias goes in once and the ReLU last. */
     const int passes = c->kc && g->K > c->kc ? (g->K + c->kc - 1) / c->kc : 1;
@@ -216,7 +234,10 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
     }
     if (net->dry_run) /* recording only: no workspaces, no kernels */
         return FCL_SUCCESS;
-    if (g->N == 1 && !g->trans_a && g->chunks == 1) { /* a matrix-vector product: no tile fits it */
+    const bool matrix_vector = g->N == 1 && !g->trans_a && g->chunks == 1; /* no tile fits it: gemv */
+    if (c->impl == FCL_GEMM_CLBLAST && !matrix_vector)
+        return fcl_gemm_clblast_run(net, g);
+    if (matrix_vector) {
         const size_t global[2] = {(size_t)g->M, (size_t)g->batch};
         const fcl_arg args[] = {
             FCL_I(g->M), FCL_I(g->K), FCL_M(g->a), FCL_I(g->a_off), FCL_I(g->lda), FCL_I(g->a_batch),

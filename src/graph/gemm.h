@@ -14,8 +14,12 @@
  * stay in cache (0: one launch); sk = 1 computes each chunk of a chunked reduction (a
  * weight gradient's images) as its own product into a workspace and sums them after,
  * which multiplies the work-items when M x N is small; pb = 1 packs B into contiguous
- * panels a work-item's width first (a copy of B in a workspace). */
+ * panels a work-item's width first (a copy of B in a workspace). impl picks the
+ * implementation: facecl's kernel with those settings, or CLBlast's Xgemm (the others
+ * all 0; text form "clblast"). */
+enum { FCL_GEMM_FACECL = 0, FCL_GEMM_CLBLAST = 1 };
 typedef struct fcl_gemm_config {
+    int impl;
     int tm, vw, wn, ku, lx, ly, kc, sk, pb;
 } fcl_gemm_config;
 
@@ -34,8 +38,9 @@ void fcl_gemm_class_name(int cls, char *buf, size_t size);
 
 /* The shipped default for a device: a tile that fits its registers. */
 fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info);
-/* "tm=6,vw=8,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0"; parse accepts that form, every field required, and
- * rejects values the kernel cannot take (why says which). */
+/* "tm=6,vw=8,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0" or "clblast"; parse accepts those forms,
+ * every field required, and rejects values the kernel cannot take and "clblast" in a
+ * build without CLBlast (why says which). */
 void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size);
 bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size);
 /* The -D options that build cl/gemm.cl with this configuration. */
@@ -74,6 +79,16 @@ fcl_status fcl_gemm_db_parse(const fcl_runtime *rt, const char *text, fcl_gemm_d
 /* The configuration per class a net on rt uses: FACECL_GEMM_CONFIG if set (every
  * class), else the database's entry, else the device default. */
 void fcl_gemm_choose_configs(const fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES]);
+
+/* ---- CLBlast behind the same call (src/graph/gemm_clblast.c) ---- */
+enum { FCL_CLBLAST_CPU_SETS = 4, FCL_CLBLAST_PARAMS = 16 };
+/* Xgemm parameter sets for CPU devices (CLBlastOverrideParameters), the first the one
+ * runs use, and their names. */
+extern const size_t fcl_clblast_cpu_sets[FCL_CLBLAST_CPU_SETS][FCL_CLBLAST_PARAMS];
+/* Not const pointers: CLBlastOverrideParameters takes const char **. */
+extern const char *fcl_clblast_param_names[FCL_CLBLAST_PARAMS];
+/* Whether this build has CLBlast (meson option clblast). */
+bool fcl_gemm_clblast_available(void);
 
 /* ---- the tuner (src/graph/gemm_tune.c) ---- */
 typedef struct fcl_net fcl_net;

@@ -1,6 +1,7 @@
 /* The GEMM auto-tuner: for each shape class a model uses, a staged search (split
  * chunks or not, packed B or not, register tile, work-group, K passes, unrolling) over
- * configurations the device can hold, timing each on the class's largest recorded shape. A candidate that fails
+ * configurations the device can hold, then CLBlast's Xgemm where the build has it,
+ * timing each on the class's largest recorded shape. A candidate that fails
  * to build, fails to run, or disagrees with the C reference is skipped, never chosen. */
 #include "graph/gemm.h"
 #include "graph/graph.h"
@@ -282,11 +283,21 @@ static int ku_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, 
     return sh->trans_a ? 1 : 2;
 }
 
+/* CLBlast's Xgemm, last: it has no settings to vary per class (its parameters are the
+ * device's: CLBlast's database, or facecl's set for CPUs). */
+static int impl_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                           fcl_gemm_config *out)
+{
+    (void)info, (void)sh, (void)base;
+    out[0] = (fcl_gemm_config){.impl = FCL_GEMM_CLBLAST};
+    return fcl_gemm_clblast_available() ? 1 : 0;
+}
+
 /* The search's stages in order; each varies one setting of the best so far. */
 typedef int (*stage_fn)(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
                         fcl_gemm_config *out);
-static const stage_fn stages[] = {sk_candidates,    pb_candidates, tile_candidates,
-                                  local_candidates, kc_candidates, ku_candidates};
+static const stage_fn stages[] = {sk_candidates, pb_candidates, tile_candidates, local_candidates,
+                                  kc_candidates, ku_candidates, impl_candidates};
 
 static bool same(const fcl_gemm_config *a, const fcl_gemm_config *b) { return memcmp(a, b, sizeof *a) == 0; }
 
@@ -353,7 +364,9 @@ static fcl_status tune_class(fcl_net *net, const fcl_gemm_tune_options *o, doubl
     fcl_gemm_config cands[MAX_CANDIDATES];
     const fcl_device_info *info = &net->rt->info;
     for (size_t stage = 0; stage < sizeof stages / sizeof stages[0] && st == FCL_SUCCESS && !s.out_of_time; stage++) {
-        const fcl_gemm_config base = r->best_gflops > 0 ? r->best : r->start;
+        fcl_gemm_config base = r->best_gflops > 0 ? r->best : r->start;
+        if (base.impl != FCL_GEMM_FACECL) /* facecl's settings are varied from its own default */
+            base = fcl_gemm_device_default(info);
         const int n = stages[stage](info, &r->shape, base, cands);
         for (int i = 0; i < n && st == FCL_SUCCESS && !s.out_of_time; i++)
             st = try_candidate(&s, &cands[i]);

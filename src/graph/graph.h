@@ -125,6 +125,8 @@ typedef enum fcl_kernel_id {
     FCL_K_GEMM_SUM_CHUNKS,
     FCL_K_GEMM_PACK_B,
     FCL_K_GEMV,
+    FCL_K_GEMM_CLBLAST, /* CLBlast's kernels, profiled as one */
+    FCL_K_GEMM_EPILOGUE,
     FCL_K_IM2COL,
     FCL_K_IM2COL_T,
     FCL_K_COL2IM,
@@ -248,9 +250,14 @@ typedef struct fcl_gemm {
 fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g);
 /* The same with a given configuration instead of the net's for its class (the tuner). */
 fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c);
+/* CLBlast's Xgemm for g (src/graph/gemm_clblast.c). */
+fcl_status fcl_gemm_clblast_run(fcl_net *net, const fcl_gemm *g);
 /* Enqueues kernel k (named and profiled as id) with its arguments; local may be NULL. */
 fcl_status fcl_enqueue_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel k, cl_uint dims, const size_t *global,
                               const size_t *local, const fcl_arg *args, size_t n_args);
+/* Waits for ev (a profiling run's), adds its device time to id and the current layer,
+ * and releases it. */
+void fcl_net_account_event(fcl_net *net, fcl_kernel_id id, cl_event ev);
 
 /* After backward: FCL_SUCCESS when every parameter gradient is finite; otherwise logs
  * the first tensor whose gradient holds NaN or Inf, by name ("conv1.weight"), and

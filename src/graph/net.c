@@ -22,6 +22,8 @@ static const struct {
     [FCL_K_GEMM_SUM_CHUNKS] = {"tensor.cl", "gemm_sum_chunks"},
     [FCL_K_GEMM_PACK_B] = {"gemm.cl", "gemm_pack_b"}, /* per configuration too */
     [FCL_K_GEMV] = {"tensor.cl", "gemv"},
+    [FCL_K_GEMM_CLBLAST] = {NULL, "clblast_sgemm"}, /* CLBlast builds and launches its own */
+    [FCL_K_GEMM_EPILOGUE] = {"tensor.cl", "gemm_epilogue"},
     [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
     [FCL_K_IM2COL_T] = {"im2col.cl", "im2col_t"},
     [FCL_K_COL2IM] = {"im2col.cl", "col2im"},
@@ -71,19 +73,24 @@ fcl_status fcl_enqueue_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel k, cl_ui
                                         net->rt->profiling ? &ev : NULL);
     if (err != CL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "enqueueing %s: %s", kernel_table[id].name, fcl_status_str(err));
-    if (ev) { /* waiting serialises the queue: profiling runs measure, they do not race */
-        cl_ulong start = 0, end = 0;
-        if (clWaitForEvents(1, &ev) == CL_SUCCESS &&
-            clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) == CL_SUCCESS &&
-            clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) == CL_SUCCESS) {
-            net->kernel_ms[id] += (double)(end - start) / 1e6;
-            net->kernel_calls[id]++;
-            if (net->layer_ms && net->profile_node >= 0)
-                net->layer_ms[2 * net->profile_node + net->profile_backward] += (double)(end - start) / 1e6;
-        }
-        clReleaseEvent(ev);
-    }
+    if (ev)
+        fcl_net_account_event(net, id, ev);
     return err;
+}
+
+void fcl_net_account_event(fcl_net *net, fcl_kernel_id id, cl_event ev)
+{
+    /* Waiting serialises the queue: profiling runs measure, they do not race. */
+    cl_ulong start = 0, end = 0;
+    if (clWaitForEvents(1, &ev) == CL_SUCCESS &&
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) == CL_SUCCESS &&
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) == CL_SUCCESS) {
+        net->kernel_ms[id] += (double)(end - start) / 1e6;
+        net->kernel_calls[id]++;
+        if (net->layer_ms && net->profile_node >= 0)
+            net->layer_ms[2 * net->profile_node + net->profile_backward] += (double)(end - start) / 1e6;
+    }
+    clReleaseEvent(ev);
 }
 
 /* The table's kernel, built on first use. */

@@ -1,6 +1,10 @@
 /* Runtime: one device, its context, one in-order queue, and the program caches. */
 #include "runtime/runtime.h"
 
+#ifdef FACECL_HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +125,10 @@ void fcl_runtime_destroy(fcl_runtime *rt)
         free(e->key);
         free(e);
     }
+#ifdef FACECL_HAVE_CLBLAST
+    if (rt->clblast_used)
+        CLBlastClearCache();
+#endif
     if (rt->queue)
         clReleaseCommandQueue(rt->queue);
     if (rt->context)

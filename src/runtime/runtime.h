@@ -40,6 +40,7 @@ struct fcl_runtime {
     cl_command_queue queue;
     bool profiling;
     bool disk_cache;
+    bool clblast_used; /* CLBlast holds programs for this context: released with it */
     char *cache_dir;
     char *kernel_dir;
     struct fcl_program_entry *programs;
