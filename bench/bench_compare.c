@@ -6,7 +6,8 @@
  *   whole networks (images/s): inference at batch 1 and 16, a training step at batch 16
  *   (forward, semi-hard triplet loss, backward, AdaGrad), next to PyTorch's numbers from
  *   bench/pytorch_peer.py (--peer FILE), as ratios;
- *   a per-kernel profile of one training step (OpenCL event timing).
+ *   a per-kernel profile of one training step (OpenCL event timing);
+ *   NN2's k x k convolutions forward through im2col + GEMM and through an implicit GEMM.
  * Prints the tables and writes JSON (--json FILE). */
 #include "graph/gemm.h"
 #include "graph/graph.h"
@@ -230,6 +231,60 @@ static fcl_status net_rate(fcl_runtime *rt, const fcl_model *m, int batch, bool 
     return st;
 }
 
+/* ---- k x k convolutions forward: im2col + GEMM against an implicit GEMM ---- */
+
+typedef struct conv_row {
+    char layer[40], shape[48];
+    double ms[2]; /* im2col + GEMM, implicit GEMM: device ms per batch */
+} conv_row;
+
+/* Each k x k convolution's forward device time (OpenCL events, the mean of three
+ * forwards after a warm-up) with FACECL_CONV=im2col and =implicit, on a profiling
+ * runtime of its own; rows (at most max) per layer. */
+static fcl_status compare_conv_ways(const fcl_model *m, int batch, conv_row *rows, int max, int *n_rows)
+{
+    *n_rows = 0;
+    fcl_status st = FCL_SUCCESS;
+    for (int way = 0; way < 2 && st == FCL_SUCCESS; way++) {
+        setenv("FACECL_CONV", way ? "implicit" : "im2col", 1);
+        fcl_runtime_options po = {.profiling = true};
+        fcl_runtime *prt = NULL;
+        fcl_net *net = NULL;
+        const size_t n = (size_t)batch * fcl_shape_size(m->nodes[0].out);
+        float *images = malloc(n * sizeof *images);
+        st = images ? fcl_runtime_create(NULL, &po, &prt) : FCL_ERR_OUT_OF_HOST_MEMORY;
+        if (st == FCL_SUCCESS)
+            st = fcl_net_create(prt, m, batch, false, &net);
+        if (st == FCL_SUCCESS)
+            st = fcl_net_init_params(net, 1);
+        for (size_t i = 0; st == FCL_SUCCESS && i < n; i++)
+            images[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+        if (st == FCL_SUCCESS) /* the warm-up builds the kernels; its times are dropped */
+            st = fcl_net_forward(net, images, NULL);
+        if (st == FCL_SUCCESS)
+            memset(net->layer_ms, 0, 2 * (size_t)m->n_nodes * sizeof *net->layer_ms);
+        for (int r = 0; r < 3 && st == FCL_SUCCESS; r++)
+            st = fcl_net_forward(net, images, NULL);
+        int row = 0;
+        for (int i = 1; st == FCL_SUCCESS && i < m->n_nodes && row < max; i++) {
+            const fcl_node *nd = &m->nodes[i];
+            if (nd->op != FCL_OP_CONV || (nd->kh == 1 && nd->kw == 1))
+                continue;
+            conv_row *c = &rows[row++];
+            snprintf(c->layer, sizeof c->layer, "%.39s", nd->name);
+            snprintf(c->shape, sizeof c->shape, "%d->%d %dx%d s%d, %dx%d", nd->in.c, nd->out.c, nd->kh, nd->kw,
+                     nd->stride, nd->out.h, nd->out.w);
+            c->ms[way] = net->layer_ms[2 * i] / 3;
+        }
+        *n_rows = row;
+        fcl_net_destroy(net);
+        fcl_runtime_destroy(prt);
+        free(images);
+    }
+    unsetenv("FACECL_CONV");
+    return st;
+}
+
 /* `key value` lines from bench/pytorch_peer.py; 0 when the key is absent. */
 static double peer_value(const char *path, const char *key)
 {
@@ -421,6 +476,28 @@ int main(int argc, char **argv)
         }
     }
 
+    /* k x k convolutions forward both ways, on the first model. */
+    conv_row convs[64];
+    int n_convs = 0;
+    if (st == FCL_SUCCESS && n_models > 0) {
+        st = compare_conv_ways(models[0], TRAIN_BATCH, convs, 64, &n_convs);
+        printf("\n%s's k x k convolutions forward, device ms per batch of %d (OpenCL event time, mean of 3)\n",
+               models[0]->name, TRAIN_BATCH);
+        printf("%-24s %-26s %12s %12s %10s\n", "layer", "channels, kernel, output", "im2col+GEMM", "implicit",
+               "implicit /");
+        printf("%-24s %-26s %12s %12s %10s\n", "", "", "", "GEMM", "im2col");
+        double total[2] = {0, 0};
+        for (int r = 0; r < n_convs; r++) {
+            char q[16];
+            total[0] += convs[r].ms[0], total[1] += convs[r].ms[1];
+            printf("%-24s %-26s %12.1f %12.1f %10s\n", convs[r].layer, convs[r].shape, convs[r].ms[0], convs[r].ms[1],
+                   ratio(convs[r].ms[1], convs[r].ms[0], q, sizeof q));
+        }
+        char q[16];
+        printf("%-24s %-26s %12.1f %12.1f %10s\n", "all of them", "", total[0], total[1],
+               ratio(total[1], total[0], q, sizeof q));
+    }
+
     if (st == FCL_SUCCESS && json_path) {
         FILE *f = fopen(json_path, "w");
         if (!f) {
@@ -449,6 +526,10 @@ int main(int argc, char **argv)
                 json_number(f, "pytorch_train_b16", nets[i].peer_train, false);
                 fprintf(f, "}%s\n", i + 1 < n_models ? "," : "");
             }
+            fprintf(f, "], \"conv_forward_ms\": [\n");
+            for (int r = 0; r < n_convs; r++)
+                fprintf(f, "  {\"layer\": \"%s\", \"shape\": \"%s\", \"im2col_gemm\": %.3f, \"implicit_gemm\": %.3f}%s\n",
+                        convs[r].layer, convs[r].shape, convs[r].ms[0], convs[r].ms[1], r + 1 < n_convs ? "," : "");
             fprintf(f, "]}\n");
             if (fclose(f) != 0)
                 st = FCL_ERR_IO;

@@ -60,6 +60,26 @@
             acc[i][v] = fma((floatv)(av), bv[v], acc[i][v]);                                       \
     }
 
+/* C's tile (rows m0.., columns n0.. of c) from acc, with the epilogue: bias per row (1)
+ * or column (2), accumulation into C, the ReLU. */
+#define STORE_TILE(accumulate, bias_mode)                                                          \
+    for (int i = 0; i < TM && m0 + i < M; i++) {                                                   \
+        float out[TN];                                                                             \
+        _Pragma("unroll") for (int v = 0; v < WN; v++)                                             \
+            vstorev(acc[i][v], v, out);                                                            \
+        __global float *crow = c + (m0 + i) * ldc;                                                 \
+        for (int t = 0; t < TN && n0 + t < N; t++) {                                               \
+            float r = out[t];                                                                      \
+            if ((bias_mode) == 1)                                                                  \
+                r += bias[bias_off + m0 + i];                                                      \
+            else if ((bias_mode) == 2)                                                             \
+                r += bias[bias_off + n0 + t];                                                      \
+            if (accumulate)                                                                        \
+                r += crow[n0 + t];                                                                 \
+            crow[n0 + t] = relu && r < 0.0f ? 0.0f : r;                                            \
+        }                                                                                          \
+    }
+
 __kernel void gemm(const int M, const int N, const int K, const int chunks,
                    __global const float *A, const int a_off, const int lda, const int a_chunk, const int a_batch,
                    __global const float *B, const int b_off, const int ldb, const int b_chunk, const int b_batch,
@@ -113,22 +133,63 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
             }
         }
     }
-    for (int i = 0; i < TM && m0 + i < M; i++) {
-        float out[TN];
+    STORE_TILE(accumulate, bias_mode)
+}
+
+/* Convolution forward as an implicit GEMM: C (M output channels x N = OH*OW positions)
+ * = A (M x K weights, K = channels*KH*KW, lda apart) times the input's columns read in
+ * place instead of unfolded by im2col: B(k, n) = X[c, oy*S - P + ky, ox*S - P + kx] for
+ * k = (c*KH + ky)*KW + kx, n = oy*OW + ox, 0 in the padding. Batched over images
+ * (dimension 2); bias per output channel, optional ReLU. A tile whose TN positions lie
+ * in one output row reads one vector per k at stride 1 when its window is inside the
+ * image; every other read is a bounded gather. */
+__kernel void gemm_conv(const int M, const int N, const int K, __global const float *A, const int a_off,
+                        const int lda, __global const float *X, const int x_off, const int x_ns, const int H,
+                        const int W, const int OW, const int KH, const int KW, const int S, const int P,
+                        __global float *C, const int c_off, const int ldc, const int c_batch,
+                        __global const float *bias, const int bias_off, const int relu)
+{
+    const int n0 = get_global_id(0) * TN, m0 = get_global_id(1) * TM, z = get_global_id(2);
+    if (n0 >= N || m0 >= M)
+        return;
+    __global const float *a = A + a_off, *x = X + x_off + z * x_ns;
+    __global float *c = C + c_off + z * c_batch;
+    int iy0[TN], ix0[TN]; /* each column's window corner; far outside beyond N */
+    _Pragma("unroll") for (int t = 0; t < TN; t++) {
+        const int n = n0 + t;
+        iy0[t] = n < N ? n / OW * S - P : -(1 << 28);
+        ix0[t] = n < N ? n % OW * S - P : -(1 << 28);
+    }
+    const bool row_run = S == 1 && n0 + TN <= N && n0 % OW + TN <= OW, full_m = m0 + TM <= M;
+    floatv acc[TM][WN];
+    _Pragma("unroll") for (int i = 0; i < TM; i++)
         _Pragma("unroll") for (int v = 0; v < WN; v++)
-            vstorev(acc[i][v], v, out);
-        __global float *crow = c + (m0 + i) * ldc;
-        for (int t = 0; t < TN && n0 + t < N; t++) {
-            float r = out[t];
-            if (bias_mode == 1)
-                r += bias[bias_off + m0 + i];
-            else if (bias_mode == 2)
-                r += bias[bias_off + n0 + t];
-            if (accumulate)
-                r += crow[n0 + t];
-            crow[n0 + t] = relu && r < 0.0f ? 0.0f : r;
+            acc[i][v] = (floatv)(0.0f);
+    int kx = 0, ky = 0;
+    __global const float *xc = x; /* channel c's plane */
+    for (int k = 0; k < K; k++) {
+        floatv bv[WN];
+        const int iy = iy0[0] + ky, ix = ix0[0] + kx;
+        if (row_run && iy >= 0 && iy < H && ix >= 0 && ix + TN <= W) {
+            _Pragma("unroll") for (int v = 0; v < WN; v++)
+                bv[v] = vloadv(v, xc + iy * W + ix);
+        } else {
+            float row[TN];
+            _Pragma("unroll") for (int t = 0; t < TN; t++) {
+                const int yy = iy0[t] + ky, xx = ix0[t] + kx;
+                row[t] = yy >= 0 && yy < H && xx >= 0 && xx < W ? xc[yy * W + xx] : 0.0f;
+            }
+            _Pragma("unroll") for (int v = 0; v < WN; v++)
+                bv[v] = vloadv(v, row);
+        }
+        TILE_FMA(full_m || m0 + i < M ? a[(m0 + i) * lda + k] : 0.0f)
+        if (++kx == KW) {
+            kx = 0;
+            if (++ky == KH)
+                ky = 0, xc += H * W;
         }
     }
+    STORE_TILE(0, 1)
 }
 
 /* B (K x N per chunk and batch entry, rows ldb apart) into TN-wide panels: packed[zc]

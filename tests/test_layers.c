@@ -187,6 +187,34 @@ CASE(small_facenet, 2,
      "inception i2 3x3r=2 3x3=2 5x5r=1 5x5=1 pool=max s=2\n"
      "avgpool gap global=1\nfc emb c=6\nl2norm l2\n")
 
+/* Convolutions forward as implicit GEMMs (FACECL_CONV=implicit; backward is the same
+ * either way): every shape above, rows wider than a tile (the one-vector-per-k path of a
+ * stride-1 window inside the image) and narrow tiles (4 positions) that take that path
+ * on small images too, with the device's default tile and with that one. */
+static void implicit_gemm_convolutions(void **state)
+{
+    (void)state;
+    static const char *const models[] = {
+        "input h=7 w=6 c=3\nconv a k=3 c=5 relu=0\n",    "input h=9 w=8 c=2\nconv a k=3 s=2 c=4\n",
+        "input h=11 w=9 c=2\nconv a k=5 s=2 c=3 relu=0\n", "input h=9 w=8 c=3\nconv a k=3 c=17\n",
+        "input h=13 w=11 c=3\nconv a k=7 s=2 c=4 relu=0\n", "input h=6 w=8 c=2\nconv a kh=3 kw=2 p=0 c=3 relu=0\n",
+        "input h=5 w=40 c=2\nconv a k=3 c=5\n",          "input h=4 w=37 c=3\nconv a k=3 p=0 c=7 relu=0\n",
+    };
+    static const char *const tiles[] = {NULL, "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0"};
+    setenv("FACECL_CONV", "implicit", 1);
+    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
+        if (tiles[t])
+            setenv("FACECL_GEMM_CONFIG", tiles[t], 1);
+        for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+            char text[256];
+            snprintf(text, sizeof text, "model implicit%zu\n%s", i, models[i]);
+            run_case(text, 2);
+        }
+    }
+    unsetenv("FACECL_GEMM_CONFIG");
+    unsetenv("FACECL_CONV");
+}
+
 /* A NaN in one image reaches that image's embedding through every layer type (ReLU
  * and max written so that they do not drop it) and leaves the other images alone. */
 static void nan_propagates_to_its_own_embedding(void **state)
@@ -262,6 +290,7 @@ int main(void)
         cmocka_unit_test(conv_1x1_whole_tiles),
         cmocka_unit_test(conv_7x7_stride2_pad3),
         cmocka_unit_test(conv_rect_no_pad),
+        cmocka_unit_test(implicit_gemm_convolutions),
         cmocka_unit_test(maxpool_3x3_stride2),
         cmocka_unit_test(maxpool_global),
         cmocka_unit_test(l2pool_3x3),

@@ -132,7 +132,7 @@ static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     char options[160];
     fcl_gemm_config_options(c, trans_a, options, sizeof options);
-    struct fcl_gemm_kernel k = {*c, trans_a, NULL, NULL};
+    struct fcl_gemm_kernel k = {*c, trans_a, NULL, NULL, NULL};
     fcl_status st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm", &k.kernel);
     if (st == FCL_SUCCESS && c->pb)
         st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm_pack_b", &k.pack);
@@ -279,6 +279,38 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
                         FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off),
                         FCL_I(g->relu));
     return st;
+}
+
+fcl_status fcl_gemm_conv_run(fcl_net *net, const fcl_gemm *g, const fcl_conv_geometry *cv)
+{
+    net->gemm_macs += (uint64_t)g->M * g->N * g->K * g->batch;
+    if (net->dry_run)
+        return FCL_SUCCESS;
+    const fcl_gemm_shape shape = {false, g->M, g->N, g->K, 1, g->batch};
+    fcl_gemm_config cfg = net->gemm_configs[fcl_gemm_class(&shape)];
+    if (cfg.impl != FCL_GEMM_FACECL) /* the class went to CLBlast: facecl's default tile */
+        cfg = fcl_gemm_device_default(&net->rt->info);
+    cfg.pb = 0, cfg.kc = 0, cfg.sk = 0; /* B is read in place, K in one pass, no chunks */
+    struct fcl_gemm_kernel *k;
+    fcl_status st = gemm_kernel(net, &cfg, false, &k);
+    if (st == FCL_SUCCESS && !k->conv) {
+        char options[160];
+        fcl_gemm_config_options(&cfg, false, options, sizeof options);
+        st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm_conv", &k->conv);
+    }
+    if (st != FCL_SUCCESS)
+        return st;
+    size_t global[3], local[3];
+    tile_grid(&cfg, g, global, local);
+    const fcl_arg args[] = {
+        FCL_I(g->M), FCL_I(g->N), FCL_I(g->K), FCL_M(g->a), FCL_I(g->a_off), FCL_I(g->lda),
+        FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->b_batch), FCL_I(cv->H), FCL_I(cv->W), FCL_I(cv->OW),
+        FCL_I(cv->KH), FCL_I(cv->KW), FCL_I(cv->S), FCL_I(cv->P),
+        FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch),
+        FCL_M(g->bias), FCL_I(g->bias_off), FCL_I(g->relu),
+    };
+    return fcl_enqueue_kernel(net, FCL_K_GEMM_CONV, k->conv, 3, global, cfg.lx ? local : NULL, args,
+                              sizeof args / sizeof args[0]);
 }
 
 fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g)
@@ -450,4 +482,15 @@ void fcl_gemm_choose_configs(const fcl_runtime *rt, fcl_gemm_config configs[FCL_
     fcl_gemm_db_load(rt, &db);
     for (int c = 0; c < FCL_GEMM_CLASSES; c++)
         configs[c] = db.has[c] ? db.config[c] : fallback;
+}
+
+bool fcl_gemm_conv_implicit_chosen(void)
+{
+    static bool warned;
+    const char *env = getenv("FACECL_CONV");
+    if (env && strcmp(env, "implicit") != 0 && strcmp(env, "im2col") != 0 && !warned) {
+        warned = true;
+        fcl_log(FCL_LOG_WARN, "FACECL_CONV=%s: expected im2col or implicit; using im2col", env);
+    }
+    return env && strcmp(env, "implicit") == 0;
 }

@@ -79,6 +79,10 @@ fcl_status fcl_gemm_db_parse(const fcl_runtime *rt, const char *text, fcl_gemm_d
 /* The configuration per class a net on rt uses: FACECL_GEMM_CONFIG if set (every
  * class), else the database's entry, else the device default. */
 void fcl_gemm_choose_configs(const fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES]);
+/* k x k convolutions forward: im2col into a workspace, then the GEMM (the default), or
+ * an implicit GEMM reading the input in place (FACECL_CONV=implicit, for measuring the
+ * two against each other: bench/RESULTS.md). */
+bool fcl_gemm_conv_implicit_chosen(void);
 
 /* ---- CLBlast behind the same call (src/graph/gemm_clblast.c) ---- */
 enum { FCL_CLBLAST_CPU_SETS = 4, FCL_CLBLAST_PARAMS = 16 };

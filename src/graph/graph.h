@@ -127,6 +127,7 @@ typedef enum fcl_kernel_id {
     FCL_K_GEMV,
     FCL_K_GEMM_CLBLAST, /* CLBlast's kernels, profiled as one */
     FCL_K_GEMM_EPILOGUE,
+    FCL_K_GEMM_CONV,
     FCL_K_IM2COL,
     FCL_K_IM2COL_T,
     FCL_K_COL2IM,
@@ -172,10 +173,12 @@ struct fcl_net {
         fcl_gemm_config config;
         bool trans_a;
         cl_kernel kernel, pack; /* pack: B's packer, with pb = 1 */
+        cl_kernel conv;         /* gemm_conv, an implicit-GEMM convolution (built on first use) */
     } *gemm_kernels; /* built on first use, one per tile and transpose */
     int n_gemm_kernels, gemm_kernels_cap;
     fcl_gemm_recorder *gemm_recorder; /* when set, every GEMM's shape is appended (the tuner's) */
     bool dry_run;                     /* kernels are built but not run: recording shapes costs no compute */
+    bool conv_implicit;               /* k x k convolutions forward as implicit GEMMs (FACECL_CONV=implicit) */
     cl_mem gemm_scratch;              /* per-chunk products of split reductions (sk = 1) */
     size_t gemm_scratch_floats;
     cl_mem gemm_pack;                 /* B packed into panels (pb = 1) */
@@ -250,6 +253,14 @@ typedef struct fcl_gemm {
 fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g);
 /* The same with a given configuration instead of the net's for its class (the tuner). */
 fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c);
+/* A convolution's forward as an implicit GEMM (cl/gemm.cl gemm_conv) with the register
+ * tile of its class: g as for the im2col way (M channels, N positions, K = C*KH*KW,
+ * weights as A, bias per row, relu), but B the input images themselves (b_off, b_batch
+ * = an image's stride), unfolded on the fly with this geometry. */
+typedef struct fcl_conv_geometry {
+    int H, W, OW, KH, KW, S, P;
+} fcl_conv_geometry;
+fcl_status fcl_gemm_conv_run(fcl_net *net, const fcl_gemm *g, const fcl_conv_geometry *cv);
 /* CLBlast's Xgemm for g (src/graph/gemm_clblast.c). */
 fcl_status fcl_gemm_clblast_run(fcl_net *net, const fcl_gemm *g);
 /* Enqueues kernel k (named and profiled as id) with its arguments; local may be NULL. */

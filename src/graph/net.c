@@ -24,6 +24,7 @@ static const struct {
     [FCL_K_GEMV] = {"tensor.cl", "gemv"},
     [FCL_K_GEMM_CLBLAST] = {NULL, "clblast_sgemm"}, /* CLBlast builds and launches its own */
     [FCL_K_GEMM_EPILOGUE] = {"tensor.cl", "gemm_epilogue"},
+    [FCL_K_GEMM_CONV] = {"gemm.cl", "gemm_conv"}, /* per configuration, like gemm */
     [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
     [FCL_K_IM2COL_T] = {"im2col.cl", "im2col_t"},
     [FCL_K_COL2IM] = {"im2col.cl", "col2im"},
@@ -346,6 +347,7 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
         }
     }
     fcl_gemm_choose_configs(rt, net->gemm_configs);
+    net->conv_implicit = fcl_gemm_conv_implicit_chosen();
     fcl_status st = assign_tensors(net, model->nodes, model->n_nodes);
     if (st == FCL_SUCCESS)
         st = place_tensors(net);
@@ -398,6 +400,8 @@ void fcl_net_destroy(fcl_net *net)
         clReleaseKernel(net->gemm_kernels[i].kernel);
         if (net->gemm_kernels[i].pack)
             clReleaseKernel(net->gemm_kernels[i].pack);
+        if (net->gemm_kernels[i].conv)
+            clReleaseKernel(net->gemm_kernels[i].conv);
     }
     free(net->gemm_kernels);
     free(net->layer_ms);
