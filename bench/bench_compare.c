@@ -6,7 +6,8 @@
  *   whole networks (images/s): inference at batch 1 and 16, a training step at batch 16
  *   (forward, semi-hard triplet loss, backward, AdaGrad), next to PyTorch's numbers from
  *   bench/pytorch_peer.py (--peer FILE), as ratios;
- *   a per-kernel profile of one training step (OpenCL event timing);
+ *   a per-kernel profile of one training step (OpenCL event timing), and the GB/s its
+ *   pooling and normalisation layers reach against the device's copy bandwidth;
  *   NN2's k x k convolutions forward through im2col + GEMM and through an implicit GEMM.
  * Prints the tables and writes JSON (--json FILE). */
 #include "graph/gemm.h"
@@ -191,6 +192,59 @@ static fcl_status run_train_step(void *p)
     return fcl_train_step(c->net, &c->loss, c->opt, c->images, c->labels, 0.05f, &r);
 }
 
+/* The device's copy bandwidth (GB/s, bytes read + written): clEnqueueCopyBuffer of
+ * 128 MiB, the best of five, the ceiling for kernels that only move data. */
+static double copy_bandwidth(fcl_runtime *rt)
+{
+    const size_t bytes = (size_t)128 << 20;
+    cl_int e1, e2;
+    cl_mem a = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, bytes, NULL, &e1);
+    cl_mem b = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, bytes, NULL, &e2);
+    double best = INFINITY;
+    const float zero = 0;
+    cl_int err = e1 == CL_SUCCESS && e2 == CL_SUCCESS
+                     ? clEnqueueFillBuffer(rt->queue, a, &zero, sizeof zero, 0, bytes, 0, NULL, NULL)
+                     : CL_OUT_OF_RESOURCES;
+    for (int i = 0; i < 6 && err == CL_SUCCESS; i++) { /* the first touches the pages */
+        const double t0 = fcl_seconds();
+        err = clEnqueueCopyBuffer(rt->queue, a, b, 0, 0, bytes, 0, NULL, NULL);
+        if (err == CL_SUCCESS)
+            err = clFinish(rt->queue);
+        if (i > 0)
+            best = fmin(best, fcl_seconds() - t0);
+    }
+    if (e1 == CL_SUCCESS)
+        clReleaseMemObject(a);
+    if (e2 == CL_SUCCESS)
+        clReleaseMemObject(b);
+    return err == CL_SUCCESS ? 2.0 * bytes / best / 1e9 : 0;
+}
+
+/* The layers that only move data (pooling, LRN, batch norm, L2 norm), as GB/s of their
+ * compulsory traffic against the copy ceiling: forward reads the input and writes the
+ * output, backward reads the output's gradient and the input and writes the input's
+ * gradient. From a profiled net's per-layer times. */
+static void print_bandwidth(const fcl_net *net, double ceiling)
+{
+    const fcl_model *m = net->model;
+    printf("\nlayers that only move data: GB/s of compulsory traffic (copy ceiling %.1f GB/s)\n", ceiling);
+    printf("%-24s %-10s %14s %10s %10s %10s %10s\n", "layer", "type", "in -> out MB", "fwd GB/s", "of copy",
+           "bwd GB/s", "of copy");
+    for (int i = 1; i < m->n_nodes; i++) {
+        const fcl_node *nd = &m->nodes[i];
+        const fcl_op op = nd->op;
+        if (op != FCL_OP_MAXPOOL && op != FCL_OP_L2POOL && op != FCL_OP_AVGPOOL && op != FCL_OP_LRN &&
+            op != FCL_OP_BATCHNORM && op != FCL_OP_L2NORM)
+            continue;
+        const double in = 4.0 * net->batch * fcl_shape_size(nd->in), out = 4.0 * net->batch * fcl_shape_size(nd->out);
+        const long passes = net->layer_forwards[i] ? net->layer_forwards[i] : 1;
+        const double fwd_ms = net->layer_ms[2 * i] / passes, bwd_ms = net->layer_ms[2 * i + 1] / passes;
+        const double fwd = fwd_ms > 0 ? (in + out) / fwd_ms / 1e6 : 0, bwd = bwd_ms > 0 ? (out + 2 * in) / bwd_ms / 1e6 : 0;
+        printf("%-24s %-10s %6.1f -> %5.1f %10.1f %9.0f%% %10.1f %9.0f%%\n", nd->name, fcl_ops[op]->name, in / 1e6,
+               out / 1e6, fwd, ceiling > 0 ? 100 * fwd / ceiling : 0, bwd, ceiling > 0 ? 100 * bwd / ceiling : 0);
+    }
+}
+
 static fcl_status net_rate(fcl_runtime *rt, const fcl_model *m, int batch, bool training, bool profile,
                            double *images_per_second)
 {
@@ -220,6 +274,7 @@ static fcl_status net_rate(fcl_runtime *rt, const fcl_model *m, int batch, bool 
     if (st == FCL_SUCCESS && profile) {
         printf("\nwhere one %s training step's device time goes (OpenCL event timing, batch %d):\n", m->name, batch);
         fcl_net_print_profile(c.net, stdout);
+        print_bandwidth(c.net, copy_bandwidth(rt));
     }
     *images_per_second = st == FCL_SUCCESS ? batch / t : 0;
     if (c.opt)

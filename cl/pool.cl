@@ -7,37 +7,65 @@
     const int y0 = max((oy) * S - P, 0), x0 = max((ox) * S - P, 0); \
     const int y1 = min((oy) * S - P + KH, H), x1 = min((ox) * S - P + KW, W)
 
-/* One work-item per output (ox, oy, plane = n*C + c) on a 3-D grid: no index divisions,
- * and one loop per mode instead of a select per element. */
+/* Output (ox) of row yr from window rows y0..y1 of plane xc, clipped at the edges. */
+static float pool_one(__global const float *xc, const int W, const int y0, const int y1, const int ox,
+                      const int KW, const int S, const int P, const int mode)
+{
+    const int x0 = max(ox * S - P, 0), x1 = min(ox * S - P + KW, W);
+    float acc = mode == 0 ? -INFINITY : 0.0f;
+    for (int iy = y0; iy < y1; iy++)
+        for (int ix = x0; ix < x1; ix++) {
+            const float v = xc[iy * W + ix];
+            if (mode == 0)
+                acc = isnan(acc) || v <= acc ? acc : v; /* a NaN stays */
+            else
+                acc += mode == 1 ? v * v : v;
+        }
+    return mode == 0 ? acc : mode == 1 ? sqrt(acc) : acc / (float)((y1 - y0) * (x1 - x0));
+}
+
+/* One work-item per output row (oy, plane = n*C + c). Where a window lies inside the
+ * row (columns), eight outputs at a time in float8 for strides 1 and 2 (the CPU's
+ * vector registers; work-items next to each other would gather); edges and other
+ * strides one by one. */
 __kernel void pool_forward(__global float *y, const int y_off, const int y_ns,
                            __global const float *x, const int x_off, const int x_ns,
                            const int N, const int C, const int H, const int W, const int OH, const int OW,
                            const int KH, const int KW, const int S, const int P, const int mode)
 {
-    const int ox = get_global_id(0), oy = get_global_id(1), plane = get_global_id(2);
-    if (ox >= OW || oy >= OH || plane >= N * C)
+    const int i = get_global_id(0);
+    if (i >= N * C * OH)
         return;
-    const int n = plane / C, c = plane - n * C;
+    const int oy = i % OH, plane = i / OH, n = plane / C, c = plane - n * C;
     __global const float *xc = x + x_off + n * x_ns + c * H * W;
-    WINDOW(oy, ox);
-    float acc;
-    if (mode == 0) {
-        acc = -INFINITY;
-        for (int iy = y0; iy < y1; iy++)
-            for (int ix = x0; ix < x1; ix++) {
-                const float v = xc[iy * W + ix];
-                acc = isnan(acc) || v <= acc ? acc : v; /* a NaN stays */
+    __global float *yr = y + y_off + n * y_ns + (c * OH + oy) * OW;
+    const int y0 = max(oy * S - P, 0), y1 = min(oy * S - P + KH, H);
+    /* Outputs lo..hi-1 have their whole window inside the row. */
+    const int lo = min((P + S - 1) / S, OW), hi = max(min(W - KW + P >= 0 ? (W - KW + P) / S + 1 : 0, OW), lo);
+    int ox = 0;
+    for (; ox < lo; ox++)
+        yr[ox] = pool_one(xc, W, y0, y1, ox, KW, S, P, mode);
+    if (S <= 2) {
+        const float count = (float)((y1 - y0) * KW);
+        for (; ox + 8 <= hi; ox += 8) {
+            float8 acc = mode == 0 ? (float8)(-INFINITY) : (float8)(0.0f);
+            for (int iy = y0; iy < y1; iy++) {
+                __global const float *row = xc + iy * W + ox * S - P;
+                for (int kx = 0; kx < KW; kx++) {
+                    /* stride 2: the even lanes of 16 (two float8 loads: float16 is not native with AVX2) */
+                    const float8 v = S == 1 ? vload8(0, row + kx)
+                                            : (float8)(vload8(0, row + kx).even, vload8(1, row + kx).even);
+                    if (mode == 0)
+                        acc = select(v, acc, isnan(acc) | (v <= acc));
+                    else
+                        acc += mode == 1 ? v * v : v;
+                }
             }
-    } else {
-        acc = 0.0f;
-        for (int iy = y0; iy < y1; iy++)
-            for (int ix = x0; ix < x1; ix++) {
-                const float v = xc[iy * W + ix];
-                acc += mode == 1 ? v * v : v;
-            }
-        acc = mode == 1 ? sqrt(acc) : acc / (float)((y1 - y0) * (x1 - x0));
+            vstore8(mode == 0 ? acc : mode == 1 ? sqrt(acc) : acc / count, 0, yr + ox);
+        }
     }
-    y[y_off + n * y_ns + (c * OH + oy) * OW + ox] = acc;
+    for (; ox < OW; ox++)
+        yr[ox] = pool_one(xc, W, y0, y1, ox, KW, S, P, mode);
 }
 
 /* Backward by scattering each output's gradient over its window. Windows of output

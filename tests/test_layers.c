@@ -168,6 +168,11 @@ CASE(maxpool_global, 2, "input h=5 w=6 c=3\nmaxpool a global=1\n")
 CASE(l2pool_3x3, 2, "input h=6 w=7 c=3\nl2pool a k=3\n")
 CASE(avgpool_3x3_stride2, 2, "input h=7 w=9 c=2\navgpool a k=3 s=2\n")
 CASE(avgpool_global, 3, "input h=5 w=5 c=4\navgpool a global=1\n")
+/* Rows wide enough for cl/pool.cl's eight-at-a-time path, strides 1 and 2, with edges. */
+CASE(maxpool_wide_rows, 2, "input h=5 w=21 c=2\nmaxpool a k=3 s=1\n")
+CASE(maxpool_wide_stride2, 2, "input h=6 w=40 c=2\nmaxpool a k=3 s=2\n")
+CASE(l2pool_wide_rows, 2, "input h=4 w=26 c=2\nl2pool a k=3\n")
+CASE(avgpool_wide_stride2, 2, "input h=5 w=37 c=2\navgpool a k=3 s=2\n")
 CASE(lrn_across_channels, 2, "input h=3 w=4 c=7\nlrn a size=5 alpha=0.5 beta=0.75 bias=2\n")
 /* beta 0.75 has a square-root path in cl/lrn.cl; any other takes the general power. */
 CASE(lrn_other_beta, 2, "input h=2 w=3 c=9\nlrn a size=3 alpha=0.8 beta=0.6 bias=1.5\n")
@@ -296,6 +301,10 @@ int main(void)
         cmocka_unit_test(l2pool_3x3),
         cmocka_unit_test(avgpool_3x3_stride2),
         cmocka_unit_test(avgpool_global),
+        cmocka_unit_test(maxpool_wide_rows),
+        cmocka_unit_test(maxpool_wide_stride2),
+        cmocka_unit_test(l2pool_wide_rows),
+        cmocka_unit_test(avgpool_wide_stride2),
         cmocka_unit_test(lrn_across_channels),
         cmocka_unit_test(lrn_other_beta),
         cmocka_unit_test(fc_plain),

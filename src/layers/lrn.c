@@ -3,6 +3,12 @@
 
 #include <math.h>
 
+/* cl/lrn.cl: a work-item per eight positions of an image. */
+static size_t lrn_items(const fcl_net *net, const fcl_node *nd)
+{
+    return (size_t)net->batch * (size_t)((nd->in.h * nd->in.w + 7) / 8);
+}
+
 #define LRN_ARGS(nd)                                                                                    \
     FCL_I(net->batch), FCL_I((nd)->in.c), FCL_I((nd)->in.h * (nd)->in.w), FCL_I((nd)->size),          \
         FCL_F((nd)->alpha), FCL_F((nd)->beta), FCL_F((nd)->k)
@@ -10,7 +16,7 @@
 static fcl_status lrn_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_LRN_FORWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->acts),
+    return FCL_LAUNCH(net, FCL_K_LRN_FORWARD, lrn_items(net, nd), FCL_M(net->acts),
                       FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
 }
 
@@ -24,10 +30,10 @@ static fcl_status lrn_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
     const size_t n = (size_t)net->batch * fcl_shape_size(nd->in);
-    fcl_status st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD_PREPARE, n, FCL_M(net->work), FCL_I(n), FCL_M(net->dacts),
+    fcl_status st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD_PREPARE, lrn_items(net, nd), FCL_M(net->work), FCL_I(n), FCL_M(net->dacts),
                                FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
     if (st == FCL_SUCCESS)
-        st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD, n, FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts),
+        st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD, lrn_items(net, nd), FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts),
                         FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->work),
                         FCL_I(n), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h * nd->in.w), FCL_I(nd->size),
                         FCL_F(nd->alpha), FCL_F(nd->beta));

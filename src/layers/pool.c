@@ -25,10 +25,8 @@ static fcl_status pool_infer(fcl_node *nd, char *why, size_t why_size)
 static fcl_status pool_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    const size_t grid[3] = {(size_t)nd->out.w, (size_t)nd->out.h, (size_t)net->batch * nd->out.c};
-    const fcl_arg args[] = {FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns),
-                            POOL_SIZES(nd)};
-    return fcl_launch_grid(net, FCL_K_POOL_FORWARD, 3, grid, args, sizeof args / sizeof args[0]);
+    return FCL_LAUNCH(net, FCL_K_POOL_FORWARD, (size_t)net->batch * nd->out.c * nd->out.h, FCL_M(net->acts),
+                      FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), POOL_SIZES(nd));
 }
 
 static fcl_status pool_backward(fcl_net *net, const fcl_node *nd)
