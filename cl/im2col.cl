@@ -49,40 +49,70 @@ __kernel void im2col_t(__global float *colt, __global const float *x, const int 
         }
 }
 
-/* dx += fold(dcol): each input pixel gathers the column entries that read it. */
+/* fold(dcol) at input pixel (iy, ix) of channel plane dc (dcol's rows of channel c):
+ * the sum of the column entries that read it. */
+static float col2im_one(__global const float *dc, const int iy, const int ix, const int OH, const int OW,
+                        const int KH, const int KW, const int S, const int P)
+{
+    const int Q = OH * OW;
+    float acc = 0.0f;
+    if (S == 1) { /* no division per tap, and the taps in range computed once */
+        const int ky0 = max(iy + P - (OH - 1), 0), ky1 = min(iy + P, KH - 1);
+        const int kx0 = max(ix + P - (OW - 1), 0), kx1 = min(ix + P, KW - 1);
+        for (int ky = ky0; ky <= ky1; ky++) {
+            __global const float *row = dc + ky * KW * Q + (iy + P - ky) * OW + ix + P;
+            for (int kx = kx0; kx <= kx1; kx++)
+                acc += row[kx * Q - kx];
+        }
+        return acc;
+    }
+    for (int ky = 0; ky < KH; ky++) {
+        const int ty = iy + P - ky;
+        if (ty < 0 || ty % S != 0 || ty / S >= OH)
+            continue;
+        for (int kx = 0; kx < KW; kx++) {
+            const int tx = ix + P - kx;
+            if (tx < 0 || tx % S != 0 || tx / S >= OW)
+                continue;
+            acc += dc[(ky * KW + kx) * Q + (ty / S) * OW + tx / S];
+        }
+    }
+    return acc;
+}
+
+/* dx += fold(dcol): each input pixel gathers the column entries that read it. One
+ * work-item per input row (n, c, iy); at stride 1, where every tap of eight pixels
+ * reads inside the output row, the eight in float8 (a tap's entries are contiguous). */
 __kernel void col2im(__global float *dx, const int dx_off, const int dx_ns, __global const float *dcol,
                      const int N, const int C, const int H, const int W, const int OH, const int OW,
                      const int KH, const int KW, const int S, const int P)
 {
     const int i = get_global_id(0);
-    if (i >= N * C * H * W)
+    if (i >= N * C * H)
         return;
-    const int ix = i % W, iy = (i / W) % H, c = (i / (W * H)) % C, n = i / (W * H * C);
-    const int R = C * KH * KW, Q = OH * OW;
-    __global const float *dn = dcol + (size_t)n * R * Q;
-    float acc = 0.0f;
-    if (S == 1) { /* most layers: no division per tap, and the taps in range computed once */
+    const int iy = i % H, c = (i / H) % C, n = i / (H * C);
+    const int Q = OH * OW;
+    __global const float *dc = dcol + ((size_t)n * C + c) * KH * KW * Q;
+    __global float *dxr = dx + dx_off + n * dx_ns + (c * H + iy) * W;
+    int ix = 0;
+    if (S == 1) {
+        /* Pixels lo..hi-1 start eight whose taps all read output columns 0..OW-1. */
+        const int lo = min(max(KW - 1 - P, 0), W), hi = min(OW - P - 7, W - 7);
+        for (; ix < lo; ix++)
+            dxr[ix] += col2im_one(dc, iy, ix, OH, OW, KH, KW, S, P);
         const int ky0 = max(iy + P - (OH - 1), 0), ky1 = min(iy + P, KH - 1);
-        const int kx0 = max(ix + P - (OW - 1), 0), kx1 = min(ix + P, KW - 1);
-        for (int ky = ky0; ky <= ky1; ky++) {
-            __global const float *row = dn + (c * KH + ky) * KW * Q + (iy + P - ky) * OW + ix + P;
-            for (int kx = kx0; kx <= kx1; kx++)
-                acc += row[kx * Q - kx];
-        }
-    } else {
-        for (int ky = 0; ky < KH; ky++) {
-            const int ty = iy + P - ky;
-            if (ty < 0 || ty % S != 0 || ty / S >= OH)
-                continue;
-            for (int kx = 0; kx < KW; kx++) {
-                const int tx = ix + P - kx;
-                if (tx < 0 || tx % S != 0 || tx / S >= OW)
-                    continue;
-                acc += dn[((c * KH + ky) * KW + kx) * Q + (ty / S) * OW + tx / S];
+        for (; ix < hi; ix += 8) {
+            float8 acc = (float8)(0.0f);
+            for (int ky = ky0; ky <= ky1; ky++) {
+                __global const float *row = dc + ky * KW * Q + (iy + P - ky) * OW + ix + P;
+                for (int kx = 0; kx < KW; kx++)
+                    acc += vload8(0, row + kx * Q - kx);
             }
+            vstore8(vload8(0, dxr + ix) + acc, 0, dxr + ix);
         }
     }
-    dx[dx_off + n * dx_ns + (c * H + iy) * W + ix] += acc;
+    for (; ix < W; ix++)
+        dxr[ix] += col2im_one(dc, iy, ix, OH, OW, KH, KW, S, P);
 }
 
 /* out (cols x rows) = in (rows x cols)^T, both with leading dimensions (views). */

@@ -108,7 +108,7 @@ static fcl_status conv_backward(fcl_net *net, const fcl_node *nd)
     const bool dx = fcl_net_needs_input_gradient(net, nd);
     fcl_status st = dx ? fcl_gemm_run(net, &g) : FCL_SUCCESS;
     if (st == FCL_SUCCESS && dx && !pointwise(nd))
-        st = FCL_LAUNCH(net, FCL_K_COL2IM, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
+        st = FCL_LAUNCH(net, FCL_K_COL2IM, (size_t)net->batch * nd->in.c * nd->in.h, FCL_M(net->dacts),
                         FCL_I(x.off), FCL_I(x.ns), FCL_M(net->work), FCL_I(net->batch), FCL_I(nd->in.c),
                         FCL_I(nd->in.h), FCL_I(nd->in.w), FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh),
                         FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad));
