@@ -262,6 +262,7 @@ static fcl_status net_rate(fcl_runtime *rt, const fcl_model *m, int batch, bool 
     if (st == FCL_SUCCESS)
         st = fcl_net_init_params(c.net, 1);
     if (st == FCL_SUCCESS && training) {
+        c.net->input_gradient = false; /* as `facecl train` (and PyTorch, whose input needs no gradient) */
         const fcl_optim_config oc = fcl_optim_defaults(FCL_OPT_ADAGRAD);
         c.loss = (fcl_loss){.kind = FCL_LOSS_TRIPLET, .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f};
         st = fcl_triplet_create(c.net, &c.loss.triplet);
