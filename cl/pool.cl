@@ -68,10 +68,39 @@ __kernel void pool_forward(__global float *y, const int y_off, const int y_ns,
         yr[ox] = pool_one(xc, W, y0, y1, ox, KW, S, P, mode);
 }
 
+/* Output ox's gradient g scattered over its window (clipped), as pool_one reads it. */
+static void pool_one_backward(__global float *dxc, __global const float *xc, const int W, const int y0,
+                              const int y1, const int ox, const float g, const float out, const int KW,
+                              const int S, const int P, const int mode)
+{
+    const int x0 = max(ox * S - P, 0), x1 = min(ox * S - P + KW, W);
+    if (mode == 0) {
+        /* The gradient goes to the window's first maximum only (none when it is NaN). */
+        int first = -1;
+        for (int ty = y0; ty < y1 && first < 0; ty++)
+            for (int tx = x0; tx < x1 && first < 0; tx++)
+                if (xc[ty * W + tx] == out)
+                    first = ty * W + tx;
+        if (first >= 0)
+            dxc[first] += g;
+        return;
+    }
+    const float share = g / (float)((y1 - y0) * (x1 - x0));
+    for (int ty = y0; ty < y1; ty++)
+        for (int tx = x0; tx < x1; tx++)
+            if (mode == 2)
+                dxc[ty * W + tx] += share;
+            else if (out > 0.0f)
+                dxc[ty * W + tx] += g * xc[ty * W + tx] / out;
+}
+
 /* Backward by scattering each output's gradient over its window. Windows of output
  * rows oy and oy + RS (RS = ceil(KH / S)) never share an input row, so one launch per
  * phase (oy % RS) lets every work-item walk one output row alone, race-free; the row's
- * own overlapping windows are added in order. */
+ * own overlapping windows are added in order. Where windows lie inside the row, eight
+ * outputs at a time as in pool_forward: max pooling finds the eight first maxima in
+ * float8 and adds the eight gradients one by one, in order (neighbours may share a
+ * maximum); L2 and average pooling at stride 1 add whole float8 runs per window tap. */
 __kernel void pool_backward(__global float *dx, const int dx_off, const int dx_ns,
                             __global const float *dy, const int dy_off, const int dy_ns,
                             __global const float *x, const int x_off, const int x_ns,
@@ -86,28 +115,50 @@ __kernel void pool_backward(__global float *dx, const int dx_off, const int dx_n
     const int oy = phase + (i % rows) * RS, c = (i / rows) % C, n = i / (rows * C);
     __global const float *xc = x + x_off + n * x_ns + c * H * W;
     __global float *dxc = dx + dx_off + n * dx_ns + c * H * W;
-    const int yrow = n * y_ns + (c * OH + oy) * OW, dyrow = dy_off + n * dy_ns + (c * OH + oy) * OW;
-    for (int ox = 0; ox < OW; ox++) {
-        const float g = dy[dyrow + ox];
-        WINDOW(oy, ox);
-        if (mode == 0) {
-            /* The gradient goes to the window's first maximum only (none when it is NaN). */
-            const float m = y[y_off + yrow + ox];
-            int first = -1;
-            for (int ty = y0; ty < y1 && first < 0; ty++)
-                for (int tx = x0; tx < x1 && first < 0; tx++)
-                    if (xc[ty * W + tx] == m)
-                        first = ty * W + tx;
-            if (first >= 0)
-                dxc[first] += g;
-        } else {
-            const float out = y[y_off + yrow + ox], share = g / (float)((y1 - y0) * (x1 - x0));
-            for (int ty = y0; ty < y1; ty++)
-                for (int tx = x0; tx < x1; tx++)
-                    if (mode == 2)
-                        dxc[ty * W + tx] += share;
-                    else if (out > 0.0f)
-                        dxc[ty * W + tx] += g * xc[ty * W + tx] / out;
+    __global const float *yr = y + y_off + n * y_ns + (c * OH + oy) * OW;
+    __global const float *dyr = dy + dy_off + n * dy_ns + (c * OH + oy) * OW;
+    const int y0 = max(oy * S - P, 0), y1 = min(oy * S - P + KH, H);
+    const int lo = min((P + S - 1) / S, OW), hi = max(min(W - KW + P >= 0 ? (W - KW + P) / S + 1 : 0, OW), lo);
+    int ox = 0;
+    for (; ox < lo; ox++)
+        pool_one_backward(dxc, xc, W, y0, y1, ox, dyr[ox], yr[ox], KW, S, P, mode);
+    if (mode == 0 && S <= 2) {
+        const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+        for (; ox + 8 <= hi; ox += 8) {
+            const float8 m = vload8(0, yr + ox);
+            int8 first = (int8)(-1);
+            for (int ty = y0; ty < y1; ty++) {
+                __global const float *row = xc + ty * W + ox * S - P;
+                for (int kx = 0; kx < KW; kx++) {
+                    const float8 v = S == 1 ? vload8(0, row + kx)
+                                            : (float8)(vload8(0, row + kx).even, vload8(1, row + kx).even);
+                    const int8 at = (int8)(ty * W + ox * S - P + kx) + lane * S;
+                    first = select(first, at, (v == m) & (first < 0));
+                }
+            }
+            float g[8];
+            int f[8];
+            vstore8(vload8(0, dyr + ox), 0, g);
+            vstore8(first, 0, f);
+            for (int t = 0; t < 8; t++)
+                if (f[t] >= 0)
+                    dxc[f[t]] += g[t];
+        }
+    } else if (S == 1) {
+        const float count = (float)((y1 - y0) * KW);
+        for (; ox + 8 <= hi; ox += 8) {
+            const float8 g = vload8(0, dyr + ox), out = vload8(0, yr + ox);
+            const float8 share = mode == 2 ? g / count : select((float8)(0.0f), g / out, out > 0.0f);
+            for (int ty = y0; ty < y1; ty++) {
+                __global float *drow = dxc + ty * W + ox - P;
+                __global const float *xrow = xc + ty * W + ox - P;
+                for (int kx = 0; kx < KW; kx++) {
+                    const float8 add = mode == 2 ? share : share * vload8(0, xrow + kx);
+                    vstore8(vload8(0, drow + kx) + add, 0, drow + kx);
+                }
+            }
         }
     }
+    for (; ox < OW; ox++)
+        pool_one_backward(dxc, xc, W, y0, y1, ox, dyr[ox], yr[ox], KW, S, P, mode);
 }

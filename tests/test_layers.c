@@ -178,6 +178,7 @@ CASE(maxpool_wide_rows, 2, "input h=5 w=21 c=2\nmaxpool a k=3 s=1\n")
 CASE(maxpool_wide_stride2, 2, "input h=6 w=40 c=2\nmaxpool a k=3 s=2\n")
 CASE(l2pool_wide_rows, 2, "input h=4 w=26 c=2\nl2pool a k=3\n")
 CASE(avgpool_wide_stride2, 2, "input h=5 w=37 c=2\navgpool a k=3 s=2\n")
+CASE(avgpool_wide_rows, 2, "input h=4 w=27 c=2\navgpool a k=3 s=1\n")
 CASE(lrn_across_channels, 2, "input h=3 w=4 c=7\nlrn a size=5 alpha=0.5 beta=0.75 bias=2\n")
 /* beta 0.75 has a square-root path in cl/lrn.cl; any other takes the general power. */
 CASE(lrn_other_beta, 2, "input h=2 w=3 c=9\nlrn a size=3 alpha=0.8 beta=0.6 bias=1.5\n")
@@ -289,6 +290,42 @@ static void ties_send_the_gradient_to_the_first_maximum(void **state)
     }
 }
 
+/* The same on rows wide enough for cl/pool.cl's eight-at-a-time backward: with every
+ * input equal, each window's first maximum is its leftmost input in the image, so input
+ * ix receives one gradient per output whose clipped window starts there. */
+static void ties_on_wide_rows(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {"input h=1 w=21 c=1\nmaxpool p k=3 s=1\n",
+                                        "input h=1 w=40 c=1\nmaxpool p k=3 s=2\n"};
+    for (size_t c = 0; c < sizeof texts / sizeof texts[0]; c++) {
+        fcl_model *m;
+        assert_int_equal(fcl_model_parse(texts[c], "wide-ties", &m), FCL_SUCCESS);
+        const fcl_node *p = &m->nodes[1];
+        fcl_net *net;
+        assert_int_equal(fcl_net_create(rt, m, 1, true, &net), FCL_SUCCESS);
+        float x[40], y[40], dy[40], dx[40];
+        const int W = p->in.w, OW = p->out.w;
+        for (int i = 0; i < W; i++)
+            x[i] = 0.25f;
+        for (int i = 0; i < OW; i++)
+            dy[i] = 1.0f;
+        assert_int_equal(fcl_net_forward(net, x, y), FCL_SUCCESS);
+        assert_int_equal(fcl_net_backward(net, dy), FCL_SUCCESS);
+        assert_int_equal(fcl_net_read(net, net->dacts, (size_t)fcl_net_output_view(net, 0).off, (size_t)W, dx),
+                         FCL_SUCCESS);
+        for (int i = 0; i < W; i++) {
+            int want = 0;
+            for (int ox = 0; ox < OW; ox++)
+                want += (ox * p->stride - p->pad > 0 ? ox * p->stride - p->pad : 0) == i;
+            if (dx[i] != (float)want)
+                fail_msg("%s: input %d has gradient %g, want %d", texts[c], i, dx[i], want);
+        }
+        fcl_net_destroy(net);
+        fcl_model_destroy(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +349,7 @@ int main(void)
         cmocka_unit_test(maxpool_wide_stride2),
         cmocka_unit_test(l2pool_wide_rows),
         cmocka_unit_test(avgpool_wide_stride2),
+        cmocka_unit_test(avgpool_wide_rows),
         cmocka_unit_test(lrn_across_channels),
         cmocka_unit_test(lrn_other_beta),
         cmocka_unit_test(fc_plain),
@@ -326,6 +364,7 @@ int main(void)
         cmocka_unit_test(small_facenet),
         cmocka_unit_test(nan_propagates_to_its_own_embedding),
         cmocka_unit_test(ties_send_the_gradient_to_the_first_maximum),
+        cmocka_unit_test(ties_on_wide_rows),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }
