@@ -1,4 +1,5 @@
-/* Register-blocked GEMM:  C = op(A) B  [+ C] [+ bias] [ReLU], batched over dimension 2.
+/* Register-blocked GEMM:  C = op(A) op(B)  [+ C] [+ bias] [ReLU], batched over dimension 2
+ * (a transposed B only through gemm_pack_b, below).
  *   A(m,k) = TRANS_A ? A[k*lda + m] : A[m*lda + k]      (M x K)
  *   B(k,n) = B[k*ldb + n]                                (K x N, rows contiguous)
  *   C(m,n) = C[m*ldc + n]                                (M x N)
@@ -194,18 +195,26 @@ __kernel void gemm_conv(const int M, const int N, const int K, __global const fl
 
 /* B (K x N per chunk and batch entry, rows ldb apart) into TN-wide panels: packed[zc]
  * [panel][k][t] = B(k, panel*TN + t), zero beyond N; zc runs over batch x chunks.
- * One work-item per panel row. */
+ * One work-item per panel row. trans_b: B is stored transposed, B(k, n) = B[n*ldb + k]
+ * (a weight gradient's columns, N x K), gathered here once so that the product
+ * streams panels as for any B. */
 __kernel void gemm_pack_b(__global float *packed, __global const float *B, const int b_off, const int ldb,
                           const int b_chunk, const int b_batch, const int K, const int N, const int chunks,
-                          const int count)
+                          const int count, const int trans_b)
 {
     const int i = get_global_id(0), panels = (N + TN - 1) / TN;
     if (i >= count * panels * K)
         return;
     const int k = i % K, panel = i / K % panels, zc = i / (K * panels);
-    __global const float *row = B + b_off + (zc / chunks) * b_batch + (zc % chunks) * b_chunk + k * ldb + panel * TN;
     __global float *out = packed + (size_t)i * TN;
     const int n0 = panel * TN;
+    __global const float *b = B + b_off + (zc / chunks) * b_batch + (zc % chunks) * b_chunk;
+    if (trans_b) { /* consecutive work-items read consecutive k of each column */
+        for (int t = 0; t < TN; t++)
+            out[t] = n0 + t < N ? b[(n0 + t) * ldb + k] : 0.0f;
+        return;
+    }
+    __global const float *row = b + k * ldb + n0;
     if (n0 + TN <= N) {
         _Pragma("unroll") for (int v = 0; v < WN; v++)
             vstorev(vloadv(v, row), v, out);

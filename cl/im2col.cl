@@ -26,29 +26,6 @@ __kernel void im2col(__global float *col, __global const float *x, const int x_o
     }
 }
 
-/* The transpose per image, colT: (N, OH*OW, C*KH*KW), for weight gradients. One
- * work-item per output position (n, p), writing its row of R values. */
-__kernel void im2col_t(__global float *colt, __global const float *x, const int x_off, const int x_ns,
-                       const int N, const int C, const int H, const int W, const int OH, const int OW,
-                       const int KH, const int KW, const int S, const int P)
-{
-    const int i = get_global_id(0), Q = OH * OW;
-    if (i >= N * Q)
-        return;
-    const int p = i % Q, n = i / Q;
-    const int y0 = (p / OW) * S - P, x0 = (p % OW) * S - P;
-    __global const float *xn = x + x_off + n * x_ns;
-    __global float *out = colt + (size_t)i * C * KH * KW;
-    for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) {
-            const int iy = y0 + ky;
-            for (int kx = 0; kx < KW; kx++) {
-                const int ix = x0 + kx;
-                *out++ = iy >= 0 && iy < H && ix >= 0 && ix < W ? xn[(c * H + iy) * W + ix] : 0.0f;
-            }
-        }
-}
-
 /* fold(dcol) at input pixel (iy, ix) of channel plane dc (dcol's rows of channel c):
  * the sum of the column entries that read it. */
 static float col2im_one(__global const float *dc, const int iy, const int ix, const int OH, const int OW,

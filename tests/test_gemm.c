@@ -1,5 +1,5 @@
 /* The GEMM kernels (facecl's in each configuration, and CLBlast's) against a C
- * reference in double: both layouts of A, reduction chunks, batches, accumulation,
+ * reference in double: both layouts of A and of B, reduction chunks, batches, accumulation,
  * both bias modes with and without the ReLU, on sizes that fill whole tiles and leave
  * ragged edges of each register tile. Guard values after C must survive.
  * Tolerance: |device - reference| <= 1e-4 * (1 + sum |a*b|). */
@@ -27,7 +27,7 @@ static float uniform(void)
 
 typedef struct shape {
     int M, N, K, chunks, batch;
-    bool trans_a, accumulate, relu;
+    bool trans_a, trans_b, accumulate, relu;
     int bias_mode;
 } shape;
 
@@ -47,9 +47,9 @@ static void check_config(const shape *s, const fcl_gemm_config *config)
     assert_int_equal(fcl_model_parse("input h=1 w=1 c=1\nfc f c=1\n", "gemm", &m), FCL_SUCCESS);
     assert_int_equal(fcl_net_create(rt, m, 1, false, &net), FCL_SUCCESS);
     /* Padded leading dimensions and offsets, so the kernel must honour them. */
-    const int lda = (s->trans_a ? s->M : s->K) + 3, ldb = s->N + 5, ldc = s->N + 2, off = 7;
+    const int lda = (s->trans_a ? s->M : s->K) + 3, ldb = (s->trans_b ? s->K : s->N) + 5, ldc = s->N + 2, off = 7;
     const int a_rows = s->trans_a ? s->K : s->M;
-    const int a_chunk = a_rows * lda + 1, b_chunk = s->K * ldb + 2;
+    const int a_chunk = a_rows * lda + 1, b_chunk = (s->trans_b ? s->N : s->K) * ldb + 2;
     const int a_batch = a_chunk * s->chunks, b_batch = b_chunk * s->chunks, c_batch = s->M * ldc + 4;
     const size_t na = (size_t)off + (size_t)a_batch * s->batch, nb = (size_t)off + (size_t)b_batch * s->batch;
     const size_t nc = (size_t)off + (size_t)c_batch * s->batch + 16, nbias = (size_t)off + s->M + s->N;
@@ -64,6 +64,7 @@ static void check_config(const shape *s, const fcl_gemm_config *config)
     for (size_t i = 0; i < nbias; i++)
         bias[i] = uniform();
     fcl_gemm g = {.M = s->M, .N = s->N, .K = s->K, .chunks = s->chunks, .batch = s->batch, .trans_a = s->trans_a,
+                  .trans_b = s->trans_b,
                   .a = upload(a, na), .a_off = off, .lda = lda, .a_chunk = a_chunk, .a_batch = a_batch,
                   .b = upload(b, nb), .b_off = off, .ldb = ldb, .b_chunk = b_chunk, .b_batch = b_batch,
                   .c = upload(c, nc), .c_off = off, .ldc = ldc, .c_batch = c_batch,
@@ -80,7 +81,9 @@ static void check_config(const shape *s, const fcl_gemm_config *config)
                     for (int k = 0; k < s->K; k++) {
                         size_t ai = off + (size_t)z * a_batch + (size_t)q * a_chunk +
                                     (s->trans_a ? (size_t)k * lda + i : (size_t)i * lda + k);
-                        double t = (double)a[ai] * b[off + (size_t)z * b_batch + (size_t)q * b_chunk + (size_t)k * ldb + j];
+                        size_t bi = off + (size_t)z * b_batch + (size_t)q * b_chunk +
+                                    (s->trans_b ? (size_t)j * ldb + k : (size_t)k * ldb + j);
+                        double t = (double)a[ai] * b[bi];
                         acc += t;
                         mag += fabs(t);
                     }
@@ -159,6 +162,17 @@ static void chunks_batches_and_epilogues(void **state)
     check(&(shape){.M = 7, .N = 20, .K = 5, .chunks = 2, .batch = 1, .bias_mode = 1, .accumulate = true});
 }
 
+/* B read transposed (a weight gradient's columns): always through packing, whatever
+ * the configuration says; with chunks, a batch, both layouts of A, ragged sizes. */
+static void transposed_b(void **state)
+{
+    (void)state;
+    check(&(shape){.M = 17, .N = 40, .K = 23, .chunks = 3, .batch = 1, .trans_b = true, .accumulate = true});
+    check(&(shape){.M = 6, .N = 33, .K = 9, .chunks = 1, .batch = 2, .trans_b = true, .bias_mode = 1, .relu = true});
+    check(&(shape){.M = 9, .N = 18, .K = 30, .chunks = 2, .batch = 1, .trans_a = true, .trans_b = true});
+    check(&(shape){.M = 2, .N = 5, .K = 3, .chunks = 2, .batch = 2, .trans_b = true, .bias_mode = 2});
+}
+
 /* N = 1 runs as a matrix-vector product: K with and without a tail of eight, both
  * bias modes, accumulation, batches. */
 static void matrix_vector(void **state)
@@ -176,6 +190,7 @@ int main(void)
         cmocka_unit_test(ragged_edges),
         cmocka_unit_test(chunks_batches_and_epilogues),
         cmocka_unit_test(matrix_vector),
+        cmocka_unit_test(transposed_b),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

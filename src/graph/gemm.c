@@ -188,8 +188,9 @@ static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_
 }
 
 /* A workspace of the net's, grown on demand. A device that cannot hold it makes the
- * caller fall back to the way without it (with one warning per net). */
-static bool workspace(fcl_net *net, cl_mem *buf, size_t *have, size_t floats, const char *what)
+ * caller fall back to the way without it (with one warning per net), or, when there
+ * is none (required), fail with an error that says so. */
+static bool workspace(fcl_net *net, cl_mem *buf, size_t *have, size_t floats, const char *what, bool required)
 {
     if (floats <= *have)
         return true;
@@ -199,6 +200,11 @@ static bool workspace(fcl_net *net, cl_mem *buf, size_t *have, size_t floats, co
     cl_int err = CL_INVALID_BUFFER_SIZE;
     if (floats <= (size_t)INT_MAX && floats * sizeof(float) <= net->rt->info.max_alloc_bytes)
         *buf = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, floats * sizeof(float), NULL, &err);
+    if (!*buf && required) {
+        fcl_log(FCL_LOG_ERROR, "no device memory for a %.1f MiB GEMM workspace (%s: %s); a smaller batch needs less",
+                floats * 4 / 1048576.0, what, fcl_status_str(err));
+        return false;
+    }
     if (!*buf) {
         if (!net->gemm_workspace_warned)
             fcl_log(FCL_LOG_WARN, "no device memory for a %.1f MiB GEMM workspace (%s: %s); continuing without "
@@ -218,8 +224,9 @@ static fcl_status pack_b(fcl_net *net, fcl_gemm *g, const fcl_gemm_config *c, cl
     const fcl_status st = FCL_LAUNCH_KERNEL(net, FCL_K_GEMM_PACK_B, pack, (size_t)count * panels * g->K,
                                             FCL_M(net->gemm_pack), FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb),
                                             FCL_I(g->b_chunk), FCL_I(g->b_batch), FCL_I(g->K), FCL_I(g->N),
-                                            FCL_I(g->chunks), FCL_I(count));
+                                            FCL_I(g->chunks), FCL_I(count), FCL_I(g->trans_b));
     g->b = net->gemm_pack, g->b_off = 0, g->ldb = g->K * tn, g->b_chunk = (int)per, g->b_batch = (int)per * g->chunks;
+    g->trans_b = false;
     return st;
 }
 
@@ -234,7 +241,7 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
     }
     if (net->dry_run) /* recording only: no workspaces, no kernels */
         return FCL_SUCCESS;
-    const bool matrix_vector = g->N == 1 && !g->trans_a && g->chunks == 1; /* no tile fits it: gemv */
+    const bool matrix_vector = g->N == 1 && !g->trans_a && !g->trans_b && g->chunks == 1; /* no tile fits: gemv */
     if (c->impl == FCL_GEMM_CLBLAST && !matrix_vector)
         return fcl_gemm_clblast_run(net, g);
     if (matrix_vector) {
@@ -252,13 +259,19 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
     const size_t packed_floats = (size_t)((g->N + tn - 1) / tn) * tn * g->K * g->chunks * g->batch;
     fcl_gemm_config cfg = *c;
     /* Packing reads and writes B once; it pays when the product then reads B several
-     * times (once per row tile of C), not for a fully connected layer at batch 1. */
+     * times (once per row tile of C), not for a fully connected layer at batch 1. A
+     * transposed B is always packed: the kernel streams only rows of B or panels. */
     if (cfg.pb && (g->M + c->tm - 1) / c->tm < PACK_MIN_ROW_TILES)
         cfg.pb = 0;
-    if (cfg.pb && !workspace(net, &net->gemm_pack, &net->gemm_pack_floats, packed_floats, "packing B"))
+    cfg.pb |= g->trans_b;
+    if (cfg.pb && !workspace(net, &net->gemm_pack, &net->gemm_pack_floats, packed_floats, "packing B", g->trans_b)) {
+        if (g->trans_b)
+            return CL_MEM_OBJECT_ALLOCATION_FAILURE;
         cfg.pb = 0;
+    }
     const bool split = cfg.sk && g->chunks > 1 && g->batch == 1 &&
-                       workspace(net, &net->gemm_scratch, &net->gemm_scratch_floats, mn * g->chunks, "split chunks");
+                       workspace(net, &net->gemm_scratch, &net->gemm_scratch_floats, mn * g->chunks, "split chunks",
+                                 false);
     struct fcl_gemm_kernel *k;
     fcl_status st = gemm_kernel(net, &cfg, g->trans_a, &k);
     fcl_gemm gg = *g;

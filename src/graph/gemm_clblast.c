@@ -74,16 +74,17 @@ fcl_status fcl_gemm_clblast_run(fcl_net *net, const fcl_gemm *g)
     fcl_runtime *rt = net->rt;
     fcl_status st = prepare(rt);
     const CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
+    const CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
     for (int q = 0; q < g->chunks && st == FCL_SUCCESS; q++) {
         const float beta = q > 0 || g->accumulate ? 1.0f : 0.0f;
         const size_t a_off = (size_t)g->a_off + (size_t)q * g->a_chunk, b_off = (size_t)g->b_off + (size_t)q * g->b_chunk;
         cl_event ev = NULL, *evp = rt->profiling ? &ev : NULL;
         CLBlastStatusCode s =
             g->batch == 1 /* the plain call: a single product's strides may be 0, which the batched one refuses */
-                ? CLBlastSgemm(CLBlastLayoutRowMajor, ta, CLBlastTransposeNo, (size_t)g->M, (size_t)g->N, (size_t)g->K,
+                ? CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, (size_t)g->M, (size_t)g->N, (size_t)g->K,
                                1.0f, g->a, a_off, (size_t)g->lda, g->b, b_off, (size_t)g->ldb, beta, g->c,
                                (size_t)g->c_off, (size_t)g->ldc, &rt->queue, evp)
-                : CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, CLBlastTransposeNo, (size_t)g->M, (size_t)g->N,
+                : CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, (size_t)g->M, (size_t)g->N,
                                              (size_t)g->K, 1.0f, g->a, a_off, (size_t)g->lda, (size_t)g->a_batch, g->b,
                                              b_off, (size_t)g->ldb, (size_t)g->b_batch, beta, g->c, (size_t)g->c_off,
                                              (size_t)g->ldc, (size_t)g->c_batch, (size_t)g->batch, &rt->queue, evp);

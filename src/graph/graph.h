@@ -129,7 +129,6 @@ typedef enum fcl_kernel_id {
     FCL_K_GEMM_EPILOGUE,
     FCL_K_GEMM_CONV,
     FCL_K_IM2COL,
-    FCL_K_IM2COL_T,
     FCL_K_COL2IM,
     FCL_K_TRANSPOSE,
     FCL_K_BIAS_BACKWARD,
@@ -234,11 +233,13 @@ fcl_status fcl_launch_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel kernel, s
 fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const fcl_arg *args,
                            size_t n_args);
 
-/* C = op(A) B [+ C] [+ bias] [ReLU] on the device (cl/gemm.cl has the layout), for
- * `batch` independent products; the reduction runs over `chunks` pieces of K. */
+/* C = op(A) op(B) [+ C] [+ bias] [ReLU] on the device (cl/gemm.cl has the layout), for
+ * `batch` independent products; the reduction runs over `chunks` pieces of K. With
+ * trans_b, B(k, n) = b[n*ldb + k]: facecl's kernels read such a B only through packing
+ * (a workspace the device must hold: without it, an error). */
 typedef struct fcl_gemm {
     int M, N, K, chunks, batch;
-    bool trans_a;
+    bool trans_a, trans_b;
     cl_mem a;
     int a_off, lda, a_chunk, a_batch;
     cl_mem b;

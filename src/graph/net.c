@@ -26,7 +26,6 @@ static const struct {
     [FCL_K_GEMM_EPILOGUE] = {"tensor.cl", "gemm_epilogue"},
     [FCL_K_GEMM_CONV] = {"gemm.cl", "gemm_conv"}, /* per configuration, like gemm */
     [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
-    [FCL_K_IM2COL_T] = {"im2col.cl", "im2col_t"},
     [FCL_K_COL2IM] = {"im2col.cl", "col2im"},
     [FCL_K_TRANSPOSE] = {"im2col.cl", "transpose"},
     [FCL_K_BIAS_BACKWARD] = {"im2col.cl", "bias_backward"},

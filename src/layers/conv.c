@@ -57,15 +57,14 @@ static int positions(const fcl_node *nd) { return nd->out.h * nd->out.w; }
 
 static size_t conv_workspace(const fcl_node *nd, int batch, bool training)
 {
-    return pointwise(nd) && !training ? 0 : (size_t)batch * rows(nd) * positions(nd);
+    (void)training; /* a pointwise convolution's columns are its input, in backward too */
+    return pointwise(nd) ? 0 : (size_t)batch * rows(nd) * positions(nd);
 }
 
-/* Unfolds every image of x into net->work: columns (R x Q, a work-item per row), or
- * their transpose (Q x R, a work-item per position). */
-static fcl_status unfold(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_kernel_id id)
+/* Unfolds every image of x into net->work: columns (R x Q, a work-item per row). */
+static fcl_status unfold(fcl_net *net, const fcl_node *nd, fcl_view x)
 {
-    size_t items = (size_t)net->batch * (id == FCL_K_IM2COL ? rows(nd) : positions(nd));
-    return FCL_LAUNCH(net, id, items, FCL_M(net->work), FCL_M(net->acts),
+    return FCL_LAUNCH(net, FCL_K_IM2COL, (size_t)net->batch * rows(nd), FCL_M(net->work), FCL_M(net->acts),
                       FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h), FCL_I(nd->in.w),
                       FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh), FCL_I(nd->kw), FCL_I(nd->stride),
                       FCL_I(nd->pad));
@@ -86,7 +85,7 @@ static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
         return fcl_gemm_conv_run(net, &g, &cv);
     }
     if (!pointwise(nd)) {
-        fcl_status st = unfold(net, nd, x, FCL_K_IM2COL);
+        fcl_status st = unfold(net, nd, x);
         if (st != FCL_SUCCESS)
             return st;
         g.b = net->work, g.b_off = 0, g.b_batch = R * Q;
@@ -112,13 +111,17 @@ static fcl_status conv_backward(fcl_net *net, const fcl_node *nd)
                         FCL_I(x.off), FCL_I(x.ns), FCL_M(net->work), FCL_I(net->batch), FCL_I(nd->in.c),
                         FCL_I(nd->in.h), FCL_I(nd->in.w), FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh),
                         FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad));
-    /* dW += sum over images of dY (K x Q) * columns^T (Q x R): the batch is the reduction's chunks */
-    if (st == FCL_SUCCESS)
-        st = unfold(net, nd, x, FCL_K_IM2COL_T);
+    /* dW += sum over images of dY (K x Q) * columns^T (Q x R): the batch is the reduction's
+     * chunks, the columns (R x Q, unfolded again; a pointwise convolution's are its input)
+     * are read transposed, through the GEMM's packing. */
     fcl_gemm gw = {.M = nd->out.c, .N = R, .K = Q, .chunks = net->batch, .batch = 1,
-                   .a = net->dacts, .a_off = y.off, .lda = Q, .a_chunk = y.ns,
-                   .b = net->work, .ldb = R, .b_chunk = R * Q,
+                   .a = net->dacts, .a_off = y.off, .lda = Q, .a_chunk = y.ns, .trans_b = true,
+                   .b = net->acts, .b_off = x.off, .ldb = Q, .b_chunk = x.ns,
                    .c = net->grads, .c_off = w_off, .ldc = R, .accumulate = true};
+    if (st == FCL_SUCCESS && !pointwise(nd)) {
+        st = unfold(net, nd, x);
+        gw.b = net->work, gw.b_off = 0, gw.b_chunk = R * Q;
+    }
     if (st == FCL_SUCCESS)
         st = fcl_gemm_run(net, &gw);
     if (st == FCL_SUCCESS)
