@@ -1,6 +1,6 @@
 /* CLBlast's Xgemm as the second implementation behind fcl_gemm_run_config (the
  * configuration "clblast"): the tuner times it against facecl's own kernels per shape
- * class and keeps whichever is faster and correct. CLBlast computes C = op(A) B + beta C;
+ * class and keeps whichever is faster and correct. CLBlast computes C = op(A) op(B) + beta C;
  * the chunks of a reduction are products accumulated with beta = 1, the batch one
  * strided-batched call, and the bias and ReLU a pass of gemm_epilogue afterwards. */
 #include "graph/gemm.h"
@@ -12,8 +12,9 @@
 
 /* Xgemm parameters for CPUs, which CLBlast's database has no entry for (its defaults
  * assume a GPU's local memory: 11-20 GFLOP/s on PoCL here): no local memory, register
- * tiles of 32-64 floats a work-item. bench_compare times all four; runs use the first,
- * the best of them on PoCL with AVX2 (bench/RESULTS.md). */
+ * tiles of 32-64 floats a work-item. bench_compare times all four; runs use the first
+ * (at n = 1024 on PoCL with AVX2 the second and third measured within noise of it,
+ * 30-32 GFLOP/s, the fourth 19). */
 const size_t fcl_clblast_cpu_sets[FCL_CLBLAST_CPU_SETS][FCL_CLBLAST_PARAMS] = {
     /* GEMMK KREG KWG KWI MDIMA MDIMC MWG NDIMB NDIMC NWG SA SB STRM STRN VWM VWN */
     {0, 1, 32, 2, 4, 4, 32, 8, 8, 64, 0, 0, 0, 0, 8, 8},
