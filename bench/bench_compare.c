@@ -240,7 +240,8 @@ static void print_bandwidth(const fcl_net *net, double ceiling)
         const double in = 4.0 * net->batch * fcl_shape_size(nd->in), out = 4.0 * net->batch * fcl_shape_size(nd->out);
         const long passes = net->layer_forwards[i] ? net->layer_forwards[i] : 1;
         const double fwd_ms = net->layer_ms[2 * i] / passes, bwd_ms = net->layer_ms[2 * i + 1] / passes;
-        const double fwd = fwd_ms > 0 ? (in + out) / fwd_ms / 1e6 : 0, bwd = bwd_ms > 0 ? (out + 2 * in) / bwd_ms / 1e6 : 0;
+        const double fwd = fwd_ms > 0 ? (in + out) / fwd_ms / 1e6 : 0;
+        const double bwd = bwd_ms > 0 ? (out + 2 * in) / bwd_ms / 1e6 : 0;
         printf("%-24s %-10s %6.1f -> %5.1f %10.1f %9.0f%% %10.1f %9.0f%%\n", nd->name, fcl_ops[op]->name, in / 1e6,
                out / 1e6, fwd, ceiling > 0 ? 100 * fwd / ceiling : 0, bwd, ceiling > 0 ? 100 * bwd / ceiling : 0);
     }
@@ -296,14 +297,14 @@ typedef struct conv_row {
 } conv_row;
 
 /* Each k x k convolution's forward device time (OpenCL events, the mean of three
- * forwards after a warm-up) with FACECL_CONV=im2col and =implicit, on a profiling
- * runtime of its own; rows (at most max) per layer. */
+ * forwards after a warm-up) through im2col and through the implicit GEMM (the net's
+ * switch that FACECL_CONV sets), on a profiling runtime of its own; rows (at most max)
+ * per layer. */
 static fcl_status compare_conv_ways(const fcl_model *m, int batch, conv_row *rows, int max, int *n_rows)
 {
     *n_rows = 0;
     fcl_status st = FCL_SUCCESS;
     for (int way = 0; way < 2 && st == FCL_SUCCESS; way++) {
-        setenv("FACECL_CONV", way ? "implicit" : "im2col", 1);
         fcl_runtime_options po = {.profiling = true};
         fcl_runtime *prt = NULL;
         fcl_net *net = NULL;
@@ -312,6 +313,8 @@ static fcl_status compare_conv_ways(const fcl_model *m, int batch, conv_row *row
         st = images ? fcl_runtime_create(NULL, &po, &prt) : FCL_ERR_OUT_OF_HOST_MEMORY;
         if (st == FCL_SUCCESS)
             st = fcl_net_create(prt, m, batch, false, &net);
+        if (st == FCL_SUCCESS)
+            net->conv_implicit = way == 1;
         if (st == FCL_SUCCESS)
             st = fcl_net_init_params(net, 1);
         for (size_t i = 0; st == FCL_SUCCESS && i < n; i++)
@@ -338,7 +341,6 @@ static fcl_status compare_conv_ways(const fcl_model *m, int batch, conv_row *row
         fcl_runtime_destroy(prt);
         free(images);
     }
-    unsetenv("FACECL_CONV");
     return st;
 }
 
@@ -587,9 +589,11 @@ int main(int argc, char **argv)
                 fprintf(f, "}%s\n", i + 1 < n_models ? "," : "");
             }
             fprintf(f, "], \"conv_forward_ms\": [\n");
-            for (int r = 0; r < n_convs; r++)
-                fprintf(f, "  {\"layer\": \"%s\", \"shape\": \"%s\", \"im2col_gemm\": %.3f, \"implicit_gemm\": %.3f}%s\n",
-                        convs[r].layer, convs[r].shape, convs[r].ms[0], convs[r].ms[1], r + 1 < n_convs ? "," : "");
+            for (int r = 0; r < n_convs; r++) {
+                fprintf(f, "  {\"layer\": \"%s\", \"shape\": \"%s\", \"im2col_gemm\": %.3f, ", convs[r].layer,
+                        convs[r].shape, convs[r].ms[0]);
+                fprintf(f, "\"implicit_gemm\": %.3f}%s\n", convs[r].ms[1], r + 1 < n_convs ? "," : "");
+            }
             fprintf(f, "]}\n");
             if (fclose(f) != 0)
                 st = FCL_ERR_IO;

@@ -2,12 +2,21 @@
  * MODE 0 = max, 1 = L2 (sqrt of the sum of squares), 2 = average over the window's
  * elements inside the input (padding not counted). Backward adds into dx. */
 
-/* The window of output (oy, ox), clipped to the input. */
-#define WINDOW(oy, ox)                                   \
-    const int y0 = max((oy) * S - P, 0), x0 = max((ox) * S - P, 0); \
-    const int y1 = min((oy) * S - P + KH, H), x1 = min((ox) * S - P + KW, W)
+/* Outputs lo..hi-1 of a row have their whole window inside the row's columns. */
+static int2 inside_outputs(const int W, const int OW, const int KW, const int S, const int P)
+{
+    const int lo = min((P + S - 1) / S, OW);
+    return (int2)(lo, max(min(W - KW + P >= 0 ? (W - KW + P) / S + 1 : 0, OW), lo));
+}
 
-/* Output (ox) of row yr from window rows y0..y1 of plane xc, clipped at the edges. */
+/* Eight inputs S apart from p, S = 1 or 2 (stride 2: the even lanes of two float8
+ * loads; float16 is not native with AVX2). */
+static float8 load8_strided(__global const float *p, const int S)
+{
+    return S == 1 ? vload8(0, p) : (float8)(vload8(0, p).even, vload8(1, p).even);
+}
+
+/* Output ox from window rows y0..y1 of plane xc, clipped at the edges. */
 static float pool_one(__global const float *xc, const int W, const int y0, const int y1, const int ox,
                       const int KW, const int S, const int P, const int mode)
 {
@@ -40,21 +49,18 @@ __kernel void pool_forward(__global float *y, const int y_off, const int y_ns,
     __global const float *xc = x + x_off + n * x_ns + c * H * W;
     __global float *yr = y + y_off + n * y_ns + (c * OH + oy) * OW;
     const int y0 = max(oy * S - P, 0), y1 = min(oy * S - P + KH, H);
-    /* Outputs lo..hi-1 have their whole window inside the row. */
-    const int lo = min((P + S - 1) / S, OW), hi = max(min(W - KW + P >= 0 ? (W - KW + P) / S + 1 : 0, OW), lo);
+    const int2 inside = inside_outputs(W, OW, KW, S, P);
     int ox = 0;
-    for (; ox < lo; ox++)
+    for (; ox < inside.x; ox++)
         yr[ox] = pool_one(xc, W, y0, y1, ox, KW, S, P, mode);
     if (S <= 2) {
         const float count = (float)((y1 - y0) * KW);
-        for (; ox + 8 <= hi; ox += 8) {
+        for (; ox + 8 <= inside.y; ox += 8) {
             float8 acc = mode == 0 ? (float8)(-INFINITY) : (float8)(0.0f);
             for (int iy = y0; iy < y1; iy++) {
                 __global const float *row = xc + iy * W + ox * S - P;
                 for (int kx = 0; kx < KW; kx++) {
-                    /* stride 2: the even lanes of 16 (two float8 loads: float16 is not native with AVX2) */
-                    const float8 v = S == 1 ? vload8(0, row + kx)
-                                            : (float8)(vload8(0, row + kx).even, vload8(1, row + kx).even);
+                    const float8 v = load8_strided(row + kx, S);
                     if (mode == 0)
                         acc = select(v, acc, isnan(acc) | (v <= acc));
                     else
@@ -118,20 +124,19 @@ __kernel void pool_backward(__global float *dx, const int dx_off, const int dx_n
     __global const float *yr = y + y_off + n * y_ns + (c * OH + oy) * OW;
     __global const float *dyr = dy + dy_off + n * dy_ns + (c * OH + oy) * OW;
     const int y0 = max(oy * S - P, 0), y1 = min(oy * S - P + KH, H);
-    const int lo = min((P + S - 1) / S, OW), hi = max(min(W - KW + P >= 0 ? (W - KW + P) / S + 1 : 0, OW), lo);
+    const int2 inside = inside_outputs(W, OW, KW, S, P);
     int ox = 0;
-    for (; ox < lo; ox++)
+    for (; ox < inside.x; ox++)
         pool_one_backward(dxc, xc, W, y0, y1, ox, dyr[ox], yr[ox], KW, S, P, mode);
     if (mode == 0 && S <= 2) {
         const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7);
-        for (; ox + 8 <= hi; ox += 8) {
+        for (; ox + 8 <= inside.y; ox += 8) {
             const float8 m = vload8(0, yr + ox);
             int8 first = (int8)(-1);
             for (int ty = y0; ty < y1; ty++) {
                 __global const float *row = xc + ty * W + ox * S - P;
                 for (int kx = 0; kx < KW; kx++) {
-                    const float8 v = S == 1 ? vload8(0, row + kx)
-                                            : (float8)(vload8(0, row + kx).even, vload8(1, row + kx).even);
+                    const float8 v = load8_strided(row + kx, S);
                     const int8 at = (int8)(ty * W + ox * S - P + kx) + lane * S;
                     first = select(first, at, (v == m) & (first < 0));
                 }
@@ -146,7 +151,7 @@ __kernel void pool_backward(__global float *dx, const int dx_off, const int dx_n
         }
     } else if (S == 1) {
         const float count = (float)((y1 - y0) * KW);
-        for (; ox + 8 <= hi; ox += 8) {
+        for (; ox + 8 <= inside.y; ox += 8) {
             const float8 g = vload8(0, dyr + ox), out = vload8(0, yr + ox);
             const float8 share = mode == 2 ? g / count : select((float8)(0.0f), g / out, out > 0.0f);
             for (int ty = y0; ty < y1; ty++) {

@@ -78,7 +78,8 @@ fcl_status fcl_gemm_clblast_run(fcl_net *net, const fcl_gemm *g)
     const CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
     for (int q = 0; q < g->chunks && st == FCL_SUCCESS; q++) {
         const float beta = q > 0 || g->accumulate ? 1.0f : 0.0f;
-        const size_t a_off = (size_t)g->a_off + (size_t)q * g->a_chunk, b_off = (size_t)g->b_off + (size_t)q * g->b_chunk;
+        const size_t a_off = (size_t)g->a_off + (size_t)q * g->a_chunk;
+        const size_t b_off = (size_t)g->b_off + (size_t)q * g->b_chunk;
         cl_event ev = NULL, *evp = rt->profiling ? &ev : NULL;
         CLBlastStatusCode s =
             g->batch == 1 /* the plain call: a single product's strides may be 0, which the batched one refuses */

@@ -80,11 +80,11 @@ static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
                   .c = net->acts, .c_off = y.off, .ldc = Q, .c_batch = y.ns,
                   .relu = nd->relu, .bias_mode = 1, .bias = net->params,
                   .bias_off = (int)(nd->param_off + weight_count(nd))};
-    if (!pointwise(nd) && net->conv_implicit) {
+    if (!pointwise(nd) && net->conv_implicit) { /* the GEMM reads the input in place */
         const fcl_conv_geometry cv = {nd->in.h, nd->in.w, nd->out.w, nd->kh, nd->kw, nd->stride, nd->pad};
         return fcl_gemm_conv_run(net, &g, &cv);
     }
-    if (!pointwise(nd)) {
+    if (!pointwise(nd)) { /* im2col into the workspace, then the GEMM reads the columns */
         fcl_status st = unfold(net, nd, x);
         if (st != FCL_SUCCESS)
             return st;

@@ -29,11 +29,11 @@ static size_t lrn_workspace(const fcl_node *nd, int batch, bool training)
 static fcl_status lrn_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    const size_t n = (size_t)net->batch * fcl_shape_size(nd->in);
-    fcl_status st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD_PREPARE, lrn_items(net, nd), FCL_M(net->work), FCL_I(n), FCL_M(net->dacts),
+    const size_t n = (size_t)net->batch * fcl_shape_size(nd->in), items = lrn_items(net, nd);
+    fcl_status st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD_PREPARE, items, FCL_M(net->work), FCL_I(n), FCL_M(net->dacts),
                                FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
     if (st == FCL_SUCCESS)
-        st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD, lrn_items(net, nd), FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts),
+        st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD, items, FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts),
                         FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->work),
                         FCL_I(n), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h * nd->in.w), FCL_I(nd->size),
                         FCL_F(nd->alpha), FCL_F(nd->beta));
