@@ -1,7 +1,7 @@
 /* Whole training runs (fcl_train) on a tiny generated IDX-like data set: a run paused
  * and resumed ends with the same bytes as an uninterrupted one, its log holds each step
- * once, a checkpoint made with other settings is refused, and a loss that turns NaN
- * stops the run with the last good checkpoint intact. */
+ * once, a checkpoint made with other settings is refused, a loss that turns NaN stops
+ * the run with the last good checkpoint intact, and --init starts from given weights. */
 #include "io/safetensors.h"
 #include "train/trainer.h"
 
@@ -22,7 +22,8 @@ static const char model_text[] = "model trainer-test\ninput h=10 w=10 c=1\nconv 
                                  "fc emb c=8\nl2norm l2\n";
 static fcl_model *model;
 static fcl_dataset data;
-static char dir[3][96];
+enum { DIRS = 4 };
+static char dir[DIRS][96];
 
 static int setup(void **state)
 {
@@ -44,7 +45,7 @@ static int setup(void **state)
             data.pixels[(size_t)i * SIDE * SIDE + j] = (unsigned char)(stripe + (int)(rng >> 58));
         }
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < DIRS; i++)
         snprintf(dir[i], sizeof dir[i], "/tmp/facecl-trainer-%ld-%d", (long)getpid(), i);
     fcl_set_log_level(FCL_LOG_ERROR + 1); /* the refusals below are expected */
     return 0;
@@ -53,7 +54,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     static const char *const files[] = {FCL_CHECKPOINT_FILE, FCL_WEIGHTS_FILE, FCL_TRAIN_LOG_FILE};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < DIRS; i++) {
         for (int f = 0; f < 3; f++) {
             char path[512];
             snprintf(path, sizeof path, "%s/%s", dir[i], files[f]);
@@ -157,12 +158,44 @@ static void nan_loss_stops_and_keeps_the_last_good_checkpoint(void **state)
     free(p);
 }
 
+/* A run with init = the first test's weights, whose one step cannot move them (lr
+ * 1e-30), ends with exactly those weights, not its seed's; with the softmax loss too,
+ * whose classifier head comes after the embedding's parameters. */
+static void init_starts_from_the_given_weights(void **state)
+{
+    (void)state;
+    char init[512];
+    snprintf(init, sizeof init, "%s/%s", dir[0], FCL_WEIGHTS_FILE);
+    float *given = load(dir[0], FCL_WEIGHTS_FILE);
+    static const fcl_loss_kind losses[] = {FCL_LOSS_TRIPLET, FCL_LOSS_SOFTMAX};
+    for (int i = 0; i < 2; i++) {
+        fcl_train_summary sum;
+        fcl_train_options o = options(3);
+        o.init = init;
+        o.loss = losses[i];
+        o.steps = 1;
+        o.optim = fcl_optim_defaults(FCL_OPT_SGD);
+        o.optim.lr = 1e-30f;
+        o.schedule.kind = FCL_SCHEDULE_CONSTANT;
+        assert_int_equal(fcl_train(rt, model, &data, &o, &sum), FCL_SUCCESS);
+        float *w = load(dir[3], FCL_WEIGHTS_FILE);
+        assert_memory_equal(w, given, model->n_params * sizeof *w);
+        free(w);
+    }
+    fcl_train_summary sum;
+    fcl_train_options o = options(3);
+    o.init = "/nonexistent/weights.safetensors";
+    assert_int_not_equal(fcl_train(rt, model, &data, &o, &sum), FCL_SUCCESS);
+    free(given);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(paused_and_resumed_equals_uninterrupted),
         cmocka_unit_test(resume_refuses_other_settings),
         cmocka_unit_test(nan_loss_stops_and_keeps_the_last_good_checkpoint),
+        cmocka_unit_test(init_starts_from_the_given_weights),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

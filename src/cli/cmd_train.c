@@ -37,6 +37,9 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --schedule S         constant, step (x0.1 after each quarter) or cosine (default)\n"
             "  --warmup N           linear warm-up steps (0)\n"
             "  --seed S             initial weights, sampling and augmentation (%llu)\n"
+            "  --init W             start from the weights in W (weights or checkpoint of an earlier\n"
+            "                       run, e.g. a --loss softmax pre-training) instead of random ones;\n"
+            "                       the optimiser, step and schedule start afresh\n"
             "  --crop-pad N         random shift of up to N pixels (%d; 0: off)\n"
             "  --no-flip            no random horizontal flips\n"
             "  --checkpoint-every N steps between checkpoints (%ld)\n"
@@ -72,7 +75,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 int cmd_train(int argc, char **argv)
 {
     enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP, O_SEED, O_PAD,
-           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE };
+           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
@@ -85,7 +88,7 @@ int cmd_train(int argc, char **argv)
         {"on-nan", required_argument, NULL, O_ONNAN},  {"device", required_argument, NULL, 'd'},
         {"quiet", no_argument, NULL, O_QUIET},         {"profile", no_argument, NULL, O_PROFILE},
         {"stop-at", required_argument, NULL, O_STOP_AT}, {"loss", required_argument, NULL, O_LOSS},
-        {"tune-seconds", required_argument, NULL, O_TUNE},
+        {"tune-seconds", required_argument, NULL, O_TUNE}, {"init", required_argument, NULL, O_INIT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -123,6 +126,7 @@ int cmd_train(int argc, char **argv)
         case O_WD: ok = cli_double("weight-decay", optarg, 0, 1, &x), o.optim.weight_decay = (float)x; break;
         case O_SCHED: ok = parse_schedule(optarg, &o.schedule.kind); break;
         case O_WARMUP: ok = cli_long("warmup", optarg, 0, 100000000, &o.schedule.warmup); break;
+        case O_INIT: o.init = optarg; break;
         case O_SEED: ok = cli_long("seed", optarg, 0, 0x7fffffffL, &v), o.seed = (uint64_t)v; break;
         case O_PAD: ok = cli_long("crop-pad", optarg, 0, 64, &v), o.crop_pad = (int)v; break;
         case O_NOFLIP: o.flip = false; break;

@@ -495,11 +495,18 @@ fcl_status fcl_net_save_weights(fcl_net *net, const char *path)
 
 fcl_status fcl_net_load_weights(fcl_net *net, const char *path)
 {
-    size_t n = net->model->n_params;
+    return fcl_net_load_weights_of(net, net->model, path);
+}
+
+fcl_status fcl_net_load_weights_of(fcl_net *net, const fcl_model *m, const char *path)
+{
+    size_t n = m->n_params;
+    if (n > net->model->n_params)
+        return FCL_ERR_INVALID_ARGUMENT;
     float *host = malloc((n ? n : 1) * sizeof *host);
     if (!host)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
-    fcl_status st = fcl_weights_load(net->model, path, host);
+    fcl_status st = fcl_weights_load(m, path, host);
     if (st == FCL_SUCCESS)
         st = fcl_net_write(net, net->params, 0, n, host);
     free(host);

@@ -39,4 +39,7 @@ fcl_status fcl_weights_load(const fcl_model *m, const char *path, float *params)
 /* The same for a network's device parameters. */
 fcl_status fcl_net_save_weights(fcl_net *net, const char *path);
 fcl_status fcl_net_load_weights(fcl_net *net, const char *path);
+/* m's parameters from path into the first m->n_params floats of net's: net's model is m
+ * or m with a head appended (fcl_model_with_head), whose parameters come after m's. */
+fcl_status fcl_net_load_weights_of(fcl_net *net, const fcl_model *m, const char *path);
 #endif

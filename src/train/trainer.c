@@ -26,11 +26,11 @@ static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_o
 {
     snprintf(out, size,
              "model=%s data=%s images=%d P=%d K=%d steps=%ld loss=%s mining=%s alpha=%g optimizer=%s lr=%g wd=%g "
-             "schedule=%d warmup=%ld seed=%" PRIu64 " crop=%d flip=%d",
+             "schedule=%d warmup=%ld seed=%" PRIu64 " crop=%d flip=%d init=%s",
              m->name, d->source, d->n, o->P, o->K, o->steps, fcl_loss_name(o->loss), fcl_mining_name(o->mining),
              (double)o->alpha,
              fcl_optimizer_name(o->optim.kind), (double)o->optim.lr, (double)o->optim.weight_decay,
-             (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip);
+             (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip, o->init ? o->init : "");
 }
 
 typedef struct run {
@@ -290,6 +290,11 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     uint64_t sampler = o->seed ^ 0x5a17e5ULL; /* the sampler's stream differs from the weights' */
     if (st == FCL_SUCCESS)
         st = o->resume ? load_checkpoint(&r, &start, &sampler) : fcl_net_init_params(r.net, o->seed);
+    if (st == FCL_SUCCESS && !o->resume && o->init) { /* a softmax head, if any, keeps its seeded start */
+        st = fcl_net_load_weights_of(r.net, m, o->init);
+        if (st != FCL_SUCCESS)
+            fcl_log(FCL_LOG_ERROR, "--init %s: cannot start from these weights (see above)", o->init);
+    }
     out->first_step = start;
     FILE *log = NULL;
     if (st == FCL_SUCCESS && !(log = open_log(r.path[2], o->resume ? start : -1)))

@@ -18,6 +18,7 @@ typedef struct fcl_train_options {
     fcl_optim_config optim;
     fcl_schedule schedule; /* base_lr is optim.lr; total is steps */
     uint64_t seed;         /* initial weights, sampling, augmentation */
+    const char *init;      /* NULL, or weights to start from (e.g. a softmax pre-training) */
     int crop_pad;
     bool flip;
     long checkpoint_every; /* steps; a checkpoint is also written at the end */
