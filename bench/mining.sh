@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Semi-hard, batch-hard and batch-all mining (and softmax cross-entropy as the
-# baseline) compared on the same model and budget, over several seeds: each run trained, then evaluated (10-fold verification on the
-# generated Fashion-MNIST pairs, VAL at FAR 1e-3, rank-1), and a markdown table of
-# mean +- std printed (each run's own figures and training wall time before it). Finished runs are kept in
-# OUT and not repeated. --strategies picks some of them; --train-args adds options to
-# every `facecl train` (a recipe, e.g. "--optimizer adam --no-flip").
+# baseline) compared on the same model and budget, over several seeds: each run
+# trained, then evaluated (10-fold verification on the generated Fashion-MNIST pairs,
+# VAL at FAR 1e-3, rank-1); each run's figures and training wall time are listed, then
+# a markdown table of mean +- std. Finished runs are kept in OUT and not repeated.
+# --strategies picks some of them; --train-args adds options to every `facecl train`
+# (a recipe, e.g. "--optimizer adam --no-flip").
 #   bench/mining.sh [--steps N] [--seeds "1 2 3"] [--model M] [--out DIR] [--build DIR]
 #                   [--strategies "semi-hard batch-hard batch-all softmax"] [--train-args "..."]
 set -euo pipefail
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
         --data) data=$2; shift 2 ;;
         --strategies) strategies=$2; shift 2 ;;
         --train-args) train_args=$2; shift 2 ;;
-        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/mining.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
