@@ -200,16 +200,13 @@ static bool workspace(fcl_net *net, cl_mem *buf, size_t *have, size_t floats, co
     cl_int err = CL_INVALID_BUFFER_SIZE;
     if (floats <= (size_t)INT_MAX && floats * sizeof(float) <= net->rt->info.max_alloc_bytes)
         *buf = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, floats * sizeof(float), NULL, &err);
-    if (!*buf && required) {
-        fcl_log(FCL_LOG_ERROR, "no device memory for a %.1f MiB GEMM workspace (%s: %s); a smaller batch needs less",
-                floats * 4 / 1048576.0, what, fcl_status_str(err));
-        return false;
-    }
     if (!*buf) {
-        if (!net->gemm_workspace_warned)
-            fcl_log(FCL_LOG_WARN, "no device memory for a %.1f MiB GEMM workspace (%s: %s); continuing without "
-                                  "it, which is slower", floats * 4 / 1048576.0, what, fcl_status_str(err));
-        net->gemm_workspace_warned = true;
+        if (required || !net->gemm_workspace_warned)
+            fcl_log(required ? FCL_LOG_ERROR : FCL_LOG_WARN,
+                    "no device memory for a %.1f MiB GEMM workspace (%s: %s); %s", floats * 4 / 1048576.0, what,
+                    fcl_status_str(err),
+                    required ? "a smaller batch needs less" : "continuing without it, which is slower");
+        net->gemm_workspace_warned |= !required;
         return false;
     }
     *have = floats;
