@@ -2,6 +2,31 @@
  * running_mean[C], running_var[C].  stats at s_off: mean[C], inv_std[C] of the batch,
  * saved for backward.  One work-item per channel. */
 
+static float hsum8(const float8 v)
+{
+    const float4 h = v.lo + v.hi;
+    return h.x + h.y + h.z + h.w;
+}
+
+/* Sum and sum of squares of plane[0..HW), eight at a time (the CPU's vector registers)
+ * and the tail one by one. */
+static float2 plane_sums(__global const float *plane, const int HW)
+{
+    float8 sum = 0.0f, sq = 0.0f;
+    int j = 0;
+    for (; j + 8 <= HW; j += 8) {
+        const float8 v = vload8(0, plane + j);
+        sum += v;
+        sq += v * v;
+    }
+    float s = 0.0f, q = 0.0f;
+    for (; j < HW; j++) {
+        s += plane[j];
+        q += plane[j] * plane[j];
+    }
+    return (float2)(s + hsum8(sum), q + hsum8(sq));
+}
+
 __kernel void batchnorm_forward(__global float *y, const int y_off, const int y_ns,
                                 __global const float *x, const int x_off, const int x_ns,
                                 __global float *p, const int p_off, __global float *s, const int s_off,
@@ -14,12 +39,11 @@ __kernel void batchnorm_forward(__global float *y, const int y_off, const int y_
     float mean, var;
     if (training) {
         float sum = 0.0f, sq = 0.0f;
-        for (int n = 0; n < N; n++)
-            for (int j = 0; j < HW; j++) {
-                const float v = x[x_off + n * x_ns + c * HW + j];
-                sum += v;
-                sq += v * v;
-            }
+        for (int n = 0; n < N; n++) {
+            const float2 t = plane_sums(x + x_off + n * x_ns + c * HW, HW);
+            sum += t.x;
+            sq += t.y;
+        }
         const float count = (float)(N * HW);
         mean = sum / count;
         var = fmax(sq / count - mean * mean, 0.0f);
@@ -34,40 +58,85 @@ __kernel void batchnorm_forward(__global float *y, const int y_off, const int y_
     s[s_off + c] = mean;
     s[s_off + C + c] = inv_std;
     const float g = p[p_off + c] * inv_std, b = p[p_off + C + c] - mean * g;
-    for (int n = 0; n < N; n++)
-        for (int j = 0; j < HW; j++) {
-            const float v = x[x_off + n * x_ns + c * HW + j] * g + b;
-            y[y_off + n * y_ns + c * HW + j] = relu && v < 0.0f ? 0.0f : v; /* NaN passes, as it must */
+    for (int n = 0; n < N; n++) {
+        __global const float *xp = x + x_off + n * x_ns + c * HW;
+        __global float *yp = y + y_off + n * y_ns + c * HW;
+        int j = 0;
+        for (; j + 8 <= HW; j += 8) {
+            const float8 v = vload8(0, xp + j) * g + b;
+            vstore8(relu ? select(v, (float8)(0.0f), v < 0.0f) : v, 0, yp + j); /* NaN passes, as it must */
         }
+        for (; j < HW; j++) {
+            const float v = xp[j] * g + b;
+            yp[j] = relu && v < 0.0f ? 0.0f : v;
+        }
+    }
+}
+
+/* The output's gradient as the layer sees it: with a fused ReLU, zero where the output
+ * y is not positive (NaN included), as relu_backward would leave it. */
+static float8 seen_gradient8(__global const float *dy, __global const float *y, const int relu)
+{
+    const float8 g = vload8(0, dy);
+    return relu ? select((float8)(0.0f), g, vload8(0, y) > 0.0f) : g;
+}
+
+static float seen_gradient(__global const float *dy, __global const float *y, const int relu)
+{
+    return relu && !(*y > 0.0f) ? 0.0f : *dy;
 }
 
 /* Training-mode backward: dx += gamma inv_std (dy - mean(dy) - xhat mean(dy xhat));
- * dgamma += sum dy xhat; dbeta += sum dy. */
+ * dgamma += sum dy xhat; dbeta += sum dy; dy masked by the fused ReLU (relu = 1, from
+ * the output y), so no separate relu_backward pass reads and writes it. */
 __kernel void batchnorm_backward(__global float *dx, const int dx_off, const int dx_ns,
                                  __global const float *dy, const int dy_off, const int dy_ns,
+                                 __global const float *y, const int y_off, const int y_ns,
                                  __global const float *x, const int x_off, const int x_ns,
                                  __global const float *p, const int p_off, __global float *dp, const int dp_off,
                                  __global const float *s, const int s_off,
-                                 const int N, const int C, const int HW)
+                                 const int N, const int C, const int HW, const int relu)
 {
     const int c = get_global_id(0);
     if (c >= C)
         return;
     const float mean = s[s_off + c], inv_std = s[s_off + C + c];
-    float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
-    for (int n = 0; n < N; n++)
-        for (int j = 0; j < HW; j++) {
-            const float g = dy[dy_off + n * dy_ns + c * HW + j];
-            sum_dy += g;
-            sum_dy_xhat += g * (x[x_off + n * x_ns + c * HW + j] - mean) * inv_std;
+    float8 sum8 = 0.0f, dot8 = 0.0f;
+    float sum_dy = 0.0f, sum_dy_xc = 0.0f; /* sum of dy (x - mean) */
+    for (int n = 0; n < N; n++) {
+        __global const float *dyp = dy + dy_off + n * dy_ns + c * HW, *yp = y + y_off + n * y_ns + c * HW;
+        __global const float *xp = x + x_off + n * x_ns + c * HW;
+        int j = 0;
+        for (; j + 8 <= HW; j += 8) {
+            const float8 g = seen_gradient8(dyp + j, yp + j, relu);
+            sum8 += g;
+            dot8 += g * (vload8(0, xp + j) - mean);
         }
+        for (; j < HW; j++) {
+            const float g = seen_gradient(dyp + j, yp + j, relu);
+            sum_dy += g;
+            sum_dy_xc += g * (xp[j] - mean);
+        }
+    }
+    sum_dy += hsum8(sum8);
+    sum_dy_xc += hsum8(dot8);
+    const float sum_dy_xhat = inv_std * sum_dy_xc;
     dp[dp_off + c] += sum_dy_xhat;
     dp[dp_off + C + c] += sum_dy;
     const float count = (float)(N * HW), scale = p[p_off + c] * inv_std;
-    for (int n = 0; n < N; n++)
-        for (int j = 0; j < HW; j++) {
-            const float xhat = (x[x_off + n * x_ns + c * HW + j] - mean) * inv_std;
-            dx[dx_off + n * dx_ns + c * HW + j] +=
-                scale * (dy[dy_off + n * dy_ns + c * HW + j] - sum_dy / count - xhat * sum_dy_xhat / count);
-        }
+    /* dx += scale (g - sum_dy / count - (x - mean) inv_std sum_dy_xhat / count)
+     *     = scale g + a (x - mean) + b */
+    const float a = -scale * inv_std * sum_dy_xhat / count, b = -scale * sum_dy / count;
+    for (int n = 0; n < N; n++) {
+        __global const float *dyp = dy + dy_off + n * dy_ns + c * HW, *yp = y + y_off + n * y_ns + c * HW;
+        __global const float *xp = x + x_off + n * x_ns + c * HW;
+        __global float *dxp = dx + dx_off + n * dx_ns + c * HW;
+        int j = 0;
+        for (; j + 8 <= HW; j += 8)
+            vstore8(vload8(0, dxp + j) + scale * seen_gradient8(dyp + j, yp + j, relu) +
+                        a * (vload8(0, xp + j) - mean) + b,
+                    0, dxp + j);
+        for (; j < HW; j++)
+            dxp[j] += scale * seen_gradient(dyp + j, yp + j, relu) + a * (xp[j] - mean) + b;
+    }
 }

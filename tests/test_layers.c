@@ -189,6 +189,9 @@ CASE(fc_maxout, 2, "input h=1 w=1 c=10\nfc a c=12\nmaxout b g=2\n")
 CASE(l2norm_embedding, 3, "input h=1 w=1 c=11\nfc a c=8\nl2norm b\n")
 CASE(batchnorm_train, 3, "input h=3 w=4 c=5\nbatchnorm a\n")
 CASE(batchnorm_relu, 2, "input h=4 w=3 c=3\nconv a k=3 c=4 relu=0\nbatchnorm b relu=1\n")
+/* Planes of 35: cl/batchnorm.cl's eight-at-a-time loops with a tail, the ReLU masked
+ * inside the backward kernel. */
+CASE(batchnorm_relu_wide, 2, "input h=5 w=7 c=2\nconv a k=3 c=3 relu=0\nbatchnorm b relu=1\n")
 CASE(inception_all_branches, 2,
      "input h=6 w=5 c=4\ninception m 1x1=3 3x3r=2 3x3=3 5x5r=2 5x5=2 pool=max proj=2\n")
 CASE(inception_strided_l2, 2, "input h=7 w=7 c=3\ninception m 3x3r=2 3x3=3 5x5r=2 5x5=2 pool=l2 s=2\n")
@@ -359,6 +362,7 @@ int main(void)
         cmocka_unit_test(l2norm_embedding),
         cmocka_unit_test(batchnorm_train),
         cmocka_unit_test(batchnorm_relu),
+        cmocka_unit_test(batchnorm_relu_wide),
         cmocka_unit_test(inception_all_branches),
         cmocka_unit_test(inception_strided_l2),
         cmocka_unit_test(small_facenet),

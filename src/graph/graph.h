@@ -78,6 +78,9 @@ typedef struct fcl_op_def {
     size_t state_floats;                   /* per output channel */
     fcl_status (*forward)(fcl_net *net, const fcl_node *node);
     fcl_status (*backward)(fcl_net *net, const fcl_node *node);
+    /* backward applies the fused ReLU's mask itself (one pass less over the gradient);
+     * otherwise the graph runs relu_backward on the output's gradient first. */
+    bool backward_masks_relu;
     /* Plain C reference in double precision: y = f(x; params), one batch of n. */
     void (*reference)(const fcl_node *node, int n, const double *x, const double *params, double *y);
     /* Scratch floats the forward (and, in training, backward) pass needs; NULL: none. */

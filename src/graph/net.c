@@ -557,7 +557,7 @@ fcl_status fcl_net_backward_layers(fcl_net *net)
     for (int i = m->n_nodes - 1; i >= 1 && st == FCL_SUCCESS; i--) {
         const fcl_node *nd = &m->nodes[i];
         net->profile_node = i, net->profile_backward = true;
-        if (nd->relu) {
+        if (nd->relu && !fcl_ops[nd->op]->backward_masks_relu) {
             fcl_view y = fcl_net_output_view(net, i);
             st = FCL_LAUNCH(net, FCL_K_RELU_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->dacts),
                             FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), FCL_I(net->batch),

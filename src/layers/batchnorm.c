@@ -27,10 +27,11 @@ static fcl_status bn_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
     return FCL_LAUNCH(net, FCL_K_BATCHNORM_BACKWARD, (size_t)nd->in.c, FCL_M(net->dacts), FCL_I(x.off),
-                      FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off),
-                      FCL_I(x.ns), FCL_M(net->params), FCL_I(nd->param_off), FCL_M(net->grads),
-                      FCL_I(nd->param_off), FCL_M(net->state), FCL_I(nd->state_off), FCL_I(net->batch),
-                      FCL_I(nd->in.c), FCL_I(nd->in.h * nd->in.w));
+                      FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(y.off),
+                      FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params),
+                      FCL_I(nd->param_off), FCL_M(net->grads), FCL_I(nd->param_off), FCL_M(net->state),
+                      FCL_I(nd->state_off), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h * nd->in.w),
+                      FCL_I(nd->relu));
 }
 
 /* Training-mode reference (batch statistics), the mode whose gradient is tested. */
@@ -64,5 +65,6 @@ const fcl_op_def fcl_op_batchnorm = {
     .state_floats = 2,
     .forward = bn_forward,
     .backward = bn_backward,
+    .backward_masks_relu = true,
     .reference = bn_reference,
 };
