@@ -1,11 +1,17 @@
 /* Whole-tensor utilities: fill, scaled accumulate, copy of a channel slice.
  * Offsets are in floats into the arena buffers the graph planner hands out. */
 
+/* x[x_off .. x_off + n) = value, eight floats per work-item (a float8 store: a third of
+ * the work-items and vector stores, which PoCL keeps as such); the last one stores the
+ * tail. At least ceil(n / 8) work-items. */
 __kernel void fill(__global float *x, const uint x_off, const float value, const uint n)
 {
-    uint i = get_global_id(0);
-    if (i < n)
-        x[x_off + i] = value;
+    const uint i = get_global_id(0) * 8;
+    if (i + 8 <= n)
+        vstore8((float8)(value), 0, x + x_off + i);
+    else
+        for (uint j = i; j < n; j++)
+            x[x_off + j] = value;
 }
 
 /* y += alpha * x */

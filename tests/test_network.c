@@ -145,6 +145,35 @@ static void skipping_the_input_gradient_keeps_parameter_gradients(void **state)
     fcl_model_destroy(m);
 }
 
+/* fcl_net_fill writes exactly [offset, offset + n): whole float8 runs and a tail, at an
+ * offset that is not a multiple of eight. */
+static void fill_covers_exactly_its_range(void **state)
+{
+    (void)state;
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse("input h=1 w=1 c=3\nfc f c=2\n", "fill", &m), FCL_SUCCESS);
+    fcl_net *net;
+    assert_int_equal(fcl_net_create(rt, m, 1, true, &net), FCL_SUCCESS);
+    enum { SIZE = 1100, AT = 3 };
+    cl_int err;
+    cl_mem buf = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, SIZE * sizeof(float), NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    float host[SIZE];
+    for (size_t n = 0; n <= 1029; n += n < 20 ? 1 : 113) {
+        for (int i = 0; i < SIZE; i++)
+            host[i] = -1.0f;
+        assert_int_equal(fcl_net_write(net, buf, 0, SIZE, host), FCL_SUCCESS);
+        assert_int_equal(fcl_net_fill(net, buf, AT, n, 2.5f), FCL_SUCCESS);
+        assert_int_equal(fcl_net_read(net, buf, 0, SIZE, host), FCL_SUCCESS);
+        for (size_t i = 0; i < SIZE; i++)
+            if (host[i] != (i >= AT && i < AT + n ? 2.5f : -1.0f))
+                fail_msg("fill of %zu floats at %d: float %zu is %g", n, AT, i, host[i]);
+    }
+    clReleaseMemObject(buf);
+    fcl_net_destroy(net);
+    fcl_model_destroy(m);
+}
+
 static void capture(fcl_log_level level, const char *message, void *user)
 {
     (void)level, (void)user;
@@ -174,6 +203,7 @@ int main(void)
         cmocka_unit_test(saved_weights_reproduce_embeddings),
         cmocka_unit_test(too_large_for_the_device_says_how_much),
         cmocka_unit_test(skipping_the_input_gradient_keeps_parameter_gradients),
+        cmocka_unit_test(fill_covers_exactly_its_range),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

@@ -181,7 +181,7 @@ void fcl_net_print_profile(const fcl_net *net, FILE *f)
 
 fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value)
 {
-    return FCL_LAUNCH(net, FCL_K_FILL, n, FCL_M(buf), FCL_I(offset), FCL_F(value), FCL_I(n));
+    return FCL_LAUNCH(net, FCL_K_FILL, (n + 7) / 8, FCL_M(buf), FCL_I(offset), FCL_F(value), FCL_I(n));
 }
 
 fcl_view fcl_net_output_view(const fcl_net *net, int node)
