@@ -9,11 +9,11 @@ static int2 inside_outputs(const int W, const int OW, const int KW, const int S,
     return (int2)(lo, max(min(W - KW + P >= 0 ? (W - KW + P) / S + 1 : 0, OW), lo));
 }
 
-/* Eight inputs S apart from p, S = 1 or 2 (stride 2: the even lanes of two float8
- * loads; float16 is not native with AVX2). */
-static float8 load8_strided(__global const float *p, const int S)
+/* Four inputs S apart from p, S = 1 or 2 (stride 2: p[0], p[2] from one load, p[4],
+ * p[6] from another, never reading past the last input used). */
+static float4 load4_strided(__global const float *p, const int S)
 {
-    return S == 1 ? vload8(0, p) : (float8)(vload8(0, p).even, vload8(1, p).even);
+    return S == 1 ? vload4(0, p) : (float4)(vload4(0, p).even, vload4(0, p + 3).odd);
 }
 
 /* Output ox from window rows y0..y1 of plane xc, clipped at the edges. */
@@ -34,9 +34,10 @@ static float pool_one(__global const float *xc, const int W, const int y0, const
 }
 
 /* One work-item per output row (oy, plane = n*C + c). Where a window lies inside the
- * row (columns), eight outputs at a time in float8 for strides 1 and 2 (the CPU's
+ * row (columns), four outputs at a time in float4 for strides 1 and 2 (the CPU's
  * vector registers; work-items next to each other would gather); edges and other
- * strides one by one. */
+ * strides one by one. Four, not eight: a 14-wide map pooled 3x3/2 has six inside
+ * outputs a row, which eight-wide runs left all to the scalar path. */
 __kernel void pool_forward(__global float *y, const int y_off, const int y_ns,
                            __global const float *x, const int x_off, const int x_ns,
                            const int N, const int C, const int H, const int W, const int OH, const int OW,
@@ -55,19 +56,19 @@ __kernel void pool_forward(__global float *y, const int y_off, const int y_ns,
         yr[ox] = pool_one(xc, W, y0, y1, ox, KW, S, P, mode);
     if (S <= 2) {
         const float count = (float)((y1 - y0) * KW);
-        for (; ox + 8 <= inside.y; ox += 8) {
-            float8 acc = mode == 0 ? (float8)(-INFINITY) : (float8)(0.0f);
+        for (; ox + 4 <= inside.y; ox += 4) {
+            float4 acc = mode == 0 ? (float4)(-INFINITY) : (float4)(0.0f);
             for (int iy = y0; iy < y1; iy++) {
                 __global const float *row = xc + iy * W + ox * S - P;
                 for (int kx = 0; kx < KW; kx++) {
-                    const float8 v = load8_strided(row + kx, S);
+                    const float4 v = load4_strided(row + kx, S);
                     if (mode == 0)
                         acc = select(v, acc, isnan(acc) | (v <= acc));
                     else
                         acc += mode == 1 ? v * v : v;
                 }
             }
-            vstore8(mode == 0 ? acc : mode == 1 ? sqrt(acc) : acc / count, 0, yr + ox);
+            vstore4(mode == 0 ? acc : mode == 1 ? sqrt(acc) : acc / count, 0, yr + ox);
         }
     }
     for (; ox < OW; ox++)
@@ -103,10 +104,10 @@ static void pool_one_backward(__global float *dxc, __global const float *xc, con
 /* Backward by scattering each output's gradient over its window. Windows of output
  * rows oy and oy + RS (RS = ceil(KH / S)) never share an input row, so one launch per
  * phase (oy % RS) lets every work-item walk one output row alone, race-free; the row's
- * own overlapping windows are added in order. Where windows lie inside the row, eight
- * outputs at a time as in pool_forward: max pooling finds the eight first maxima in
- * float8 and adds the eight gradients one by one, in order (neighbours may share a
- * maximum); L2 and average pooling at stride 1 add whole float8 runs per window tap. */
+ * own overlapping windows are added in order. Where windows lie inside the row, four
+ * outputs at a time as in pool_forward: max pooling finds the four first maxima in
+ * float4 and adds the four gradients one by one, in order (neighbours may share a
+ * maximum); L2 and average pooling at stride 1 add whole float4 runs per window tap. */
 __kernel void pool_backward(__global float *dx, const int dx_off, const int dx_ns,
                             __global const float *dy, const int dy_off, const int dy_ns,
                             __global const float *x, const int x_off, const int x_ns,
@@ -129,37 +130,37 @@ __kernel void pool_backward(__global float *dx, const int dx_off, const int dx_n
     for (; ox < inside.x; ox++)
         pool_one_backward(dxc, xc, W, y0, y1, ox, dyr[ox], yr[ox], KW, S, P, mode);
     if (mode == 0 && S <= 2) {
-        const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7);
-        for (; ox + 8 <= inside.y; ox += 8) {
-            const float8 m = vload8(0, yr + ox);
-            int8 first = (int8)(-1);
+        const int4 lane = (int4)(0, 1, 2, 3);
+        for (; ox + 4 <= inside.y; ox += 4) {
+            const float4 m = vload4(0, yr + ox);
+            int4 first = (int4)(-1);
             for (int ty = y0; ty < y1; ty++) {
                 __global const float *row = xc + ty * W + ox * S - P;
                 for (int kx = 0; kx < KW; kx++) {
-                    const float8 v = load8_strided(row + kx, S);
-                    const int8 at = (int8)(ty * W + ox * S - P + kx) + lane * S;
+                    const float4 v = load4_strided(row + kx, S);
+                    const int4 at = (int4)(ty * W + ox * S - P + kx) + lane * S;
                     first = select(first, at, (v == m) & (first < 0));
                 }
             }
-            float g[8];
-            int f[8];
-            vstore8(vload8(0, dyr + ox), 0, g);
-            vstore8(first, 0, f);
-            for (int t = 0; t < 8; t++)
+            float g[4];
+            int f[4];
+            vstore4(vload4(0, dyr + ox), 0, g);
+            vstore4(first, 0, f);
+            for (int t = 0; t < 4; t++)
                 if (f[t] >= 0)
                     dxc[f[t]] += g[t];
         }
     } else if (S == 1) {
         const float count = (float)((y1 - y0) * KW);
-        for (; ox + 8 <= inside.y; ox += 8) {
-            const float8 g = vload8(0, dyr + ox), out = vload8(0, yr + ox);
-            const float8 share = mode == 2 ? g / count : select((float8)(0.0f), g / out, out > 0.0f);
+        for (; ox + 4 <= inside.y; ox += 4) {
+            const float4 g = vload4(0, dyr + ox), out = vload4(0, yr + ox);
+            const float4 share = mode == 2 ? g / count : select((float4)(0.0f), g / out, out > 0.0f);
             for (int ty = y0; ty < y1; ty++) {
                 __global float *drow = dxc + ty * W + ox - P;
                 __global const float *xrow = xc + ty * W + ox - P;
                 for (int kx = 0; kx < KW; kx++) {
-                    const float8 add = mode == 2 ? share : share * vload8(0, xrow + kx);
-                    vstore8(vload8(0, drow + kx) + add, 0, drow + kx);
+                    const float4 add = mode == 2 ? share : share * vload4(0, xrow + kx);
+                    vstore4(vload4(0, drow + kx) + add, 0, drow + kx);
                 }
             }
         }

@@ -173,9 +173,12 @@ CASE(maxpool_global, 2, "input h=5 w=6 c=3\nmaxpool a global=1\n")
 CASE(l2pool_3x3, 2, "input h=6 w=7 c=3\nl2pool a k=3\n")
 CASE(avgpool_3x3_stride2, 2, "input h=7 w=9 c=2\navgpool a k=3 s=2\n")
 CASE(avgpool_global, 3, "input h=5 w=5 c=4\navgpool a global=1\n")
-/* Rows wide enough for cl/pool.cl's eight-at-a-time path, strides 1 and 2, with edges. */
+/* Rows wide enough for cl/pool.cl's four-at-a-time path, strides 1 and 2, with edges;
+ * 14 wide at stride 2 (six inside outputs: one run of four and a scalar tail) as
+ * fmnist-bn's pool2. */
 CASE(maxpool_wide_rows, 2, "input h=5 w=21 c=2\nmaxpool a k=3 s=1\n")
 CASE(maxpool_wide_stride2, 2, "input h=6 w=40 c=2\nmaxpool a k=3 s=2\n")
+CASE(maxpool_14_stride2, 2, "input h=5 w=14 c=3\nmaxpool a k=3 s=2\n")
 CASE(l2pool_wide_rows, 2, "input h=4 w=26 c=2\nl2pool a k=3\n")
 CASE(avgpool_wide_stride2, 2, "input h=5 w=37 c=2\navgpool a k=3 s=2\n")
 CASE(avgpool_wide_rows, 2, "input h=4 w=27 c=2\navgpool a k=3 s=1\n")
@@ -293,7 +296,7 @@ static void ties_send_the_gradient_to_the_first_maximum(void **state)
     }
 }
 
-/* The same on rows wide enough for cl/pool.cl's eight-at-a-time backward: with every
+/* The same on rows wide enough for cl/pool.cl's four-at-a-time backward: with every
  * input equal, each window's first maximum is its leftmost input in the image, so input
  * ix receives one gradient per output whose clipped window starts there. */
 static void ties_on_wide_rows(void **state)
@@ -350,6 +353,7 @@ int main(void)
         cmocka_unit_test(avgpool_global),
         cmocka_unit_test(maxpool_wide_rows),
         cmocka_unit_test(maxpool_wide_stride2),
+        cmocka_unit_test(maxpool_14_stride2),
         cmocka_unit_test(l2pool_wide_rows),
         cmocka_unit_test(avgpool_wide_stride2),
         cmocka_unit_test(avgpool_wide_rows),
