@@ -123,7 +123,8 @@ static void every_shipped_model_loads(void **state)
 {
     (void)state;
     static const char *const names[] = {"nn1", "nn2", "nn3", "nn4", "nns1", "nns2",
-                                        "fmnist-tiny", "fmnist-small", "fmnist-bn", "fmnist-inception", "fmnist-nns2"};
+                                        "fmnist-tiny", "fmnist-small", "fmnist-bn", "fmnist-bn512", "fmnist-inception",
+                                        "fmnist-nns2"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         fcl_model_destroy(load(names[i]));
 }
