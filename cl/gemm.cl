@@ -1,8 +1,16 @@
 /* Register-blocked GEMM:  C = op(A) op(B)  [+ C] [+ bias] [ReLU], batched over dimension 2
  * (a transposed B only through gemm_pack_b, below).
- *   A(m,k) = TRANS_A ? A[k*lda + m] : A[m*lda + k]      (M x K)
+ *   A(m,k) = A[row_a(m) + (TRANS_A ? k*lda : k)]        (M x K, row_a below)
  *   B(k,n) = B[k*ldb + n]                                (K x N, rows contiguous)
- *   C(m,n) = C[m*ldc + n]                                (M x N)
+ *   C(m,n) = C[row_c(m) + n*(c_trans ? ldc : 1)]         (M x N)
+ * Rows come in segments of m_seg (a convolution's positions of one image, so that the
+ * batch's positions form one tall product): row m is row m % m_seg of segment m / m_seg,
+ * segments a_seg and c_seg apart in A and C:
+ *   row_a(m) = (m / m_seg)*a_seg + (m % m_seg)*(TRANS_A ? 1 : lda)
+ *   row_c(m) = (m / m_seg)*c_seg + (m % m_seg)*(c_trans ? 1 : ldc)
+ * With m_seg = M that is the plain layout. c_trans stores C transposed (C^T row-major:
+ * a convolution's output, channel-major per image, from a product whose rows are
+ * positions).
  * Each work-item owns a TM x (VW*WN) tile of C held in TM*WN floatVW accumulators, which
  * PoCL maps onto the CPU's vector registers and a GPU spreads over lanes; the tile must
  * fit the register file, so the tuner (src/graph/gemm.c) picks TM, VW and WN per device.
@@ -42,10 +50,12 @@
 #define vloadv CAT(vload, VW)
 #define vstorev CAT(vstore, VW)
 
-#if TRANS_A
-#define A_AT(a, m, k) (a)[(k) * lda + (m)]
+#if TRANS_A /* A(m, k) for the row whose offset row_a gives */
+#define A_AT(a, ra, k) (a)[(k) * lda + (ra)]
+#define A_ROW_STRIDE 1
 #else
-#define A_AT(a, m, k) (a)[(m) * lda + (k)]
+#define A_AT(a, ra, k) (a)[(ra) + (k)]
+#define A_ROW_STRIDE lda
 #endif
 #if PB /* row k of the panel that holds column n0 (a multiple of TN) */
 #define B_ROW(b, k, n0) ((b) + ((n0) / TN) * ldb + (k) * TN)
@@ -62,22 +72,24 @@
     }
 
 /* C's tile (rows m0.., columns n0.. of c) from acc, with the epilogue: bias per row (1)
- * or column (2), accumulation into C, the ReLU. */
-#define STORE_TILE(accumulate, bias_mode)                                                          \
+ * or column (2), accumulation into C, the ReLU. Row m0 + i starts at row_c(i); columns
+ * are col_stride apart. */
+#define STORE_TILE(accumulate, bias_mode, row_c, col_stride)                                       \
     for (int i = 0; i < TM && m0 + i < M; i++) {                                                   \
         float out[TN];                                                                             \
         _Pragma("unroll") for (int v = 0; v < WN; v++)                                             \
             vstorev(acc[i][v], v, out);                                                            \
-        __global float *crow = c + (m0 + i) * ldc;                                                 \
+        __global float *crow = c + (row_c);                                                        \
         for (int t = 0; t < TN && n0 + t < N; t++) {                                               \
             float r = out[t];                                                                      \
             if ((bias_mode) == 1)                                                                  \
                 r += bias[bias_off + m0 + i];                                                      \
             else if ((bias_mode) == 2)                                                             \
                 r += bias[bias_off + n0 + t];                                                      \
+            __global float *ct = crow + (n0 + t) * (col_stride);                                   \
             if (accumulate)                                                                        \
-                r += crow[n0 + t];                                                                 \
-            crow[n0 + t] = relu && r < 0.0f ? 0.0f : r;                                            \
+                r += *ct;                                                                          \
+            *ct = relu && r < 0.0f ? 0.0f : r;                                                     \
         }                                                                                          \
     }
 
@@ -86,7 +98,7 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
                    __global const float *B, const int b_off, const int ldb, const int b_chunk, const int b_batch,
                    __global float *C, const int c_off, const int ldc, const int c_batch,
                    const int accumulate, const int bias_mode, __global const float *bias, const int bias_off,
-                   const int relu)
+                   const int relu, const int m_seg, const int a_seg, const int c_seg, const int c_trans)
 {
     const int n0 = get_global_id(0) * TN, m0 = get_global_id(1) * TM, z = get_global_id(2);
     if (n0 >= N || m0 >= M)
@@ -94,6 +106,12 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
     __global const float *a0 = A + a_off + z * a_batch;
     __global const float *b0 = B + b_off + z * b_batch;
     __global float *c = C + c_off + z * c_batch;
+    int ra[TM], rc[TM]; /* row_a and row_c of the tile's rows (see the top) */
+    _Pragma("unroll") for (int i = 0; i < TM; i++) {
+        const int s = (m0 + i) / m_seg, r = (m0 + i) % m_seg;
+        ra[i] = s * a_seg + r * A_ROW_STRIDE;
+        rc[i] = s * c_seg + r * (c_trans ? 1 : ldc);
+    }
     floatv acc[TM][WN];
     _Pragma("unroll") for (int i = 0; i < TM; i++)
         _Pragma("unroll") for (int v = 0; v < WN; v++)
@@ -107,7 +125,7 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
             for (; k + 4 <= K; k += 4) {
                 float4 a4[TM];
                 _Pragma("unroll") for (int i = 0; i < TM; i++)
-                    a4[i] = vload4(0, a + (m0 + i) * lda + k);
+                    a4[i] = vload4(0, a + ra[i] + k);
                 _Pragma("unroll") for (int u = 0; u < 4; u++) {
                     floatv bv[WN];
                     _Pragma("unroll") for (int v = 0; v < WN; v++)
@@ -120,7 +138,7 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
                 floatv bv[WN];
                 _Pragma("unroll") for (int v = 0; v < WN; v++)
                     bv[v] = vloadv(v, B_ROW(b, k, n0));
-                TILE_FMA(A_AT(a, m0 + i, k))
+                TILE_FMA(A_AT(a, ra[i], k))
             }
         } else { /* an edge tile: bounded loads, zeros beyond M and N */
             for (int k = 0; k < K; k++) {
@@ -130,11 +148,11 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
                 floatv bv[WN];
                 _Pragma("unroll") for (int v = 0; v < WN; v++)
                     bv[v] = vloadv(v, row);
-                TILE_FMA(m0 + i < M ? A_AT(a, m0 + i, k) : 0.0f)
+                TILE_FMA(m0 + i < M ? A_AT(a, ra[i], k) : 0.0f)
             }
         }
     }
-    STORE_TILE(accumulate, bias_mode)
+    STORE_TILE(accumulate, bias_mode, rc[i], c_trans ? ldc : 1)
 }
 
 /* Convolution forward as an implicit GEMM: C (M output channels x N = OH*OW positions)
@@ -190,36 +208,38 @@ __kernel void gemm_conv(const int M, const int N, const int K, __global const fl
                 ky = 0, xc += H * W;
         }
     }
-    STORE_TILE(0, 1)
+    STORE_TILE(0, 1, (m0 + i) * ldc, 1)
 }
 
-/* B (K x N per chunk and batch entry, rows ldb apart) into TN-wide panels: packed[zc]
- * [panel][k][t] = B(k, panel*TN + t), zero beyond N; zc runs over batch x chunks.
- * One work-item per panel row. trans_b: B is stored transposed, B(k, n) = B[n*ldb + k]
- * (a weight gradient's columns, N x K), gathered here once so that the product
- * streams panels as for any B. */
+/* B (K x N per chunk and batch entry, rows ldb apart) into panels of width PW: packed[zc]
+ * [panel][k][t] = B(k, panel*PW + t), zero beyond N; zc runs over batch x chunks. PW = TN
+ * gives the panels a PB = 1 product streams; PW = N one panel, B itself row-major with
+ * ldb = N, for a PB = 0 product of a transposed B. One work-item per panel row.
+ * trans_b: B is stored transposed, B(k, n) = B[n*ldb + k] (a convolution's weights, or
+ * a pointwise one's input in its weight gradient), gathered here once so that the
+ * product reads rows. */
 __kernel void gemm_pack_b(__global float *packed, __global const float *B, const int b_off, const int ldb,
                           const int b_chunk, const int b_batch, const int K, const int N, const int chunks,
-                          const int count, const int trans_b)
+                          const int count, const int trans_b, const int PW)
 {
-    const int i = get_global_id(0), panels = (N + TN - 1) / TN;
+    const int i = get_global_id(0), panels = (N + PW - 1) / PW;
     if (i >= count * panels * K)
         return;
     const int k = i % K, panel = i / K % panels, zc = i / (K * panels);
-    __global float *out = packed + (size_t)i * TN;
-    const int n0 = panel * TN;
+    __global float *out = packed + (size_t)i * PW;
+    const int n0 = panel * PW;
     __global const float *b = B + b_off + (zc / chunks) * b_batch + (zc % chunks) * b_chunk;
     if (trans_b) { /* consecutive work-items read consecutive k of each column */
-        for (int t = 0; t < TN; t++)
+        for (int t = 0; t < PW; t++)
             out[t] = n0 + t < N ? b[(n0 + t) * ldb + k] : 0.0f;
         return;
     }
     __global const float *row = b + k * ldb + n0;
-    if (n0 + TN <= N) {
+    if (PW == TN && n0 + TN <= N) {
         _Pragma("unroll") for (int v = 0; v < WN; v++)
             vstorev(vloadv(v, row), v, out);
     } else {
-        for (int t = 0; t < TN; t++)
+        for (int t = 0; t < PW; t++)
             out[t] = n0 + t < N ? row[t] : 0.0f;
     }
 }

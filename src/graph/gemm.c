@@ -119,8 +119,8 @@ static bool grow(void **items, int n, int *cap, size_t item_size)
     return true;
 }
 
-/* The net keeps one kernel per (tile, transpose), and its B packer when pb = 1; the
- * work-group is a launch setting. */
+/* The net keeps one kernel per (tile, transpose), and its B packer; the work-group is a
+ * launch setting. */
 static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans_a, struct fcl_gemm_kernel **out)
 {
     for (int i = 0; i < net->n_gemm_kernels; i++)
@@ -134,7 +134,7 @@ static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans
     fcl_gemm_config_options(c, trans_a, options, sizeof options);
     struct fcl_gemm_kernel k = {*c, trans_a, NULL, NULL, NULL};
     fcl_status st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm", &k.kernel);
-    if (st == FCL_SUCCESS && c->pb)
+    if (st == FCL_SUCCESS)
         st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm_pack_b", &k.pack);
     if (st != FCL_SUCCESS) {
         if (k.kernel)
@@ -178,6 +178,7 @@ static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_
             FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch),
             FCL_I(p > 0 || g->accumulate), FCL_I(p == 0 ? g->bias_mode : 0), FCL_M(g->bias_mode ? g->bias : g->c),
             FCL_I(g->bias_off), FCL_I(p == passes - 1 && g->relu),
+            FCL_I(g->m_seg > 0 ? g->m_seg : g->M), FCL_I(g->a_seg), FCL_I(g->c_seg), FCL_I(g->trans_c),
         };
         fcl_status st = fcl_enqueue_kernel(net, g->trans_a ? FCL_K_GEMM_TN : FCL_K_GEMM_NN, kernel, 3, global,
                                            c->lx ? local : NULL, args, sizeof args / sizeof args[0]);
@@ -213,16 +214,19 @@ static bool workspace(fcl_net *net, cl_mem *buf, size_t *have, size_t floats, co
     return true;
 }
 
-/* B into TN-wide contiguous panels (cl/gemm.cl), and g rewritten to read them. */
+/* B into contiguous panels (cl/gemm.cl): TN wide for a packed product (pb = 1), else a
+ * transposed B into plain rows (one panel N wide); g rewritten to read them. */
 static fcl_status pack_b(fcl_net *net, fcl_gemm *g, const fcl_gemm_config *c, cl_kernel pack)
 {
-    const int tn = fcl_gemm_config_tn(c), panels = (g->N + tn - 1) / tn, count = g->chunks * g->batch;
-    const size_t per = (size_t)panels * g->K * tn;
+    const int width = c->pb ? fcl_gemm_config_tn(c) : g->N, panels = (g->N + width - 1) / width;
+    const int count = g->chunks * g->batch;
+    const size_t per = (size_t)panels * g->K * width;
     const fcl_status st = FCL_LAUNCH_KERNEL(net, FCL_K_GEMM_PACK_B, pack, (size_t)count * panels * g->K,
                                             FCL_M(net->gemm_pack), FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb),
                                             FCL_I(g->b_chunk), FCL_I(g->b_batch), FCL_I(g->K), FCL_I(g->N),
-                                            FCL_I(g->chunks), FCL_I(count), FCL_I(g->trans_b));
-    g->b = net->gemm_pack, g->b_off = 0, g->ldb = g->K * tn, g->b_chunk = (int)per, g->b_batch = (int)per * g->chunks;
+                                            FCL_I(g->chunks), FCL_I(count), FCL_I(g->trans_b), FCL_I(width));
+    g->b = net->gemm_pack, g->b_off = 0, g->ldb = c->pb ? g->K * width : g->N;
+    g->b_chunk = (int)per, g->b_batch = (int)per * g->chunks;
     g->trans_b = false;
     return st;
 }
@@ -238,9 +242,14 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
     }
     if (net->dry_run) /* recording only: no workspaces, no kernels */
         return FCL_SUCCESS;
-    const bool matrix_vector = g->N == 1 && !g->trans_a && !g->trans_b && g->chunks == 1; /* no tile fits: gemv */
-    if (c->impl == FCL_GEMM_CLBLAST && !matrix_vector)
-        return fcl_gemm_clblast_run(net, g);
+    const bool plain_rows = g->m_seg <= 0 && !g->trans_c; /* what CLBlast, gemv and a split can write */
+    const bool matrix_vector = g->N == 1 && !g->trans_a && !g->trans_b && g->chunks == 1 && plain_rows; /* gemv */
+    const fcl_gemm_config own = fcl_gemm_device_default(&net->rt->info);
+    if (c->impl == FCL_GEMM_CLBLAST && !matrix_vector) {
+        if (plain_rows)
+            return fcl_gemm_clblast_run(net, g);
+        c = &own; /* rows in segments or C transposed: facecl's default tile */
+    }
     if (matrix_vector) {
         const size_t global[2] = {(size_t)g->M, (size_t)g->batch};
         const fcl_arg args[] = {
@@ -257,22 +266,23 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
     fcl_gemm_config cfg = *c;
     /* Packing reads and writes B once; it pays when the product then reads B several
      * times (once per row tile of C), not for a fully connected layer at batch 1. A
-     * transposed B is always packed: the kernel streams only rows of B or panels. */
+     * transposed B is always rearranged first (into panels, or rows when pb = 0): the
+     * kernel streams only rows of B or panels. */
     if (cfg.pb && (g->M + c->tm - 1) / c->tm < PACK_MIN_ROW_TILES)
         cfg.pb = 0;
-    cfg.pb |= g->trans_b;
-    if (cfg.pb && !workspace(net, &net->gemm_pack, &net->gemm_pack_floats, packed_floats, "packing B", g->trans_b)) {
+    const bool pack = cfg.pb || g->trans_b;
+    if (pack && !workspace(net, &net->gemm_pack, &net->gemm_pack_floats, packed_floats, "packing B", g->trans_b)) {
         if (g->trans_b)
             return CL_MEM_OBJECT_ALLOCATION_FAILURE;
         cfg.pb = 0;
     }
-    const bool split = cfg.sk && g->chunks > 1 && g->batch == 1 &&
+    const bool split = cfg.sk && g->chunks > 1 && g->batch == 1 && plain_rows &&
                        workspace(net, &net->gemm_scratch, &net->gemm_scratch_floats, mn * g->chunks, "split chunks",
                                  false);
     struct fcl_gemm_kernel *k;
     fcl_status st = gemm_kernel(net, &cfg, g->trans_a, &k);
     fcl_gemm gg = *g;
-    if (st == FCL_SUCCESS && cfg.pb)
+    if (st == FCL_SUCCESS && (cfg.pb || g->trans_b))
         st = pack_b(net, &gg, &cfg, k->pack);
     const int b_k_stride = cfg.pb ? tn : gg.ldb;
     if (st != FCL_SUCCESS || !split)

@@ -239,7 +239,10 @@ fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const s
 /* C = op(A) op(B) [+ C] [+ bias] [ReLU] on the device (cl/gemm.cl has the layout), for
  * `batch` independent products; the reduction runs over `chunks` pieces of K. With
  * trans_b, B(k, n) = b[n*ldb + k]: facecl's kernels read such a B only through packing
- * (a workspace the device must hold: without it, an error). */
+ * (a workspace the device must hold: without it, an error). With m_seg > 0, the rows of
+ * A and C come in segments of m_seg, a_seg and c_seg apart (a batch's images as one
+ * tall product); with trans_c, C(m, n) = c[m + n*ldc] (within a segment). Those two run
+ * on facecl's own kernel only (chunks = 1 there). */
 typedef struct fcl_gemm {
     int M, N, K, chunks, batch;
     bool trans_a, trans_b;
@@ -253,6 +256,8 @@ typedef struct fcl_gemm {
     int bias_mode; /* 0 none, 1 per row, 2 per column */
     cl_mem bias;
     int bias_off;
+    int m_seg, a_seg, c_seg;
+    bool trans_c;
 } fcl_gemm;
 fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g);
 /* The same with a given configuration instead of the net's for its class (the tuner). */
