@@ -1,95 +1,76 @@
-/* Convolution as GEMM: unfolding an image into columns (and back), plus the small
- * helpers around the GEMMs. Row r = (c*KH + ky)*KW + kx of a column matrix holds input
- * channel c shifted by (ky, kx); column p = oy*OW + ox is an output position. Zero
- * padding reads as 0. Images follow each other along the flat work-item index. */
+/* Convolution as GEMM: unfolding images into columns (and back), plus the small helpers
+ * around the GEMMs. The columns are position-major: the row of output position p = oy*OW
+ * + ox of image n (row n*Q + p, Q = OH*OW) holds its R = C*KH*KW inputs, entry r = (c*KH +
+ * ky)*KW + kx being input channel c at (oy*S - P + ky, ox*S - P + kx), 0 in the padding.
+ * (The batch's positions are then the rows of one tall product: src/layers/conv.c.) */
 
-/* col: (N, C*KH*KW, OH*OW) from x: (N, C, H, W). One work-item per row (n, r), which
- * walks the output positions in order: the index arithmetic happens once per row. */
+/* col: (N*OH*OW, C*KH*KW) from x: (N, C, H, W). One work-item per position, which writes
+ * its row in order. */
 __kernel void im2col(__global float *col, __global const float *x, const int x_off, const int x_ns,
                      const int N, const int C, const int H, const int W, const int OH, const int OW,
                      const int KH, const int KW, const int S, const int P)
 {
-    const int i = get_global_id(0), R = C * KH * KW;
-    if (i >= N * R)
+    const int i = get_global_id(0), Q = OH * OW;
+    if (i >= N * Q)
         return;
-    const int r = i % R, n = i / R;
-    const int kx = r % KW, ky = (r / KW) % KH, c = r / (KW * KH);
-    __global const float *xc = x + x_off + n * x_ns + c * H * W;
-    __global float *out = col + (size_t)i * OH * OW;
-    for (int oy = 0; oy < OH; oy++) {
-        const int iy = oy * S - P + ky;
-        const bool row_in = iy >= 0 && iy < H;
-        for (int ox = 0; ox < OW; ox++) {
-            const int ix = ox * S - P + kx;
-            out[oy * OW + ox] = row_in && ix >= 0 && ix < W ? xc[iy * W + ix] : 0.0f;
+    const int n = i / Q, oy = i % Q / OW, ox = i % OW, iy0 = oy * S - P, ix0 = ox * S - P;
+    const bool inside = iy0 >= 0 && iy0 + KH <= H && ix0 >= 0 && ix0 + KW <= W;
+    __global const float *xc = x + x_off + n * x_ns;
+    __global float *out = col + (size_t)i * C * KH * KW;
+    for (int c = 0; c < C; c++, xc += H * W)
+        for (int ky = 0; ky < KH; ky++) {
+            const int iy = iy0 + ky;
+            __global const float *row = xc + iy * W + ix0;
+            if (inside) {
+                for (int kx = 0; kx < KW; kx++)
+                    *out++ = row[kx];
+                continue;
+            }
+            const bool row_in = iy >= 0 && iy < H;
+            for (int kx = 0; kx < KW; kx++)
+                *out++ = row_in && ix0 + kx >= 0 && ix0 + kx < W ? row[kx] : 0.0f;
         }
-    }
 }
 
-/* fold(dcol) at input pixel (iy, ix) of channel plane dc (dcol's rows of channel c):
- * the sum of the column entries that read it. */
-static float col2im_one(__global const float *dc, const int iy, const int ix, const int OH, const int OW,
-                        const int KH, const int KW, const int S, const int P)
+/* The taps k (0..KT-1) of a window that read input coordinate t - P, where output o =
+ * (t - k) / S must be whole and in 0..O-1: first k0, last k1, stepping by S. */
+static int first_tap(const int t, const int S, const int O)
 {
-    const int Q = OH * OW;
-    float acc = 0.0f;
-    if (S == 1) { /* no division per tap, and the taps in range computed once */
-        const int ky0 = max(iy + P - (OH - 1), 0), ky1 = min(iy + P, KH - 1);
-        const int kx0 = max(ix + P - (OW - 1), 0), kx1 = min(ix + P, KW - 1);
-        for (int ky = ky0; ky <= ky1; ky++) {
-            __global const float *row = dc + ky * KW * Q + (iy + P - ky) * OW + ix + P;
-            for (int kx = kx0; kx <= kx1; kx++)
-                acc += row[kx * Q - kx];
-        }
-        return acc;
-    }
-    for (int ky = 0; ky < KH; ky++) {
-        const int ty = iy + P - ky;
-        if (ty < 0 || ty % S != 0 || ty / S >= OH)
-            continue;
-        for (int kx = 0; kx < KW; kx++) {
-            const int tx = ix + P - kx;
-            if (tx < 0 || tx % S != 0 || tx / S >= OW)
-                continue;
-            acc += dc[(ky * KW + kx) * Q + (ty / S) * OW + tx / S];
-        }
-    }
-    return acc;
+    const int lo = max(t - S * (O - 1), 0);
+    return lo + (t - lo) % S;
 }
 
 /* dx += fold(dcol): each input pixel gathers the column entries that read it. One
- * work-item per input row (n, c, iy); at stride 1, where every tap of eight pixels
- * reads inside the output row, the eight in float8 (a tap's entries are contiguous). */
+ * work-item per input pixel (n, iy, ix), channel after channel: its taps and their
+ * places in dcol are found once, then followed by pointer steps (no division). */
 __kernel void col2im(__global float *dx, const int dx_off, const int dx_ns, __global const float *dcol,
                      const int N, const int C, const int H, const int W, const int OH, const int OW,
                      const int KH, const int KW, const int S, const int P)
 {
     const int i = get_global_id(0);
-    if (i >= N * C * H)
+    if (i >= N * H * W)
         return;
-    const int iy = i % H, c = (i / H) % C, n = i / (H * C);
-    const int Q = OH * OW;
-    __global const float *dc = dcol + ((size_t)n * C + c) * KH * KW * Q;
-    __global float *dxr = dx + dx_off + n * dx_ns + (c * H + iy) * W;
-    int ix = 0;
-    if (S == 1) {
-        /* Pixels lo..hi-1 start eight whose taps all read output columns 0..OW-1. */
-        const int lo = min(max(KW - 1 - P, 0), W), hi = min(OW - P - 7, W - 7);
-        for (; ix < lo; ix++)
-            dxr[ix] += col2im_one(dc, iy, ix, OH, OW, KH, KW, S, P);
-        const int ky0 = max(iy + P - (OH - 1), 0), ky1 = min(iy + P, KH - 1);
-        for (; ix < hi; ix += 8) {
-            float8 acc = (float8)(0.0f);
-            for (int ky = ky0; ky <= ky1; ky++) {
-                __global const float *row = dc + ky * KW * Q + (iy + P - ky) * OW + ix + P;
-                for (int kx = 0; kx < KW; kx++)
-                    acc += vload8(0, row + kx * Q - kx);
-            }
-            vstore8(vload8(0, dxr + ix) + acc, 0, dxr + ix);
+    const int ix = i % W, iy = i / W % H, n = i / (W * H), R = C * KH * KW;
+    const int ty = iy + P, tx = ix + P;
+    const int ky0 = first_tap(ty, S, OH), ky1 = min(ty, KH - 1);
+    const int kx0 = first_tap(tx, S, OW), kx1 = min(tx, KW - 1);
+    __global float *d = dx + dx_off + n * dx_ns + iy * W + ix;
+    if (ky0 > ky1 || kx0 > kx1) /* no window reads this pixel (a stride larger than the kernel) */
+        return;
+    /* entry (ky0, kx0) of channel 0: position ((ty - ky0)/S, (tx - kx0)/S) of image n */
+    __global const float *first = dcol + ((size_t)n * OH * OW + (ty - ky0) / S * OW + (tx - kx0) / S) * R +
+                                  ky0 * KW + kx0;
+    const int step_y = S * KW - OW * R, step_x = S - R; /* next tap down, next tap right */
+    for (int c = 0; c < C; c++, d += H * W, first += KH * KW) {
+        float acc = 0.0f;
+        __global const float *py = first;
+        for (int ky = ky0; ky <= ky1; ky += S, py += step_y) {
+            __global const float *p = py;
+            for (int kx = kx0; kx <= kx1; kx += S, p += step_x)
+                acc += *p;
         }
+        *d += acc;
     }
-    for (; ix < W; ix++)
-        dxr[ix] += col2im_one(dc, iy, ix, OH, OW, KH, KW, S, P);
 }
 
 /* out (cols x rows) = in (rows x cols)^T, both with leading dimensions (views). */

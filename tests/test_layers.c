@@ -165,7 +165,9 @@ CASE(conv_3x3_whole_tiles, 2, "input h=9 w=8 c=3\nconv a k=3 c=17\n")
 CASE(conv_1x1_whole_tiles, 2, "input h=6 w=7 c=5\nconv a k=1 c=9 relu=0\n")
 CASE(conv_7x7_stride2_pad3, 1, "input h=13 w=11 c=3\nconv a k=7 s=2 c=4 relu=0\n")
 CASE(conv_rect_no_pad, 2, "input h=6 w=8 c=2\nconv a kh=3 kw=2 p=0 c=3 relu=0\n")
-/* Rows wide enough for col2im's eight-at-a-time path (stride 1), with its edges. */
+/* A stride larger than the kernel: input pixels no window reads get no gradient. */
+CASE(conv_1x1_stride2, 3, "input h=7 w=6 c=3\nconv a k=1 s=2 c=4 relu=0\n")
+/* Wide rows: many positions whose windows lie inside the image, few at its edges. */
 CASE(conv_3x3_wide_rows, 2, "input h=5 w=30 c=2\nconv a k=3 c=4\n")
 CASE(conv_5x5_wide_rows, 1, "input h=6 w=33 c=2\nconv a k=5 c=3 relu=0\n")
 CASE(maxpool_3x3_stride2, 2, "input h=9 w=7 c=3\nmaxpool a k=3 s=2\n")
@@ -343,6 +345,7 @@ int main(void)
         cmocka_unit_test(conv_1x1_whole_tiles),
         cmocka_unit_test(conv_7x7_stride2_pad3),
         cmocka_unit_test(conv_rect_no_pad),
+        cmocka_unit_test(conv_1x1_stride2),
         cmocka_unit_test(conv_3x3_wide_rows),
         cmocka_unit_test(conv_5x5_wide_rows),
         cmocka_unit_test(implicit_gemm_convolutions),

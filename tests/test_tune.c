@@ -231,10 +231,10 @@ static void recording_sees_forward_and_backward(void **state)
     assert_int_equal(fcl_gemm_record(r, m, 3, true, &training), FCL_SUCCESS);
     assert_int_equal(inference.n, 2); /* conv, fc */
     assert_true(training.n >= 5);     /* and the weight gradients of both, the input gradient of fc */
-    assert_int_equal(inference.shapes[0].M, 4);
-    assert_int_equal(inference.shapes[0].N, 36);
+    assert_int_equal(inference.shapes[0].M, 3 * 36); /* the conv: the batch's positions as rows */
+    assert_int_equal(inference.shapes[0].N, 4);
     assert_int_equal(inference.shapes[0].K, 18);
-    assert_int_equal(inference.shapes[0].batch, 3);
+    assert_int_equal(inference.shapes[0].batch, 1);
     free(inference.shapes), free(training.shapes);
     fcl_model_destroy(m);
     fcl_runtime_destroy(r);

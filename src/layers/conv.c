@@ -48,9 +48,13 @@ static uint64_t conv_macs(const fcl_node *nd)
 
 static size_t weight_count(const fcl_node *nd) { return (size_t)nd->channels * nd->in.c * nd->kh * nd->kw; }
 
-/* Convolution as GEMM per image: Y (K x OH*OW) = W (K x R) * columns (R x OH*OW), with
- * R = C*KH*KW. A 1x1 stride-1 unpadded convolution reads its input as the columns, with
- * no copy. */
+/* Convolution as one GEMM over the batch's output positions: rows are the N*Q positions
+ * (image after image, Q = OH*OW), columns the output channels, K = R = C*KH*KW:
+ *   Y^T (NQ x out.c) = columns (NQ x R) * W^T (R x out.c),
+ * stored transposed into Y's (out.c x Q) per image. One tall product keeps the register
+ * tiles full where per-image products of Q columns left a ragged edge on every image
+ * (bench/RESULTS.md). The columns are unfolded position-major (cl/im2col.cl); a 1x1
+ * stride-1 unpadded convolution reads its input as the columns, transposed in place. */
 static bool pointwise(const fcl_node *nd) { return nd->kh == 1 && nd->kw == 1 && nd->stride == 1 && nd->pad == 0; }
 static int rows(const fcl_node *nd) { return nd->in.c * nd->kh * nd->kw; }
 static int positions(const fcl_node *nd) { return nd->out.h * nd->out.w; }
@@ -61,67 +65,92 @@ static size_t conv_workspace(const fcl_node *nd, int batch, bool training)
     return pointwise(nd) ? 0 : (size_t)batch * rows(nd) * positions(nd);
 }
 
-/* Unfolds every image of x into net->work: columns (R x Q, a work-item per row). */
+/* Unfolds every image of x into net->work: columns (N*Q x R, a work-item per position). */
 static fcl_status unfold(fcl_net *net, const fcl_node *nd, fcl_view x)
 {
-    return FCL_LAUNCH(net, FCL_K_IM2COL, (size_t)net->batch * rows(nd), FCL_M(net->work), FCL_M(net->acts),
+    return FCL_LAUNCH(net, FCL_K_IM2COL, (size_t)net->batch * positions(nd), FCL_M(net->work), FCL_M(net->acts),
                       FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h), FCL_I(nd->in.w),
                       FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh), FCL_I(nd->kw), FCL_I(nd->stride),
                       FCL_I(nd->pad));
+}
+
+/* The columns as the product's A (rows the batch's positions, K = R): the unfolded ones
+ * in net->work, or a pointwise convolution's input (channel planes of Q, one per image). */
+static void columns_as_a(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_gemm *g)
+{
+    if (pointwise(nd))
+        g->a = net->acts, g->a_off = x.off, g->lda = positions(nd), g->a_seg = x.ns, g->trans_a = true;
+    else
+        g->a = net->work, g->a_off = 0, g->lda = rows(nd), g->a_seg = positions(nd) * rows(nd);
+}
+
+/* The same as B of a weight gradient (K = an image's Q positions, chunk by chunk). */
+static void columns_as_b(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_gemm *g)
+{
+    if (pointwise(nd))
+        g->b = net->acts, g->b_off = x.off, g->ldb = positions(nd), g->b_chunk = x.ns, g->trans_b = true;
+    else
+        g->b = net->work, g->b_off = 0, g->ldb = rows(nd), g->b_chunk = positions(nd) * rows(nd);
+}
+
+/* The implicit GEMM (FACECL_CONV=implicit): per image, Y (out.c x Q) = W * columns read
+ * from x in place. */
+static fcl_status forward_implicit(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_view y)
+{
+    const int R = rows(nd), Q = positions(nd);
+    const fcl_gemm g = {.M = nd->out.c, .N = Q, .K = R, .chunks = 1, .batch = net->batch,
+                        .a = net->params, .a_off = (int)nd->param_off, .lda = R,
+                        .b = net->acts, .b_off = x.off, .b_batch = x.ns,
+                        .c = net->acts, .c_off = y.off, .ldc = Q, .c_batch = y.ns,
+                        .relu = nd->relu, .bias_mode = 1, .bias = net->params,
+                        .bias_off = (int)(nd->param_off + weight_count(nd))};
+    const fcl_conv_geometry cv = {nd->in.h, nd->in.w, nd->out.w, nd->kh, nd->kw, nd->stride, nd->pad};
+    return fcl_gemm_conv_run(net, &g, &cv);
 }
 
 static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
     const int R = rows(nd), Q = positions(nd);
-    fcl_gemm g = {.M = nd->out.c, .N = Q, .K = R, .chunks = 1, .batch = net->batch,
-                  .a = net->params, .a_off = (int)nd->param_off, .lda = R,
-                  .b = net->acts, .b_off = x.off, .ldb = Q, .b_batch = x.ns,
-                  .c = net->acts, .c_off = y.off, .ldc = Q, .c_batch = y.ns,
-                  .relu = nd->relu, .bias_mode = 1, .bias = net->params,
+    if (!pointwise(nd) && net->conv_implicit)
+        return forward_implicit(net, nd, x, y);
+    fcl_gemm g = {.M = net->batch * Q, .N = nd->out.c, .K = R, .chunks = 1, .batch = 1, .m_seg = Q,
+                  .b = net->params, .b_off = (int)nd->param_off, .ldb = R, .trans_b = true,
+                  .c = net->acts, .c_off = y.off, .ldc = Q, .c_seg = y.ns, .trans_c = true,
+                  .relu = nd->relu, .bias_mode = 2, .bias = net->params,
                   .bias_off = (int)(nd->param_off + weight_count(nd))};
-    if (!pointwise(nd) && net->conv_implicit) { /* the GEMM reads the input in place */
-        const fcl_conv_geometry cv = {nd->in.h, nd->in.w, nd->out.w, nd->kh, nd->kw, nd->stride, nd->pad};
-        return fcl_gemm_conv_run(net, &g, &cv);
-    }
-    if (!pointwise(nd)) { /* im2col into the workspace, then the GEMM reads the columns */
-        fcl_status st = unfold(net, nd, x);
-        if (st != FCL_SUCCESS)
-            return st;
-        g.b = net->work, g.b_off = 0, g.b_batch = R * Q;
-    }
-    return fcl_gemm_run(net, &g);
+    columns_as_a(net, nd, x, &g);
+    fcl_status st = pointwise(nd) ? FCL_SUCCESS : unfold(net, nd, x);
+    return st == FCL_SUCCESS ? fcl_gemm_run(net, &g) : st;
 }
 
 static fcl_status conv_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
     const int R = rows(nd), Q = positions(nd), w_off = (int)nd->param_off;
-    /* dx: columns' gradient (R x Q) = W^T dY, folded back onto the input (pointwise: added directly) */
-    fcl_gemm g = {.M = R, .N = Q, .K = nd->out.c, .chunks = 1, .batch = net->batch, .trans_a = true,
-                  .a = net->params, .a_off = w_off, .lda = R,
-                  .b = net->dacts, .b_off = y.off, .ldb = Q, .b_batch = y.ns,
-                  .c = net->dacts, .c_off = x.off, .ldc = Q, .c_batch = x.ns, .accumulate = true};
-    if (!pointwise(nd))
-        g.c = net->work, g.c_off = 0, g.c_batch = R * Q, g.accumulate = false;
+    /* dx: the columns' gradient (NQ x R) = dY^T W, folded back onto the input; a pointwise
+     * convolution's is dx^T itself, added in place. */
+    fcl_gemm g = {.M = net->batch * Q, .N = R, .K = nd->out.c, .chunks = 1, .batch = 1, .m_seg = Q,
+                  .a = net->dacts, .a_off = y.off, .lda = Q, .a_seg = y.ns, .trans_a = true,
+                  .b = net->params, .b_off = w_off, .ldb = R,
+                  .c = net->work, .c_off = 0, .ldc = R, .c_seg = Q * R};
+    if (pointwise(nd))
+        g.c = net->dacts, g.c_off = x.off, g.ldc = Q, g.c_seg = x.ns, g.trans_c = true, g.accumulate = true;
     const bool dx = fcl_net_needs_input_gradient(net, nd);
     fcl_status st = dx ? fcl_gemm_run(net, &g) : FCL_SUCCESS;
     if (st == FCL_SUCCESS && dx && !pointwise(nd))
-        st = FCL_LAUNCH(net, FCL_K_COL2IM, (size_t)net->batch * nd->in.c * nd->in.h, FCL_M(net->dacts),
+        st = FCL_LAUNCH(net, FCL_K_COL2IM, (size_t)net->batch * nd->in.h * nd->in.w, FCL_M(net->dacts),
                         FCL_I(x.off), FCL_I(x.ns), FCL_M(net->work), FCL_I(net->batch), FCL_I(nd->in.c),
                         FCL_I(nd->in.h), FCL_I(nd->in.w), FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(nd->kh),
                         FCL_I(nd->kw), FCL_I(nd->stride), FCL_I(nd->pad));
-    /* dW += sum over images of dY (K x Q) * columns^T (Q x R): the batch is the reduction's
-     * chunks, the columns (R x Q, unfolded again; a pointwise convolution's are its input)
-     * are read transposed, through the GEMM's packing. */
+    /* dW += sum over images of dY (out.c x Q) * columns (Q x R): the batch is the
+     * reduction's chunks; the columns are unfolded again (work held dx's meanwhile). */
     fcl_gemm gw = {.M = nd->out.c, .N = R, .K = Q, .chunks = net->batch, .batch = 1,
-                   .a = net->dacts, .a_off = y.off, .lda = Q, .a_chunk = y.ns, .trans_b = true,
-                   .b = net->acts, .b_off = x.off, .ldb = Q, .b_chunk = x.ns,
+                   .a = net->dacts, .a_off = y.off, .lda = Q, .a_chunk = y.ns,
                    .c = net->grads, .c_off = w_off, .ldc = R, .accumulate = true};
-    if (st == FCL_SUCCESS && !pointwise(nd)) {
+    columns_as_b(net, nd, x, &gw);
+    if (st == FCL_SUCCESS && !pointwise(nd))
         st = unfold(net, nd, x);
-        gw.b = net->work, gw.b_off = 0, gw.b_chunk = R * Q;
-    }
     if (st == FCL_SUCCESS)
         st = fcl_gemm_run(net, &gw);
     if (st == FCL_SUCCESS)
