@@ -263,9 +263,9 @@ fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g);
 /* The same with a given configuration instead of the net's for its class (the tuner). */
 fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c);
 /* A convolution's forward as an implicit GEMM (cl/gemm.cl gemm_conv) with the register
- * tile of its class: g as for the im2col way (M channels, N positions, K = C*KH*KW,
- * weights as A, bias per row, relu), but B the input images themselves (b_off, b_batch
- * = an image's stride), unfolded on the fly with this geometry. */
+ * tile of its class: g one product per image (M channels, N positions, K = C*KH*KW,
+ * weights as A, bias per row, relu), B the input images themselves (b_off, b_batch =
+ * an image's stride), unfolded on the fly with this geometry. */
 typedef struct fcl_conv_geometry {
     int H, W, OW, KH, KW, S, P;
 } fcl_conv_geometry;
