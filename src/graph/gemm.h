@@ -47,7 +47,10 @@ bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size
 void fcl_gemm_config_options(const fcl_gemm_config *c, bool trans_a, char *buf, size_t size);
 static inline int fcl_gemm_config_tn(const fcl_gemm_config *c) { return c->vw * c->wn; }
 
-/* A GEMM's shape as the tuner sees it, and a list a net fills while recording. */
+/* A GEMM's shape as the tuner sees it, and a list a net fills while recording. The
+ * tuner times it with plain rows and B not transposed: a convolution's tall product
+ * (rows in segments, C transposed, W^T as B) does the same multiply-adds and differs
+ * only in where its tile stores land and a small packing of B. */
 struct fcl_gemm_shape {
     bool trans_a;
     int M, N, K, chunks, batch;
