@@ -244,11 +244,12 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
         return FCL_SUCCESS;
     const bool plain_rows = g->m_seg <= 0 && !g->trans_c; /* what CLBlast, gemv and a split can write */
     const bool matrix_vector = g->N == 1 && !g->trans_a && !g->trans_b && g->chunks == 1 && plain_rows; /* gemv */
-    const fcl_gemm_config own = fcl_gemm_device_default(&net->rt->info);
+    fcl_gemm_config own;
     if (c->impl == FCL_GEMM_CLBLAST && !matrix_vector) {
         if (plain_rows)
             return fcl_gemm_clblast_run(net, g);
-        c = &own; /* rows in segments or C transposed: facecl's default tile */
+        own = fcl_gemm_device_default(&net->rt->info); /* rows in segments or C transposed */
+        c = &own;
     }
     if (matrix_vector) {
         const size_t global[2] = {(size_t)g->M, (size_t)g->batch};
@@ -270,11 +271,11 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
      * kernel streams only rows of B or panels. */
     if (cfg.pb && (g->M + c->tm - 1) / c->tm < PACK_MIN_ROW_TILES)
         cfg.pb = 0;
-    const bool pack = cfg.pb || g->trans_b;
+    bool pack = cfg.pb || g->trans_b;
     if (pack && !workspace(net, &net->gemm_pack, &net->gemm_pack_floats, packed_floats, "packing B", g->trans_b)) {
         if (g->trans_b)
             return CL_MEM_OBJECT_ALLOCATION_FAILURE;
-        cfg.pb = 0;
+        cfg.pb = 0, pack = false;
     }
     const bool split = cfg.sk && g->chunks > 1 && g->batch == 1 && plain_rows &&
                        workspace(net, &net->gemm_scratch, &net->gemm_scratch_floats, mn * g->chunks, "split chunks",
@@ -282,7 +283,7 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
     struct fcl_gemm_kernel *k;
     fcl_status st = gemm_kernel(net, &cfg, g->trans_a, &k);
     fcl_gemm gg = *g;
-    if (st == FCL_SUCCESS && (cfg.pb || g->trans_b))
+    if (st == FCL_SUCCESS && pack)
         st = pack_b(net, &gg, &cfg, k->pack);
     const int b_k_stride = cfg.pb ? tn : gg.ldb;
     if (st != FCL_SUCCESS || !split)
