@@ -267,7 +267,7 @@ static fcl_status net_rate(fcl_runtime *rt, const fcl_model *m, int batch, bool 
         c.net->input_gradient = false; /* as `facecl train` (and PyTorch, whose input needs no gradient) */
         const fcl_optim_config oc = fcl_optim_defaults(FCL_OPT_ADAGRAD);
         c.loss = (fcl_loss){.kind = FCL_LOSS_TRIPLET, .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f};
-        st = fcl_triplet_create(c.net, &c.loss.triplet);
+        st = fcl_triplet_create(c.net, c.net->model->n_nodes - 1, &c.loss.triplet);
         if (st == FCL_SUCCESS)
             st = fcl_optimizer_create(c.net, &oc, &c.opt);
     }

@@ -133,6 +133,26 @@ check "softmax weights embed without the head" 0 "$facecl" embed "$models/fmnist
     --weights "$work/soft/weights.safetensors" "$work/a.pgm"
 check "train bad loss" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --loss hinge
 expect_text "bad loss named" "$work/err" "triplet or softmax"
+# The joint loss (triplet + weighted softmax over the same head) pauses and resumes bit
+# for bit, and its weights load without the head.
+check "train joint" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/joint" --quiet --mining batch-all --softmax-weight 0.5
+check "train joint paused" 130 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/joint2" --quiet --mining batch-all --softmax-weight 0.5 --stop-at 2
+check "train joint resumed" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/joint2" --quiet --mining batch-all --softmax-weight 0.5 --resume
+cmp -s "$work/joint/weights.safetensors" "$work/joint2/weights.safetensors" && passed=$((passed + 1)) ||
+    { failed=$((failed + 1)); echo "FAILED: resumed joint-loss weights differ"; }
+check "joint weights embed without the head" 0 "$facecl" embed "$models/fmnist-tiny.model" \
+    --weights "$work/joint/weights.safetensors" "$work/a.pgm"
+check "joint resume other weight" 1 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 \
+    --identities 3 --per-identity 2 --out "$work/joint2" --quiet --mining batch-all --softmax-weight 0.25 --resume
+expect_text "other weight explained" "$work/err" "other settings"
+check "softmax weight with softmax" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --loss softmax \
+    --softmax-weight 1
+expect_text "softmax weight misuse explained" "$work/err" "with --loss softmax"
+check "negative softmax weight" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --softmax-weight -1
+expect_text "negative softmax weight named" "$work/err" "softmax-weight"
 check "eval folder" 0 "$facecl" eval "$models/fmnist-tiny.model" --weights "$work/run/weights.safetensors" \
     "$work/faces" --far-images 12 --far 0.1
 expect_text "eval reports verification" "$work/out" "10-fold"

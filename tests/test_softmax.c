@@ -34,14 +34,15 @@ static void close_net(fcl_model *m, fcl_net *net, fcl_softmax *s)
     fcl_model_destroy(m);
 }
 
-/* Loss of logits z on the device; with gradient, dz (B x C) read back. */
-static double device_loss(fcl_net *net, fcl_softmax *s, const float *z, const int *labels, float *dz, long *wrong)
+/* Loss of logits z on the device; with dz, the gradient at weight (B x C) read back. */
+static double weighted_loss(fcl_net *net, fcl_softmax *s, const float *z, const int *labels, float weight, float *dz,
+                            long *wrong)
 {
     double loss;
     long w;
     assert_int_equal(fcl_net_forward(net, z, NULL), FCL_SUCCESS);
     assert_int_equal(fcl_net_begin_backward(net), FCL_SUCCESS);
-    assert_int_equal(fcl_softmax_loss(s, labels, dz != NULL, &loss, &w), FCL_SUCCESS);
+    assert_int_equal(fcl_softmax_loss(s, labels, dz ? weight : 0.0f, &loss, &w), FCL_SUCCESS);
     if (dz) {
         fcl_view v = fcl_net_output_view(net, net->model->n_nodes - 1);
         assert_int_equal(v.ns, C);
@@ -50,6 +51,11 @@ static double device_loss(fcl_net *net, fcl_softmax *s, const float *z, const in
     if (wrong)
         *wrong = w;
     return loss;
+}
+
+static double device_loss(fcl_net *net, fcl_softmax *s, const float *z, const int *labels, float *dz, long *wrong)
+{
+    return weighted_loss(net, s, z, labels, 1.0f, dz, wrong);
 }
 
 static void matches_reference_and_finite_differences(void **state)
@@ -74,6 +80,11 @@ static void matches_reference_and_finite_differences(void **state)
     assert_true(fabs(loss - ref) <= 1e-5 * fabs(ref));
     for (int i = 0; i < B * C; i++)
         assert_true(fabs(dz[i] - ref_dz[i]) <= 1e-6);
+    /* A joint loss's share: the same loss, the gradient scaled by its weight. */
+    float share[B * C];
+    assert_true(fabs(weighted_loss(net, s, z, labels, 0.25f, share, NULL) - loss) <= 1e-12);
+    for (int i = 0; i < B * C; i++)
+        assert_true(fabs(share[i] - 0.25 * ref_dz[i]) <= 1e-6);
     for (int i = 0; i < B; i++) {
         int best = 0;
         for (int j = 1; j < C; j++)
@@ -134,7 +145,7 @@ static void labels_outside_the_classes_are_refused(void **state)
     long wrong;
     assert_int_equal(fcl_net_forward(net, z, NULL), FCL_SUCCESS);
     fcl_set_log_level(FCL_LOG_ERROR + 1);
-    assert_int_equal(fcl_softmax_loss(s, labels, false, &loss, &wrong), FCL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fcl_softmax_loss(s, labels, 0.0f, &loss, &wrong), FCL_ERR_INVALID_ARGUMENT);
     fcl_set_log_level(FCL_LOG_WARN);
     close_net(m, net, s);
 }

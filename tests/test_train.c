@@ -1,6 +1,6 @@
 /* Training on a tiny generated data set: the triplet loss falls, the same seeds give
- * bit-identical weights, and a NaN in the batch stops the step before any parameter
- * changes. */
+ * bit-identical weights, a NaN in the batch stops the step before any parameter
+ * changes, and the joint loss is the sum of its parts. */
 #include "data/sampler.h"
 #include "train/step.h"
 
@@ -55,7 +55,7 @@ static fcl_loss make_loss(fcl_net *net, fcl_mining mining)
     if (loss.kind == FCL_LOSS_SOFTMAX)
         assert_int_equal(fcl_softmax_create(net, &loss.softmax), FCL_SUCCESS);
     else
-        assert_int_equal(fcl_triplet_create(net, &loss.triplet), FCL_SUCCESS);
+        assert_int_equal(fcl_triplet_create(net, net->model->n_nodes - 1, &loss.triplet), FCL_SUCCESS);
     return loss;
 }
 
@@ -195,12 +195,85 @@ static void nan_in_the_batch_stops_before_the_update(void **state)
     fcl_model_destroy(m);
 }
 
+/* One step at learning rate 0 (SGD: the parameters stay put) with loss; the loss comes
+ * back and the parameter gradient lands in grads (n floats). */
+static double step_gradient(fcl_net *net, fcl_loss *loss, float *grads, size_t n)
+{
+    fcl_optimizer *opt;
+    fcl_optim_config c = fcl_optim_defaults(FCL_OPT_SGD);
+    assert_int_equal(fcl_optimizer_create(net, &c, &opt), FCL_SUCCESS);
+    float batch[P * K][SIDE * SIDE];
+    int batch_labels[P * K];
+    for (int i = 0; i < P * K; i++) {
+        memcpy(batch[i], images[(i * 5) % (IDS * PER_ID)], sizeof batch[i]);
+        batch_labels[i] = labels[(i * 5) % (IDS * PER_ID)];
+    }
+    fcl_triplet_result r;
+    assert_int_equal(fcl_train_step(net, loss, opt, &batch[0][0], batch_labels, 0.0f, &r), FCL_SUCCESS);
+    assert_int_equal(fcl_net_read(net, net->grads, 0, n, grads), FCL_SUCCESS);
+    fcl_optimizer_destroy(opt);
+    return r.loss;
+}
+
+/* The joint loss is the triplet loss on the embedding (not on the head's logits) plus
+ * the weighted cross-entropy, in its value and in every parameter's gradient. */
+static void joint_loss_is_triplet_plus_weighted_softmax(void **state)
+{
+    (void)state;
+    const float weight = 0.5f;
+    fcl_model *base, *head = make_model(FCL_MINING_COUNT);
+    assert_int_equal(fcl_model_parse(model_text, "tiny", &base), FCL_SUCCESS);
+    fcl_net *net, *plain;
+    assert_int_equal(fcl_net_create(rt, head, P * K, true, &net), FCL_SUCCESS);
+    assert_int_equal(fcl_net_create(rt, base, P * K, true, &plain), FCL_SUCCESS);
+    assert_int_equal(fcl_net_init_params(net, 5), FCL_SUCCESS);
+    const size_t n = head->n_params, nb = base->n_params;
+    float *p = malloc(n * sizeof *p), *joint = malloc(n * sizeof *joint), *trip = malloc(n * sizeof *trip),
+          *soft = malloc(n * sizeof *soft), *alone = malloc(nb * sizeof *alone);
+    assert_int_equal(fcl_net_read(net, net->params, 0, n, p), FCL_SUCCESS);
+    assert_int_equal(fcl_net_write(plain, plain->params, 0, nb, p), FCL_SUCCESS); /* the head's come last */
+    fcl_loss jl = {.kind = FCL_LOSS_TRIPLET, .mining = FCL_MINING_BATCH_ALL, .alpha = 0.2f, .softmax_weight = weight};
+    fcl_loss tl = jl, sl = {.kind = FCL_LOSS_SOFTMAX}, al = jl;
+    assert_int_equal(fcl_triplet_create(net, base->n_nodes - 1, &jl.triplet), FCL_SUCCESS);
+    assert_int_equal(fcl_softmax_create(net, &jl.softmax), FCL_SUCCESS);
+    tl.triplet = jl.triplet, tl.softmax = NULL, tl.softmax_weight = 0;
+    sl.softmax = jl.softmax;
+    al.softmax = NULL, al.softmax_weight = 0;
+    assert_int_equal(fcl_triplet_create(plain, base->n_nodes - 1, &al.triplet), FCL_SUCCESS);
+    double lj = step_gradient(net, &jl, joint, n), lt = step_gradient(net, &tl, trip, n);
+    double ls = step_gradient(net, &sl, soft, n), la = step_gradient(plain, &al, alone, nb);
+    assert_true(lt > 0 && ls > 0);
+    if (fabs(lt - la) > 1e-6 * la) /* the same embedding as the model without its head */
+        fail_msg("triplet loss with the head %.9g, without %.9g", lt, la);
+    if (fabs(lj - (lt + weight * ls)) > 1e-6 * lj)
+        fail_msg("joint loss %.9g, wanted %.9g + %g x %.9g", lj, lt, (double)weight, ls);
+    double scale = 0;
+    for (size_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs(joint[i]));
+    for (size_t i = 0; i < n; i++) {
+        double want = trip[i] + weight * soft[i];
+        if (fabs(joint[i] - want) > 1e-5 * scale)
+            fail_msg("gradient %zu: joint %.9g, triplet + weight x softmax %.9g", i, joint[i], want);
+        if (i < nb && fabs(trip[i] - alone[i]) > 1e-5 * scale)
+            fail_msg("gradient %zu: triplet %.9g with the head, %.9g without", i, trip[i], alone[i]);
+    }
+    free(p), free(joint), free(trip), free(soft), free(alone);
+    fcl_triplet_destroy(jl.triplet);
+    fcl_triplet_destroy(al.triplet);
+    fcl_softmax_destroy(jl.softmax);
+    fcl_net_destroy(net);
+    fcl_net_destroy(plain);
+    fcl_model_destroy(head);
+    fcl_model_destroy(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loss_falls_with_each_mining),
         cmocka_unit_test(same_seed_same_weights),
         cmocka_unit_test(nan_in_the_batch_stops_before_the_update),
+        cmocka_unit_test(joint_loss_is_triplet_plus_weighted_softmax),
     };
     return cmocka_run_group_tests(tests, setup, close_test_runtime);
 }

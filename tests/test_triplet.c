@@ -24,7 +24,7 @@ static void open_net(int batch, int dim, fcl_model **m, fcl_net **net, fcl_tripl
     snprintf(text, sizeof text, "input h=1 w=1 c=%d\nl2norm embedding\n", dim);
     assert_int_equal(fcl_model_parse(text, "embedding", m), FCL_SUCCESS);
     assert_int_equal(fcl_net_create(rt, *m, batch, true, net), FCL_SUCCESS);
-    assert_int_equal(fcl_triplet_create(*net, t), FCL_SUCCESS);
+    assert_int_equal(fcl_triplet_create(*net, (*m)->n_nodes - 1, t), FCL_SUCCESS);
 }
 
 static void close_net(fcl_model *m, fcl_net *net, fcl_triplet *t)

@@ -31,6 +31,8 @@ static void usage(FILE *f, const fcl_train_options *d)
             "                       checkpoint, skipped when the weights are loaded for use)\n"
             "  --mining M           semi-hard (the paper's), batch-hard or batch-all\n"
             "  --margin A           triplet margin alpha (%g)\n"
+            "  --softmax-weight W   add W x softmax cross-entropy (through the same train.classifier\n"
+            "                       layer) to the triplet loss: a joint loss (0: triplet alone)\n"
             "  --optimizer O        adagrad (the paper's, lr 0.05), sgd (momentum 0.9, lr 0.01), adam (lr 1e-3)\n"
             "  --lr X               base learning rate (default: the optimiser's)\n"
             "  --weight-decay X     L2 weight decay (0)\n"
@@ -74,12 +76,13 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 
 int cmd_train(int argc, char **argv)
 {
-    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP, O_SEED, O_PAD,
+    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP, O_SEED, O_PAD,
            O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
         {"mining", required_argument, NULL, O_MINING}, {"margin", required_argument, NULL, O_MARGIN},
+        {"softmax-weight", required_argument, NULL, O_SOFTMAX_WEIGHT},
         {"optimizer", required_argument, NULL, O_OPT}, {"lr", required_argument, NULL, O_LR},
         {"weight-decay", required_argument, NULL, O_WD}, {"schedule", required_argument, NULL, O_SCHED},
         {"warmup", required_argument, NULL, O_WARMUP}, {"seed", required_argument, NULL, O_SEED},
@@ -115,6 +118,7 @@ int cmd_train(int argc, char **argv)
                 fprintf(stderr, "facecl train: --loss wants triplet or softmax, not '%s'\n", optarg);
             break;
         case O_MARGIN: ok = cli_double("margin", optarg, 0, 4, &x), o.alpha = (float)x; break;
+        case O_SOFTMAX_WEIGHT: ok = cli_double("softmax-weight", optarg, 0, 100, &x), o.softmax_weight = (float)x; break;
         case O_OPT: {
             fcl_optimizer_kind kind;
             ok = fcl_optimizer_parse(optarg, &kind) == FCL_SUCCESS;
@@ -152,6 +156,11 @@ int cmd_train(int argc, char **argv)
         usage(stderr, &o);
         return 2;
     }
+    if (o.loss == FCL_LOSS_SOFTMAX && o.softmax_weight > 0) {
+        fprintf(stderr, "facecl train: --softmax-weight adds softmax to the triplet loss; with --loss softmax, "
+                        "leave it out\n");
+        return 2;
+    }
     if (lr > 0)
         o.optim.lr = (float)lr;
     o.schedule.step_every = o.schedule.kind == FCL_SCHEDULE_STEP ? o.steps / 4 : 0;
@@ -178,7 +187,8 @@ int cmd_train(int argc, char **argv)
         if (o.loss == FCL_LOSS_SOFTMAX)
             snprintf(objective, sizeof objective, "softmax over %d identities", data.n_classes);
         else
-            snprintf(objective, sizeof objective, "%s mining, margin %g", fcl_mining_name(o.mining), (double)o.alpha);
+            snprintf(objective, sizeof objective, "%s mining, margin %g, softmax weight %g", fcl_mining_name(o.mining),
+                     (double)o.alpha, (double)o.softmax_weight);
         printf("  %ld steps of %d x %d images, %s, %s lr %g, output %s%s\n", o.steps, o.P, o.K, objective,
                fcl_optimizer_name(o.optim.kind), (double)o.optim.lr, o.out_dir, o.resume ? " (resuming)" : "");
         fflush(stdout);

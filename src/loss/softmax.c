@@ -44,7 +44,7 @@ fcl_status fcl_softmax_create(fcl_net *net, fcl_softmax **out)
     return FCL_SUCCESS;
 }
 
-fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, bool gradient, double *loss, long *misclassified)
+fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, float weight, double *loss, long *misclassified)
 {
     fcl_net *net = s->net;
     const int B = net->batch, C = fcl_shape_size(fcl_model_output(net->model)->out);
@@ -53,6 +53,7 @@ fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, bool gradient, do
             fcl_log(FCL_LOG_ERROR, "label %d of image %d is outside the classifier's %d classes", labels[i], i, C);
             return FCL_ERR_INVALID_ARGUMENT;
         }
+    const bool gradient = weight != 0.0f;
     if (gradient && !net->training) {
         fcl_log(FCL_LOG_ERROR, "the softmax gradient needs a network created for training");
         return FCL_ERR_INVALID_ARGUMENT;
@@ -64,7 +65,7 @@ fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, bool gradient, do
     fcl_view z = fcl_net_output_view(net, net->model->n_nodes - 1);
     fcl_status st = FCL_LAUNCH(net, FCL_K_SOFTMAX_XENT, (size_t)B, FCL_M(net->training ? net->dacts : net->acts),
                                FCL_M(net->acts), FCL_I(z.off), FCL_I(z.ns), FCL_M(s->labels), FCL_M(s->stats),
-                               FCL_I(B), FCL_I(C), FCL_F(1.0f / (float)B), FCL_I(gradient));
+                               FCL_I(B), FCL_I(C), FCL_F(weight / (float)B), FCL_I(gradient));
     if (st == FCL_SUCCESS)
         st = fcl_net_read(net, s->stats, 0, STATS * (size_t)B, s->stats_host);
     if (st != FCL_SUCCESS)

@@ -11,11 +11,12 @@ typedef struct fcl_softmax fcl_softmax;
 fcl_status fcl_softmax_create(fcl_net *net, fcl_softmax **out);
 void fcl_softmax_destroy(fcl_softmax *s);
 
-/* Mean cross-entropy of the network's current output for labels[batch] (each in
- * [0, classes)), and how many images the logits misclassify. With gradient, adds
- * dL/d(logits) into the output's gradient, between fcl_net_begin_backward and
- * fcl_net_backward_layers. A NaN or Inf logit gives a NaN loss. */
-fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, bool gradient, double *loss, long *misclassified);
+/* Mean cross-entropy L of the network's current output for labels[batch] (each in
+ * [0, classes)), and how many images the logits misclassify. A weight other than 0 adds
+ * weight x dL/d(logits) into the output's gradient (1: softmax alone; less: its share
+ * of a joint loss), between fcl_net_begin_backward and fcl_net_backward_layers. A NaN
+ * or Inf logit gives a NaN loss. */
+fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, float weight, double *loss, long *misclassified);
 
 /* Plain C reference in double over z (B x C): the mean loss and, if dz is not NULL,
  * its gradient (B x C). */

@@ -32,7 +32,7 @@ fcl_status fcl_mining_parse(const char *name, fcl_mining *out)
 
 struct fcl_triplet {
     fcl_net *net;
-    int batch;
+    int batch, node; /* node: the embedding the loss reads */
     cl_mem dist, coef, stats, labels;
     float *stats_host;
 };
@@ -49,14 +49,17 @@ void fcl_triplet_destroy(fcl_triplet *t)
     free(t);
 }
 
-fcl_status fcl_triplet_create(fcl_net *net, fcl_triplet **out)
+fcl_status fcl_triplet_create(fcl_net *net, int node, fcl_triplet **out)
 {
     *out = NULL;
+    if (node < 1 || node >= net->model->n_nodes)
+        return FCL_ERR_INVALID_ARGUMENT;
     fcl_triplet *t = calloc(1, sizeof *t);
     if (!t)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     t->net = net;
     t->batch = net->batch;
+    t->node = node;
     size_t b = (size_t)net->batch;
     const size_t sizes[] = {b * b * sizeof(float), b * b * sizeof(float), STATS * b * sizeof(float),
                             b * sizeof(cl_int)};
@@ -119,8 +122,8 @@ fcl_status fcl_triplet_loss(fcl_triplet *t, const int *labels, fcl_mining mining
                             fcl_triplet_result *out)
 {
     fcl_net *net = t->net;
-    const int B = t->batch, D = fcl_shape_size(fcl_model_output(net->model)->out);
-    fcl_view e = fcl_net_output_view(net, net->model->n_nodes - 1);
+    const int B = t->batch, D = fcl_shape_size(net->model->nodes[t->node].out);
+    fcl_view e = fcl_net_output_view(net, t->node);
     fcl_status st = FCL_LAUNCH(net, FCL_K_PAIRWISE_SQDIST, (size_t)B * B, FCL_M(t->dist), FCL_M(net->acts),
                                FCL_I(e.off), FCL_I(e.ns), FCL_I(B), FCL_I(D));
     if (st == FCL_SUCCESS)

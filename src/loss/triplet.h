@@ -31,12 +31,14 @@ typedef struct fcl_triplet_result {
 
 typedef struct fcl_triplet fcl_triplet;
 
-/* Scratch for a network's batch: distances and coefficients (B x B), stats, labels. */
-fcl_status fcl_triplet_create(fcl_net *net, fcl_triplet **out);
+/* Scratch for a network's batch: distances and coefficients (B x B), stats, labels.
+ * node is the embedding the loss reads: the model's output, or the node a classifier
+ * head sits on for a joint loss with softmax. */
+fcl_status fcl_triplet_create(fcl_net *net, int node, fcl_triplet **out);
 void fcl_triplet_destroy(fcl_triplet *t);
 
-/* Loss of the network's current output (after fcl_net_forward) for labels[batch].
- * With gradient, adds dL/d(output) into the output's gradient: call it between
+/* Loss of the embedding node's current output (after fcl_net_forward) for labels[batch].
+ * With gradient, adds dL/d(embedding) into its gradient: call it between
  * fcl_net_begin_backward and fcl_net_backward_layers. Only per-anchor sums come back
  * to the host. */
 fcl_status fcl_triplet_loss(fcl_triplet *t, const int *labels, fcl_mining mining, float alpha, bool gradient,

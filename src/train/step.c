@@ -22,10 +22,16 @@ fcl_status fcl_loss_parse(const char *name, fcl_loss_kind *out)
 
 static fcl_status loss_and_gradient(const fcl_net *net, const fcl_loss *loss, const int *labels, fcl_triplet_result *out)
 {
-    if (loss->kind == FCL_LOSS_TRIPLET)
-        return fcl_triplet_loss(loss->triplet, labels, loss->mining, loss->alpha, true, out);
     long wrong = 0;
-    fcl_status st = fcl_softmax_loss(loss->softmax, labels, true, &out->loss, &wrong);
+    if (loss->kind == FCL_LOSS_TRIPLET) {
+        fcl_status st = fcl_triplet_loss(loss->triplet, labels, loss->mining, loss->alpha, true, out);
+        double xent = 0;
+        if (st == FCL_SUCCESS && loss->softmax) /* joint: both gradients meet in the embedding's */
+            st = fcl_softmax_loss(loss->softmax, labels, loss->softmax_weight, &xent, &wrong);
+        out->loss += loss->softmax_weight * xent;
+        return st;
+    }
+    fcl_status st = fcl_softmax_loss(loss->softmax, labels, 1.0f, &out->loss, &wrong);
     out->triplets = net->batch;
     out->active = wrong;
     out->active_fraction = (double)wrong / net->batch;

@@ -16,12 +16,15 @@ typedef struct fcl_loss {
     fcl_triplet *triplet; /* FCL_LOSS_TRIPLET, with mining and alpha */
     fcl_mining mining;
     float alpha;
-    fcl_softmax *softmax; /* FCL_LOSS_SOFTMAX: the network's output is the logits */
+    fcl_softmax *softmax; /* FCL_LOSS_SOFTMAX, or a joint loss: the network's output is the logits */
+    float softmax_weight; /* joint loss: triplet + softmax_weight x cross-entropy (a triplet loss
+                             with a softmax object) */
 } fcl_loss;
 
 /* forward(images) -> loss and its gradient -> backward -> optimiser step at lr.
  * images: batch x input (host); labels: batch identities. For the softmax loss, *out
- * counts images (triplets) and misclassified ones (active). A NaN or Inf in the images,
+ * counts images (triplets) and misclassified ones (active); for a joint loss, its loss
+ * is the sum and the counts are the triplets'. A NaN or Inf in the images,
  * an embedding or loss that is not finite, or a parameter gradient that is not, returns
  * FCL_ERR_NUMERIC (naming the image, the count of bad distances or the tensor) before
  * any parameter changes. */

@@ -26,15 +26,20 @@ static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_o
 {
     snprintf(out, size,
              "model=%s data=%s images=%d P=%d K=%d steps=%ld loss=%s mining=%s alpha=%g optimizer=%s lr=%g wd=%g "
-             "schedule=%d warmup=%ld seed=%" PRIu64 " crop=%d flip=%d init=%s",
+             "schedule=%d warmup=%ld seed=%" PRIu64 " crop=%d flip=%d init=%s softmax_weight=%g",
              m->name, d->source, d->n, o->P, o->K, o->steps, fcl_loss_name(o->loss), fcl_mining_name(o->mining),
              (double)o->alpha,
              fcl_optimizer_name(o->optim.kind), (double)o->optim.lr, (double)o->optim.weight_decay,
-             (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip, o->init ? o->init : "");
+             (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip, o->init ? o->init : "",
+             (double)o->softmax_weight);
 }
+
+/* Softmax alone or in a joint loss: a classifier over the identities on the embedding. */
+static bool has_head(const fcl_train_options *o) { return o->loss == FCL_LOSS_SOFTMAX || o->softmax_weight > 0; }
 
 typedef struct run {
     fcl_net *net;
+    int embedding_node; /* the model's output, where a head (if any) is attached */
     fcl_optimizer *opt;
     const fcl_train_options *o;
     char config[sizeof ((fcl_st_meta *)0)->value];
@@ -178,11 +183,14 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     fcl_loader_config lc = {.data = data, .P = o->P, .K = o->K, .c = in.c, .h = in.h, .w = in.w,
                             .crop_pad = o->crop_pad, .flip = o->flip, .seed = o->seed};
     fcl_loader *loader;
-    fcl_loss loss = {.kind = o->loss, .mining = o->mining, .alpha = o->alpha};
+    fcl_loss loss = {.kind = o->loss, .mining = o->mining, .alpha = o->alpha, .softmax_weight = o->softmax_weight};
     fcl_status st = fcl_loader_create(&lc, sampler_state, start, &loader);
     if (st != FCL_SUCCESS)
         return st;
-    st = o->loss == FCL_LOSS_SOFTMAX ? fcl_softmax_create(r->net, &loss.softmax) : fcl_triplet_create(r->net, &loss.triplet);
+    if (o->loss == FCL_LOSS_TRIPLET) /* on the embedding: a classifier head, if any, comes after it */
+        st = fcl_triplet_create(r->net, r->embedding_node, &loss.triplet);
+    if (st == FCL_SUCCESS && has_head(o))
+        st = fcl_softmax_create(r->net, &loss.softmax);
     if (st != FCL_SUCCESS) {
         fcl_loader_destroy(loader);
         return st;
@@ -265,8 +273,9 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
                      fcl_train_summary *out)
 {
     memset(out, 0, sizeof *out);
-    if (o->steps < 1 || o->P < 2 || o->K < 2 || !(o->alpha >= 0) || !o->out_dir) {
-        fcl_log(FCL_LOG_ERROR, "training needs steps >= 1, P >= 2, K >= 2, a margin >= 0 and an output directory");
+    if (o->steps < 1 || o->P < 2 || o->K < 2 || !(o->alpha >= 0) || !(o->softmax_weight >= 0) || !o->out_dir) {
+        fcl_log(FCL_LOG_ERROR, "training needs steps >= 1, P >= 2, K >= 2, a margin >= 0, a softmax weight >= 0 "
+                               "and an output directory");
         return FCL_ERR_INVALID_ARGUMENT;
     }
     run r = {.o = o};
@@ -277,9 +286,10 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     fcl_status st = fcl_mkdir_p(o->out_dir);
     if (st != FCL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "cannot create the output directory %s", o->out_dir);
-    fcl_model *head = NULL; /* softmax: the embedding, then a classifier over the identities */
-    if (st == FCL_SUCCESS && o->loss == FCL_LOSS_SOFTMAX)
+    fcl_model *head = NULL; /* softmax or joint: the embedding, then a classifier over the identities */
+    if (st == FCL_SUCCESS && has_head(o))
         st = fcl_model_with_head(m, FCL_ST_STATE_PREFIX "classifier", data->n_classes, &head);
+    r.embedding_node = m->n_nodes - 1;
     if (st == FCL_SUCCESS)
         st = fcl_net_create(rt, head ? head : m, o->P * o->K, true, &r.net);
     if (st == FCL_SUCCESS)

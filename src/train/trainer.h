@@ -15,6 +15,7 @@ typedef struct fcl_train_options {
     fcl_loss_kind loss;    /* triplet (the paper's) or softmax over a train.classifier head */
     fcl_mining mining;
     float alpha;           /* triplet margin */
+    float softmax_weight;  /* > 0: the triplet loss plus this x softmax cross-entropy over a head */
     fcl_optim_config optim;
     fcl_schedule schedule; /* base_lr is optim.lr; total is steps */
     uint64_t seed;         /* initial weights, sampling, augmentation */
