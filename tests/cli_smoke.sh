@@ -29,6 +29,20 @@ expect_text() { # description, file, text
     fi
 }
 
+# Trains 4 steps in one go (into $work/OUT) and paused after 2, then resumed (into
+# $work/OUT-2): the weights must be the same bit for bit. Arguments: what, OUT, model,
+# then options.
+same_after_resume() {
+    local what=$1 out=$work/$2 model=$3
+    shift 3
+    local args=(--steps 4 --identities 3 --per-identity 2 --quiet "$@")
+    check "train $what" 0 "$facecl" train "$model" "$work/faces" "${args[@]}" --out "$out"
+    check "train $what paused" 130 "$facecl" train "$model" "$work/faces" "${args[@]}" --out "$out-2" --stop-at 2
+    check "train $what resumed" 0 "$facecl" train "$model" "$work/faces" "${args[@]}" --out "$out-2" --resume
+    cmp -s "$out/weights.safetensors" "$out-2/weights.safetensors" && passed=$((passed + 1)) ||
+        { failed=$((failed + 1)); echo "FAILED: $what: resumed weights differ"; }
+}
+
 printf 'P5 28 28 255\n' >"$work/a.pgm"
 head -c 784 /dev/urandom >>"$work/a.pgm"
 printf 'not an image' >"$work/broken.png"
@@ -121,33 +135,23 @@ expect_text "bad FACECL_TUNE_SECONDS named" "$work/err" "FACECL_TUNE_SECONDS=soo
 check "resume other settings" 1 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 5 --identities 3 \
     --per-identity 2 --out "$work/run2" --quiet --resume
 expect_text "other settings explained" "$work/err" "other settings"
-check "train softmax" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
-    --per-identity 2 --out "$work/soft" --quiet --loss softmax
-check "train softmax paused" 130 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
-    --per-identity 2 --out "$work/soft2" --quiet --loss softmax --stop-at 3
-check "train softmax resumed" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
-    --per-identity 2 --out "$work/soft2" --quiet --loss softmax --resume
-cmp -s "$work/soft/weights.safetensors" "$work/soft2/weights.safetensors" && passed=$((passed + 1)) ||
-    { failed=$((failed + 1)); echo "FAILED: resumed softmax weights differ"; }
+same_after_resume softmax soft "$models/fmnist-tiny.model" --loss softmax
 check "softmax weights embed without the head" 0 "$facecl" embed "$models/fmnist-tiny.model" \
     --weights "$work/soft/weights.safetensors" "$work/a.pgm"
 check "train bad loss" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --loss hinge
 expect_text "bad loss named" "$work/err" "triplet or softmax"
 # The joint loss (triplet + weighted softmax over the same head) pauses and resumes bit
 # for bit, and its weights load without the head.
-check "train joint" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
-    --per-identity 2 --out "$work/joint" --quiet --mining batch-all --softmax-weight 0.5
-check "train joint paused" 130 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
-    --per-identity 2 --out "$work/joint2" --quiet --mining batch-all --softmax-weight 0.5 --stop-at 2
-check "train joint resumed" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
-    --per-identity 2 --out "$work/joint2" --quiet --mining batch-all --softmax-weight 0.5 --resume
-cmp -s "$work/joint/weights.safetensors" "$work/joint2/weights.safetensors" && passed=$((passed + 1)) ||
-    { failed=$((failed + 1)); echo "FAILED: resumed joint-loss weights differ"; }
+same_after_resume joint joint "$models/fmnist-tiny.model" --mining batch-all --softmax-weight 0.5
 check "joint weights embed without the head" 0 "$facecl" embed "$models/fmnist-tiny.model" \
     --weights "$work/joint/weights.safetensors" "$work/a.pgm"
 check "joint resume other weight" 1 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 \
-    --identities 3 --per-identity 2 --out "$work/joint2" --quiet --mining batch-all --softmax-weight 0.25 --resume
+    --identities 3 --per-identity 2 --out "$work/joint-2" --quiet --mining batch-all --softmax-weight 0.25 --resume
 expect_text "other weight explained" "$work/err" "other settings"
+# Dropout's masks follow the step: a paused and resumed run ends with the same weights.
+sed 's/^fc fc1 .*/&\ndropout drop1 rate=0.3/' "$models/fmnist-tiny.model" >"$work/dropout.model"
+grep -q '^dropout ' "$work/dropout.model" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: no dropout line"; }
+same_after_resume dropout drop "$work/dropout.model"
 check "softmax weight with softmax" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --loss softmax \
     --softmax-weight 1
 expect_text "softmax weight misuse explained" "$work/err" "with --loss softmax"

@@ -191,6 +191,10 @@ CASE(fc_plain, 3, "input h=2 w=3 c=4\nfc a c=9\n")
 CASE(fc_relu, 3, "input h=1 w=1 c=13\nfc a c=7 relu=1\n")
 CASE(fc_whole_tiles, 9, "input h=1 w=1 c=6\nfc a c=35 relu=0\n")
 CASE(fc_maxout, 2, "input h=1 w=1 c=10\nfc a c=12\nmaxout b g=2\n")
+/* Dropout at rate 0 keeps everything: the views, and the gradient added into a layer's
+ * (dropout_masks checks the masks themselves). */
+CASE(dropout_rate0, 2, "input h=2 w=3 c=4\ndropout a rate=0\n")
+CASE(fc_dropout_fc, 3, "input h=1 w=1 c=7\nfc a c=9 relu=1\ndropout b rate=0\nfc c c=4\n")
 CASE(l2norm_embedding, 3, "input h=1 w=1 c=11\nfc a c=8\nl2norm b\n")
 CASE(batchnorm_train, 3, "input h=3 w=4 c=5\nbatchnorm a\n")
 CASE(batchnorm_relu, 2, "input h=4 w=3 c=3\nconv a k=3 c=4 relu=0\nbatchnorm b relu=1\n")
@@ -334,6 +338,54 @@ static void ties_on_wide_rows(void **state)
     }
 }
 
+/* Dropout in training: each output is 0 or its input / (1 - rate); about rate of them
+ * are 0; backward passes the gradient through the same mask; the same key draws the
+ * same mask and another key another; a network created for use is the identity. */
+static void dropout_masks(void **state)
+{
+    (void)state;
+    enum { N = 4, M = 120, COUNT = N * M };
+    const double rate = 0.3;
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse("input h=3 w=5 c=8\ndropout d rate=0.3\n", "dropout", &m), FCL_SUCCESS);
+    fcl_net *net, *use;
+    assert_int_equal(fcl_net_create(rt, m, N, true, &net), FCL_SUCCESS);
+    assert_int_equal(fcl_net_create(rt, m, N, false, &use), FCL_SUCCESS);
+    float x[COUNT], y[COUNT], again[COUNT], other[COUNT], dy[COUNT], dx[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        x[i] = (float)(1.0 + 0.5 * uniform()); /* never 0, so a 0 output is a drop */
+        dy[i] = (float)uniform();
+    }
+    assert_int_equal(fcl_net_forward(use, x, y), FCL_SUCCESS);
+    assert_memory_equal(x, y, sizeof x);
+    assert_int_equal(fcl_net_forward(net, x, y), FCL_SUCCESS);
+    assert_int_equal(fcl_net_backward(net, dy), FCL_SUCCESS);
+    assert_int_equal(fcl_net_read(net, net->dacts, (size_t)fcl_net_output_view(net, 0).off, COUNT, dx), FCL_SUCCESS);
+    int dropped = 0;
+    for (int i = 0; i < COUNT; i++) {
+        bool kept = y[i] != 0.0f;
+        dropped += !kept;
+        double want = kept ? x[i] / (1 - rate) : 0, want_dx = kept ? dy[i] / (1 - rate) : 0;
+        if (fabs(y[i] - want) > 1e-6 * fabs(want) || fabs(dx[i] - want_dx) > 1e-6 * fabs(want_dx) + 1e-12)
+            fail_msg("element %d: y %.7g (x %.7g), dx %.7g (dy %.7g)", i, y[i], x[i], dx[i], dy[i]);
+    }
+    /* 144 expected; one binomial standard deviation is 10. */
+    if (abs(dropped - (int)(rate * COUNT)) > 50)
+        fail_msg("%d of %d dropped at rate %.1f", dropped, COUNT, rate);
+    assert_int_equal(fcl_net_forward(net, x, again), FCL_SUCCESS);
+    assert_memory_equal(y, again, sizeof y);
+    net->dropout_key = 1;
+    assert_int_equal(fcl_net_forward(net, x, other), FCL_SUCCESS);
+    int differ = 0;
+    for (int i = 0; i < COUNT; i++)
+        differ += (other[i] == 0.0f) != (y[i] == 0.0f);
+    if (differ < 50) /* two independent masks differ in 2 x 0.3 x 0.7 = 42% of places */
+        fail_msg("another key changed %d of %d drops", differ, COUNT);
+    fcl_net_destroy(net);
+    fcl_net_destroy(use);
+    fcl_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +414,9 @@ int main(void)
         cmocka_unit_test(avgpool_wide_rows),
         cmocka_unit_test(lrn_across_channels),
         cmocka_unit_test(lrn_other_beta),
+        cmocka_unit_test(dropout_rate0),
+        cmocka_unit_test(fc_dropout_fc),
+        cmocka_unit_test(dropout_masks),
         cmocka_unit_test(fc_plain),
         cmocka_unit_test(fc_relu),
         cmocka_unit_test(fc_whole_tiles),

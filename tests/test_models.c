@@ -177,6 +177,8 @@ static void bad_models_name_line_and_problem(void **state)
     BAD("inception m 1x1=4 3x3=4 s=2\n", FCL_ERR_PARSE, "bad.model:2:", "cannot be strided");
     BAD("inception m 1x1=4 pool=median\n", FCL_ERR_PARSE, "bad.model:2:", "pool");
     BAD("input h=8 w=8 c=1\n", FCL_ERR_PARSE, "bad.model:2:", "only once");
+    BAD("fc a c=6\ndropout d rate=1\n", FCL_ERR_PARSE, "bad.model:3:", "bad value '1'");
+    BAD("fc a c=6\nfc b c=4 rate=0.5\n", FCL_ERR_PARSE, "bad.model:3:", "unknown key 'rate'");
     /* 8 -> 3 -> 1, then a 3x3 window no longer fits */
     BAD("maxpool p k=3 s=2 p=0\nmaxpool q k=3 s=2 p=0\nmaxpool r k=3 s=2 p=0\n", FCL_ERR_SHAPE, "bad.model:4:",
         "larger than");

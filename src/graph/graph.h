@@ -21,6 +21,7 @@ typedef enum fcl_op {
     FCL_OP_L2NORM,
     FCL_OP_BATCHNORM,
     FCL_OP_CONCAT,
+    FCL_OP_DROPOUT,
     FCL_OP_COUNT
 } fcl_op;
 
@@ -48,6 +49,7 @@ typedef struct fcl_node {
     int size;                    /* lrn window */
     float alpha, beta, k;        /* lrn */
     float eps, momentum;         /* batchnorm */
+    float rate;                  /* dropout: the fraction of activations dropped in training */
     /* planned */
     size_t param_off;            /* floats into the parameter arena */
     size_t state_off;            /* floats into the state arena (batchnorm batch stats) */
@@ -147,6 +149,8 @@ typedef enum fcl_kernel_id {
     FCL_K_L2NORM_BACKWARD,
     FCL_K_BATCHNORM_FORWARD,
     FCL_K_BATCHNORM_BACKWARD,
+    FCL_K_DROPOUT_FORWARD,
+    FCL_K_DROPOUT_BACKWARD,
     FCL_K_PAIRWISE_SQDIST,
     FCL_K_TRIPLET_MINE,
     FCL_K_TRIPLET_GRADIENT,
@@ -180,6 +184,7 @@ struct fcl_net {
     int n_gemm_kernels, gemm_kernels_cap;
     fcl_gemm_recorder *gemm_recorder; /* when set, every GEMM's shape is appended (the tuner's) */
     bool dry_run;                     /* kernels are built but not run: recording shapes costs no compute */
+    uint32_t dropout_key;             /* which masks a training forward's dropout draws: the trainer's step */
     bool conv_implicit;               /* k x k convolutions forward as implicit GEMMs (FACECL_CONV=implicit) */
     cl_mem gemm_scratch;              /* per-chunk products of split reductions (sk = 1) */
     size_t gemm_scratch_floats;
@@ -221,6 +226,7 @@ typedef struct fcl_arg {
 } fcl_arg;
 #define FCL_I(v) ((fcl_arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
 #define FCL_F(v) ((fcl_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
+#define FCL_U(v) ((fcl_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
 #define FCL_M(v) ((fcl_arg){sizeof(cl_mem), &(cl_mem){(v)}})
 #define FCL_LAUNCH(net, id, n, ...)                                                                  \
     fcl_launch((net), (id), (n), (const fcl_arg[]){__VA_ARGS__},                                     \

@@ -8,6 +8,7 @@
  *   fc fc1 c=8192                     # relu=0 unless relu=1
  *   maxout fc1_max g=2
  *   batchnorm bn1 relu=1              # eps=1e-5 momentum=0.1
+ *   dropout drop1 rate=0.3            # training only (0.5 unless given); identity for use
  *   l2norm embedding
  *
  * Every layer reads the previous line's output; an inception line expands into its
@@ -54,6 +55,7 @@ static const struct layer_key {
     {"bias", KEY_FLOAT, offsetof(fcl_node, k), MASK(FCL_OP_LRN), 1e-6, 1e3},
     {"eps", KEY_FLOAT, offsetof(fcl_node, eps), MASK(FCL_OP_BATCHNORM), 1e-12, 1},
     {"momentum", KEY_FLOAT, offsetof(fcl_node, momentum), MASK(FCL_OP_BATCHNORM), 0, 1},
+    {"rate", KEY_FLOAT, offsetof(fcl_node, rate), MASK(FCL_OP_DROPOUT), 0, 0.95},
 };
 
 /* Keys of inception lines. */
@@ -124,6 +126,7 @@ static fcl_node *new_node(parser *p, fcl_op op, const char *name)
     nd->k = 1.0f;
     nd->eps = 1e-5f;
     nd->momentum = 0.1f;
+    nd->rate = 0.5f;
     if (m->n_nodes > 1) {
         nd->inputs[0] = m->n_nodes - 2;
         nd->n_inputs = 1;

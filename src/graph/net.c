@@ -41,6 +41,8 @@ static const struct {
     [FCL_K_L2NORM_BACKWARD] = {"l2norm.cl", "l2norm_backward"},
     [FCL_K_BATCHNORM_FORWARD] = {"batchnorm.cl", "batchnorm_forward"},
     [FCL_K_BATCHNORM_BACKWARD] = {"batchnorm.cl", "batchnorm_backward"},
+    [FCL_K_DROPOUT_FORWARD] = {"dropout.cl", "dropout_forward"},
+    [FCL_K_DROPOUT_BACKWARD] = {"dropout.cl", "dropout_backward"},
     [FCL_K_PAIRWISE_SQDIST] = {"triplet.cl", "pairwise_sqdist"},
     [FCL_K_TRIPLET_MINE] = {"triplet.cl", "triplet_mine"},
     [FCL_K_TRIPLET_GRADIENT] = {"triplet.cl", "triplet_gradient"},

@@ -4,7 +4,7 @@
 #include <string.h>
 
 extern const fcl_op_def fcl_op_input, fcl_op_conv, fcl_op_maxpool, fcl_op_l2pool, fcl_op_avgpool, fcl_op_lrn,
-    fcl_op_fc, fcl_op_maxout, fcl_op_l2norm, fcl_op_batchnorm, fcl_op_concat;
+    fcl_op_fc, fcl_op_maxout, fcl_op_l2norm, fcl_op_batchnorm, fcl_op_concat, fcl_op_dropout;
 
 const fcl_op_def *const fcl_ops[FCL_OP_COUNT] = {
     [FCL_OP_INPUT] = &fcl_op_input,
@@ -18,6 +18,7 @@ const fcl_op_def *const fcl_ops[FCL_OP_COUNT] = {
     [FCL_OP_L2NORM] = &fcl_op_l2norm,
     [FCL_OP_BATCHNORM] = &fcl_op_batchnorm,
     [FCL_OP_CONCAT] = &fcl_op_concat,
+    [FCL_OP_DROPOUT] = &fcl_op_dropout,
 };
 _Static_assert(sizeof fcl_ops / sizeof fcl_ops[0] == FCL_OP_COUNT, "one entry per op");
 

@@ -209,6 +209,9 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     while (step < o->steps && st == FCL_SUCCESS) {
         const fcl_batch *b = fcl_loader_next(loader);
         double lr = fcl_schedule_lr(&sched, step);
+        /* Dropout's masks: a function of the seed and the step, so a resumed run draws
+         * what the uninterrupted one drew. */
+        r->net->dropout_key = (uint32_t)(((o->seed + 1) * 0x9E3779B97F4A7C15ULL) >> 32) + (uint32_t)step;
         st = fcl_train_step(r->net, &loss, r->opt, b->images, b->labels, (float)lr, &res);
         sampler_now = b->sampler_after;
         fcl_loader_release(loader, b);
