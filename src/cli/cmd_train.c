@@ -76,8 +76,8 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 
 int cmd_train(int argc, char **argv)
 {
-    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP, O_SEED, O_PAD,
-           O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT };
+    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
+           O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
@@ -118,7 +118,9 @@ int cmd_train(int argc, char **argv)
                 fprintf(stderr, "facecl train: --loss wants triplet or softmax, not '%s'\n", optarg);
             break;
         case O_MARGIN: ok = cli_double("margin", optarg, 0, 4, &x), o.alpha = (float)x; break;
-        case O_SOFTMAX_WEIGHT: ok = cli_double("softmax-weight", optarg, 0, 100, &x), o.softmax_weight = (float)x; break;
+        case O_SOFTMAX_WEIGHT:
+            ok = cli_double("softmax-weight", optarg, 0, 100, &x), o.softmax_weight = (float)x;
+            break;
         case O_OPT: {
             fcl_optimizer_kind kind;
             ok = fcl_optimizer_parse(optarg, &kind) == FCL_SUCCESS;
