@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """The PyTorch peer of bench/compare.sh: the same network, rebuilt in PyTorch from the
-layer table `facecl info --json MODEL` prints, timed on the same CPU cores.
+layer table `facecl info --json MODEL` prints, timed on the same CPU cores (or, with
+--device cuda, on the same GPU facecl runs on through the vendor's OpenCL).
 
 Prints `key value` lines (images per second):
   pytorch_version, threads, <model>_infer_b1, <model>_infer_b16, <model>_train_b16
 A training step is forward, the triplet loss with semi-hard mining (4 identities x 4
 images, margin 0.2), backward and an AdaGrad step, as facecl's is.
 
-usage: pytorch_peer.py FACECL MODEL [MODEL ...] [--threads N] [--seconds S]
+usage: pytorch_peer.py FACECL MODEL [MODEL ...] [--threads N] [--seconds S] [--device cpu|cuda]
 """
 import argparse
 import json
@@ -83,7 +84,7 @@ class Graph(torch.nn.Module):
 def semi_hard_triplet_loss(emb, labels, alpha=0.2):
     d = torch.cdist(emb, emb).pow(2)
     same = labels[:, None] == labels[None, :]
-    eye = torch.eye(len(labels), dtype=torch.bool)
+    eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
     pos = same & ~eye
     a, p = pos.nonzero(as_tuple=True)
     d_ap = d[a, p]
@@ -98,11 +99,13 @@ def semi_hard_triplet_loss(emb, labels, alpha=0.2):
     return F.relu(d_ap - chosen + alpha).mean()
 
 
-def rate(fn, images, seconds):
+def rate(fn, images, seconds, sync):
     fn()  # warm-up
+    sync()
     done, t0 = 0, time.perf_counter()
     while True:
         fn()
+        sync()  # a GPU runs asynchronously: time finished work
         done += 1
         t = time.perf_counter() - t0
         if t >= seconds and done >= 3:
@@ -115,26 +118,30 @@ def main():
     ap.add_argument("models", nargs="+")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = ap.parse_args()
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     print("pytorch_version", torch.__version__)
     print("threads", torch.get_num_threads())
+    print("device", torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu")
     for path in args.models:
         info = json.loads(subprocess.run([args.facecl, "info", "--json", path], check=True,
                                          capture_output=True, text=True).stdout)
-        net = Graph(info["layers"])
+        net = Graph(info["layers"]).to(device)
         h, w, c = info["layers"][0]["out"]
         name = info["model"]
         net.eval()
         with torch.no_grad():
             for b in (1, 16):
-                x = torch.randn(b, c, h, w)
-                print(f"{name}_infer_b{b}", round(rate(lambda: net(x), b, args.seconds), 3), flush=True)
+                x = torch.randn(b, c, h, w, device=device)
+                print(f"{name}_infer_b{b}", round(rate(lambda: net(x), b, args.seconds, sync), 3), flush=True)
         net.train()
         opt = torch.optim.Adagrad(net.parameters(), lr=0.05)
-        x = torch.randn(16, c, h, w)
-        labels = torch.arange(4).repeat_interleave(4)
+        x = torch.randn(16, c, h, w, device=device)
+        labels = torch.arange(4, device=device).repeat_interleave(4)
 
         def step():
             opt.zero_grad()
@@ -142,7 +149,7 @@ def main():
             loss.backward()
             opt.step()
 
-        print(f"{name}_train_b16", round(rate(step, 16, args.seconds), 3), flush=True)
+        print(f"{name}_train_b16", round(rate(step, 16, args.seconds, sync), 3), flush=True)
 
 
 if __name__ == "__main__":
