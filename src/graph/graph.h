@@ -228,6 +228,7 @@ typedef struct fcl_arg {
 #define FCL_F(v) ((fcl_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
 #define FCL_U(v) ((fcl_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
 #define FCL_M(v) ((fcl_arg){sizeof(cl_mem), &(cl_mem){(v)}})
+#define FCL_LOCAL(bytes) ((fcl_arg){(bytes), NULL}) /* a __local buffer of that size */
 #define FCL_LAUNCH(net, id, n, ...)                                                                  \
     fcl_launch((net), (id), (n), (const fcl_arg[]){__VA_ARGS__},                                     \
                sizeof((const fcl_arg[]){__VA_ARGS__}) / sizeof(fcl_arg))
@@ -241,6 +242,9 @@ fcl_status fcl_launch_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel kernel, s
 /* The same over a dims-dimensional grid, the work-group size left to the driver. */
 fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const fcl_arg *args,
                            size_t n_args);
+/* grads[db_off + k] += the sum of the output gradient dy over the batch's images and
+ * the P positions of channel k, for k < K (the bias of conv and fc). */
+fcl_status fcl_net_bias_backward(fcl_net *net, int db_off, fcl_view dy, int K, int P);
 
 /* C = op(A) op(B) [+ C] [+ bias] [ReLU] on the device (cl/gemm.cl has the layout), for
  * `batch` independent products; the reduction runs over `chunks` pieces of K. With

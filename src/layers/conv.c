@@ -154,9 +154,7 @@ static fcl_status conv_backward(fcl_net *net, const fcl_node *nd)
     if (st == FCL_SUCCESS)
         st = fcl_gemm_run(net, &gw);
     if (st == FCL_SUCCESS)
-        st = FCL_LAUNCH(net, FCL_K_BIAS_BACKWARD, (size_t)nd->out.c, FCL_M(net->grads),
-                        FCL_I(w_off + (int)weight_count(nd)), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns),
-                        FCL_I(net->batch), FCL_I(nd->out.c), FCL_I(Q));
+        st = fcl_net_bias_backward(net, w_off + (int)weight_count(nd), y, nd->out.c, Q);
     return st;
 }
 

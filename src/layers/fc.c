@@ -68,8 +68,7 @@ static fcl_status fc_backward(fcl_net *net, const fcl_node *nd)
     if (st == FCL_SUCCESS)
         st = fcl_gemm_run(net, &gw);
     if (st == FCL_SUCCESS)
-        st = FCL_LAUNCH(net, FCL_K_BIAS_BACKWARD, (size_t)O, FCL_M(net->grads), FCL_I(nd->param_off + fc_macs(nd)),
-                        FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_I(net->batch), FCL_I(O), FCL_I(1));
+        st = fcl_net_bias_backward(net, (int)(nd->param_off + fc_macs(nd)), y, O, 1);
     return st;
 }
 
