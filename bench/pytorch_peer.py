@@ -4,7 +4,7 @@ layer table `facecl info --json MODEL` prints, timed on the same CPU cores (or, 
 --device cuda, on the same GPU facecl runs on through the vendor's OpenCL).
 
 Prints `key value` lines (images per second):
-  pytorch_version, threads, <model>_infer_b1, <model>_infer_b16, <model>_train_b16
+  pytorch_version, threads, device, <model>_infer_b1, <model>_infer_b16, <model>_train_b16
 A training step is forward, the triplet loss with semi-hard mining (4 identities x 4
 images, margin 0.2), backward and an AdaGrad step, as facecl's is.
 
@@ -118,8 +118,10 @@ def main():
     ap.add_argument("models", nargs="+")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cpu (default) or cuda")
     args = ap.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("pytorch_peer: --device cuda, but this PyTorch sees no CUDA GPU (torch.cuda.is_available() is False)")
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(args.threads)

@@ -90,20 +90,19 @@ __kernel void transpose(__global float *out, const int out_off, const int out_ld
  * A GPU needs the L-fold parallelism (NN2's conv1 has 64 channels of 16 x 12544
  * positions); the sum's order depends only on L, so runs stay reproducible. */
 __kernel void bias_backward(__global float *db, const int db_off, __global const float *dy, const int dy_off,
-                            const int dy_ns, const int N, const int K, const int P, __local float *part)
+                            const int dy_ns, const int N, const int P, __local float *part)
 {
     const int k = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
-    float acc = 0.0f;
-    if (k < K)
-        for (int n = 0; n < N; n++)
-            for (int p = l; p < P; p += L)
-                acc += dy[dy_off + n * dy_ns + k * P + p];
+    float acc = 0.0f; /* one group per channel, no more */
+    for (int n = 0; n < N; n++)
+        for (int p = l; p < P; p += L)
+            acc += dy[dy_off + n * dy_ns + k * P + p];
     part[l] = acc;
     for (int width = L / 2; width > 0; width /= 2) {
         barrier(CLK_LOCAL_MEM_FENCE);
         if (l < width)
             part[l] += part[l + width];
     }
-    if (l == 0 && k < K)
+    if (l == 0)
         db[db_off + k] += part[0];
 }

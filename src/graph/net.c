@@ -107,6 +107,12 @@ static fcl_status enqueue(fcl_net *net, fcl_kernel_id id, cl_uint dims, const si
     return fcl_enqueue_kernel(net, id, net->kernels[id], dims, global, local, args, n_args);
 }
 
+/* The device's compute units (at least 1: a driver may report 0). */
+static size_t compute_units(const fcl_net *net)
+{
+    return net->rt->info.compute_units ? net->rt->info.compute_units : 1;
+}
+
 fcl_status fcl_launch_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel kernel, size_t work_items,
                              const fcl_arg *args, size_t n_args)
 {
@@ -115,7 +121,7 @@ fcl_status fcl_launch_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel kernel, s
     size_t local = net->rt->info.max_work_group_size < LOCAL_SIZE ? net->rt->info.max_work_group_size : LOCAL_SIZE;
     /* A small launch (one work-item per channel, per image) still needs two work-groups
      * per compute unit: PoCL runs each group on one core. */
-    size_t groups_wanted = 2 * (size_t)(net->rt->info.compute_units ? net->rt->info.compute_units : 1);
+    size_t groups_wanted = 2 * compute_units(net);
     while (local > 1 && (work_items + local - 1) / local < groups_wanted)
         local /= 2;
     size_t global = (work_items + local - 1) / local * local;
@@ -144,14 +150,14 @@ fcl_status fcl_net_bias_backward(fcl_net *net, int db_off, fcl_view dy, int K, i
     /* A work-group per channel, as wide as it takes to give every compute unit 32
      * work-items (a GPU's 132 units need thousands; PoCL's 2 cores are busy with a few
      * dozen channels, so there most layers keep one work-item per channel). */
-    const size_t units = net->rt->info.compute_units ? net->rt->info.compute_units : 1;
+    const size_t units = compute_units(net);
     const size_t max_local = net->rt->info.max_work_group_size < 256 ? net->rt->info.max_work_group_size : 256;
     size_t local = 1;
     while (local * 2 <= max_local && local < (size_t)P && (size_t)K * local < 32 * units)
         local *= 2;
     const size_t global = (size_t)K * local;
     const fcl_arg args[] = {FCL_M(net->grads), FCL_I(db_off), FCL_M(net->dacts), FCL_I(dy.off), FCL_I(dy.ns),
-                            FCL_I(net->batch), FCL_I(K), FCL_I(P), FCL_LOCAL(local * sizeof(cl_float))};
+                            FCL_I(net->batch), FCL_I(P), FCL_LOCAL(local * sizeof(cl_float))};
     return enqueue(net, FCL_K_BIAS_BACKWARD, 1, &global, &local, args, sizeof args / sizeof args[0]);
 }
 
@@ -452,7 +458,7 @@ fcl_status fcl_net_read(fcl_net *net, cl_mem buf, size_t offset, size_t n, float
  * take part (with 256 in all, an H200 spent 10 ms a step on NN2's gradients). */
 static size_t nonfinite_parts(const fcl_net *net)
 {
-    const size_t units = net->rt->info.compute_units ? net->rt->info.compute_units : 1;
+    const size_t units = compute_units(net);
     return units < 256 ? 256 * units : 65536;
 }
 
