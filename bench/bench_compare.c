@@ -333,7 +333,7 @@ static fcl_status compare_conv_ways(const fcl_model *m, int batch, conv_row *row
             conv_row *c = &rows[row++];
             snprintf(c->layer, sizeof c->layer, "%.39s", nd->name);
             snprintf(c->shape, sizeof c->shape, "%d->%d %dx%d s%d, %dx%d", nd->in.c, nd->out.c, nd->kh, nd->kw,
-                     nd->stride, nd->out.h, nd->out.w);
+                     nd->sh, nd->out.h, nd->out.w);
             c->ms[way] = net->layer_ms[2 * i] / 3;
         }
         *n_rows = row;

@@ -104,3 +104,31 @@ __kernel void gemv(const int M, const int K, __global const float *A, const int 
         r = fma(a[k], b[k * ldb], r);
     store_epilogue(C + c_off + z * c_batch + m * ldc, r, m, 0, accumulate, bias_mode, bias, bias_off, relu);
 }
+
+/* (N, M) views of one arena: y = a + b_scale * b (has_b = 0: y = a), then ReLU if relu.
+ * The residual add (and its chains) and concat's copies of inputs it cannot hold as
+ * slices. y may be a itself (an add of more than two inputs accumulates in place). */
+__kernel void add_views(__global float *t, const int y_off, const int y_ns, const int a_off, const int a_ns,
+                        const int b_off, const int b_ns, const int has_b, const float b_scale, const int relu,
+                        const int N, const int M)
+{
+    const int i = get_global_id(0);
+    if (i >= N * M)
+        return;
+    const int n = i / M, j = i % M;
+    float v = t[a_off + n * a_ns + j];
+    if (has_b)
+        v += b_scale * t[b_off + n * b_ns + j];
+    t[y_off + n * y_ns + j] = relu && !(v > 0.0f) && !isnan(v) ? 0.0f : v;
+}
+
+/* dx += scale * dy on (N, M) views of one arena (the gradients of add and concat). */
+__kernel void accumulate_view(__global float *t, const int dx_off, const int dx_ns, const int dy_off,
+                              const int dy_ns, const float scale, const int N, const int M)
+{
+    const int i = get_global_id(0);
+    if (i >= N * M)
+        return;
+    const int n = i / M, j = i % M;
+    t[dx_off + n * dx_ns + j] += scale * t[dy_off + n * dy_ns + j];
+}

@@ -210,6 +210,39 @@ CASE(small_facenet, 2,
      "inception i2 3x3r=2 3x3=2 5x5r=1 5x5=1 pool=max s=2\n"
      "avgpool gap global=1\nfc emb c=6\nl2norm l2\n")
 
+/* The DAG ops: non-square kernels with per-axis strides and padding, convolutions
+ * without bias, grouped and depthwise ones, PReLU, the residual add (scaled, ReLU'd,
+ * of three inputs, reading the model input) and explicit concats, including inputs
+ * the planner must copy: the model input, another concat, one output twice or in two
+ * concats. A layer read by several others gathers their gradients. */
+CASE(conv_1x7_pad_0x3, 2, "input h=5 w=9 c=3\nconv a k=1x7 p=0x3 c=4 relu=0\n")
+CASE(conv_7x1_pad_3x0, 2, "input h=9 w=5 c=3\nconv a k=7x1 p=3x0 c=4\n")
+CASE(conv_3x3_stride_1x2_valid, 2, "input h=7 w=11 c=2\nconv a k=3 s=1x2 p=valid c=3 relu=0\n")
+CASE(conv_5x3_stride_2x1, 2, "input h=9 w=7 c=2\nconv a k=5x3 s=2x1 c=3 relu=0\n")
+CASE(conv_no_bias, 2, "input h=6 w=5 c=3\nconv a k=3 c=4 bias=0 relu=0\nconv b k=1 c=2 bias=0\n")
+CASE(conv_grouped, 2, "input h=6 w=7 c=4\nconv a k=3 c=6 groups=2 relu=0\n")
+CASE(conv_grouped_pointwise, 2, "input h=5 w=4 c=6\nconv a k=1 c=9 groups=3 relu=0\n")
+CASE(conv_depthwise_separable, 2,
+     "input h=7 w=6 c=4\nconv dw k=3 s=2 c=4 groups=4 bias=0 relu=0\nbatchnorm bn relu=1\nconv pw k=1 c=5\n")
+CASE(prelu_after_conv, 2, "input h=5 w=6 c=2\nconv a k=3 c=3 relu=0\nprelu act\n")
+CASE(add_scaled_relu, 2,
+     "input h=4 w=5 c=3\nconv a k=3 c=3 relu=0\nconv b k=1 c=3 relu=0 in=input\nadd s in=a,b scale=0.17 relu=1\n")
+CASE(add_three_with_input, 2,
+     "input h=3 w=4 c=2\nconv a k=3 c=2 relu=0\nconv b k=3 c=2 relu=0\nadd s in=input,a,b scale=-0.5\n")
+CASE(residual_block, 2,
+     "input h=6 w=6 c=4\nconv stem k=3 c=4\nconv b0 k=1 c=2 in=stem\nconv b1a k=1 c=2 in=stem\n"
+     "conv b1b k=1x3 p=0x1 c=2\nconv b1c k=3x1 p=1x0 c=2\nconcat mix in=b0,b1c\nconv up k=1 c=4 relu=0\n"
+     "add out in=stem,up scale=0.1 relu=1\navgpool gap global=1\nfc emb c=5\nl2norm l2\n")
+CASE(concat_copies, 2,
+     "input h=4 w=4 c=2\nconv a k=3 c=3 relu=0\nconcat x in=input,a\nconcat y in=a,x,a\nconv b k=1 c=2 in=a\n"
+     "concat z in=y,b\n")
+CASE(fan_out_gradients, 2,
+     "input h=5 w=5 c=2\nconv a k=3 c=3 relu=0\nconv b k=1 c=2 in=a\nconv c k=3 c=2 in=a\nmaxpool d k=3 in=a\n"
+     "concat e in=b,c,d\n")
+CASE(inception_reading_a_named_layer, 2,
+     "input h=6 w=6 c=3\nconv a k=3 c=4\nconv b k=1 c=2\ninception m in=a 1x1=2 3x3r=2 3x3=2 pool=max proj=1\n"
+     "concat out in=m,b\n")
+
 /* Convolutions forward as implicit GEMMs (FACECL_CONV=implicit; backward is the same
  * either way): every shape above, rows wider than a tile (the one-vector-per-k path of a
  * stride-1 window inside the image) and narrow tiles (4 positions) that take that path
@@ -329,7 +362,7 @@ static void ties_on_wide_rows(void **state)
         for (int i = 0; i < W; i++) {
             int want = 0;
             for (int ox = 0; ox < OW; ox++)
-                want += (ox * p->stride - p->pad > 0 ? ox * p->stride - p->pad : 0) == i;
+                want += (ox * p->sw - p->pw > 0 ? ox * p->sw - p->pw : 0) == i;
             if (dx[i] != (float)want)
                 fail_msg("%s: input %d has gradient %g, want %d", texts[c], i, dx[i], want);
         }
@@ -401,6 +434,21 @@ int main(void)
         cmocka_unit_test(conv_3x3_wide_rows),
         cmocka_unit_test(conv_5x5_wide_rows),
         cmocka_unit_test(implicit_gemm_convolutions),
+        cmocka_unit_test(conv_1x7_pad_0x3),
+        cmocka_unit_test(conv_7x1_pad_3x0),
+        cmocka_unit_test(conv_3x3_stride_1x2_valid),
+        cmocka_unit_test(conv_5x3_stride_2x1),
+        cmocka_unit_test(conv_no_bias),
+        cmocka_unit_test(conv_grouped),
+        cmocka_unit_test(conv_grouped_pointwise),
+        cmocka_unit_test(conv_depthwise_separable),
+        cmocka_unit_test(prelu_after_conv),
+        cmocka_unit_test(add_scaled_relu),
+        cmocka_unit_test(add_three_with_input),
+        cmocka_unit_test(residual_block),
+        cmocka_unit_test(concat_copies),
+        cmocka_unit_test(fan_out_gradients),
+        cmocka_unit_test(inception_reading_a_named_layer),
         cmocka_unit_test(maxpool_3x3_stride2),
         cmocka_unit_test(maxpool_global),
         cmocka_unit_test(l2pool_3x3),

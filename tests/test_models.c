@@ -190,6 +190,116 @@ static void bad_models_name_line_and_problem(void **state)
     fcl_set_log_callback(NULL, NULL);
 }
 
+/* The DAG's errors: names that do not resolve, edges that would make a cycle, shapes
+ * an add or concat cannot take, a key given twice, and a name that an inception
+ * module generates taken by an earlier layer. */
+static void bad_graphs_name_line_and_problem(void **state)
+{
+    (void)state;
+    fcl_set_log_callback(capture, NULL);
+    const char *in = "input h=8 w=8 c=2\n";
+    char text[512];
+    BAD("conv a k=3 c=4 in=nowhere\n", FCL_ERR_PARSE, "bad.model:2:", "unknown input 'nowhere'");
+    BAD("conv a k=3 c=4\nconv b k=3 c=4 in=c\nconv c k=1 c=4 in=a\n", FCL_ERR_PARSE, "bad.model:3:",
+        "'c' is used before it is defined (line 4)");
+    BAD("conv a k=3 c=4 in=b\nconv b k=3 c=4 in=a\n", FCL_ERR_PARSE, "bad.model:2:", "makes a cycle");
+    BAD("conv a k=3 c=4 in=a\n", FCL_ERR_PARSE, "bad.model:2:", "makes a cycle");
+    BAD("conv a k=3 c=4\nconv b k=3 c=5 in=input\nadd s in=a,b\n", FCL_ERR_SHAPE, "bad.model:4:",
+        "cannot add input 2 (8x8x5) to input 1 (8x8x4)");
+    BAD("conv a k=3 c=4\nadd s in=a\n", FCL_ERR_PARSE, "bad.model:3:", "reads at least 2 inputs");
+    BAD("conv a k=3 c=4\nconv b k=3 c=4 in=a,input\n", FCL_ERR_PARSE, "bad.model:3:", "reads 1 input; in= names 2");
+    BAD("conv a k=3 s=2 c=4\nconcat s in=a,input\n", FCL_ERR_SHAPE, "bad.model:3:", "sizes differ");
+    BAD("conv a k=3 c=4 k=5\n", FCL_ERR_PARSE, "bad.model:2:", "key 'k' is given twice");
+    BAD("conv a k=3 c=4\nconv b k=3 c=4 in=a in=input\n", FCL_ERR_PARSE, "bad.model:3:", "key 'in' is given twice");
+    BAD("inception m 1x1=2 1x1=3\n", FCL_ERR_PARSE, "bad.model:2:", "given twice");
+    BAD("conv m/1x1 k=1 c=2\ninception m 1x1=2 3x3r=2 3x3=2\n", FCL_ERR_PARSE, "bad.model:3:",
+        "layer name 'm/1x1' is used twice (first on line 2)");
+    BAD("inception m 1x1=2 in=a,b\n", FCL_ERR_PARSE, "bad.model:2:", "reads one input");
+    BAD("conv a k=3 c=4 groups=3\n", FCL_ERR_SHAPE, "bad.model:2:", "groups=3 must divide");
+    BAD("conv a k=3x c=4\n", FCL_ERR_PARSE, "bad.model:2:", "want N or HxW");
+    BAD("conv a k=1x7 p=1x3 c=4\n", FCL_ERR_SHAPE, "bad.model:2:", "padding 1x3 must be smaller than the kernel 1x7");
+    BAD("maxpool a k=3 s=1x2\n", FCL_ERR_SHAPE, "bad.model:2:", "one stride");
+    BAD("conv a k=3 c=4 in=\n", FCL_ERR_PARSE, "bad.model:2:", "expected key=value");
+    BAD("conv a k=3 c=4 in=,\n", FCL_ERR_PARSE, "bad.model:2:", "names no layer");
+    fcl_set_log_callback(NULL, NULL);
+}
+
+static const fcl_node *node(const fcl_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (strcmp(m->nodes[i].name, name) == 0)
+            return &m->nodes[i];
+    fail_msg("no node %s", name);
+    return NULL;
+}
+
+/* What the DAG keys mean: inputs by name, per-axis kernels, strides and padding,
+ * valid padding, no bias, groups (weights, multiply-adds), PReLU's slopes. */
+static void dag_keys_build_the_graph(void **state)
+{
+    (void)state;
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse("input h=17 w=17 c=8\n"
+                                     "conv a k=1x7 c=8 bias=0\n"
+                                     "conv b k=7x1 s=2x1 c=8 in=input\n"
+                                     "conv c k=3 p=valid c=16 groups=8 in=input\n"
+                                     "add r in=input,a scale=0.1 relu=1\n"
+                                     "prelu pr in=b\n"
+                                     "inception m in=r 1x1=4 3x3r=2 3x3=4\n"
+                                     "concat cat in=m,r\n",
+                                     "dag", &m),
+                     FCL_SUCCESS);
+    const fcl_node *a = node(m, "a"), *b = node(m, "b"), *c = node(m, "c"), *r = node(m, "r");
+    assert_true(a->kh == 1 && a->kw == 7 && a->ph == 0 && a->pw == 3 && a->out.h == 17 && a->out.w == 17);
+    assert_true(b->sh == 2 && b->sw == 1 && b->ph == 3 && b->pw == 0 && b->out.h == 9 && b->out.w == 17);
+    assert_true(c->ph == 0 && c->out.h == 15 && c->out.c == 16);
+    fcl_param_desc d[FCL_MAX_PARAMS];
+    assert_int_equal(fcl_ops[a->op]->params(a, d), 1); /* no bias */
+    assert_int_equal(d[0].count, 8 * 8 * 7);
+    assert_int_equal(fcl_ops[c->op]->params(c, d), 2);
+    assert_int_equal(d[0].count, 16 * 1 * 9); /* 8 groups: one input channel each */
+    assert_int_equal(d[0].dims[1], 1);
+    assert_int_equal(fcl_ops[c->op]->macs(c), (uint64_t)15 * 15 * 16 * 9);
+    assert_int_equal(r->n_inputs, 2);
+    assert_int_equal(r->inputs[0], 0);
+    assert_true(r->scale == 0.1f && r->relu);
+    assert_int_equal(fcl_ops[node(m, "pr")->op]->params(node(m, "pr"), d), 1);
+    assert_int_equal(d[0].init, FCL_INIT_PRELU);
+    assert_int_equal(m->nodes[node(m, "m/1x1")->inputs[0]].op, FCL_OP_ADD);
+    assert_int_equal(m->nodes[node(m, "m/3x3r")->inputs[0]].op, FCL_OP_ADD);
+    assert_int_equal(node(m, "cat")->out.c, 8 + 8);
+    fcl_model_destroy(m);
+}
+
+/* The explicit form fcl_model_format writes parses back into the same nodes, for every
+ * shipped model (the opencl suite checks it computes the same bits). */
+static void formatted_models_parse_back(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"nn1", "nn2", "nn3", "nn4", "nns1", "nns2", "fmnist-tiny", "fmnist-small",
+                                        "fmnist-bn", "fmnist-bn512-drop", "fmnist-inception", "fmnist-nns2"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        fcl_model *m = load(names[i]), *again;
+        char *text;
+        assert_int_equal(fcl_model_format(m, &text), FCL_SUCCESS);
+        if (fcl_model_parse(text, names[i], &again) != FCL_SUCCESS)
+            fail_msg("%s: the formatted text does not parse:\n%s", names[i], text);
+        assert_int_equal(again->n_nodes, m->n_nodes);
+        assert_int_equal(again->n_params, m->n_params);
+        for (int j = 0; j < m->n_nodes; j++) {
+            const fcl_node *x = &m->nodes[j], *y = &again->nodes[j];
+            if (x->op != y->op || strcmp(x->name, y->name) != 0 || x->n_inputs != y->n_inputs ||
+                memcmp(x->inputs, y->inputs, sizeof x->inputs) != 0 || memcmp(&x->out, &y->out, sizeof x->out) != 0 ||
+                x->kh != y->kh || x->kw != y->kw || x->sh != y->sh || x->sw != y->sw || x->ph != y->ph ||
+                x->pw != y->pw || x->relu != y->relu || x->param_off != y->param_off)
+                fail_msg("%s: node %s differs after formatting", names[i], x->name);
+        }
+        free(text);
+        fcl_model_destroy(again);
+        fcl_model_destroy(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +308,9 @@ int main(void)
         cmocka_unit_test(every_shipped_model_loads),
         cmocka_unit_test(planner_reuses_memory_in_inference),
         cmocka_unit_test(bad_models_name_line_and_problem),
+        cmocka_unit_test(bad_graphs_name_line_and_problem),
+        cmocka_unit_test(dag_keys_build_the_graph),
+        cmocka_unit_test(formatted_models_parse_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,12 +10,36 @@
 static void kernel_text(const fcl_node *nd, char *buf, size_t size)
 {
     buf[0] = '\0';
+    const int cin = nd->op == FCL_OP_CONV ? nd->in.c / nd->groups : nd->in.c;
+    char stride[24];
+    if (nd->sh == nd->sw)
+        snprintf(stride, sizeof stride, "%d", nd->sh);
+    else
+        snprintf(stride, sizeof stride, "%dx%d", nd->sh, nd->sw);
     if (nd->op == FCL_OP_CONV || nd->op == FCL_OP_MAXPOOL || nd->op == FCL_OP_L2POOL || nd->op == FCL_OP_AVGPOOL)
-        snprintf(buf, size, "%dx%dx%d, %d", nd->kh, nd->kw, nd->in.c, nd->stride);
+        snprintf(buf, size, "%dx%dx%d, %s", nd->kh, nd->kw, cin, stride);
     else if (nd->op == FCL_OP_MAXOUT)
-        snprintf(buf, size, "maxout p=%d", nd->groups);
+        snprintf(buf, size, "maxout p=%d", nd->group_size);
     else if (nd->op == FCL_OP_LRN)
         snprintf(buf, size, "size %d", nd->size);
+    else if (nd->op == FCL_OP_ADD && nd->scale != 1.0f)
+        snprintf(buf, size, "scale %g", (double)nd->scale);
+}
+
+/* The names a node reads, when that is not simply the line above (the DAG's edges). */
+static void inputs_text(const fcl_model *m, int i, char *buf, size_t size)
+{
+    const fcl_node *nd = &m->nodes[i];
+    buf[0] = '\0';
+    if (i == 0 || (nd->n_inputs == 1 && nd->inputs[0] == i - 1))
+        return;
+    size_t at = 0;
+    for (int j = 0; j < nd->n_inputs && at < size; j++) {
+        int w = snprintf(buf + at, size - at, "%s%s", j ? "," : "", m->nodes[nd->inputs[j]].name);
+        if (w < 0)
+            break;
+        at += (size_t)w;
+    }
 }
 
 static size_t node_params(const fcl_node *nd)
@@ -30,15 +54,16 @@ static size_t node_params(const fcl_node *nd)
 
 static void print_table(const fcl_model *m)
 {
-    char a[32], b[32], k[32], pb[16], fb[16];
+    char a[32], b[32], k[32], pb[16], fb[16], in[256];
     printf("%s (%s)\n", m->name, m->source);
-    printf("%-24s %-10s %-13s %-13s %-14s %8s %8s\n", "layer", "type", "size-in", "size-out", "kernel", "params",
-           "FLOPS");
+    printf("%-24s %-10s %-13s %-13s %-14s %8s %8s  %s\n", "layer", "type", "size-in", "size-out", "kernel", "params",
+           "FLOPS", "inputs");
     for (int i = 0; i < m->n_nodes; i++) {
         const fcl_node *nd = &m->nodes[i];
         snprintf(a, sizeof a, "%dx%dx%d", nd->in.h, nd->in.w, nd->in.c);
         snprintf(b, sizeof b, "%dx%dx%d", nd->out.h, nd->out.w, nd->out.c);
         kernel_text(nd, k, sizeof k);
+        inputs_text(m, i, in, sizeof in);
         size_t params = node_params(nd);
         uint64_t macs = fcl_ops[nd->op]->macs(nd);
         /* An inception module's row sums its branches, as the paper's table does. */
@@ -54,9 +79,9 @@ static void print_table(const fcl_model *m)
                     macs += fcl_ops[m->nodes[j].op]->macs(&m->nodes[j]);
                 }
         }
-        printf("%-24s %-10s %-13s %-13s %-14s %8s %8s\n", nd->name, fcl_ops[nd->op]->name, a, b, k,
+        printf("%-24s %-10s %-13s %-13s %-14s %8s %8s  %s\n", nd->name, fcl_ops[nd->op]->name, a, b, k,
                params ? fcl_format_count((double)params, pb, sizeof pb) : "",
-               macs ? fcl_format_count((double)macs, fb, sizeof fb) : "");
+               macs ? fcl_format_count((double)macs, fb, sizeof fb) : "", in);
     }
     printf("total: %s parameters (%zu), %s multiply-adds per image (%llu)\n",
            fcl_format_count((double)fcl_model_trainable(m), pb, sizeof pb), fcl_model_trainable(m),
@@ -80,10 +105,12 @@ static void print_json(const fcl_model *m, int batch, const size_t *memory)
         for (int j = 0; j < nd->n_inputs; j++)
             printf("%s%d", j ? ", " : "", nd->inputs[j]);
         /* The attributes, so that other tools (bench/pytorch_peer.py) can rebuild the graph. */
-        printf("], \"kernel\": [%d, %d], \"stride\": %d, \"pad\": %d, \"relu\": %d, \"groups\": %d, "
-               "\"size\": %d, \"alpha\": %g, \"beta\": %g, \"k\": %g, \"eps\": %g}%s\n",
-               nd->kh, nd->kw, nd->stride, nd->pad, nd->relu, nd->groups, nd->size, (double)nd->alpha,
-               (double)nd->beta, (double)nd->k, (double)nd->eps, i + 1 < m->n_nodes ? "," : "");
+        printf("], \"kernel\": [%d, %d], \"stride\": [%d, %d], \"pad\": [%d, %d], \"relu\": %d, "
+               "\"groups\": %d, \"bias\": %d, \"maxout\": %d, \"scale\": %g, \"size\": %d, \"alpha\": %g, "
+               "\"beta\": %g, \"k\": %g, \"eps\": %g}%s\n",
+               nd->kh, nd->kw, nd->sh, nd->sw, nd->ph, nd->pw, nd->relu, nd->groups, nd->bias, nd->group_size,
+               (double)nd->scale, nd->size, (double)nd->alpha, (double)nd->beta, (double)nd->k, (double)nd->eps,
+               i + 1 < m->n_nodes ? "," : "");
     }
     printf("]}\n");
 }

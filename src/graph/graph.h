@@ -22,6 +22,8 @@ typedef enum fcl_op {
     FCL_OP_BATCHNORM,
     FCL_OP_CONCAT,
     FCL_OP_DROPOUT,
+    FCL_OP_ADD,
+    FCL_OP_PRELU,
     FCL_OP_COUNT
 } fcl_op;
 
@@ -38,14 +40,20 @@ typedef struct fcl_node {
     fcl_op op;
     char name[FCL_NAME_MAX];
     int line;                    /* model-file line, for messages */
-    int inputs[FCL_MAX_INPUTS];  /* node indices; only concat has more than one */
+    int inputs[FCL_MAX_INPUTS];  /* node indices, each before this one; add and concat take several */
     int n_inputs;
-    fcl_shape in, out;
+    fcl_shape in, out;           /* in: the first input's shape */
+    fcl_shape ins[FCL_MAX_INPUTS]; /* every input's shape */
     /* attributes (which ones apply depends on op) */
-    int kh, kw, stride, pad;
+    int kh, kw;                  /* window */
+    int sh, sw;                  /* stride */
+    int ph, pw;                  /* padding */
     int channels;                /* conv: output channels; fc: units */
     int relu;                    /* fused ReLU on the output */
-    int groups;                  /* maxout group size */
+    int groups;                  /* conv: channel groups (1; the input channels: depthwise) */
+    int bias;                    /* conv: with a bias (1) or without (0) */
+    int group_size;              /* maxout */
+    float scale;                 /* add: the factor on its last input */
     int size;                    /* lrn window */
     float alpha, beta, k;        /* lrn */
     float eps, momentum;         /* batchnorm */
@@ -57,6 +65,14 @@ typedef struct fcl_node {
     int c_start;                 /* first channel of the output inside that tensor */
 } fcl_node;
 
+/* How fcl_net_init_params fills a parameter tensor. */
+typedef enum fcl_param_init {
+    FCL_INIT_AUTO, /* He-normal for a "weight", zeros otherwise */
+    FCL_INIT_ZERO,
+    FCL_INIT_ONE,
+    FCL_INIT_PRELU, /* 0.25, PyTorch's PReLU default */
+} fcl_param_init;
+
 /* One named parameter tensor of a node ("conv1.weight"). */
 typedef struct fcl_param_desc {
     const char *suffix; /* "weight", "bias", "running_mean", ... */
@@ -64,6 +80,7 @@ typedef struct fcl_param_desc {
     int dims[4];
     int ndims;
     bool trainable;
+    fcl_param_init init;
 } fcl_param_desc;
 
 #define FCL_MAX_PARAMS 4
@@ -72,6 +89,7 @@ typedef struct fcl_param_desc {
 typedef struct fcl_net fcl_net;
 typedef struct fcl_op_def {
     const char *name;
+    int min_inputs, max_inputs; /* how many inputs the op takes (0 and 0: one) */
     /* Sets node->out from node->in; a non-empty *why (with a non-OK return) says what is wrong. */
     fcl_status (*infer)(fcl_node *node, char *why, size_t why_size);
     /* Parameter tensors in arena order; returns how many. */
@@ -83,8 +101,8 @@ typedef struct fcl_op_def {
     /* backward applies the fused ReLU's mask itself (one pass less over the gradient);
      * otherwise the graph runs relu_backward on the output's gradient first. */
     bool backward_masks_relu;
-    /* Plain C reference in double precision: y = f(x; params), one batch of n. */
-    void (*reference)(const fcl_node *node, int n, const double *x, const double *params, double *y);
+    /* Plain C reference in double precision: y = f(x[0], x[1], ...; params), one batch of n. */
+    void (*reference)(const fcl_node *node, int n, const double *const *x, const double *params, double *y);
     /* Scratch floats the forward (and, in training, backward) pass needs; NULL: none. */
     size_t (*workspace)(const fcl_node *node, int batch, bool training);
 } fcl_op_def;
@@ -104,6 +122,10 @@ typedef struct fcl_model {
 
 fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out);
 fcl_status fcl_model_load(const char *path, fcl_model **out);
+/* The model as model-file text in its explicit DAG form: every node one line, with its
+ * inputs named and every key written out (inception modules as their branches and a
+ * concat). Parsing the text gives the same nodes. *text is malloc'd. */
+fcl_status fcl_model_format(const fcl_model *model, char **text);
 void fcl_model_destroy(fcl_model *model);
 /* A copy of model with a fully connected layer of `units` outputs after its output (a
  * classifier head for training; name it FCL_ST_STATE_PREFIX-style, "train.classifier",
@@ -151,6 +173,11 @@ typedef enum fcl_kernel_id {
     FCL_K_BATCHNORM_BACKWARD,
     FCL_K_DROPOUT_FORWARD,
     FCL_K_DROPOUT_BACKWARD,
+    FCL_K_ADD_VIEWS,
+    FCL_K_ACCUMULATE_VIEW,
+    FCL_K_PRELU_FORWARD,
+    FCL_K_PRELU_BACKWARD,
+    FCL_K_PRELU_BACKWARD_SLOPE,
     FCL_K_PAIRWISE_SQDIST,
     FCL_K_TRIPLET_MINE,
     FCL_K_TRIPLET_GRADIENT,
@@ -321,12 +348,18 @@ fcl_status fcl_net_write(fcl_net *net, cl_mem buf, size_t offset, size_t n, cons
 fcl_status fcl_model_reference_forward(const fcl_model *model, int n, const double *input, const double *params,
                                        double *output);
 
-/* Whether backward must compute node's input gradient: not for the model's input
- * unless net->input_gradient asks for it. */
-static inline bool fcl_net_needs_input_gradient(const fcl_net *net, const fcl_node *node)
+/* Whether backward must compute the gradient of node's input i: not for the model's
+ * input unless net->input_gradient asks for it. */
+static inline bool fcl_net_needs_input_gradient(const fcl_net *net, const fcl_node *node, int i)
 {
-    return net->input_gradient || net->model->nodes[node->inputs[0]].op != FCL_OP_INPUT;
+    return net->input_gradient || net->model->nodes[node->inputs[i]].op != FCL_OP_INPUT;
 }
+
+/* Element-wise on (N, M) views: y = a + b_scale * b (b NULL: y = a), ReLU if relu; and
+ * dx += scale * dy (the gradient of either). The residual add and concat's copies. */
+fcl_status fcl_net_add_views(fcl_net *net, fcl_view y, fcl_view a, const fcl_view *b, float b_scale, bool relu,
+                             int M);
+fcl_status fcl_net_accumulate_view(fcl_net *net, fcl_view dx, fcl_view dy, float scale, int M);
 
 /* Shared helpers for ops. */
 int fcl_no_params(const fcl_node *node, fcl_param_desc out[FCL_MAX_PARAMS]);

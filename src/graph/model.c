@@ -1,7 +1,8 @@
 /* The model file: one layer per line, `TYPE NAME key=value ...`, '#' comments.
  *
  *   input h=224 w=224 c=3
- *   conv conv1 k=7 s=2 c=64           # p defaults to (k-1)/2; relu=1 unless relu=0
+ *   conv conv1 k=7 s=2 c=64           # k, s, p: N or HxW; p=valid is 0; p defaults to (k-1)/2;
+ *                                     # relu=1 unless relu=0; bias=0; groups=G
  *   maxpool pool1 k=3 s=2             # also l2pool, avgpool (global=1: whole input)
  *   lrn norm1                         # size=5 alpha=1e-4 beta=0.75 bias=1
  *   inception 3a 1x1=64 3x3r=96 3x3=128 5x5r=16 5x5=32 pool=max proj=32 [s=2]
@@ -9,12 +10,17 @@
  *   maxout fc1_max g=2
  *   batchnorm bn1 relu=1              # eps=1e-5 momentum=0.1
  *   dropout drop1 rate=0.3            # training only (0.5 unless given); identity for use
+ *   prelu act1                        # a learned slope per channel for x < 0
+ *   add res1 in=x,up scale=0.17 relu=1  # x + 0.17 up
+ *   concat cat1 in=a,b,c              # along channels
  *   l2norm embedding
  *
- * Every layer reads the previous line's output; an inception line expands into its
- * branches (NAME/1x1, NAME/3x3r, NAME/3x3, NAME/5x5r, NAME/5x5, NAME/pool, NAME/proj)
- * and a concat node NAME. Unknown types or keys, bad values and shapes that do not
- * fit are errors that name the file and line. */
+ * Every layer reads the previous line's output unless `in=NAME[,NAME...]` names the
+ * layers it reads, each defined above it (so the graph has no cycle). An inception
+ * line is a macro: it expands into its branches (NAME/1x1, NAME/3x3r, NAME/3x3,
+ * NAME/5x5r, NAME/5x5, NAME/pool, NAME/proj) and a concat node NAME. Unknown types or
+ * keys, a key given twice, bad values, unknown inputs and shapes that do not fit are
+ * errors that name the file and line. */
 #include "graph/graph.h"
 #include "runtime/fileio.h"
 
@@ -31,8 +37,11 @@
 #define WINDOW_OPS (MASK(FCL_OP_CONV) | MASK(FCL_OP_MAXPOOL) | MASK(FCL_OP_L2POOL) | MASK(FCL_OP_AVGPOOL))
 #define POOL_OPS (MASK(FCL_OP_MAXPOOL) | MASK(FCL_OP_L2POOL) | MASK(FCL_OP_AVGPOOL))
 
-/* Keys of layer lines: where each value goes and which ops accept it. */
-typedef enum { KEY_INT, KEY_FLOAT, KEY_SQUARE /* k: both kh and kw */, KEY_GLOBAL } key_kind;
+#define CONV MASK(FCL_OP_CONV)
+
+/* Keys of layer lines: where each value goes and which ops accept it. A KEY_PAIR is
+ * N (both) or HxW, into two ints side by side; `in` is not in the table (names). */
+typedef enum { KEY_INT, KEY_FLOAT, KEY_PAIR, KEY_GLOBAL } key_kind;
 static const struct layer_key {
     const char *key;
     key_kind kind;
@@ -40,15 +49,19 @@ static const struct layer_key {
     unsigned ops;
     double min, max;
 } layer_keys[] = {
-    {"k", KEY_SQUARE, offsetof(fcl_node, kh), WINDOW_OPS, 1, 64},
+    {"k", KEY_PAIR, offsetof(fcl_node, kh), WINDOW_OPS, 1, 64},
     {"kh", KEY_INT, offsetof(fcl_node, kh), WINDOW_OPS, 1, 64},
     {"kw", KEY_INT, offsetof(fcl_node, kw), WINDOW_OPS, 1, 64},
-    {"s", KEY_INT, offsetof(fcl_node, stride), WINDOW_OPS, 1, 64},
-    {"p", KEY_INT, offsetof(fcl_node, pad), WINDOW_OPS, 0, 63},
+    {"s", KEY_PAIR, offsetof(fcl_node, sh), WINDOW_OPS, 1, 64},
+    {"p", KEY_PAIR, offsetof(fcl_node, ph), WINDOW_OPS, 0, 63},
     {"global", KEY_GLOBAL, 0, POOL_OPS, 0, 1},
-    {"c", KEY_INT, offsetof(fcl_node, channels), MASK(FCL_OP_CONV) | MASK(FCL_OP_FC), 1, 1 << 20},
-    {"relu", KEY_INT, offsetof(fcl_node, relu), MASK(FCL_OP_CONV) | MASK(FCL_OP_FC) | MASK(FCL_OP_BATCHNORM), 0, 1},
-    {"g", KEY_INT, offsetof(fcl_node, groups), MASK(FCL_OP_MAXOUT), 2, 1024},
+    {"c", KEY_INT, offsetof(fcl_node, channels), CONV | MASK(FCL_OP_FC), 1, 1 << 20},
+    {"relu", KEY_INT, offsetof(fcl_node, relu), CONV | MASK(FCL_OP_FC) | MASK(FCL_OP_BATCHNORM) | MASK(FCL_OP_ADD), 0,
+     1},
+    {"bias", KEY_INT, offsetof(fcl_node, bias), CONV, 0, 1},
+    {"groups", KEY_INT, offsetof(fcl_node, groups), CONV, 1, 1 << 20},
+    {"scale", KEY_FLOAT, offsetof(fcl_node, scale), MASK(FCL_OP_ADD), -1e6, 1e6},
+    {"g", KEY_INT, offsetof(fcl_node, group_size), MASK(FCL_OP_MAXOUT), 2, 1024},
     {"size", KEY_INT, offsetof(fcl_node, size), MASK(FCL_OP_LRN), 1, 63},
     {"alpha", KEY_FLOAT, offsetof(fcl_node, alpha), MASK(FCL_OP_LRN), 0, 1e3},
     {"beta", KEY_FLOAT, offsetof(fcl_node, beta), MASK(FCL_OP_LRN), 0, 10},
@@ -69,11 +82,20 @@ static const struct {
     fcl_op op; /* FCL_OP_COUNT: no pool branch */
 } inception_pools[] = {{"max", FCL_OP_MAXPOOL}, {"l2", FCL_OP_L2POOL}, {"avg", FCL_OP_AVGPOOL}, {"none", FCL_OP_COUNT}};
 
+/* An `in=` list waiting for the whole file (a name may be defined below its use, which
+ * is an error we want to explain): node, its line, the names. */
+typedef struct pending_inputs {
+    int node, line;
+    char *names;
+} pending_inputs;
+
 typedef struct parser {
     const char *source;
     int line;
     fcl_model *m;
     int cap;
+    pending_inputs *pending;
+    int n_pending, pending_cap;
 } parser;
 
 static fcl_status fail(const parser *p, fcl_status st, const char *fmt, ...) FCL_PRINTF(3, 4);
@@ -117,9 +139,12 @@ static fcl_node *new_node(parser *p, fcl_op op, const char *name)
     nd->tensor = -1;
     snprintf(nd->name, sizeof nd->name, "%s", name);
     /* Defaults; `-1` marks "derive from k". */
-    nd->stride = 1;
-    nd->pad = -1;
+    nd->sh = nd->sw = 1;
+    nd->ph = nd->pw = -1;
     nd->relu = op == FCL_OP_CONV;
+    nd->groups = 1;
+    nd->bias = 1;
+    nd->scale = 1.0f;
     nd->size = 5;
     nd->alpha = 1e-4f;
     nd->beta = 0.75f;
@@ -160,6 +185,60 @@ static bool split_pair(char *token, char **key, char **value)
     return true;
 }
 
+/* "N" or "HxW" (and for padding "valid": 0) into two whole numbers within [min, max]. */
+static bool parse_pair(const char *key, const char *value, double min, double max, int out[2])
+{
+    if (strcmp(key, "p") == 0 && strcmp(value, "valid") == 0) {
+        out[0] = out[1] = 0;
+        return true;
+    }
+    char first[32];
+    const char *x = strchr(value, 'x');
+    size_t len = x ? (size_t)(x - value) : strlen(value);
+    if (len >= sizeof first)
+        return false;
+    memcpy(first, value, len);
+    first[len] = '\0';
+    double a, b;
+    if (!parse_number(first, &a) || !parse_number(x ? x + 1 : first, &b))
+        return false;
+    if (a < min || a > max || b < min || b > max || a != floor(a) || b != floor(b))
+        return false;
+    out[0] = (int)a;
+    out[1] = (int)b;
+    return true;
+}
+
+/* Keeps node's `in=` list for resolve_inputs. */
+static fcl_status defer_inputs(parser *p, int node, const char *names)
+{
+    if (p->n_pending == p->pending_cap) {
+        int cap = p->pending_cap ? 2 * p->pending_cap : 16;
+        pending_inputs *grown = realloc(p->pending, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
+        p->pending = grown;
+        p->pending_cap = cap;
+    }
+    char *copy = strdup(names);
+    if (!copy)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    p->pending[p->n_pending++] = (pending_inputs){node, p->line, copy};
+    return FCL_SUCCESS;
+}
+
+/* The key given twice on one line, if any (the last one would silently win). */
+static const char *repeated_key(char **tokens, int n_tokens)
+{
+    for (int i = 0; i < n_tokens; i++)
+        for (int j = 0; j < i; j++) {
+            size_t a = strcspn(tokens[i], "="), b = strcspn(tokens[j], "=");
+            if (a == b && strncmp(tokens[i], tokens[j], a) == 0)
+                return tokens[i];
+        }
+    return NULL;
+}
+
 static fcl_status parse_layer(parser *p, fcl_op op, const char *name, char **tokens, int n_tokens)
 {
     fcl_status st = check_name(p, name);
@@ -167,6 +246,9 @@ static fcl_status parse_layer(parser *p, fcl_op op, const char *name, char **tok
         return st;
     if (p->m->n_nodes == 0)
         return fail(p, FCL_ERR_PARSE, "the first layer must be `input h=H w=W c=C`");
+    const char *again = repeated_key(tokens, n_tokens);
+    if (again)
+        return fail(p, FCL_ERR_PARSE, "key '%.*s' is given twice", (int)strcspn(again, "="), again);
     fcl_node *nd = new_node(p, op, name);
     if (!nd)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
@@ -175,35 +257,47 @@ static fcl_status parse_layer(parser *p, fcl_op op, const char *name, char **tok
         char *key, *value;
         if (!split_pair(tokens[t], &key, &value))
             return fail(p, FCL_ERR_PARSE, "expected key=value, got '%s'", tokens[t]);
+        if (strcmp(key, "in") == 0) {
+            st = defer_inputs(p, p->m->n_nodes - 1, value);
+            if (st != FCL_SUCCESS)
+                return st;
+            continue;
+        }
         const struct layer_key *k = NULL;
         for (size_t i = 0; i < sizeof layer_keys / sizeof layer_keys[0] && !k; i++)
             if (strcmp(layer_keys[i].key, key) == 0 && (layer_keys[i].ops & MASK(op)))
                 k = &layer_keys[i];
         if (!k)
             return fail(p, FCL_ERR_PARSE, "unknown key '%s' for %s", key, fcl_ops[op]->name);
+        char *field = (char *)nd + k->offset;
+        if (k->kind == KEY_PAIR) {
+            if (!parse_pair(key, value, k->min, k->max, (int *)field))
+                return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s (want N or HxW, whole numbers from %g to %g%s)",
+                            value, key, k->min, k->max, strcmp(key, "p") == 0 ? ", or valid" : "");
+            continue;
+        }
         double v;
         if (!parse_number(value, &v) || v < k->min || v > k->max ||
             (k->kind != KEY_FLOAT && v != floor(v)))
             return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s (want %s from %g to %g)", value, key,
                         k->kind == KEY_FLOAT ? "a number" : "a whole number", k->min, k->max);
-        char *field = (char *)nd + k->offset;
         switch (k->kind) {
         case KEY_INT: *(int *)field = (int)v; break;
         case KEY_FLOAT: *(float *)field = (float)v; break;
-        case KEY_SQUARE: nd->kh = nd->kw = (int)v; break;
         case KEY_GLOBAL: global = v != 0; break;
+        case KEY_PAIR: break;
         }
     }
     if ((MASK(op) & WINDOW_OPS) && global) {
         nd->kh = nd->kw = 0; /* the pool's infer takes the input's size */
-        nd->pad = 0;
+        nd->ph = nd->pw = 0;
     } else if ((MASK(op) & WINDOW_OPS) && (nd->kh == 0 || nd->kw == 0)) {
         return fail(p, FCL_ERR_PARSE, "%s needs a kernel size k= (or kh= and kw=)%s", fcl_ops[op]->name,
                     (MASK(op) & POOL_OPS) ? ", or global=1" : "");
     }
-    if (nd->pad < 0)
-        nd->pad = (nd->kh < nd->kw ? nd->kh - 1 : nd->kw - 1) / 2;
-    if (op == FCL_OP_MAXOUT && nd->groups == 0)
+    if ((MASK(op) & WINDOW_OPS) && nd->ph < 0) /* "same" padding for odd kernels, per axis */
+        nd->ph = (nd->kh - 1) / 2, nd->pw = (nd->kw - 1) / 2;
+    if (op == FCL_OP_MAXOUT && nd->group_size == 0)
         return fail(p, FCL_ERR_PARSE, "maxout needs g= (group size)");
     return FCL_SUCCESS;
 }
@@ -212,6 +306,9 @@ static fcl_status parse_input(parser *p, char **tokens, int n_tokens)
 {
     if (p->m->n_nodes != 0)
         return fail(p, FCL_ERR_PARSE, "`input` must come first, and only once");
+    const char *again = repeated_key(tokens, n_tokens);
+    if (again)
+        return fail(p, FCL_ERR_PARSE, "key '%.*s' is given twice", (int)strcspn(again, "="), again);
     fcl_node *nd = new_node(p, FCL_OP_INPUT, "input");
     if (!nd)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
@@ -244,6 +341,8 @@ static int add_branch(parser *p, fcl_op op, const char *module, const char *suff
 {
     char name[FCL_NAME_MAX];
     snprintf(name, sizeof name, "%s/%s", module, suffix);
+    if (check_name(p, name) != FCL_SUCCESS)
+        return -2;
     fcl_node *nd = new_node(p, op, name);
     if (!nd)
         return -1;
@@ -251,8 +350,8 @@ static int add_branch(parser *p, fcl_op op, const char *module, const char *suff
     nd->n_inputs = 1;
     nd->channels = channels;
     nd->kh = nd->kw = k;
-    nd->stride = stride;
-    nd->pad = (k - 1) / 2;
+    nd->sh = nd->sw = stride;
+    nd->ph = nd->pw = (k - 1) / 2;
     return p->m->n_nodes - 1;
 }
 
@@ -263,12 +362,22 @@ static fcl_status parse_inception(parser *p, const char *name, char **tokens, in
         return st;
     if (p->m->n_nodes == 0)
         return fail(p, FCL_ERR_PARSE, "the first layer must be `input h=H w=W c=C`");
+    const char *again = repeated_key(tokens, n_tokens);
+    if (again)
+        return fail(p, FCL_ERR_PARSE, "key '%.*s' is given twice", (int)strcspn(again, "="), again);
     int v[INC_COUNT] = {[INC_STRIDE] = 1};
     fcl_op pool = FCL_OP_COUNT;
+    const char *in_names = NULL;
     for (int t = 0; t < n_tokens; t++) {
         char *key, *value;
         if (!split_pair(tokens[t], &key, &value))
             return fail(p, FCL_ERR_PARSE, "expected key=value, got '%s'", tokens[t]);
+        if (strcmp(key, "in") == 0) {
+            if (strchr(value, ','))
+                return fail(p, FCL_ERR_PARSE, "an inception module reads one input (in=NAME), got '%s'", value);
+            in_names = value;
+            continue;
+        }
         if (strcmp(key, "pool") == 0) {
             size_t i = 0, n = sizeof inception_pools / sizeof inception_pools[0];
             while (i < n && strcmp(inception_pools[i].name, value) != 0)
@@ -283,7 +392,8 @@ static fcl_status parse_inception(parser *p, const char *name, char **tokens, in
             if (strcmp(inception_keys[i], key) == 0)
                 which = i;
         if (which < 0)
-            return fail(p, FCL_ERR_PARSE, "unknown key '%s' for inception (1x1 3x3r 3x3 5x5r 5x5 pool proj s)", key);
+            return fail(p, FCL_ERR_PARSE, "unknown key '%s' for inception (1x1 3x3r 3x3 5x5r 5x5 pool proj s in)",
+                        key);
         double d;
         if (!parse_number(value, &d) || d < 0 || d > (1 << 20) || d != floor(d) ||
             (which == INC_STRIDE && (d < 1 || d > 8)))
@@ -311,8 +421,8 @@ static fcl_status parse_inception(parser *p, const char *name, char **tokens, in
         int from = in;
         if (v[spatial[b].reduce])
             from = add_branch(p, FCL_OP_CONV, name, spatial[b].reduce_name, in, v[spatial[b].reduce], 1, 1);
-        branches[nb++] = from < 0 ? -1 : add_branch(p, FCL_OP_CONV, name, spatial[b].conv_name, from, v[spatial[b].conv],
-                                                     spatial[b].k, s);
+        branches[nb++] = from < 0 ? from : add_branch(p, FCL_OP_CONV, name, spatial[b].conv_name, from,
+                                                       v[spatial[b].conv], spatial[b].k, s);
     }
     if (pool != FCL_OP_COUNT) {
         int pooled = add_branch(p, pool, name, "pool", in, 0, 3, s);
@@ -322,13 +432,89 @@ static fcl_status parse_inception(parser *p, const char *name, char **tokens, in
     if (nb == 0)
         return fail(p, FCL_ERR_PARSE, "inception %s has no branch", name);
     for (int b = 0; b < nb; b++)
-        if (branches[b] < 0)
-            return FCL_ERR_OUT_OF_HOST_MEMORY;
+        if (branches[b] < 0) /* -2: a generated name is taken (check_name said so) */
+            return branches[b] == -2 ? FCL_ERR_PARSE : FCL_ERR_OUT_OF_HOST_MEMORY;
+    /* The branches that read the module's input read the named layer instead. */
+    for (int j = in + 1; in_names && j < p->m->n_nodes && st == FCL_SUCCESS; j++)
+        if (p->m->nodes[j].inputs[0] == in)
+            st = defer_inputs(p, j, in_names);
+    if (st != FCL_SUCCESS)
+        return st;
     fcl_node *cat = new_node(p, FCL_OP_CONCAT, name);
     if (!cat)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     memcpy(cat->inputs, branches, sizeof(int) * (size_t)nb);
     cat->n_inputs = nb;
+    return FCL_SUCCESS;
+}
+
+static int find_node(const fcl_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (strcmp(m->nodes[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Whether `from` reaches `to` along inputs, each node visited once (seen: n_nodes flags). */
+static bool reaches(const fcl_model *m, int from, int to, bool *seen)
+{
+    if (from == to)
+        return true;
+    if (seen[from])
+        return false;
+    seen[from] = true;
+    for (int j = 0; j < m->nodes[from].n_inputs; j++)
+        if (reaches(m, m->nodes[from].inputs[j], to, seen))
+            return true;
+    return false;
+}
+
+/* Turns every `in=` list into input indices; each input must be defined above its
+ * reader, which keeps the nodes in an order that runs (and the graph acyclic). */
+static fcl_status resolve_inputs(parser *p)
+{
+    fcl_model *m = p->m;
+    for (int q = 0; q < p->n_pending; q++) { /* every list first, so a cycle can be named */
+        fcl_node *nd = &m->nodes[p->pending[q].node];
+        p->line = p->pending[q].line;
+        nd->n_inputs = 0;
+        for (char *save = NULL, *name = strtok_r(p->pending[q].names, ",", &save); name;
+             name = strtok_r(NULL, ",", &save)) {
+            int j = find_node(m, name);
+            if (j < 0)
+                return fail(p, FCL_ERR_PARSE, "%s: unknown input '%s' (no layer of that name)", nd->name, name);
+            if (nd->n_inputs == FCL_MAX_INPUTS)
+                return fail(p, FCL_ERR_PARSE, "%s: more than %d inputs", nd->name, FCL_MAX_INPUTS);
+            nd->inputs[nd->n_inputs++] = j;
+        }
+        if (nd->n_inputs == 0)
+            return fail(p, FCL_ERR_PARSE, "%s: in= names no layer", nd->name);
+    }
+    for (int i = 1; i < m->n_nodes; i++) {
+        fcl_node *nd = &m->nodes[i];
+        p->line = nd->line;
+        for (int j = 0; j < nd->n_inputs; j++) {
+            if (nd->inputs[j] < i)
+                continue;
+            const fcl_node *src = &m->nodes[nd->inputs[j]];
+            bool *seen = calloc((size_t)m->n_nodes, sizeof *seen);
+            if (!seen)
+                return FCL_ERR_OUT_OF_HOST_MEMORY;
+            const bool cycle = reaches(m, nd->inputs[j], i, seen);
+            free(seen);
+            if (cycle)
+                return fail(p, FCL_ERR_PARSE, "%s: reading '%s' makes a cycle (%s depends on %s)", nd->name,
+                            src->name, src->name, nd->name);
+            return fail(p, FCL_ERR_PARSE, "%s: input '%s' is used before it is defined (line %d); a layer reads "
+                                          "only layers above it", nd->name, src->name, src->line);
+        }
+        const fcl_op_def *op = fcl_ops[nd->op];
+        const int lo = op->min_inputs ? op->min_inputs : 1, hi = op->max_inputs ? op->max_inputs : 1;
+        if (nd->n_inputs < lo || nd->n_inputs > hi)
+            return fail(p, FCL_ERR_PARSE, "%s (%s) reads %s%d input%s; in= names %d", nd->name, op->name,
+                        lo == hi ? "" : "at least ", lo, lo == 1 ? "" : "s", nd->n_inputs);
+    }
     return FCL_SUCCESS;
 }
 
@@ -340,19 +526,10 @@ static fcl_status infer_shapes(parser *p)
     for (int i = 0; i < m->n_nodes; i++) {
         fcl_node *nd = &m->nodes[i];
         p->line = nd->line;
+        for (int j = 0; j < nd->n_inputs; j++)
+            nd->ins[j] = m->nodes[nd->inputs[j]].out;
         if (nd->op != FCL_OP_INPUT)
-            nd->in = m->nodes[nd->inputs[0]].out;
-        if (nd->op == FCL_OP_CONCAT) {
-            nd->channels = 0;
-            for (int j = 0; j < nd->n_inputs; j++) {
-                fcl_shape s = m->nodes[nd->inputs[j]].out;
-                if (s.h != nd->in.h || s.w != nd->in.w)
-                    return fail(p, FCL_ERR_SHAPE, "%s: cannot concatenate %s (%dx%d) with %s (%dx%d): sizes differ",
-                                nd->name, m->nodes[nd->inputs[0]].name, nd->in.h, nd->in.w,
-                                m->nodes[nd->inputs[j]].name, s.h, s.w);
-                nd->channels += s.c;
-            }
-        }
+            nd->in = nd->ins[0];
         char why[256] = "";
         fcl_status st = fcl_ops[nd->op]->infer(nd, why, sizeof why);
         if (st != FCL_SUCCESS)
@@ -405,10 +582,10 @@ static fcl_status parse_line(parser *p, char *text)
     if (strcmp(tokens[0], "inception") == 0)
         return parse_inception(p, tokens[1], tokens + 2, n - 2);
     fcl_op op;
-    if (!fcl_op_lookup(tokens[0], &op) || op == FCL_OP_INPUT || op == FCL_OP_CONCAT)
+    if (!fcl_op_lookup(tokens[0], &op) || op == FCL_OP_INPUT)
         return fail(p, FCL_ERR_PARSE,
                     "unknown layer type '%s' (conv, maxpool, l2pool, avgpool, lrn, fc, maxout, batchnorm, "
-                    "l2norm, inception)",
+                    "dropout, prelu, add, concat, l2norm, inception)",
                     tokens[0]);
     return parse_layer(p, op, tokens[1], tokens + 2, n - 2);
 }
@@ -441,12 +618,64 @@ fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out
     if (st == FCL_SUCCESS && m->n_nodes < 2)
         st = fail(&p, FCL_ERR_PARSE, "a model needs an input line and at least one layer");
     if (st == FCL_SUCCESS)
+        st = resolve_inputs(&p);
+    for (int q = 0; q < p.n_pending; q++)
+        free(p.pending[q].names);
+    free(p.pending);
+    if (st == FCL_SUCCESS)
         st = infer_shapes(&p);
     if (st != FCL_SUCCESS) {
         fcl_model_destroy(m);
         return st;
     }
     *out = m;
+    return FCL_SUCCESS;
+}
+
+/* One node as a model-file line: every key of its op with the value it holds, and its
+ * inputs by name (the DAG form, which parses back into the same node). */
+static void format_node(FILE *f, const fcl_model *m, const fcl_node *nd)
+{
+    if (nd->op == FCL_OP_INPUT) {
+        fprintf(f, "input h=%d w=%d c=%d\n", nd->out.h, nd->out.w, nd->out.c);
+        return;
+    }
+    fprintf(f, "%s %s in=", fcl_ops[nd->op]->name, nd->name);
+    for (int j = 0; j < nd->n_inputs; j++)
+        fprintf(f, "%s%s", j ? "," : "", m->nodes[nd->inputs[j]].name);
+    const bool global = (MASK(nd->op) & POOL_OPS) && nd->kh == nd->in.h && nd->kw == nd->in.w && nd->ph == 0 &&
+                        nd->pw == 0;
+    for (size_t i = 0; i < sizeof layer_keys / sizeof layer_keys[0]; i++) {
+        const struct layer_key *k = &layer_keys[i];
+        if (!(k->ops & MASK(nd->op)) || strcmp(k->key, "kh") == 0 || strcmp(k->key, "kw") == 0 ||
+            (global && strcmp(k->key, "k") == 0) || (global && strcmp(k->key, "p") == 0))
+            continue;
+        const char *field = (const char *)nd + k->offset;
+        switch (k->kind) {
+        case KEY_INT: fprintf(f, " %s=%d", k->key, *(const int *)field); break;
+        case KEY_FLOAT: fprintf(f, " %s=%.9g", k->key, (double)*(const float *)field); break;
+        case KEY_PAIR: fprintf(f, " %s=%dx%d", k->key, ((const int *)field)[0], ((const int *)field)[1]); break;
+        case KEY_GLOBAL: fprintf(f, " global=%d", global); break;
+        }
+    }
+    fputc('\n', f);
+}
+
+fcl_status fcl_model_format(const fcl_model *m, char **text)
+{
+    size_t size;
+    *text = NULL;
+    FILE *f = open_memstream(text, &size);
+    if (!f)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fprintf(f, "model %s\n", m->name);
+    for (int i = 0; i < m->n_nodes; i++)
+        format_node(f, m, &m->nodes[i]);
+    if (fclose(f) != 0) {
+        free(*text);
+        *text = NULL;
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
     return FCL_SUCCESS;
 }
 

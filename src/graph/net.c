@@ -1,8 +1,8 @@
 /* A model planned on a device: arenas, kernels, forward and backward on one queue.
  *
  * Memory plan: every node's output lives in a root tensor of the activation arena.
- * An inception branch's output is a channel slice of its concat node's tensor, so
- * concatenation costs nothing. In training every tensor keeps its own space (backward
+ * A concat input's output is, where it can be, a channel slice of the concat node's
+ * tensor, so concatenation costs nothing (inception branches). In training every tensor keeps its own space (backward
  * reads them all); in inference tensors whose lifetimes do not overlap share space. */
 #include "graph/graph.h"
 #include "runtime/random.h"
@@ -43,6 +43,11 @@ static const struct {
     [FCL_K_BATCHNORM_BACKWARD] = {"batchnorm.cl", "batchnorm_backward"},
     [FCL_K_DROPOUT_FORWARD] = {"dropout.cl", "dropout_forward"},
     [FCL_K_DROPOUT_BACKWARD] = {"dropout.cl", "dropout_backward"},
+    [FCL_K_ADD_VIEWS] = {"tensor.cl", "add_views"},
+    [FCL_K_ACCUMULATE_VIEW] = {"tensor.cl", "accumulate_view"},
+    [FCL_K_PRELU_FORWARD] = {"activation.cl", "prelu_forward"},
+    [FCL_K_PRELU_BACKWARD] = {"activation.cl", "prelu_backward"},
+    [FCL_K_PRELU_BACKWARD_SLOPE] = {"activation.cl", "prelu_backward_slope"},
     [FCL_K_PAIRWISE_SQDIST] = {"triplet.cl", "pairwise_sqdist"},
     [FCL_K_TRIPLET_MINE] = {"triplet.cl", "triplet_mine"},
     [FCL_K_TRIPLET_GRADIENT] = {"triplet.cl", "triplet_gradient"},
@@ -205,6 +210,21 @@ void fcl_net_print_profile(const fcl_net *net, FILE *f)
     free(by_time);
 }
 
+fcl_status fcl_net_add_views(fcl_net *net, fcl_view y, fcl_view a, const fcl_view *b, float b_scale, bool relu, int M)
+{
+    const fcl_view none = {0, 0};
+    const fcl_view bv = b ? *b : none;
+    return FCL_LAUNCH(net, FCL_K_ADD_VIEWS, (size_t)net->batch * M, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
+                      FCL_I(a.off), FCL_I(a.ns), FCL_I(bv.off), FCL_I(bv.ns), FCL_I(b != NULL), FCL_F(b_scale),
+                      FCL_I(relu), FCL_I(net->batch), FCL_I(M));
+}
+
+fcl_status fcl_net_accumulate_view(fcl_net *net, fcl_view dx, fcl_view dy, float scale, int M)
+{
+    return FCL_LAUNCH(net, FCL_K_ACCUMULATE_VIEW, (size_t)net->batch * M, FCL_M(net->dacts), FCL_I(dx.off),
+                      FCL_I(dx.ns), FCL_I(dy.off), FCL_I(dy.ns), FCL_F(scale), FCL_I(net->batch), FCL_I(M));
+}
+
 fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value)
 {
     return FCL_LAUNCH(net, FCL_K_FILL, (n + 7) / 8, FCL_M(buf), FCL_I(offset), FCL_F(value), FCL_I(n));
@@ -231,11 +251,17 @@ static fcl_status assign_tensors(fcl_net *net, fcl_node *nodes, int n)
         owner[i] = -1;
         nodes[i].c_start = 0;
     }
+    /* A concat input is written in place, as a channel slice of the concat's tensor,
+     * unless it is the model's input, another concat, a slice already (of an earlier
+     * concat, or of this one: the same input twice); those are copied (src/layers/concat.c). */
     for (int j = 0; j < n; j++)
         if (nodes[j].op == FCL_OP_CONCAT)
             for (int b = 0, c = 0; b < nodes[j].n_inputs; c += nodes[nodes[j].inputs[b]].out.c, b++) {
-                owner[nodes[j].inputs[b]] = j;
-                nodes[nodes[j].inputs[b]].c_start = c;
+                const int src = nodes[j].inputs[b];
+                if (nodes[src].op == FCL_OP_INPUT || nodes[src].op == FCL_OP_CONCAT || owner[src] >= 0)
+                    continue;
+                owner[src] = j;
+                nodes[src].c_start = c;
             }
     net->n_tensors = 0;
     for (int i = 0; i < n; i++)
@@ -540,9 +566,10 @@ fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed)
         size_t at = nd->param_off;
         for (int j = 0; j < np; j++) {
             float *p = host + at;
-            if (nd->op == FCL_OP_BATCHNORM) { /* gamma 1, beta 0, mean 0, var 1 */
+            static const float constant[] = {[FCL_INIT_ZERO] = 0.0f, [FCL_INIT_ONE] = 1.0f, [FCL_INIT_PRELU] = 0.25f};
+            if (d[j].init != FCL_INIT_AUTO) {
                 for (size_t q = 0; q < d[j].count; q++)
-                    p[q] = (j == 0 || j == 3) ? 1.0f : 0.0f;
+                    p[q] = constant[d[j].init];
             } else if (strcmp(d[j].suffix, "weight") == 0) {
                 double fan_in = (double)d[j].count / d[j].dims[0], std = sqrt(2.0 / fan_in);
                 for (size_t q = 0; q < d[j].count; q++)
@@ -631,16 +658,11 @@ fcl_status fcl_model_reference_forward(const fcl_model *m, int n, const double *
             st = FCL_ERR_OUT_OF_HOST_MEMORY;
         } else if (nd->op == FCL_OP_INPUT) {
             memcpy(outs[i], input, size * sizeof(double));
-        } else if (nd->op == FCL_OP_CONCAT) {
-            size_t plane = (size_t)nd->out.h * nd->out.w;
-            for (int s = 0; s < n; s++)
-                for (int b = 0, c = 0; b < nd->n_inputs; c += m->nodes[nd->inputs[b]].out.c, b++) {
-                    size_t count = (size_t)m->nodes[nd->inputs[b]].out.c * plane;
-                    memcpy(outs[i] + (size_t)s * nd->out.c * plane + (size_t)c * plane,
-                           outs[nd->inputs[b]] + (size_t)s * count, count * sizeof(double));
-                }
         } else {
-            fcl_ops[nd->op]->reference(nd, n, outs[nd->inputs[0]], params + nd->param_off, outs[i]);
+            const double *ins[FCL_MAX_INPUTS];
+            for (int j = 0; j < nd->n_inputs; j++)
+                ins[j] = outs[nd->inputs[j]];
+            fcl_ops[nd->op]->reference(nd, n, ins, params + nd->param_off, outs[i]);
         }
     }
     if (st == FCL_SUCCESS)

@@ -7,10 +7,10 @@
 static int bn_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 {
     size_t c = (size_t)nd->in.c;
-    out[0] = (fcl_param_desc){"weight", c, {nd->in.c}, 1, true};
-    out[1] = (fcl_param_desc){"bias", c, {nd->in.c}, 1, true};
-    out[2] = (fcl_param_desc){"running_mean", c, {nd->in.c}, 1, false};
-    out[3] = (fcl_param_desc){"running_var", c, {nd->in.c}, 1, false};
+    out[0] = (fcl_param_desc){"weight", c, {nd->in.c}, 1, true, FCL_INIT_ONE};
+    out[1] = (fcl_param_desc){"bias", c, {nd->in.c}, 1, true, FCL_INIT_ZERO};
+    out[2] = (fcl_param_desc){"running_mean", c, {nd->in.c}, 1, false, FCL_INIT_ZERO};
+    out[3] = (fcl_param_desc){"running_var", c, {nd->in.c}, 1, false, FCL_INIT_ONE};
     return 4;
 }
 
@@ -35,8 +35,9 @@ static fcl_status bn_backward(fcl_net *net, const fcl_node *nd)
 }
 
 /* Training-mode reference (batch statistics), the mode whose gradient is tested. */
-static void bn_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+static void bn_reference(const fcl_node *nd, int n, const double *const *in, const double *p, double *y)
 {
+    const double *x = in[0];
     const int C = nd->in.c, HW = nd->in.h * nd->in.w;
     for (int c = 0; c < C; c++) {
         double sum = 0, sq = 0;

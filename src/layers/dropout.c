@@ -23,7 +23,7 @@ static fcl_status dropout_forward(fcl_net *net, const fcl_node *nd)
 
 static fcl_status dropout_backward(fcl_net *net, const fcl_node *nd)
 {
-    if (!fcl_net_needs_input_gradient(net, nd))
+    if (!fcl_net_needs_input_gradient(net, nd, 0))
         return FCL_SUCCESS;
     const int node = (int)(nd - net->model->nodes);
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, node);
@@ -35,8 +35,9 @@ static fcl_status dropout_backward(fcl_net *net, const fcl_node *nd)
 
 /* The network in use: the identity. (Training's masks are checked directly by
  * test_layers' dropout_masks: kept values scaled, the rate, backward's same mask.) */
-static void dropout_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+static void dropout_reference(const fcl_node *nd, int n, const double *const *in, const double *p, double *y)
 {
+    const double *x = in[0];
     (void)p;
     const size_t count = (size_t)n * fcl_shape_size(nd->in);
     for (size_t i = 0; i < count; i++)

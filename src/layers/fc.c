@@ -16,8 +16,8 @@ static fcl_status fc_infer(fcl_node *nd, char *why, size_t why_size)
 static int fc_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 {
     int in = fcl_shape_size(nd->in);
-    out[0] = (fcl_param_desc){"weight", (size_t)nd->channels * in, {nd->channels, in}, 2, true};
-    out[1] = (fcl_param_desc){"bias", (size_t)nd->channels, {nd->channels}, 1, true};
+    out[0] = (fcl_param_desc){"weight", (size_t)nd->channels * in, {nd->channels, in}, 2, true, FCL_INIT_AUTO};
+    out[1] = (fcl_param_desc){"bias", (size_t)nd->channels, {nd->channels}, 1, true, FCL_INIT_AUTO};
     return 2;
 }
 
@@ -64,7 +64,7 @@ static fcl_status fc_backward(fcl_net *net, const fcl_node *nd)
                    .a = net->dacts, .a_off = y.off, .lda = y.ns,
                    .b = net->acts, .b_off = x.off, .ldb = x.ns,
                    .c = net->grads, .c_off = (int)nd->param_off, .ldc = in, .accumulate = true};
-    fcl_status st = fcl_net_needs_input_gradient(net, nd) ? fcl_gemm_run(net, &gx) : FCL_SUCCESS;
+    fcl_status st = fcl_net_needs_input_gradient(net, nd, 0) ? fcl_gemm_run(net, &gx) : FCL_SUCCESS;
     if (st == FCL_SUCCESS)
         st = fcl_gemm_run(net, &gw);
     if (st == FCL_SUCCESS)
@@ -72,8 +72,9 @@ static fcl_status fc_backward(fcl_net *net, const fcl_node *nd)
     return st;
 }
 
-static void fc_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+static void fc_reference(const fcl_node *nd, int n, const double *const *inputs, const double *p, double *y)
 {
+    const double *x = inputs[0];
     const int in = fcl_shape_size(nd->in), O = nd->channels;
     const double *b = p + (size_t)O * in;
     for (int i = 0; i < n; i++)

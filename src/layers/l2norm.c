@@ -18,8 +18,9 @@ static fcl_status l2norm_backward(fcl_net *net, const fcl_node *nd)
                       FCL_I(x.ns), FCL_I(net->batch), FCL_I(fcl_shape_size(nd->in)));
 }
 
-static void l2norm_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+static void l2norm_reference(const fcl_node *nd, int n, const double *const *in, const double *p, double *y)
 {
+    const double *x = in[0];
     (void)p;
     const int D = fcl_shape_size(nd->in);
     for (int i = 0; i < n; i++) {

@@ -40,8 +40,9 @@ static fcl_status lrn_backward(fcl_net *net, const fcl_node *nd)
     return st;
 }
 
-static void lrn_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+static void lrn_reference(const fcl_node *nd, int n, const double *const *in, const double *p, double *y)
 {
+    const double *x = in[0];
     (void)p;
     const int C = nd->in.c, HW = nd->in.h * nd->in.w;
     for (int i = 0; i < n; i++)

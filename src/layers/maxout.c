@@ -7,15 +7,15 @@
 
 static fcl_status maxout_infer(fcl_node *nd, char *why, size_t why_size)
 {
-    if (nd->groups < 2 || nd->in.c % nd->groups != 0) {
-        snprintf(why, why_size, "maxout g=%d must be >= 2 and divide the %d input channels", nd->groups, nd->in.c);
+    if (nd->group_size < 2 || nd->in.c % nd->group_size != 0) {
+        snprintf(why, why_size, "maxout g=%d must be >= 2 and divide the %d input channels", nd->group_size, nd->in.c);
         return FCL_ERR_SHAPE;
     }
-    nd->out = (fcl_shape){nd->in.c / nd->groups, nd->in.h, nd->in.w};
+    nd->out = (fcl_shape){nd->in.c / nd->group_size, nd->in.h, nd->in.w};
     return FCL_SUCCESS;
 }
 
-#define MAXOUT_SIZES(nd) FCL_I(net->batch), FCL_I((nd)->out.c), FCL_I((nd)->in.h * (nd)->in.w), FCL_I((nd)->groups)
+#define MAXOUT_SIZES(nd) FCL_I(net->batch), FCL_I((nd)->out.c), FCL_I((nd)->in.h * (nd)->in.w), FCL_I((nd)->group_size)
 
 static fcl_status maxout_forward(fcl_net *net, const fcl_node *nd)
 {
@@ -32,10 +32,11 @@ static fcl_status maxout_backward(fcl_net *net, const fcl_node *nd)
                       FCL_I(x.off), FCL_I(x.ns), MAXOUT_SIZES(nd));
 }
 
-static void maxout_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+static void maxout_reference(const fcl_node *nd, int n, const double *const *in, const double *p, double *y)
 {
+    const double *x = in[0];
     (void)p;
-    const int C = nd->out.c, HW = nd->in.h * nd->in.w, G = nd->groups;
+    const int C = nd->out.c, HW = nd->in.h * nd->in.w, G = nd->group_size;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < C; j++)
             for (int q = 0; q < HW; q++) {

@@ -14,12 +14,16 @@ static fcl_status pool_infer(fcl_node *nd, char *why, size_t why_size)
         nd->kh = nd->in.h;
         nd->kw = nd->in.w;
     }
+    if (nd->sh != nd->sw || nd->ph != nd->pw) { /* cl/pool.cl takes one of each */
+        snprintf(why, why_size, "pooling takes one stride and one padding for both axes (s=N, p=N)");
+        return FCL_ERR_SHAPE;
+    }
     return fcl_infer_window(nd, nd->in.c, why, why_size);
 }
 
 #define POOL_SIZES(nd)                                                                                  \
     FCL_I(net->batch), FCL_I((nd)->in.c), FCL_I((nd)->in.h), FCL_I((nd)->in.w), FCL_I((nd)->out.h),   \
-        FCL_I((nd)->out.w), FCL_I((nd)->kh), FCL_I((nd)->kw), FCL_I((nd)->stride), FCL_I((nd)->pad),  \
+        FCL_I((nd)->out.w), FCL_I((nd)->kh), FCL_I((nd)->kw), FCL_I((nd)->sh), FCL_I((nd)->ph),  \
         FCL_I(mode_of((nd)->op))
 
 static fcl_status pool_forward(fcl_net *net, const fcl_node *nd)
@@ -32,7 +36,7 @@ static fcl_status pool_forward(fcl_net *net, const fcl_node *nd)
 static fcl_status pool_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    const int row_step = (nd->kh + nd->stride - 1) / nd->stride; /* cl/pool.cl: phases that never overlap */
+    const int row_step = (nd->kh + nd->sh - 1) / nd->sh; /* cl/pool.cl: phases that never overlap */
     fcl_status st = FCL_SUCCESS;
     for (int phase = 0; phase < row_step && phase < nd->out.h && st == FCL_SUCCESS; phase++) {
         size_t rows = (size_t)(nd->out.h - phase + row_step - 1) / row_step;
@@ -44,14 +48,15 @@ static fcl_status pool_backward(fcl_net *net, const fcl_node *nd)
     return st;
 }
 
-static void pool_reference(const fcl_node *nd, int n, const double *x, const double *p, double *y)
+static void pool_reference(const fcl_node *nd, int n, const double *const *in, const double *p, double *y)
 {
     (void)p;
+    const double *x = in[0];
     const int C = nd->in.c, H = nd->in.h, W = nd->in.w, OH = nd->out.h, OW = nd->out.w, mode = mode_of(nd->op);
     for (int i = 0; i < n * C; i++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
-                int y0 = oy * nd->stride - nd->pad, x0 = ox * nd->stride - nd->pad;
+                int y0 = oy * nd->sh - nd->ph, x0 = ox * nd->sw - nd->pw;
                 double acc = mode == 0 ? -INFINITY : 0;
                 int count = 0;
                 for (int iy = y0; iy < y0 + nd->kh; iy++)
