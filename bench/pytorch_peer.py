@@ -35,11 +35,14 @@ class Graph(torch.nn.Module):
             cin, cout = l["in"][2], l["out"][2]
             if l["type"] == "conv":
                 kh, kw = l["kernel"]
-                self.mods[str(i)] = torch.nn.Conv2d(cin, cout, (kh, kw), l["stride"], l["pad"])
+                self.mods[str(i)] = torch.nn.Conv2d(cin, cout, (kh, kw), tuple(l["stride"]), tuple(l["pad"]),
+                                                    groups=l["groups"], bias=bool(l["bias"]))
             elif l["type"] == "fc":
                 self.mods[str(i)] = torch.nn.Linear(l["in"][0] * l["in"][1] * cin, cout)
             elif l["type"] == "batchnorm":
                 self.mods[str(i)] = torch.nn.BatchNorm2d(cout, eps=l["eps"])
+            elif l["type"] == "prelu":
+                self.mods[str(i)] = torch.nn.PReLU(cout, init=0.25)
 
     def forward(self, x):
         outs = []
@@ -48,7 +51,7 @@ class Graph(torch.nn.Module):
             src = outs[l["inputs"][0]] if l["inputs"] else x
             if t == "input":
                 y = x
-            elif t in ("conv", "batchnorm"):
+            elif t in ("conv", "batchnorm", "prelu"):
                 y = self.mods[str(i)](src)
                 y = F.relu(y) if l["relu"] else y
             elif t == "fc":
@@ -59,18 +62,21 @@ class Graph(torch.nn.Module):
                 kh, kw = l["kernel"]
                 if kh == 0:  # global
                     kh, kw = src.shape[2], src.shape[3]
-                pad = max(l["pad"], 0)
+                pad, stride = max(l["pad"][0], 0), l["stride"][0]  # pools take one of each
                 if t == "maxpool":
-                    y = F.max_pool2d(src, (kh, kw), l["stride"], pad)
+                    y = F.max_pool2d(src, (kh, kw), stride, pad)
                 elif t == "avgpool":
-                    y = F.avg_pool2d(src, (kh, kw), l["stride"] if l["kernel"][0] else 1, pad)
+                    y = F.avg_pool2d(src, (kh, kw), stride if l["kernel"][0] else 1, pad)
                 else:
-                    y = (F.avg_pool2d(src * src, (kh, kw), l["stride"], pad) * (kh * kw)).sqrt()
+                    y = (F.avg_pool2d(src * src, (kh, kw), stride, pad) * (kh * kw)).sqrt()
             elif t == "lrn":
                 y = F.local_response_norm(src, l["size"], l["alpha"], l["beta"], l["k"])
             elif t == "maxout":
                 n, c = src.shape[0], src.shape[1]
-                y = src.view(n, c // l["groups"], l["groups"], 1, 1).max(dim=2).values
+                y = src.view(n, c // l["maxout"], l["maxout"], 1, 1).max(dim=2).values
+            elif t == "add":
+                y = sum(outs[j] for j in l["inputs"][:-1]) + l["scale"] * outs[l["inputs"][-1]]
+                y = F.relu(y) if l["relu"] else y
             elif t == "l2norm":
                 y = F.normalize(src, dim=1)
             elif t == "concat":

@@ -59,10 +59,10 @@ static fcl_loss make_loss(fcl_net *net, fcl_mining mining)
     return loss;
 }
 
-static fcl_model *make_model(fcl_mining mining)
+static fcl_model *make_model_from(const char *text, fcl_mining mining)
 {
     fcl_model *m, *h;
-    assert_int_equal(fcl_model_parse(model_text, "tiny", &m), FCL_SUCCESS);
+    assert_int_equal(fcl_model_parse(text, "tiny", &m), FCL_SUCCESS);
     if (mining != FCL_MINING_COUNT)
         return m;
     assert_int_equal(fcl_model_with_head(m, "train.classifier", IDS, &h), FCL_SUCCESS);
@@ -72,14 +72,18 @@ static fcl_model *make_model(fcl_mining mining)
     return h;
 }
 
-/* Trains STEPS steps; returns the mean loss of the first and last 10 steps, and the
- * final parameters in *params (malloc'd). mining FCL_MINING_COUNT: softmax. */
-static void train(fcl_mining mining, uint64_t seed, double *first, double *last, float **params, size_t *n_params)
+static fcl_model *make_model(fcl_mining mining) { return make_model_from(model_text, mining); }
+
+/* Trains STEPS steps of the model in text; returns the mean loss of the first and last
+ * 10 steps, and the final parameters in *params (malloc'd). mining FCL_MINING_COUNT:
+ * softmax. */
+static void train_text(const char *text, fcl_mining mining, uint64_t seed, double *first, double *last,
+                       float **params, size_t *n_params)
 {
     fcl_net *net;
     fcl_optimizer *opt;
     fcl_sampler *s;
-    fcl_model *m = make_model(mining);
+    fcl_model *m = make_model_from(text, mining);
     assert_int_equal(fcl_net_create(rt, m, P * K, true, &net), FCL_SUCCESS);
     assert_int_equal(fcl_net_init_params(net, seed), FCL_SUCCESS);
     fcl_loss loss = make_loss(net, mining);
@@ -112,6 +116,41 @@ static void train(fcl_mining mining, uint64_t seed, double *first, double *last,
     fcl_softmax_destroy(loss.softmax);
     fcl_net_destroy(net);
     fcl_model_destroy(m);
+}
+
+static void train(fcl_mining mining, uint64_t seed, double *first, double *last, float **params, size_t *n_params)
+{
+    train_text(model_text, mining, seed, first, last, params, n_params);
+}
+
+/* Networks of the shapes the DAG format opened: a residual block (scaled add with
+ * ReLU over a concat of branches), 1x3/3x1 kernels with per-axis padding and a 2x1
+ * stride, and a depthwise-separable one with PReLU. Each trains with the triplet loss,
+ * the loss falls, and the same seed gives the same weights. */
+static void dag_networks_train(void **state)
+{
+    (void)state;
+    static const char *const nets[] = {
+        "input h=8 w=8 c=1\nconv stem k=3 c=8\nconv b0 k=1 c=4\nconv b1 k=1 c=4 in=stem\nconv b1b k=3 c=4\n"
+        "concat mix in=b0,b1b\nconv up k=1 c=8 relu=0\nadd res in=stem,up scale=0.17 relu=1\n"
+        "maxpool p k=2 s=2 p=0\nfc emb c=16\nl2norm l2\n",
+        "input h=8 w=8 c=1\nconv a k=1x3 c=8 bias=0 relu=0\nbatchnorm bn relu=1\nconv b k=3x1 s=2x1 c=8\n"
+        "conv c k=3 s=1x2 p=valid c=8\nfc emb c=16\nl2norm l2\n",
+        "input h=8 w=8 c=1\nconv a k=3 c=8 relu=0\nprelu act\nconv dw k=3 s=2 c=8 groups=8 relu=0\n"
+        "prelu act2\nconv pw k=1 c=12\nfc emb c=16\nl2norm l2\n",
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        double first, last, f2, l2;
+        float *a, *b;
+        size_t n;
+        train_text(nets[i], FCL_MINING_SEMI_HARD, 5, &first, &last, &a, &n);
+        if (!(last < 0.7 * first))
+            fail_msg("network %zu: loss %.4f -> %.4f", i, first, last);
+        train_text(nets[i], FCL_MINING_SEMI_HARD, 5, &f2, &l2, &b, &n);
+        assert_memory_equal(a, b, n * sizeof *a);
+        free(a);
+        free(b);
+    }
 }
 
 static void loss_falls_with_each_mining(void **state)
@@ -271,6 +310,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loss_falls_with_each_mining),
+        cmocka_unit_test(dag_networks_train),
         cmocka_unit_test(same_seed_same_weights),
         cmocka_unit_test(nan_in_the_batch_stops_before_the_update),
         cmocka_unit_test(joint_loss_is_triplet_plus_weighted_softmax),
