@@ -176,7 +176,7 @@ typedef struct net_ctx {
     fcl_net *net;
     float *images;
     int *labels;
-    fcl_loss loss;
+    fcl_objective loss;
     fcl_optimizer *opt;
 } net_ctx;
 
@@ -189,7 +189,7 @@ static fcl_status run_forward(void *p)
 static fcl_status run_train_step(void *p)
 {
     net_ctx *c = p;
-    fcl_triplet_result r;
+    fcl_loss_result r;
     return fcl_train_step(c->net, &c->loss, c->opt, c->images, c->labels, 0.05f, &r);
 }
 
@@ -266,8 +266,8 @@ static fcl_status net_rate(fcl_runtime *rt, const fcl_model *m, int batch, bool 
     if (st == FCL_SUCCESS && training) {
         c.net->input_gradient = false; /* as `facecl train` (and PyTorch, whose input needs no gradient) */
         const fcl_optim_config oc = fcl_optim_defaults(FCL_OPT_ADAGRAD);
-        c.loss = (fcl_loss){.kind = FCL_LOSS_TRIPLET, .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f};
-        st = fcl_triplet_create(c.net, c.net->model->n_nodes - 1, &c.loss.triplet);
+        const fcl_loss_params params = {.mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f};
+        st = fcl_objective_add(&c.loss, c.net, FCL_LOSS_TRIPLET, c.net->model->n_nodes - 1, &params, 1.0f);
         if (st == FCL_SUCCESS)
             st = fcl_optimizer_create(c.net, &oc, &c.opt);
     }
@@ -282,8 +282,7 @@ static fcl_status net_rate(fcl_runtime *rt, const fcl_model *m, int batch, bool 
     *images_per_second = st == FCL_SUCCESS ? batch / t : 0;
     if (c.opt)
         fcl_optimizer_destroy(c.opt);
-    if (c.loss.triplet)
-        fcl_triplet_destroy(c.loss.triplet);
+    fcl_objective_destroy(&c.loss);
     fcl_net_destroy(c.net);
     free(c.images), free(c.labels);
     return st;

@@ -139,7 +139,7 @@ same_after_resume softmax soft "$models/fmnist-tiny.model" --loss softmax
 check "softmax weights embed without the head" 0 "$facecl" embed "$models/fmnist-tiny.model" \
     --weights "$work/soft/weights.safetensors" "$work/a.pgm"
 check "train bad loss" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --loss hinge
-expect_text "bad loss named" "$work/err" "triplet or softmax"
+expect_text "bad loss named" "$work/err" "unknown --loss 'hinge'; the losses are"
 # The joint loss (triplet + weighted softmax over the same head) pauses and resumes bit
 # for bit, and its weights load without the head.
 same_after_resume joint joint "$models/fmnist-tiny.model" --mining batch-all --softmax-weight 0.5

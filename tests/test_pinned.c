@@ -90,8 +90,9 @@ static void hashes(const char *name, bool explicit, uint64_t out[3])
     fcl_optimizer *opt;
     assert_int_equal(fcl_net_create(rt, m, BATCH, true, &net), FCL_SUCCESS);
     assert_int_equal(fcl_net_init_params(net, 42), FCL_SUCCESS);
-    fcl_loss loss = {.kind = FCL_LOSS_TRIPLET, .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f};
-    assert_int_equal(fcl_triplet_create(net, m->n_nodes - 1, &loss.triplet), FCL_SUCCESS);
+    fcl_objective loss = {0};
+    const fcl_loss_params params = {.mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f};
+    assert_int_equal(fcl_objective_add(&loss, net, FCL_LOSS_TRIPLET, m->n_nodes - 1, &params, 1.0f), FCL_SUCCESS);
     fcl_optim_config c = fcl_optim_defaults(FCL_OPT_ADAGRAD);
     assert_int_equal(fcl_optimizer_create(net, &c, &opt), FCL_SUCCESS);
     int labels[BATCH];
@@ -99,14 +100,14 @@ static void hashes(const char *name, bool explicit, uint64_t out[3])
         labels[i] = i / K;
     out[2] = FNV_START;
     for (int step = 0; step < 3; step++) {
-        fcl_triplet_result r;
+        fcl_loss_result r;
         assert_int_equal(fcl_train_step(net, &loss, opt, x, labels, c.lr, &r), FCL_SUCCESS);
         out[2] = fnv(&r.loss, sizeof r.loss, out[2]);
     }
     assert_int_equal(fcl_net_read(net, net->params, 0, m->n_params, g), FCL_SUCCESS);
     out[2] = fnv(g, m->n_params * sizeof *g, out[2]);
     fcl_optimizer_destroy(opt);
-    fcl_triplet_destroy(loss.triplet);
+    fcl_objective_destroy(&loss);
     fcl_net_destroy(net);
     free(x), free(y), free(dy), free(g);
     fcl_model_destroy(m);

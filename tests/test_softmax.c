@@ -24,7 +24,7 @@ static void open_net(fcl_model **m, fcl_net **net, fcl_softmax **s)
     snprintf(text, sizeof text, "input h=1 w=1 c=%d\navgpool logits k=1 s=1 p=0\n", C);
     assert_int_equal(fcl_model_parse(text, "logits", m), FCL_SUCCESS);
     assert_int_equal(fcl_net_create(rt, *m, B, true, net), FCL_SUCCESS);
-    assert_int_equal(fcl_softmax_create(*net, s), FCL_SUCCESS);
+    assert_int_equal(fcl_softmax_create(*net, (*m)->n_nodes - 1, s), FCL_SUCCESS);
 }
 
 static void close_net(fcl_model *m, fcl_net *net, fcl_softmax *s)

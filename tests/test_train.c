@@ -46,16 +46,14 @@ static int setup(void **state)
 static const char model_text[] = "input h=8 w=8 c=1\nconv c1 k=3 c=8\nmaxpool p1 k=2 s=2 p=0\n"
                                  "fc f1 c=32 relu=1\nfc emb c=16\nl2norm l2\n";
 
-/* The loss objects for a net: the triplet loss with mining, or softmax when mining is
+/* The objective for a net: the triplet loss with mining, or softmax when mining is
  * FCL_MINING_COUNT (the net then ends in a classifier head). */
-static fcl_loss make_loss(fcl_net *net, fcl_mining mining)
+static fcl_objective make_loss(fcl_net *net, fcl_mining mining)
 {
-    fcl_loss loss = {.kind = mining == FCL_MINING_COUNT ? FCL_LOSS_SOFTMAX : FCL_LOSS_TRIPLET, .mining = mining,
-                     .alpha = 0.2f};
-    if (loss.kind == FCL_LOSS_SOFTMAX)
-        assert_int_equal(fcl_softmax_create(net, &loss.softmax), FCL_SUCCESS);
-    else
-        assert_int_equal(fcl_triplet_create(net, net->model->n_nodes - 1, &loss.triplet), FCL_SUCCESS);
+    fcl_objective loss = {0};
+    const fcl_loss_params params = {.mining = mining, .alpha = 0.2f};
+    const fcl_loss_kind kind = mining == FCL_MINING_COUNT ? FCL_LOSS_SOFTMAX : FCL_LOSS_TRIPLET;
+    assert_int_equal(fcl_objective_add(&loss, net, kind, net->model->n_nodes - 1, &params, 1.0f), FCL_SUCCESS);
     return loss;
 }
 
@@ -86,7 +84,7 @@ static void train_text(const char *text, fcl_mining mining, uint64_t seed, doubl
     fcl_model *m = make_model_from(text, mining);
     assert_int_equal(fcl_net_create(rt, m, P * K, true, &net), FCL_SUCCESS);
     assert_int_equal(fcl_net_init_params(net, seed), FCL_SUCCESS);
-    fcl_loss loss = make_loss(net, mining);
+    fcl_objective loss = make_loss(net, mining);
     fcl_optim_config c = fcl_optim_defaults(FCL_OPT_ADAM);
     c.lr = 3e-3f;
     assert_int_equal(fcl_optimizer_create(net, &c, &opt), FCL_SUCCESS);
@@ -100,7 +98,7 @@ static void train_text(const char *text, fcl_mining mining, uint64_t seed, doubl
             memcpy(batch[i], images[idx[i]], sizeof batch[i]);
             batch_labels[i] = labels[idx[i]];
         }
-        fcl_triplet_result r;
+        fcl_loss_result r;
         assert_int_equal(fcl_train_step(net, &loss, opt, &batch[0][0], batch_labels, c.lr, &r), FCL_SUCCESS);
         if (step < 10)
             *first += r.loss / 10;
@@ -112,8 +110,7 @@ static void train_text(const char *text, fcl_mining mining, uint64_t seed, doubl
     assert_int_equal(fcl_net_read(net, net->params, 0, m->n_params, *params), FCL_SUCCESS);
     fcl_sampler_destroy(s);
     fcl_optimizer_destroy(opt);
-    fcl_triplet_destroy(loss.triplet);
-    fcl_softmax_destroy(loss.softmax);
+    fcl_objective_destroy(&loss);
     fcl_net_destroy(net);
     fcl_model_destroy(m);
 }
@@ -189,7 +186,7 @@ static void nan_in_the_batch_stops_before_the_update(void **state)
     fcl_model *m = make_model(FCL_MINING_COUNT); /* with a head, so softmax can run too */
     assert_int_equal(fcl_net_create(rt, m, P * K, true, &net), FCL_SUCCESS);
     assert_int_equal(fcl_net_init_params(net, 3), FCL_SUCCESS);
-    fcl_loss losses[FCL_MINING_COUNT + 1];
+    fcl_objective losses[FCL_MINING_COUNT + 1];
     for (int s = 0; s <= FCL_MINING_COUNT; s++)
         losses[s] = make_loss(net, (fcl_mining)s);
     fcl_optim_config c = fcl_optim_defaults(FCL_OPT_ADAGRAD);
@@ -203,7 +200,7 @@ static void nan_in_the_batch_stops_before_the_update(void **state)
         batch_labels[i] = labels[i];
     }
     batch[5][17] = NAN;
-    fcl_triplet_result r;
+    fcl_loss_result r;
     fcl_set_log_level(FCL_LOG_ERROR + 1);
     for (int s = 0; s <= FCL_MINING_COUNT; s++)
         assert_int_equal(fcl_train_step(net, &losses[s], opt, &batch[0][0], batch_labels, 0.05f, &r), FCL_ERR_NUMERIC);
@@ -226,17 +223,15 @@ static void nan_in_the_batch_stops_before_the_update(void **state)
     assert_memory_equal(before, after, m->n_params * sizeof *after);
     free(before), free(after);
     fcl_optimizer_destroy(opt);
-    for (int s = 0; s <= FCL_MINING_COUNT; s++) {
-        fcl_triplet_destroy(losses[s].triplet);
-        fcl_softmax_destroy(losses[s].softmax);
-    }
+    for (int s = 0; s <= FCL_MINING_COUNT; s++)
+        fcl_objective_destroy(&losses[s]);
     fcl_net_destroy(net);
     fcl_model_destroy(m);
 }
 
 /* One step at learning rate 0 (SGD: the parameters stay put) with loss; the loss comes
  * back and the parameter gradient lands in grads (n floats). */
-static double step_gradient(fcl_net *net, fcl_loss *loss, float *grads, size_t n)
+static double step_gradient(fcl_net *net, fcl_objective *loss, float *grads, size_t n)
 {
     fcl_optimizer *opt;
     fcl_optim_config c = fcl_optim_defaults(FCL_OPT_SGD);
@@ -247,7 +242,7 @@ static double step_gradient(fcl_net *net, fcl_loss *loss, float *grads, size_t n
         memcpy(batch[i], images[(i * 5) % (IDS * PER_ID)], sizeof batch[i]);
         batch_labels[i] = labels[(i * 5) % (IDS * PER_ID)];
     }
-    fcl_triplet_result r;
+    fcl_loss_result r;
     assert_int_equal(fcl_train_step(net, loss, opt, &batch[0][0], batch_labels, 0.0f, &r), FCL_SUCCESS);
     assert_int_equal(fcl_net_read(net, net->grads, 0, n, grads), FCL_SUCCESS);
     fcl_optimizer_destroy(opt);
@@ -271,14 +266,16 @@ static void joint_loss_is_triplet_plus_weighted_softmax(void **state)
           *soft = malloc(n * sizeof *soft), *alone = malloc(nb * sizeof *alone);
     assert_int_equal(fcl_net_read(net, net->params, 0, n, p), FCL_SUCCESS);
     assert_int_equal(fcl_net_write(plain, plain->params, 0, nb, p), FCL_SUCCESS); /* the head's come last */
-    fcl_loss jl = {.kind = FCL_LOSS_TRIPLET, .mining = FCL_MINING_BATCH_ALL, .alpha = 0.2f, .softmax_weight = weight};
-    fcl_loss tl = jl, sl = {.kind = FCL_LOSS_SOFTMAX}, al = jl;
-    assert_int_equal(fcl_triplet_create(net, base->n_nodes - 1, &jl.triplet), FCL_SUCCESS);
-    assert_int_equal(fcl_softmax_create(net, &jl.softmax), FCL_SUCCESS);
-    tl.triplet = jl.triplet, tl.softmax = NULL, tl.softmax_weight = 0;
-    sl.softmax = jl.softmax;
-    al.softmax = NULL, al.softmax_weight = 0;
-    assert_int_equal(fcl_triplet_create(plain, base->n_nodes - 1, &al.triplet), FCL_SUCCESS);
+    /* joint, triplet alone and softmax alone on the net with the head; triplet on the
+     * net without it. */
+    const fcl_loss_params params = {.mining = FCL_MINING_BATCH_ALL, .alpha = 0.2f};
+    const int embedding = base->n_nodes - 1, logits = head->n_nodes - 1;
+    fcl_objective jl = {0}, tl = {0}, sl = {0}, al = {0};
+    assert_int_equal(fcl_objective_add(&jl, net, FCL_LOSS_TRIPLET, embedding, &params, 1.0f), FCL_SUCCESS);
+    assert_int_equal(fcl_objective_add(&jl, net, FCL_LOSS_SOFTMAX, logits, &params, weight), FCL_SUCCESS);
+    assert_int_equal(fcl_objective_add(&tl, net, FCL_LOSS_TRIPLET, embedding, &params, 1.0f), FCL_SUCCESS);
+    assert_int_equal(fcl_objective_add(&sl, net, FCL_LOSS_SOFTMAX, logits, &params, 1.0f), FCL_SUCCESS);
+    assert_int_equal(fcl_objective_add(&al, plain, FCL_LOSS_TRIPLET, embedding, &params, 1.0f), FCL_SUCCESS);
     double lj = step_gradient(net, &jl, joint, n), lt = step_gradient(net, &tl, trip, n);
     double ls = step_gradient(net, &sl, soft, n), la = step_gradient(plain, &al, alone, nb);
     assert_true(lt > 0 && ls > 0);
@@ -297,9 +294,10 @@ static void joint_loss_is_triplet_plus_weighted_softmax(void **state)
             fail_msg("gradient %zu: triplet %.9g with the head, %.9g without", i, trip[i], alone[i]);
     }
     free(p), free(joint), free(trip), free(soft), free(alone);
-    fcl_triplet_destroy(jl.triplet);
-    fcl_triplet_destroy(al.triplet);
-    fcl_softmax_destroy(jl.softmax);
+    fcl_objective_destroy(&jl);
+    fcl_objective_destroy(&tl);
+    fcl_objective_destroy(&sl);
+    fcl_objective_destroy(&al);
     fcl_net_destroy(net);
     fcl_net_destroy(plain);
     fcl_model_destroy(head);

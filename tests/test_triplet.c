@@ -45,7 +45,7 @@ static void symmetric(int B, const float *upper, float *d)
 }
 
 /* Mines the symmetric matrix whose upper triangle is given, with alpha 0.2. */
-static void mine(int B, const float *upper, const int *labels, fcl_mining mining, fcl_triplet_result *r, float *coef)
+static void mine(int B, const float *upper, const int *labels, fcl_mining mining, fcl_loss_result *r, float *coef)
 {
     float d[64];
     assert_true(B * B <= 64);
@@ -66,7 +66,7 @@ static void hand_built_strategies(void **state)
     const float upper[10] = {0.5f, 0.9f, 0.6f, 1.2f, /* row 0 */ 0.4f, 1.0f, 1.0f, /* row 1 */
                              1.5f, 1.5f, /* row 2 */ 0.3f};
     float coef[25];
-    fcl_triplet_result r;
+    fcl_loss_result r;
 
     mine(B, upper, labels, FCL_MINING_BATCH_HARD, &r, coef);
     /* farthest positive 2, nearest negative 3: 0.9 - 0.6 + 0.2 = 0.5 */
@@ -74,7 +74,7 @@ static void hand_built_strategies(void **state)
     assert_float_equal(coef[0 * B + 3], -1, 0);
     assert_float_equal(coef[0 * B + 1], 0, 0);
     assert_float_equal(coef[0 * B + 4], 0, 0);
-    assert_int_equal(r.triplets, 5); /* every anchor has a positive and a negative */
+    assert_int_equal(r.count, 5); /* every anchor has a positive and a negative */
 
     mine(B, upper, labels, FCL_MINING_SEMI_HARD, &r, coef);
     /* (0,1): closest negative beyond 0.5 is 3 (0.6): 0.1 > 0, active.
@@ -90,9 +90,9 @@ static void hand_built_strategies(void **state)
     assert_float_equal(coef[0 * B + 2], 1, 0);
     assert_float_equal(coef[0 * B + 3], -2, 0);
     assert_float_equal(coef[0 * B + 4], 0, 0);
-    assert_int_equal(r.triplets, 3 * 2 * 2 + 2 * 1 * 3); /* (a,p) pairs x negatives */
-    assert_true(r.active > 0 && r.active < r.triplets);
-    assert_float_equal(r.active_fraction, (double)r.active / r.triplets, 1e-12);
+    assert_int_equal(r.count, 3 * 2 * 2 + 2 * 1 * 3); /* (a,p) pairs x negatives */
+    assert_true(r.active > 0 && r.active < r.count);
+    assert_float_equal(r.active_fraction, (double)r.active / r.count, 1e-12);
 }
 
 static void ties_go_to_the_lowest_index(void **state)
@@ -101,7 +101,7 @@ static void ties_go_to_the_lowest_index(void **state)
     const int B = 4, labels[4] = {0, 0, 1, 1};
     const float upper[6] = {0.5f, 0.3f, 0.3f, 0.7f, 0.7f, 0.2f};
     float coef[16];
-    fcl_triplet_result r;
+    fcl_loss_result r;
     mine(B, upper, labels, FCL_MINING_BATCH_HARD, &r, coef);
     assert_float_equal(coef[0 * B + 2], -1, 0);
     assert_float_equal(coef[0 * B + 3], 0, 0);
@@ -115,7 +115,7 @@ static void no_negative_beyond_the_positive(void **state)
     const int B = 4, labels[4] = {0, 0, 1, 1};
     const float upper[6] = {0.9f, 0.5f, 0.3f, 2.0f, 2.0f, 0.1f};
     float coef[16];
-    fcl_triplet_result r;
+    fcl_loss_result r;
     mine(B, upper, labels, FCL_MINING_SEMI_HARD, &r, coef);
     assert_float_equal(coef[0 * B + 1], 1, 0);
     assert_float_equal(coef[0 * B + 2], -1, 0);
@@ -129,9 +129,9 @@ static void a_single_identity_forms_no_triplet(void **state)
     const float upper[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
     float coef[16];
     for (int s = 0; s < FCL_MINING_COUNT; s++) {
-        fcl_triplet_result r;
+        fcl_loss_result r;
         mine(B, upper, labels, (fcl_mining)s, &r, coef);
-        assert_int_equal(r.triplets, 0);
+        assert_int_equal(r.count, 0);
         assert_float_equal(r.loss, 0, 0);
         assert_float_equal(r.active_fraction, 0, 0);
         for (int i = 0; i < 16; i++)
@@ -147,7 +147,7 @@ static double uniform(void)
 }
 
 /* Reference loss of normalise(x) for labels. */
-static double reference_loss(const double *x, const int *labels, int B, int D, fcl_mining s, fcl_triplet_result *r)
+static double reference_loss(const double *x, const int *labels, int B, int D, fcl_mining s, fcl_loss_result *r)
 {
     double *e = malloc((size_t)B * D * sizeof *e);
     for (int i = 0; i < B; i++) {
@@ -157,7 +157,7 @@ static double reference_loss(const double *x, const int *labels, int B, int D, f
         for (int k = 0; k < D; k++)
             e[i * D + k] = x[i * D + k] / sqrt(ss + 1e-12);
     }
-    fcl_triplet_result local;
+    fcl_loss_result local;
     assert_int_equal(fcl_triplet_reference(e, labels, B, D, s, 0.2, r ? r : &local, NULL), FCL_SUCCESS);
     free(e);
     return (r ? r : &local)->loss;
@@ -180,12 +180,12 @@ static void loss_and_gradient_match_the_reference(void **state)
         for (int i = 0; i < B * D; i++)
             x[i] = xf[i] = (float)uniform();
         assert_int_equal(fcl_net_forward(net, xf, NULL), FCL_SUCCESS);
-        fcl_triplet_result dev, ref;
+        fcl_loss_result dev, ref;
         assert_int_equal(fcl_net_begin_backward(net), FCL_SUCCESS);
-        assert_int_equal(fcl_triplet_loss(t, labels, (fcl_mining)s, 0.2f, true, &dev), FCL_SUCCESS);
+        assert_int_equal(fcl_triplet_loss(t, labels, (fcl_mining)s, 0.2f, 1.0f, &dev), FCL_SUCCESS);
         assert_int_equal(fcl_net_backward_layers(net), FCL_SUCCESS);
         reference_loss(x, labels, B, D, (fcl_mining)s, &ref);
-        assert_int_equal(dev.triplets, ref.triplets);
+        assert_int_equal(dev.count, ref.count);
         assert_int_equal(dev.active, ref.active);
         assert_true(ref.active > 0); /* random embeddings: some triplets are active */
         assert_float_equal(dev.loss, ref.loss, 1e-4 * fmax(1, ref.loss));

@@ -15,8 +15,22 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+/* The --loss lines of the help, from the loss table. */
+static void loss_lines(char *out, size_t size)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; i < FCL_LOSS_COUNT && at < size; i++) {
+        int n = snprintf(out + at, size - at, "                         %-9s %s\n", fcl_losses[i]->name,
+                         fcl_losses[i]->summary);
+        at += n > 0 ? (size_t)n : 0;
+    }
+}
+
 static void usage(FILE *f, const fcl_train_options *d)
 {
+    char losses[1024];
+    loss_lines(losses, sizeof losses);
     fprintf(f,
             "usage: facecl train MODEL DATA [options]\n\n"
             "Trains MODEL's embedding with the triplet loss and online mining (FaceNet, section 3).\n"
@@ -26,9 +40,10 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --steps N            optimiser steps (%ld)\n"
             "  --identities P       identities per batch (%d)\n"
             "  --per-identity K     images per identity (%d); a batch is P x K images\n"
-            "  --loss L             triplet (the paper's) or softmax: cross-entropy over the identities\n"
-            "                       through a train.classifier layer on the embedding (kept in the\n"
-            "                       checkpoint, skipped when the weights are loaded for use)\n"
+            "  --loss L             the loss (default %s); a loss over the identities trains through a\n"
+            "                       train.classifier layer on the embedding (kept in the checkpoint,\n"
+            "                       skipped when the weights are loaded for use):\n"
+            "%s"
             "  --mining M           semi-hard (the paper's), batch-hard or batch-all\n"
             "  --margin A           triplet margin alpha (%g)\n"
             "  --softmax-weight W   add W x softmax cross-entropy (through the same train.classifier\n"
@@ -57,7 +72,8 @@ static void usage(FILE *f, const fcl_train_options *d)
             "Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits; --resume\n"
             "goes on from there. Exit status: 0 done, 1 error, 2 bad usage, 3 stopped on NaN, 130\n"
             "interrupted.\n",
-            d->steps, d->P, d->K, (double)d->alpha, (unsigned long long)d->seed, d->crop_pad,
+            d->steps, d->P, d->K, fcl_loss_name(d->loss), losses, (double)d->alpha, (unsigned long long)d->seed,
+            d->crop_pad,
             d->checkpoint_every, cli_tune_seconds());
 }
 
@@ -114,8 +130,11 @@ int cmd_train(int argc, char **argv)
                 fprintf(stderr, "facecl train: --mining wants semi-hard, batch-hard or batch-all, not '%s'\n", optarg);
             break;
         case O_LOSS:
-            if (!(ok = fcl_loss_parse(optarg, &o.loss) == FCL_SUCCESS))
-                fprintf(stderr, "facecl train: --loss wants triplet or softmax, not '%s'\n", optarg);
+            if (!(ok = fcl_loss_parse(optarg, &o.loss) == FCL_SUCCESS)) {
+                char losses[1024];
+                loss_lines(losses, sizeof losses);
+                fprintf(stderr, "facecl train: unknown --loss '%s'; the losses are:\n%s", optarg, losses);
+            }
             break;
         case O_MARGIN: ok = cli_double("margin", optarg, 0, 4, &x), o.alpha = (float)x; break;
         case O_SOFTMAX_WEIGHT:
@@ -158,9 +177,9 @@ int cmd_train(int argc, char **argv)
         usage(stderr, &o);
         return 2;
     }
-    if (o.loss == FCL_LOSS_SOFTMAX && o.softmax_weight > 0) {
-        fprintf(stderr, "facecl train: --softmax-weight adds softmax to the triplet loss; with --loss softmax, "
-                        "leave it out\n");
+    if (o.loss != FCL_LOSS_TRIPLET && o.softmax_weight > 0) {
+        fprintf(stderr, "facecl train: --softmax-weight adds softmax to the triplet loss; with --loss %s, "
+                        "leave it out\n", fcl_loss_name(o.loss));
         return 2;
     }
     if (lr > 0)
@@ -186,8 +205,8 @@ int cmd_train(int argc, char **argv)
         printf("facecl train: %s on %d images of %d identities (%s), [%d] %s\n", m->name, data.n, data.n_classes,
                data.source, rt->info.index, rt->info.name);
         char objective[96];
-        if (o.loss == FCL_LOSS_SOFTMAX)
-            snprintf(objective, sizeof objective, "softmax over %d identities", data.n_classes);
+        if (fcl_losses[o.loss]->head)
+            snprintf(objective, sizeof objective, "%s over %d identities", fcl_loss_name(o.loss), data.n_classes);
         else
             snprintf(objective, sizeof objective, "%s mining, margin %g, softmax weight %g", fcl_mining_name(o.mining),
                      (double)o.alpha, (double)o.softmax_weight);

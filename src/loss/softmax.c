@@ -7,6 +7,7 @@
 
 struct fcl_softmax {
     fcl_net *net;
+    int node; /* the logits */
     cl_mem stats, labels;
     float *stats_host;
 };
@@ -23,13 +24,16 @@ void fcl_softmax_destroy(fcl_softmax *s)
     free(s);
 }
 
-fcl_status fcl_softmax_create(fcl_net *net, fcl_softmax **out)
+fcl_status fcl_softmax_create(fcl_net *net, int node, fcl_softmax **out)
 {
     *out = NULL;
+    if (node < 1 || node >= net->model->n_nodes)
+        return FCL_ERR_INVALID_ARGUMENT;
     fcl_softmax *s = calloc(1, sizeof *s);
     if (!s)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     s->net = net;
+    s->node = node;
     const size_t b = (size_t)net->batch;
     cl_int err;
     s->stats = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, STATS * b * sizeof(float), NULL, &err);
@@ -47,7 +51,7 @@ fcl_status fcl_softmax_create(fcl_net *net, fcl_softmax **out)
 fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, float weight, double *loss, long *misclassified)
 {
     fcl_net *net = s->net;
-    const int B = net->batch, C = fcl_shape_size(fcl_model_output(net->model)->out);
+    const int B = net->batch, C = fcl_shape_size(net->model->nodes[s->node].out);
     for (int i = 0; i < B; i++)
         if (labels[i] < 0 || labels[i] >= C) {
             fcl_log(FCL_LOG_ERROR, "label %d of image %d is outside the classifier's %d classes", labels[i], i, C);
@@ -62,7 +66,7 @@ fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, float weight, dou
                                       NULL, NULL);
     if (err != CL_SUCCESS)
         return FCL_CL_FAIL("clEnqueueWriteBuffer", err);
-    fcl_view z = fcl_net_output_view(net, net->model->n_nodes - 1);
+    fcl_view z = fcl_net_output_view(net, s->node);
     fcl_status st = FCL_LAUNCH(net, FCL_K_SOFTMAX_XENT, (size_t)B, FCL_M(net->training ? net->dacts : net->acts),
                                FCL_M(net->acts), FCL_I(z.off), FCL_I(z.ns), FCL_M(s->labels), FCL_M(s->stats),
                                FCL_I(B), FCL_I(C), FCL_F(weight / (float)B), FCL_I(gradient));
@@ -97,3 +101,31 @@ double fcl_softmax_reference(const double *z, const int *labels, int B, int C, d
     }
     return total / B;
 }
+
+/* The loss table's entry (src/loss/loss.h). */
+static fcl_status softmax_create_state(fcl_net *net, int node, const fcl_loss_params *params, void **state)
+{
+    (void)params;
+    return fcl_softmax_create(net, node, (fcl_softmax **)state);
+}
+
+static fcl_status softmax_compute(void *state, const int *labels, float weight, fcl_loss_result *out)
+{
+    fcl_softmax *s = state;
+    fcl_status st = fcl_softmax_loss(s, labels, weight, &out->loss, &out->active);
+    out->count = s->net->batch;
+    out->active_fraction = (double)out->active / s->net->batch;
+    return st;
+}
+
+static void softmax_destroy_state(void *state) { fcl_softmax_destroy(state); }
+
+const fcl_loss_def fcl_loss_softmax = {
+    .name = "softmax",
+    .summary = "cross-entropy over the identities (a train.classifier head on the embedding)",
+    .active = "wrong",
+    .head = true,
+    .create = softmax_create_state,
+    .compute = softmax_compute,
+    .destroy = softmax_destroy_state,
+};

@@ -1,14 +1,14 @@
 /* Softmax cross-entropy over a classifier head: the second loss, for pre-training and
- * as a baseline to the triplet loss. The network's output is the logits (the trainer
- * appends a fully connected `train.classifier` layer to the embedding for it). */
+ * as a baseline to the triplet loss. It reads logits (the trainer appends a fully
+ * connected `train.classifier` layer to the embedding for them). */
 #ifndef FCL_LOSS_SOFTMAX_H
 #define FCL_LOSS_SOFTMAX_H
-#include "graph/graph.h"
+#include "loss/loss.h"
 
 typedef struct fcl_softmax fcl_softmax;
 
-/* Scratch for a network's batch; the classes are the output's size. */
-fcl_status fcl_softmax_create(fcl_net *net, fcl_softmax **out);
+/* Scratch for a network's batch; node's output is the logits, the classes its size. */
+fcl_status fcl_softmax_create(fcl_net *net, int node, fcl_softmax **out);
 void fcl_softmax_destroy(fcl_softmax *s);
 
 /* Mean cross-entropy L of the network's current output for labels[batch] (each in

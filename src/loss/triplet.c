@@ -76,17 +76,17 @@ fcl_status fcl_triplet_create(fcl_net *net, int node, fcl_triplet **out)
     return FCL_SUCCESS;
 }
 
-static void summarise(fcl_mining mining, double loss, double counted, double active, fcl_triplet_result *out)
+static void summarise(fcl_mining mining, double loss, double counted, double active, fcl_loss_result *out)
 {
     double norm = mining == FCL_MINING_BATCH_ALL ? active : counted;
     out->loss = norm > 0 ? loss / norm : 0.0;
-    out->triplets = (long)counted;
+    out->count = (long)counted;
     out->active = (long)active;
     out->active_fraction = counted > 0 ? active / counted : 0.0;
 }
 
 /* Mines on t->dist (already on the device) and reduces the per-anchor sums. */
-static fcl_status mine(fcl_triplet *t, const int *labels, fcl_mining mining, float alpha, fcl_triplet_result *out)
+static fcl_status mine(fcl_triplet *t, const int *labels, fcl_mining mining, float alpha, fcl_loss_result *out)
 {
     if (mining < 0 || mining >= FCL_MINING_COUNT || !(alpha >= 0))
         return FCL_ERR_INVALID_ARGUMENT;
@@ -118,8 +118,8 @@ static fcl_status mine(fcl_triplet *t, const int *labels, fcl_mining mining, flo
     return FCL_SUCCESS;
 }
 
-fcl_status fcl_triplet_loss(fcl_triplet *t, const int *labels, fcl_mining mining, float alpha, bool gradient,
-                            fcl_triplet_result *out)
+fcl_status fcl_triplet_loss(fcl_triplet *t, const int *labels, fcl_mining mining, float alpha, float weight,
+                            fcl_loss_result *out)
 {
     fcl_net *net = t->net;
     const int B = t->batch, D = fcl_shape_size(net->model->nodes[t->node].out);
@@ -128,20 +128,20 @@ fcl_status fcl_triplet_loss(fcl_triplet *t, const int *labels, fcl_mining mining
                                FCL_I(e.off), FCL_I(e.ns), FCL_I(B), FCL_I(D));
     if (st == FCL_SUCCESS)
         st = mine(t, labels, mining, alpha, out);
-    if (st != FCL_SUCCESS || !gradient)
+    if (st != FCL_SUCCESS || weight == 0.0f)
         return st;
     if (!net->training) {
         fcl_log(FCL_LOG_ERROR, "the triplet gradient needs a network created for training");
         return FCL_ERR_INVALID_ARGUMENT;
     }
-    double norm = mining == FCL_MINING_BATCH_ALL ? (double)out->active : (double)out->triplets;
-    float scale = norm > 0 ? (float)(1.0 / norm) : 0.0f;
+    double norm = mining == FCL_MINING_BATCH_ALL ? (double)out->active : (double)out->count;
+    float scale = norm > 0 ? weight * (float)(1.0 / norm) : 0.0f;
     return FCL_LAUNCH(net, FCL_K_TRIPLET_GRADIENT, (size_t)B * D, FCL_M(net->dacts), FCL_I(e.off), FCL_I(e.ns),
                       FCL_M(net->acts), FCL_I(e.off), FCL_I(e.ns), FCL_M(t->coef), FCL_I(B), FCL_I(D), FCL_F(scale));
 }
 
 fcl_status fcl_triplet_mine_matrix(fcl_triplet *t, const float *dist, const int *labels, fcl_mining mining,
-                                   float alpha, fcl_triplet_result *out, float *coef)
+                                   float alpha, fcl_loss_result *out, float *coef)
 {
     size_t bb = (size_t)t->batch * t->batch;
     fcl_status st = fcl_net_write(t->net, t->dist, 0, bb, dist);
@@ -206,7 +206,7 @@ static void reference_anchor(const double *da, const int *labels, int a, int B, 
 }
 
 fcl_status fcl_triplet_reference(const double *e, const int *labels, int B, int D, fcl_mining mining, double alpha,
-                                 fcl_triplet_result *out, double *coef)
+                                 fcl_loss_result *out, double *coef)
 {
     double *dist = malloc((size_t)B * B * sizeof *dist), *rows = calloc((size_t)B * B, sizeof *rows);
     if (!dist || !rows) {
@@ -233,3 +233,50 @@ fcl_status fcl_triplet_reference(const double *e, const int *labels, int B, int 
     free(rows);
     return FCL_SUCCESS;
 }
+
+/* The loss table's entry (src/loss/loss.h): the strategy and margin kept with it. */
+typedef struct triplet_state {
+    fcl_triplet *t;
+    fcl_mining mining;
+    float alpha;
+} triplet_state;
+
+static fcl_status triplet_create_state(fcl_net *net, int node, const fcl_loss_params *params, void **state)
+{
+    triplet_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    s->mining = params->mining;
+    s->alpha = params->alpha;
+    fcl_status st = fcl_triplet_create(net, node, &s->t);
+    if (st != FCL_SUCCESS) {
+        free(s);
+        s = NULL;
+    }
+    *state = s;
+    return st;
+}
+
+static fcl_status triplet_compute(void *state, const int *labels, float weight, fcl_loss_result *out)
+{
+    triplet_state *s = state;
+    return fcl_triplet_loss(s->t, labels, s->mining, s->alpha, weight, out);
+}
+
+static void triplet_destroy_state(void *state)
+{
+    triplet_state *s = state;
+    if (s)
+        fcl_triplet_destroy(s->t);
+    free(s);
+}
+
+const fcl_loss_def fcl_loss_triplet = {
+    .name = "triplet",
+    .summary = "the paper's triplet loss with online mining (--mining, --margin)",
+    .active = "active",
+    .head = false,
+    .create = triplet_create_state,
+    .compute = triplet_compute,
+    .destroy = triplet_destroy_state,
+};

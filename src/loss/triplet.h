@@ -1,7 +1,7 @@
 /* Triplet loss with online mining on the device (FaceNet section 3, eq. 3). */
 #ifndef FCL_LOSS_TRIPLET_H
 #define FCL_LOSS_TRIPLET_H
-#include "graph/graph.h"
+#include "loss/loss.h"
 
 /* Mining strategies, per anchor a and batch distances d:
  * - semi-hard (the paper's): for every positive p, the closest negative n with
@@ -11,23 +11,8 @@
  * - batch-hard (Hermans et al. 2017): the farthest positive and the nearest negative;
  *   mean over anchors that have both.
  * - batch-all: every valid (a, p, n); mean over the triplets with loss > 0.
- * Ties go to the lowest index. */
-typedef enum fcl_mining {
-    FCL_MINING_SEMI_HARD = 0,
-    FCL_MINING_BATCH_HARD = 1,
-    FCL_MINING_BATCH_ALL = 2,
-    FCL_MINING_COUNT
-} fcl_mining;
+ * Ties go to the lowest index. (fcl_mining is in loss/loss.h, a loss parameter.) */
 
-const char *fcl_mining_name(fcl_mining mining);
-fcl_status fcl_mining_parse(const char *name, fcl_mining *out);
-
-typedef struct fcl_triplet_result {
-    double loss;            /* normalised as the strategy says */
-    long triplets;          /* triplets the strategy formed */
-    long active;            /* of those, with loss > 0 */
-    double active_fraction; /* active / triplets (0 when none) */
-} fcl_triplet_result;
 
 typedef struct fcl_triplet fcl_triplet;
 
@@ -37,19 +22,20 @@ typedef struct fcl_triplet fcl_triplet;
 fcl_status fcl_triplet_create(fcl_net *net, int node, fcl_triplet **out);
 void fcl_triplet_destroy(fcl_triplet *t);
 
-/* Loss of the embedding node's current output (after fcl_net_forward) for labels[batch].
- * With gradient, adds dL/d(embedding) into its gradient: call it between
+/* Loss of the embedding node's current output (after fcl_net_forward) for labels[batch]
+ * (out->count: the triplets the strategy formed, active: those with loss > 0). A weight
+ * other than 0 adds weight x dL/d(embedding) into its gradient: call it between
  * fcl_net_begin_backward and fcl_net_backward_layers. Only per-anchor sums come back
  * to the host. */
-fcl_status fcl_triplet_loss(fcl_triplet *t, const int *labels, fcl_mining mining, float alpha, bool gradient,
-                            fcl_triplet_result *out);
+fcl_status fcl_triplet_loss(fcl_triplet *t, const int *labels, fcl_mining mining, float alpha, float weight,
+                            fcl_loss_result *out);
 
 /* Mining alone on a given distance matrix (tests): coef gets the B x B coefficients. */
 fcl_status fcl_triplet_mine_matrix(fcl_triplet *t, const float *dist, const int *labels, fcl_mining mining,
-                                   float alpha, fcl_triplet_result *out, float *coef);
+                                   float alpha, fcl_loss_result *out, float *coef);
 
 /* Plain C reference in double: distances from e (B x D), the same mining, the loss and,
  * if coef is not NULL, the B x B coefficients. */
 fcl_status fcl_triplet_reference(const double *e, const int *labels, int B, int D, fcl_mining mining, double alpha,
-                                 fcl_triplet_result *out, double *coef);
+                                 fcl_loss_result *out, double *coef);
 #endif

@@ -35,7 +35,7 @@ static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_o
 }
 
 /* Softmax alone or in a joint loss: a classifier over the identities on the embedding. */
-static bool has_head(const fcl_train_options *o) { return o->loss == FCL_LOSS_SOFTMAX || o->softmax_weight > 0; }
+static bool has_head(const fcl_train_options *o) { return fcl_losses[o->loss]->head || o->softmax_weight > 0; }
 
 typedef struct run {
     fcl_net *net;
@@ -162,14 +162,14 @@ static void format_duration(double s, char *out, size_t size)
         snprintf(out, size, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
 }
 
-static void show_progress(const fcl_train_options *o, long step, const fcl_triplet_result *res, double lr,
+static void show_progress(const fcl_train_options *o, long step, const fcl_loss_result *res, double lr,
                           double ips, double eta, bool final)
 {
     char eta_text[32];
     format_duration(eta, eta_text, sizeof eta_text);
     printf("%sstep %*ld/%ld  loss %.4f  %s %5.1f%%  lr %.3g  %.0f img/s  ETA %s%s", o->progress == 2 ? "\r" : "",
            (int)snprintf(NULL, 0, "%ld", o->steps), step, o->steps, res->loss,
-           o->loss == FCL_LOSS_SOFTMAX ? "wrong" : "active", 100 * res->active_fraction, lr, ips,
+           fcl_losses[o->loss]->active, 100 * res->active_fraction, lr, ips,
            eta_text, o->progress == 2 && !final ? "   " : "\n");
     fflush(stdout);
 }
@@ -183,15 +183,20 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     fcl_loader_config lc = {.data = data, .P = o->P, .K = o->K, .c = in.c, .h = in.h, .w = in.w,
                             .crop_pad = o->crop_pad, .flip = o->flip, .seed = o->seed};
     fcl_loader *loader;
-    fcl_loss loss = {.kind = o->loss, .mining = o->mining, .alpha = o->alpha, .softmax_weight = o->softmax_weight};
+    fcl_objective loss = {0};
     fcl_status st = fcl_loader_create(&lc, sampler_state, start, &loader);
     if (st != FCL_SUCCESS)
         return st;
-    if (o->loss == FCL_LOSS_TRIPLET) /* on the embedding: a classifier head, if any, comes after it */
-        st = fcl_triplet_create(r->net, r->embedding_node, &loss.triplet);
-    if (st == FCL_SUCCESS && has_head(o))
-        st = fcl_softmax_create(r->net, &loss.softmax);
+    /* The loss on what it reads: the embedding, or the logits of the classifier head
+     * after it (the network's output); a joint loss adds softmax on those logits. */
+    const fcl_loss_params params = {.mining = o->mining, .alpha = o->alpha};
+    const int logits = r->net->model->n_nodes - 1;
+    st = fcl_objective_add(&loss, r->net, o->loss, fcl_losses[o->loss]->head ? logits : r->embedding_node, &params,
+                           1.0f);
+    if (st == FCL_SUCCESS && o->softmax_weight > 0)
+        st = fcl_objective_add(&loss, r->net, FCL_LOSS_SOFTMAX, logits, &params, o->softmax_weight);
     if (st != FCL_SUCCESS) {
+        fcl_objective_destroy(&loss);
         fcl_loader_destroy(loader);
         return st;
     }
@@ -204,7 +209,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     double last_shown = t0, loss_sum = 0, t1 = t0;
     long loss_count = 0, tail_from = o->steps - (o->steps + 9) / 10;
     uint64_t sampler_now = sampler_state;
-    fcl_triplet_result res = {0};
+    fcl_loss_result res = {0};
     long step = start;
     while (step < o->steps && st == FCL_SUCCESS) {
         const fcl_batch *b = fcl_loader_next(loader);
@@ -266,8 +271,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     }
     sum->mean_loss_last = loss_count ? loss_sum / (double)loss_count : NAN;
     sum->unreadable_images = fcl_loader_failures(loader);
-    fcl_triplet_destroy(loss.triplet);
-    fcl_softmax_destroy(loss.softmax);
+    fcl_objective_destroy(&loss);
     fcl_loader_destroy(loader);
     return st;
 }

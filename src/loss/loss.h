@@ -1,0 +1,76 @@
+/* The loss interface: what a training objective is made of. Each loss is one file in
+ * src/loss/ that defines an fcl_loss_def, and one entry in the table of src/loss/loss.c
+ * (the way layers have their op table); the trainer, the CLI's --loss and the tests
+ * know losses only through that table.
+ *
+ * A loss reads one node's output for the batch (the embedding, or the logits of the
+ * classifier head a loss with `head` set asks for) and adds its gradient, times a
+ * weight, into that node's gradient. An objective is a weighted sum of such terms: one
+ * loss alone, or the joint loss (triplet on the embedding + W x softmax on the head's
+ * logits), whose gradients meet in the embedding. */
+#ifndef FCL_LOSS_LOSS_H
+#define FCL_LOSS_LOSS_H
+#include "graph/graph.h"
+
+typedef enum fcl_loss_kind { FCL_LOSS_TRIPLET, FCL_LOSS_SOFTMAX, FCL_LOSS_COUNT } fcl_loss_kind;
+
+/* Triplet mining strategies (src/loss/triplet.h says what each does). */
+typedef enum fcl_mining {
+    FCL_MINING_SEMI_HARD = 0,
+    FCL_MINING_BATCH_HARD = 1,
+    FCL_MINING_BATCH_ALL = 2,
+    FCL_MINING_COUNT
+} fcl_mining;
+const char *fcl_mining_name(fcl_mining mining); /* src/loss/triplet.c */
+fcl_status fcl_mining_parse(const char *name, fcl_mining *out);
+
+/* Every loss's settings; each loss reads those it has. */
+typedef struct fcl_loss_params {
+    fcl_mining mining; /* triplet */
+    float alpha;       /* triplet margin */
+} fcl_loss_params;
+
+/* One batch's loss, and what it averaged over. */
+typedef struct fcl_loss_result {
+    double loss;            /* as the loss normalises it */
+    long count;             /* what it averages over: triplets formed, images */
+    long active;            /* of those, the ones that contribute: loss > 0, misclassified */
+    double active_fraction; /* active / count (0 when none) */
+} fcl_loss_result;
+
+typedef struct fcl_loss_def {
+    const char *name;
+    const char *summary; /* one line for --help */
+    const char *active;  /* what `active` counts, for progress lines ("active", "wrong") */
+    bool head;           /* reads the logits of a classifier over the identities on the embedding */
+    /* Scratch for net's batch, reading node's output. */
+    fcl_status (*create)(fcl_net *net, int node, const fcl_loss_params *params, void **state);
+    /* The loss of the node's current output for labels[batch]; a weight other than 0
+     * adds weight x the gradient into the node's, between fcl_net_begin_backward and
+     * fcl_net_backward_layers. A loss that is not finite comes back as NaN. */
+    fcl_status (*compute)(void *state, const int *labels, float weight, fcl_loss_result *out);
+    void (*destroy)(void *state);
+} fcl_loss_def;
+
+extern const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT];
+const char *fcl_loss_name(fcl_loss_kind kind);
+fcl_status fcl_loss_parse(const char *name, fcl_loss_kind *out);
+
+#define FCL_OBJECTIVE_MAX_TERMS 4
+typedef struct fcl_objective {
+    struct fcl_loss_term {
+        const fcl_loss_def *def;
+        void *state;
+        float weight;
+    } terms[FCL_OBJECTIVE_MAX_TERMS];
+    int n_terms;
+} fcl_objective;
+
+/* Adds weight x loss `kind` on node's output (created here, destroyed with the objective). */
+fcl_status fcl_objective_add(fcl_objective *o, fcl_net *net, fcl_loss_kind kind, int node,
+                             const fcl_loss_params *params, float weight);
+/* The weighted sum of the terms' losses, their gradients added (with gradient), and the
+ * first term's counts. */
+fcl_status fcl_objective_compute(fcl_objective *o, const int *labels, bool gradient, fcl_loss_result *out);
+void fcl_objective_destroy(fcl_objective *o);
+#endif
