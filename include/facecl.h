@@ -22,16 +22,44 @@
  * "accelerator"), or a case-insensitive substring of the device name. NULL or ""
  * means: the FACECL_DEVICE environment variable if set, else the first GPU, else the
  * first CPU.
+ *
+ * Embedding images (models, weights and embedders below)
+ *   fcl_model *m;
+ *   fcl_embedder *e;
+ *   float emb[2][128];
+ *   const char *faces[2] = {"a.jpg", "b.jpg"};
+ *   if (fcl_model_load("models/nn2.model", &m) == FCL_SUCCESS &&
+ *       fcl_embedder_create(rt, m, 2, &e) == FCL_SUCCESS &&
+ *       fcl_embedder_load_weights(e, "weights.safetensors") == FCL_SUCCESS &&
+ *       fcl_embed_files(e, faces, 2, &emb[0][0]) == FCL_SUCCESS)
+ *       printf("squared distance %.4f\n", fcl_squared_distance(emb[0], emb[1], 128));
+ *   fcl_embedder_destroy(e);  // after use; the model must outlive its embedders
+ *   fcl_model_destroy(m);
+ * examples/embed_pair.c is the whole program; it builds against the installed
+ * library with `pkg-config --cflags --libs facecl`.
+ *
+ * Training: fcl_train_defaults(), set what differs, fcl_train() on a dataset from
+ * fcl_dataset_load(); progress comes to a callback, checkpoints are written to
+ * options.out_dir atomically, options.resume continues one bit for bit, and setting
+ * *options.stop makes the run checkpoint and return FCL_ERR_INTERRUPTED.
  */
 #ifndef FACECL_H
 #define FACECL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* What libfacecl.so exports: these declarations; everything else stays inside. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FCL_API __attribute__((visibility("default")))
+#else
+#define FCL_API
 #endif
 
 /* Status codes. OpenCL's own error codes (-1 .. -72, -1001 ...) pass through
@@ -56,7 +84,7 @@ typedef enum fcl_status {
 #define FCL_ERR_LAST FCL_ERR_INTERRUPTED
 
 /* A readable name for any status, OpenCL codes included ("CL_OUT_OF_RESOURCES"). */
-const char *fcl_status_str(int status);
+FCL_API const char *fcl_status_str(int status);
 
 /* Logging: the library reports details through one process-wide callback. */
 typedef enum fcl_log_level {
@@ -69,10 +97,10 @@ typedef enum fcl_log_level {
 typedef void (*fcl_log_fn)(fcl_log_level level, const char *message, void *user);
 
 /* NULL restores the default (stderr, WARN and above). */
-void fcl_set_log_callback(fcl_log_fn fn, void *user);
+FCL_API void fcl_set_log_callback(fcl_log_fn fn, void *user);
 /* Messages below this level are dropped before formatting. */
-void fcl_set_log_level(fcl_log_level level);
-fcl_log_level fcl_get_log_level(void);
+FCL_API void fcl_set_log_level(fcl_log_level level);
+FCL_API fcl_log_level fcl_get_log_level(void);
 
 /* Devices */
 typedef enum fcl_device_type {
@@ -102,13 +130,13 @@ typedef struct fcl_device_info {
     bool fp64;
 } fcl_device_info;
 
-const char *fcl_device_type_str(fcl_device_type type);
+FCL_API const char *fcl_device_type_str(fcl_device_type type);
 
 /* Every device of every platform. *out is owned by the caller: free() it. */
-fcl_status fcl_devices_list(fcl_device_info **out, size_t *count);
+FCL_API fcl_status fcl_devices_list(fcl_device_info **out, size_t *count);
 
 /* Picks one device from a list by spec (see the overview); pure, no OpenCL calls. */
-fcl_status fcl_device_select(const fcl_device_info *devices, size_t count, const char *spec,
+FCL_API fcl_status fcl_device_select(const fcl_device_info *devices, size_t count, const char *spec,
                              size_t *chosen);
 
 /* Runtime: one device, its context, queue and program cache. */
@@ -127,21 +155,179 @@ typedef struct fcl_runtime_options {
     const char *kernel_dir;         /* NULL: FACECL_KERNEL_DIR, else the embedded sources */
 } fcl_runtime_options;
 
-fcl_status fcl_runtime_create(const char *device_spec, const fcl_runtime_options *options,
+FCL_API fcl_status fcl_runtime_create(const char *device_spec, const fcl_runtime_options *options,
                               fcl_runtime **out);
-void fcl_runtime_destroy(fcl_runtime *rt);
-const fcl_device_info *fcl_runtime_device(const fcl_runtime *rt);
+FCL_API void fcl_runtime_destroy(fcl_runtime *rt);
+FCL_API const fcl_device_info *fcl_runtime_device(const fcl_runtime *rt);
 /* Blocks until every command enqueued so far has finished. */
-fcl_status fcl_runtime_finish(fcl_runtime *rt);
+FCL_API fcl_status fcl_runtime_finish(fcl_runtime *rt);
 
 /* Builds (or fetches from the caches) every embedded kernel file; used by
  * `facecl devices --build` and the start-up benchmark. */
-fcl_status fcl_runtime_build_all(fcl_runtime *rt);
+FCL_API fcl_status fcl_runtime_build_all(fcl_runtime *rt);
 
 /* Names of the embedded kernel files ("conv.cl", ...), NULL-terminated. */
-const char *const *fcl_kernel_files(void);
+FCL_API const char *const *fcl_kernel_files(void);
 
-const char *fcl_version(void);
+FCL_API const char *fcl_version(void);
+
+/* ---- Models: a network from a model file (README: the format) ---- */
+typedef struct fcl_model fcl_model;
+
+/* Parses a model file; an error names the file and line (through the log callback). */
+FCL_API fcl_status fcl_model_load(const char *path, fcl_model **out);
+/* The same from text; source names it in messages. */
+FCL_API fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out);
+FCL_API void fcl_model_destroy(fcl_model *model);
+
+typedef struct fcl_model_summary {
+    const char *name;
+    int input_channels, input_height, input_width;
+    int embedding_size;  /* floats per image out of the network */
+    size_t parameters;   /* trainable */
+    uint64_t multiply_adds; /* per image: the paper's "FLOPS" */
+    int layers;          /* nodes of the graph, the input included */
+} fcl_model_summary;
+FCL_API fcl_model_summary fcl_model_describe(const fcl_model *model);
+
+/* ---- Embedding: a model planned on a device for inference, with its weights ---- */
+typedef struct fcl_embedder fcl_embedder;
+
+/* Plans model on rt for up to max_batch images at a time (seeded random weights until
+ * weights are loaded). */
+FCL_API fcl_status fcl_embedder_create(fcl_runtime *rt, const fcl_model *model, int max_batch, fcl_embedder **out);
+FCL_API void fcl_embedder_destroy(fcl_embedder *e);
+/* Weights from a safetensors file written by `facecl train` (or a converter): the
+ * whole header is checked against the model before anything is read. */
+FCL_API fcl_status fcl_embedder_load_weights(fcl_embedder *e, const char *path);
+/* The verification threshold `facecl eval` stored in a weights file: *found false
+ * when it holds none. */
+FCL_API fcl_status fcl_weights_threshold(const char *path, bool *found, double *threshold);
+
+/* n (<= max_batch) inputs as the network takes them, n x C x H x W floats (the shipped
+ * models: pixels / 255), to n x embedding_size floats. */
+FCL_API fcl_status fcl_embed(fcl_embedder *e, const float *input, int n, float *embeddings);
+
+/* An 8-bit image, rows of width x channels interleaved bytes (1 grey, 3 RGB), stride
+ * bytes apart (0: tightly packed). */
+typedef struct fcl_image {
+    const uint8_t *pixels;
+    int width, height, channels;
+    size_t stride;
+} fcl_image;
+/* Images of any size: converted to the model's channels, resized to its input and
+ * scaled as `facecl embed` does, then embedded. */
+FCL_API fcl_status fcl_embed_images(fcl_embedder *e, const fcl_image *images, int n, float *embeddings);
+/* Image files (JPEG, PNG, BMP, PGM ...), decoded, then as fcl_embed_images. A file that
+ * cannot be read is named in the log and fails the call. */
+FCL_API fcl_status fcl_embed_files(fcl_embedder *e, const char *const *paths, int n, float *embeddings);
+/* ||a - b||^2: what verification thresholds (0 to 4 for unit embeddings). */
+FCL_API double fcl_squared_distance(const float *a, const float *b, int dim);
+
+/* ---- Data sets ---- */
+typedef struct fcl_dataset fcl_dataset;
+/* dir holds IDX files (<split>-images-idx3-ubyte[.gz] and -labels-; split "train" or
+ * "t10k": Fashion-MNIST) or one sub-folder of images per identity (split ignored). */
+FCL_API fcl_status fcl_dataset_load(const char *dir, const char *split, fcl_dataset **out);
+FCL_API void fcl_dataset_destroy(fcl_dataset *d);
+FCL_API int fcl_dataset_images(const fcl_dataset *d);
+FCL_API int fcl_dataset_identities(const fcl_dataset *d);
+
+/* ---- Training ---- */
+typedef enum fcl_mining { /* triplet mining, per anchor (README: what each does) */
+    FCL_MINING_SEMI_HARD = 0, /* the paper's */
+    FCL_MINING_BATCH_HARD = 1,
+    FCL_MINING_BATCH_ALL = 2,
+    FCL_MINING_COUNT
+} fcl_mining;
+FCL_API const char *fcl_mining_name(fcl_mining mining);
+FCL_API fcl_status fcl_mining_parse(const char *name, fcl_mining *out);
+
+typedef enum fcl_optimizer_kind {
+    FCL_OPT_SGD = 0,     /* with momentum */
+    FCL_OPT_ADAGRAD = 1, /* the FaceNet paper's */
+    FCL_OPT_ADAM = 2,
+    FCL_OPT_COUNT
+} fcl_optimizer_kind;
+
+typedef struct fcl_optim_config {
+    fcl_optimizer_kind kind;
+    float lr;           /* base learning rate */
+    float momentum;     /* SGD */
+    float beta1, beta2; /* Adam */
+    float eps;          /* AdaGrad, Adam */
+    float weight_decay; /* L2, added to the gradient */
+} fcl_optim_config;
+/* Defaults: SGD lr 0.01 momentum 0.9; AdaGrad lr 0.05 (the paper's) eps 1e-10;
+ * Adam lr 1e-3 betas 0.9/0.999 eps 1e-8; no weight decay. */
+FCL_API fcl_optim_config fcl_optim_defaults(fcl_optimizer_kind kind);
+FCL_API const char *fcl_optimizer_name(fcl_optimizer_kind kind);
+FCL_API fcl_status fcl_optimizer_parse(const char *name, fcl_optimizer_kind *out);
+
+/* Learning-rate schedules: warm-up (linear from 0 over `warmup` steps), then constant,
+ * step decay (times gamma every `step_every` steps) or cosine to min_lr at `total`. */
+typedef enum fcl_schedule_kind { FCL_SCHEDULE_CONSTANT, FCL_SCHEDULE_STEP, FCL_SCHEDULE_COSINE } fcl_schedule_kind;
+typedef struct fcl_schedule {
+    fcl_schedule_kind kind;
+    double base_lr, min_lr, gamma;
+    long warmup, step_every, total;
+} fcl_schedule;
+
+/* What a training run reports now and then (and at its first and last step). */
+typedef struct fcl_train_progress {
+    long step, steps;       /* steps done, of */
+    double loss;            /* this step's */
+    double active_fraction; /* of the loss's triplets with loss > 0 (softmax: misclassified images) */
+    const char *active;     /* what active_fraction counts: "active", "wrong" */
+    double lr, images_per_second, eta_seconds;
+    bool last;              /* the run's last report: done, or stopped */
+} fcl_train_progress;
+typedef void (*fcl_train_progress_fn)(const fcl_train_progress *progress, void *user);
+
+typedef enum fcl_on_numeric { FCL_ON_NUMERIC_STOP, FCL_ON_NUMERIC_SKIP } fcl_on_numeric;
+
+typedef struct fcl_train_options {
+    int P, K;              /* identities per batch, images per identity */
+    long steps;
+    const char *loss;      /* a loss's name (`facecl train --help` lists them); NULL: "triplet" */
+    fcl_mining mining;
+    float alpha;           /* triplet margin */
+    float softmax_weight;  /* > 0: the triplet loss plus this x softmax cross-entropy over a head */
+    fcl_optim_config optim;
+    fcl_schedule schedule; /* base_lr is optim.lr; total is steps */
+    uint64_t seed;         /* initial weights, sampling, augmentation */
+    const char *init;      /* NULL, or weights to start from (e.g. a softmax pre-training) */
+    int crop_pad;
+    bool flip;
+    long checkpoint_every; /* steps; a checkpoint is also written at the end */
+    const char *out_dir;   /* checkpoint.safetensors, weights.safetensors, train.csv */
+    bool resume;           /* continue from out_dir/checkpoint.safetensors */
+    fcl_on_numeric on_numeric;
+    fcl_train_progress_fn progress; /* NULL: no reports */
+    void *progress_user;
+    double progress_seconds; /* between reports (15) */
+    long stop_at;          /* > 0: pause after this step with a checkpoint, as if interrupted */
+    bool profile;          /* per-kernel device times to stdout at the end (a runtime with profiling) */
+    volatile sig_atomic_t *stop; /* when *stop becomes non-zero: checkpoint, return FCL_ERR_INTERRUPTED */
+} fcl_train_options;
+
+/* Defaults: P 10, K 8, triplet loss, semi-hard, alpha 0.2, AdaGrad, cosine, checkpoint every 100. */
+FCL_API fcl_train_options fcl_train_defaults(void);
+
+typedef struct fcl_train_summary {
+    long first_step, steps_done; /* this run began at first_step and ended at steps_done */
+    double last_loss, mean_loss_last; /* last step's loss; mean over the last 10% of steps */
+    double seconds, images_per_second;
+    double steady_images_per_second; /* from this run's second step on: no start-up costs */
+    uint64_t gemm_macs;               /* multiply-adds the device ran in this run's steps */
+    long skipped_batches; /* not finite, under FCL_ON_NUMERIC_SKIP */
+    int unreadable_images;
+} fcl_train_summary;
+
+/* Trains model's embedding on data; out_dir gets the checkpoint, the final weights and
+ * train.csv. A NaN loss stops the run with FCL_ERR_NUMERIC, the last checkpoint intact. */
+FCL_API fcl_status fcl_train(fcl_runtime *rt, const fcl_model *model, const fcl_dataset *data,
+                     const fcl_train_options *options, fcl_train_summary *out);
 
 #ifdef __cplusplus
 }

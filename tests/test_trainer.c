@@ -70,7 +70,7 @@ static int teardown(void **state)
 static fcl_train_options options(int which)
 {
     fcl_train_options o = fcl_train_defaults();
-    o.P = 3, o.K = 3, o.steps = STEPS, o.checkpoint_every = 2, o.progress = 0, o.seed = 5;
+    o.P = 3, o.K = 3, o.steps = STEPS, o.checkpoint_every = 2, o.progress = NULL, o.seed = 5;
     o.optim = fcl_optim_defaults(FCL_OPT_ADAM);
     o.out_dir = dir[which];
     return o;
@@ -167,7 +167,7 @@ static void init_starts_from_the_given_weights(void **state)
     char init[512];
     snprintf(init, sizeof init, "%s/%s", dir[0], FCL_WEIGHTS_FILE);
     float *given = load(dir[0], FCL_WEIGHTS_FILE);
-    static const fcl_loss_kind losses[] = {FCL_LOSS_TRIPLET, FCL_LOSS_SOFTMAX};
+    static const char *const losses[] = {"triplet", "softmax"};
     for (int i = 0; i < 2; i++) {
         fcl_train_summary sum;
         fcl_train_options o = options(3);
@@ -189,6 +189,39 @@ static void init_starts_from_the_given_weights(void **state)
     free(given);
 }
 
+/* Progress comes to the callback: at the first step, at least every progress_seconds
+ * (0: every step), and a last report at the end; an unknown loss is refused by name. */
+typedef struct reports {
+    long steps[64];
+    int n, last;
+} reports;
+static void record(const fcl_train_progress *p, void *user)
+{
+    reports *r = user;
+    if (r->n < 64)
+        r->steps[r->n++] = p->step;
+    r->last += p->last;
+    assert_true(p->steps == STEPS && isfinite(p->loss) && strcmp(p->active, "active") == 0);
+}
+
+static void progress_reaches_the_callback(void **state)
+{
+    (void)state;
+    reports r = {0};
+    fcl_train_summary sum;
+    fcl_train_options o = options(2);
+    o.progress = record;
+    o.progress_user = &r;
+    o.progress_seconds = 0;
+    assert_int_equal(fcl_train(rt, model, &data, &o, &sum), FCL_SUCCESS);
+    assert_int_equal(r.n, STEPS);
+    for (int i = 0; i < r.n; i++)
+        assert_int_equal(r.steps[i], i + 1);
+    assert_int_equal(r.last, 1);
+    o.loss = "hinge";
+    assert_int_equal(fcl_train(rt, model, &data, &o, &sum), FCL_ERR_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +229,7 @@ int main(void)
         cmocka_unit_test(resume_refuses_other_settings),
         cmocka_unit_test(nan_loss_stops_and_keeps_the_last_good_checkpoint),
         cmocka_unit_test(init_starts_from_the_given_weights),
+        cmocka_unit_test(progress_reaches_the_callback),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -259,7 +259,7 @@ static fcl_status calibrate(fcl_runtime *rt, const fcl_model *m, const fcl_datas
     t.steps = CALIBRATION_STEPS;
     t.checkpoint_every = 0;
     t.out_dir = scratch;
-    t.progress = 0;
+    t.progress = NULL;
     t.stop = o->stop;
     fcl_train_summary sum;
     fcl_status st = fcl_train(rt, m, train, &t, &sum);
@@ -293,7 +293,9 @@ static fcl_status run_one(fcl_runtime *rt, const fcl_model *m, const fcl_dataset
     t.flip = false;
     t.out_dir = dir;
     t.resume = stat(path, &sb) == 0;
-    t.progress = o->progress;
+    t.progress = o->train_progress;
+    t.progress_user = o->train_progress_user;
+    t.progress_seconds = o->progress == 2 ? 0.5 : 15;
     t.stop = o->stop;
     fcl_train_summary sum;
     fcl_status st = fcl_train(rt, m, train, &t, &sum);

@@ -36,6 +36,13 @@ bool cli_double(const char *option, const char *text, double min, double max, do
  * number >= 0 (a bad value warns), else 60. */
 double cli_tune_seconds(void);
 
+/* Training's progress lines on stdout: user points to an int, 1 for a line a report
+ * or 2 for one live line rewritten in place (a terminal). cli_train_progress_mode says
+ * which suits stdout (0 with quiet); cli_train_progress_set puts the printer into o. */
+void cli_train_progress(const fcl_train_progress *p, void *user);
+int cli_train_progress_mode(bool quiet);
+void cli_train_progress_set(fcl_train_options *o, int *mode);
+
 /* Model files shipped with facecl, relative to the source directory. */
 #define CLI_MODEL_DIR "models"
 /* A name becomes models/<name>.model, a path (with '/' or ending in .model) stays; false

@@ -132,7 +132,9 @@ static int flops_accuracy(int argc, char **argv)
                            .seeds = seeds > 0 ? (int)seeds : preset->seeds, .P = (int)P, .K = (int)K,
                            .out_dir = out_dir ? out_dir : preset->out_dir, .far_images = (int)(far_images ? far_images : preset->far_images),
                            .gallery_images = (int)(gallery ? gallery : preset->gallery_images),
-                           .progress = quiet ? 0 : isatty(STDOUT_FILENO) ? 2 : 1, .stop = &stop_requested};
+                           .progress = cli_train_progress_mode(quiet), .stop = &stop_requested};
+    o.train_progress = o.progress ? cli_train_progress : NULL;
+    o.train_progress_user = &o.progress;
     ok = parse_models(models, paths, &o);
     free(models);
     if (!ok)

@@ -186,7 +186,7 @@ int cmd_cluster(int argc, char **argv)
         printf("facecl cluster: %d images of %s, threshold %.4f%s\n", n, data_dir, threshold,
                given >= 0 ? "" : " (stored by facecl eval)");
         if (st == FCL_SUCCESS)
-            st = fcl_embed_images(s.net, &d, NULL, n, emb, 1);
+            st = fcl_embed_dataset_images(s.net, &d, NULL, n, emb, 1);
         if (st == FCL_SUCCESS)
             st = fcl_cluster(emb, n, dim, threshold, cluster, &n_clusters);
         char default_out[4096];

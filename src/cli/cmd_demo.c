@@ -42,7 +42,8 @@ int cmd_demo(int argc, char **argv)
     o.crop_pad = 0;
     o.flip = false;
     o.out_dir = "runs/demo";
-    o.progress = isatty(STDOUT_FILENO) ? 2 : 1;
+    int progress = cli_train_progress_mode(false);
+    cli_train_progress_set(&o, &progress);
     long v;
     double tune_seconds = cli_tune_seconds();
     bool ok = true;

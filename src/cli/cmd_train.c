@@ -72,7 +72,7 @@ static void usage(FILE *f, const fcl_train_options *d)
             "Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits; --resume\n"
             "goes on from there. Exit status: 0 done, 1 error, 2 bad usage, 3 stopped on NaN, 130\n"
             "interrupted.\n",
-            d->steps, d->P, d->K, fcl_loss_name(d->loss), losses, (double)d->alpha, (unsigned long long)d->seed,
+            d->steps, d->P, d->K, d->loss, losses, (double)d->alpha, (unsigned long long)d->seed,
             d->crop_pad,
             d->checkpoint_every, cli_tune_seconds());
 }
@@ -112,7 +112,8 @@ int cmd_train(int argc, char **argv)
         {0, 0, 0, 0},
     };
     fcl_train_options o = fcl_train_defaults();
-    o.progress = isatty(STDOUT_FILENO) ? 2 : 1;
+    int progress = cli_train_progress_mode(false);
+    fcl_loss_kind loss = FCL_LOSS_TRIPLET;
     const char *out_dir = NULL, *device = NULL;
     double lr = 0, x, tune_seconds = cli_tune_seconds();
     long v;
@@ -130,7 +131,7 @@ int cmd_train(int argc, char **argv)
                 fprintf(stderr, "facecl train: --mining wants semi-hard, batch-hard or batch-all, not '%s'\n", optarg);
             break;
         case O_LOSS:
-            if (!(ok = fcl_loss_parse(optarg, &o.loss) == FCL_SUCCESS)) {
+            if (!(ok = fcl_loss_parse(optarg, &loss) == FCL_SUCCESS)) {
                 char losses[1024];
                 loss_lines(losses, sizeof losses);
                 fprintf(stderr, "facecl train: unknown --loss '%s'; the losses are:\n%s", optarg, losses);
@@ -163,7 +164,7 @@ int cmd_train(int argc, char **argv)
             if (!ok)
                 fprintf(stderr, "facecl train: --on-nan wants stop or skip\n");
             break;
-        case O_QUIET: o.progress = 0; break;
+        case O_QUIET: progress = 0; break;
         case O_PROFILE: o.profile = true; break;
         case O_TUNE: ok = cli_double("tune-seconds", optarg, 0, 1e6, &tune_seconds); break;
         case O_STOP_AT: ok = cli_long("stop-at", optarg, 1, 100000000, &o.stop_at); break;
@@ -177,9 +178,11 @@ int cmd_train(int argc, char **argv)
         usage(stderr, &o);
         return 2;
     }
-    if (o.loss != FCL_LOSS_TRIPLET && o.softmax_weight > 0) {
+    o.loss = fcl_loss_name(loss);
+    cli_train_progress_set(&o, &progress);
+    if (loss != FCL_LOSS_TRIPLET && o.softmax_weight > 0) {
         fprintf(stderr, "facecl train: --softmax-weight adds softmax to the triplet loss; with --loss %s, "
-                        "leave it out\n", fcl_loss_name(o.loss));
+                        "leave it out\n", o.loss);
         return 2;
     }
     if (lr > 0)
@@ -205,8 +208,8 @@ int cmd_train(int argc, char **argv)
         printf("facecl train: %s on %d images of %d identities (%s), [%d] %s\n", m->name, data.n, data.n_classes,
                data.source, rt->info.index, rt->info.name);
         char objective[96];
-        if (fcl_losses[o.loss]->head)
-            snprintf(objective, sizeof objective, "%s over %d identities", fcl_loss_name(o.loss), data.n_classes);
+        if (fcl_losses[loss]->head)
+            snprintf(objective, sizeof objective, "%s over %d identities", o.loss, data.n_classes);
         else
             snprintf(objective, sizeof objective, "%s mining, margin %g, softmax weight %g", fcl_mining_name(o.mining),
                      (double)o.alpha, (double)o.softmax_weight);
@@ -217,7 +220,7 @@ int cmd_train(int argc, char **argv)
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         fcl_train_summary sum;
-        st = o.resume ? FCL_SUCCESS : fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, o.progress > 0);
+        st = o.resume ? FCL_SUCCESS : fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, progress > 0);
         if (st == FCL_SUCCESS)
             st = fcl_train(rt, m, &data, &o, &sum);
         signal(SIGINT, SIG_DFL);

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,19 +63,14 @@ bool cli_threshold(const char *weights, double given, double *out)
         *out = given;
         return true;
     }
-    fcl_st_meta meta = {.key = FCL_META_THRESHOLD};
-    if (fcl_safetensors_read_meta(weights, &meta, 1) != FCL_SUCCESS)
+    bool found;
+    if (fcl_weights_threshold(weights, &found, out) != FCL_SUCCESS)
         return false; /* the reader said why */
-    char *end;
-    double t = meta.found ? strtod(meta.value, &end) : -1;
-    if (!meta.found || end == meta.value || *end || !(t >= 0 && t <= 4)) {
+    if (!found)
         fprintf(stderr, "facecl: %s holds no verification threshold: pass --threshold T (a squared distance, 0 to "
                         "4), or run `facecl eval MODEL --weights %s DATA` once to choose and store one\n",
                 weights, weights);
-        return false;
-    }
-    *out = t;
-    return true;
+    return found;
 }
 
 /* A name becomes models/<name>.model; a path (with '/' or ending in .model) stays. */
@@ -115,4 +111,34 @@ double cli_tune_seconds(void)
         return 60.0;
     }
     return v;
+}
+
+static void format_duration(double s, char *out, size_t size)
+{
+    if (!(s >= 0) || s > 1e7)
+        snprintf(out, size, "?");
+    else if (s >= 3600)
+        snprintf(out, size, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else
+        snprintf(out, size, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+}
+
+void cli_train_progress(const fcl_train_progress *p, void *user)
+{
+    const bool live = *(const int *)user == 2;
+    char eta[32];
+    format_duration(p->eta_seconds, eta, sizeof eta);
+    printf("%sstep %*ld/%ld  loss %.4f  %s %5.1f%%  lr %.3g  %.0f img/s  ETA %s%s", live ? "\r" : "",
+           (int)snprintf(NULL, 0, "%ld", p->steps), p->step, p->steps, p->loss, p->active, 100 * p->active_fraction,
+           p->lr, p->images_per_second, eta, live && !p->last ? "   " : "\n");
+    fflush(stdout);
+}
+
+int cli_train_progress_mode(bool quiet) { return quiet ? 0 : isatty(STDOUT_FILENO) ? 2 : 1; }
+
+void cli_train_progress_set(fcl_train_options *o, int *mode)
+{
+    o->progress = *mode ? cli_train_progress : NULL;
+    o->progress_user = mode;
+    o->progress_seconds = *mode == 2 ? 0.5 : 15;
 }

@@ -16,7 +16,7 @@ fcl_eval_options fcl_eval_defaults(void)
     return (fcl_eval_options){.far_images = 3000, .far = 1e-3, .gallery_images = 10000, .progress = 1};
 }
 
-fcl_status fcl_embed_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out, int progress)
+fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out, int progress)
 {
     const fcl_shape in = net->model->nodes[0].out;
     const size_t per = (size_t)fcl_shape_size(in), dim = (size_t)fcl_shape_size(fcl_model_output(net->model)->out);
@@ -152,10 +152,10 @@ fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset
     if (st == FCL_SUCCESS) {
         if (o->progress)
             printf("embedding %d test images%s\n", test->n, n_gallery ? " and the gallery" : "");
-        st = fcl_embed_images(net, test, NULL, test->n, emb, o->progress);
+        st = fcl_embed_dataset_images(net, test, NULL, test->n, emb, o->progress);
     }
     if (st == FCL_SUCCESS && n_gallery)
-        st = fcl_embed_images(net, gallery, NULL, n_gallery, gemb, o->progress);
+        st = fcl_embed_dataset_images(net, gallery, NULL, n_gallery, gemb, o->progress);
     r->embed_seconds = fcl_seconds() - t0;
     r->images_per_second = (test->n + n_gallery) / r->embed_seconds;
     if (st == FCL_SUCCESS)

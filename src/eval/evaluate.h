@@ -33,7 +33,7 @@ typedef struct fcl_eval_result {
 } fcl_eval_result;
 
 /* Embeds images idx[0..n) of d in batches of net->batch (inference net) into out (n x dim). */
-fcl_status fcl_embed_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out, int progress);
+fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out, int progress);
 
 /* test: pairs and queries; gallery: identification gallery (NULL: leave-one-out on test). */
 fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset *gallery,

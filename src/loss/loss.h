@@ -14,17 +14,8 @@
 
 typedef enum fcl_loss_kind { FCL_LOSS_TRIPLET, FCL_LOSS_SOFTMAX, FCL_LOSS_COUNT } fcl_loss_kind;
 
-/* Triplet mining strategies (src/loss/triplet.h says what each does). */
-typedef enum fcl_mining {
-    FCL_MINING_SEMI_HARD = 0,
-    FCL_MINING_BATCH_HARD = 1,
-    FCL_MINING_BATCH_ALL = 2,
-    FCL_MINING_COUNT
-} fcl_mining;
-const char *fcl_mining_name(fcl_mining mining); /* src/loss/triplet.c */
-fcl_status fcl_mining_parse(const char *name, fcl_mining *out);
-
-/* Every loss's settings; each loss reads those it has. */
+/* Every loss's settings; each loss reads those it has (fcl_mining: include/facecl.h,
+ * src/loss/triplet.h says what each strategy does). */
 typedef struct fcl_loss_params {
     fcl_mining mining; /* triplet */
     float alpha;       /* triplet margin */

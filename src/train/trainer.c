@@ -13,31 +13,30 @@
 fcl_train_options fcl_train_defaults(void)
 {
     return (fcl_train_options){
-        .P = 10, .K = 8, .steps = 1000, .loss = FCL_LOSS_TRIPLET, .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f,
+        .P = 10, .K = 8, .steps = 1000, .loss = "triplet", .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f,
         .optim = fcl_optim_defaults(FCL_OPT_ADAGRAD),
         .schedule = {.kind = FCL_SCHEDULE_COSINE, .gamma = 0.1, .warmup = 0},
-        .seed = 1, .crop_pad = 2, .flip = true, .checkpoint_every = 100, .progress = 1,
+        .seed = 1, .crop_pad = 2, .flip = true, .checkpoint_every = 100, .progress_seconds = 15,
     };
 }
 
 /* Everything that decides the run's numbers: a checkpoint made under other settings
  * cannot continue bit for bit, so resume refuses it. */
-static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_options *o, char *out, size_t size)
+static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_options *o, fcl_loss_kind loss,
+                     char *out, size_t size)
 {
     snprintf(out, size,
              "model=%s data=%s images=%d P=%d K=%d steps=%ld loss=%s mining=%s alpha=%g optimizer=%s lr=%g wd=%g "
              "schedule=%d warmup=%ld seed=%" PRIu64 " crop=%d flip=%d init=%s softmax_weight=%g",
-             m->name, d->source, d->n, o->P, o->K, o->steps, fcl_loss_name(o->loss), fcl_mining_name(o->mining),
+             m->name, d->source, d->n, o->P, o->K, o->steps, fcl_loss_name(loss), fcl_mining_name(o->mining),
              (double)o->alpha,
              fcl_optimizer_name(o->optim.kind), (double)o->optim.lr, (double)o->optim.weight_decay,
              (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip, o->init ? o->init : "",
              (double)o->softmax_weight);
 }
 
-/* Softmax alone or in a joint loss: a classifier over the identities on the embedding. */
-static bool has_head(const fcl_train_options *o) { return fcl_losses[o->loss]->head || o->softmax_weight > 0; }
-
 typedef struct run {
+    fcl_loss_kind loss; /* options.loss, looked up */
     fcl_net *net;
     int embedding_node; /* the model's output, where a head (if any) is attached */
     fcl_optimizer *opt;
@@ -152,26 +151,13 @@ static FILE *open_log(const char *path, long keep_through)
     return f;
 }
 
-static void format_duration(double s, char *out, size_t size)
+static void report_progress(const run *r, long step, const fcl_loss_result *res, double lr, double ips, double eta,
+                            bool last)
 {
-    if (!(s >= 0) || s > 1e7)
-        snprintf(out, size, "?");
-    else if (s >= 3600)
-        snprintf(out, size, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-    else
-        snprintf(out, size, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-}
-
-static void show_progress(const fcl_train_options *o, long step, const fcl_loss_result *res, double lr,
-                          double ips, double eta, bool final)
-{
-    char eta_text[32];
-    format_duration(eta, eta_text, sizeof eta_text);
-    printf("%sstep %*ld/%ld  loss %.4f  %s %5.1f%%  lr %.3g  %.0f img/s  ETA %s%s", o->progress == 2 ? "\r" : "",
-           (int)snprintf(NULL, 0, "%ld", o->steps), step, o->steps, res->loss,
-           fcl_losses[o->loss]->active, 100 * res->active_fraction, lr, ips,
-           eta_text, o->progress == 2 && !final ? "   " : "\n");
-    fflush(stdout);
+    const fcl_train_progress p = {.step = step, .steps = r->o->steps, .loss = res->loss,
+                                  .active_fraction = res->active_fraction, .active = fcl_losses[r->loss]->active,
+                                  .lr = lr, .images_per_second = ips, .eta_seconds = eta, .last = last};
+    r->o->progress(&p, r->o->progress_user);
 }
 
 static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64_t sampler_state, FILE *log,
@@ -191,7 +177,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
      * after it (the network's output); a joint loss adds softmax on those logits. */
     const fcl_loss_params params = {.mining = o->mining, .alpha = o->alpha};
     const int logits = r->net->model->n_nodes - 1;
-    st = fcl_objective_add(&loss, r->net, o->loss, fcl_losses[o->loss]->head ? logits : r->embedding_node, &params,
+    st = fcl_objective_add(&loss, r->net, r->loss, fcl_losses[r->loss]->head ? logits : r->embedding_node, &params,
                            1.0f);
     if (st == FCL_SUCCESS && o->softmax_weight > 0)
         st = fcl_objective_add(&loss, r->net, FCL_LOSS_SOFTMAX, logits, &params, o->softmax_weight);
@@ -248,10 +234,9 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
                 fflush(log);
             st = save_checkpoint(r, step, sampler_now, r->path[0], true);
         }
-        double interval = o->progress == 2 ? 0.5 : 15.0;
-        if (o->progress && (t - last_shown >= interval || step == o->steps || step == start + 1 || stop)) {
-            show_progress(o, step, &res, lr, ips, (double)(o->steps - step) * (t - t0) / (double)(step - start),
-                          step == o->steps || stop);
+        if (o->progress && (t - last_shown >= o->progress_seconds || step == o->steps || step == start + 1 || stop)) {
+            report_progress(r, step, &res, lr, ips, (double)(o->steps - step) * (t - t0) / (double)(step - start),
+                            step == o->steps || stop);
             last_shown = t;
         }
         sum->steps_done = step;
@@ -286,7 +271,11 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         return FCL_ERR_INVALID_ARGUMENT;
     }
     run r = {.o = o};
-    describe(m, data, o, r.config, sizeof r.config);
+    if (fcl_loss_parse(o->loss ? o->loss : "triplet", &r.loss) != FCL_SUCCESS) {
+        fcl_log(FCL_LOG_ERROR, "training: unknown loss '%s' (`facecl train --help` lists them)", o->loss);
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
+    describe(m, data, o, r.loss, r.config, sizeof r.config);
     static const char *const names[3] = {FCL_CHECKPOINT_FILE, FCL_WEIGHTS_FILE, FCL_TRAIN_LOG_FILE};
     for (int i = 0; i < 3; i++)
         snprintf(r.path[i], sizeof r.path[i], "%s/%s", o->out_dir, names[i]);
@@ -294,7 +283,8 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     if (st != FCL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "cannot create the output directory %s", o->out_dir);
     fcl_model *head = NULL; /* softmax or joint: the embedding, then a classifier over the identities */
-    if (st == FCL_SUCCESS && has_head(o))
+    /* Softmax alone or in a joint loss: a classifier over the identities on the embedding. */
+    if (st == FCL_SUCCESS && (fcl_losses[r.loss]->head || o->softmax_weight > 0))
         st = fcl_model_with_head(m, FCL_ST_STATE_PREFIX "classifier", data->n_classes, &head);
     r.embedding_node = m->n_nodes - 1;
     if (st == FCL_SUCCESS)
