@@ -10,7 +10,7 @@
  *   pooling and normalisation layers reach against the device's copy bandwidth;
  *   NN2's k x k convolutions forward through im2col + GEMM and through an implicit GEMM.
  * Prints the tables and writes JSON (--json FILE). */
-#include "graph/gemm.h"
+#include "gemm/gemm.h"
 #include "graph/graph.h"
 #include "loss/triplet.h"
 #include "optim/optim.h"
@@ -68,7 +68,7 @@ static fcl_status time_best(run_fn fn, void *ctx, fcl_runtime *rt, double min_to
 /* ---- GEMM ---- */
 
 typedef struct gemm_ctx {
-    fcl_net *net;
+    fcl_gemm_ctx *gemm;
     fcl_gemm g;
     fcl_gemm_config config;
     float *ha, *hb, *hc;
@@ -77,7 +77,7 @@ typedef struct gemm_ctx {
 static fcl_status run_facecl(void *p)
 {
     gemm_ctx *c = p;
-    return fcl_gemm_run_config(c->net, &c->g, &c->config);
+    return fcl_gemm_run_config(c->gemm, &c->g, &c->config);
 }
 
 #ifdef FACECL_HAVE_CLBLAST
@@ -85,7 +85,7 @@ static fcl_status run_clblast(void *p)
 {
     gemm_ctx *c = p;
     const fcl_gemm *g = &c->g;
-    cl_command_queue q = c->net->rt->queue;
+    cl_command_queue q = c->gemm->rt->queue;
     CLBlastStatusCode s = CLBlastSgemmStridedBatched(
         CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)g->M, (size_t)g->N, (size_t)g->K, 1.0f,
         g->a, 0, (size_t)g->lda, (size_t)g->a_batch, g->b, 0, (size_t)g->ldb, (size_t)g->b_batch, 0.0f, g->c, 0,
@@ -112,22 +112,19 @@ static fcl_status run_openblas(void *p)
  * OpenBLAS; else CLBlast with hand-picked parameter set hand_set only (an override
  * lasts for the process, so those runs come after every default one). Each column
  * keeps its best over calls (the caller runs several rounds). */
-static fcl_status measure_gemm(fcl_runtime *rt, fcl_net *net, gemm_row *r, int hand_set)
+static fcl_status measure_gemm(fcl_runtime *rt, fcl_gemm_ctx *gemm, gemm_row *r, int hand_set)
 {
     const size_t na = (size_t)r->M * r->K * r->batch, nb = (size_t)r->K * r->N * r->batch,
                  nc = (size_t)r->M * r->N * r->batch;
-    gemm_ctx c = {.net = net,
+    gemm_ctx c = {.gemm = gemm,
                   .g = {.M = r->M, .N = r->N, .K = r->K, .chunks = 1, .batch = r->batch, .lda = r->K, .ldb = r->N,
                         .ldc = r->N, .a_chunk = r->M * r->K, .a_batch = r->M * r->K, .b_chunk = r->K * r->N,
                         .b_batch = r->K * r->N, .c_batch = r->M * r->N}};
     cl_mem *bufs[3] = {&c.g.a, &c.g.b, &c.g.c};
     const size_t sizes[3] = {na, nb, nc};
     fcl_status st = FCL_SUCCESS;
-    for (int i = 0; i < 3 && st == FCL_SUCCESS; i++) {
-        cl_int err;
-        *bufs[i] = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
-        st = err == CL_SUCCESS ? fcl_net_fill(net, *bufs[i], 0, sizes[i], 0.5f) : err;
-    }
+    for (int i = 0; i < 3 && st == FCL_SUCCESS; i++)
+        st = fcl_runtime_buffer(rt, sizes[i], 0.5f, bufs[i]);
     const double flop = 2.0 * r->M * r->N * (double)r->K * r->batch, min_total = 0.3;
     double t;
     if (st == FCL_SUCCESS && hand_set < 0) {
@@ -137,7 +134,7 @@ static fcl_status measure_gemm(fcl_runtime *rt, fcl_net *net, gemm_row *r, int h
     }
     if (st == FCL_SUCCESS && hand_set < 0) {
         const fcl_gemm_shape shape = {false, r->M, r->N, r->K, 1, r->batch};
-        c.config = net->gemm_configs[fcl_gemm_class(&shape)];
+        c.config = gemm->configs[fcl_gemm_class(&shape)];
         if ((st = time_best(run_facecl, &c, rt, min_total, &t)) == FCL_SUCCESS)
             r->facecl_tuned = fmax(r->facecl_tuned, flop / t / 1e9);
     }
@@ -457,10 +454,9 @@ int main(int argc, char **argv)
         snprintf(rows[n_rows++].label, sizeof rows[0].label, "%s layer", models[0]->name);
     }
     free(rec.shapes);
-    fcl_model *scratch_model = NULL;
-    fcl_net *scratch = NULL;
+    fcl_gemm_ctx *scratch = NULL;
     if (st == FCL_SUCCESS)
-        st = fcl_gemm_scratch_net(rt, &scratch_model, &scratch);
+        st = fcl_gemm_ctx_create(rt, NULL, &scratch);
     printf("\nGEMM, GFLOP/s (C = A B, row-major; shapes MxNxK x batch)\n");
     printf("%-16s %-22s %9s %9s %9s %9s %9s %10s\n", "", "shape", "facecl", "facecl", "CLBlast", "CLBlast", "OpenBLAS",
            "tuned /");
@@ -487,8 +483,7 @@ int main(int argc, char **argv)
                ratio(rows[r].facecl_tuned, rows[r].openblas, q, sizeof q));
         fflush(stdout);
     }
-    fcl_net_destroy(scratch);
-    fcl_model_destroy(scratch_model);
+    fcl_gemm_ctx_destroy(scratch);
 
     /* Whole networks. */
     net_row nets[4] = {0};

@@ -1,6 +1,6 @@
 /* The GEMM tuning database (round trip, every kind of bad file) and the tuner: it only
  * ever chooses candidates that build and match the reference, and nets use its file. */
-#include "graph/gemm.h"
+#include "gemm/gemm.h"
 #include "graph/graph.h"
 #include "runtime/fileio.h"
 #include "runtime/kernels.h"

@@ -203,21 +203,17 @@ fcl_status fcl_sweep_claim_dir(const char *out_dir, const char *config_text)
 fcl_status fcl_sweep_gemm_gflops(fcl_runtime *rt, int n, double *gflops)
 {
     *gflops = 0;
-    fcl_model *m = NULL;
-    fcl_net *net = NULL;
-    fcl_status st = fcl_gemm_scratch_net(rt, &m, &net);
+    fcl_gemm_ctx *ctx = NULL;
+    fcl_status st = fcl_gemm_ctx_create(rt, NULL, &ctx);
     cl_mem buf[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < 3 && st == FCL_SUCCESS; i++) {
-        cl_int err;
-        buf[i] = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, (size_t)n * n * sizeof(float), NULL, &err);
-        st = err == CL_SUCCESS ? fcl_net_fill(net, buf[i], 0, (size_t)n * n, 0.5f) : FCL_CL_FAIL("clCreateBuffer", err);
-    }
+    for (int i = 0; i < 3 && st == FCL_SUCCESS; i++)
+        st = fcl_runtime_buffer(rt, (size_t)n * n, 0.5f, &buf[i]);
     fcl_gemm g = {.M = n, .N = n, .K = n, .chunks = 1, .batch = 1, .a = buf[0], .lda = n, .b = buf[1], .ldb = n,
                   .c = buf[2], .ldc = n};
     double best = INFINITY;
     for (int rep = 0; rep < 6 && st == FCL_SUCCESS; rep++) { /* the first builds and warms up */
         double t0 = fcl_seconds();
-        st = fcl_gemm_run(net, &g);
+        st = fcl_gemm_run(ctx, &g);
         if (st == FCL_SUCCESS)
             st = fcl_runtime_finish(rt);
         const double t = fcl_seconds() - t0;
@@ -229,8 +225,7 @@ fcl_status fcl_sweep_gemm_gflops(fcl_runtime *rt, int n, double *gflops)
     for (int i = 0; i < 3; i++)
         if (buf[i])
             clReleaseMemObject(buf[i]);
-    fcl_net_destroy(net);
-    fcl_model_destroy(m);
+    fcl_gemm_ctx_destroy(ctx);
     return st;
 }
 
@@ -323,9 +318,9 @@ static fcl_status run_one(fcl_runtime *rt, const fcl_model *m, const fcl_dataset
     if (st == FCL_SUCCESS && !zeros)
         st = FCL_ERR_OUT_OF_HOST_MEMORY;
     if (st == FCL_SUCCESS) { /* one forward pass counts the multiply-adds the device runs */
-        const uint64_t before = net->gemm_macs;
+        const uint64_t before = net->gemm->macs;
         st = fcl_net_forward(net, zeros, NULL);
-        out->macs_counted = (double)(net->gemm_macs - before) / EVAL_BATCH;
+        out->macs_counted = (double)(net->gemm->macs - before) / EVAL_BATCH;
     }
     free(zeros);
     char eval_dir[4400], json[4500];

@@ -1,7 +1,7 @@
-/* facecl tune: the GEMM auto-tuner (src/graph/gemm_tune.c) on the shapes of the user's
+/* facecl tune: the GEMM auto-tuner (src/gemm/gemm_tune.c) on the shapes of the user's
  * models, its table, and the device's tuning file. */
 #include "cli/cli.h"
-#include "graph/gemm.h"
+#include "gemm/gemm.h"
 #include "runtime/fileio.h"
 
 #include <errno.h>

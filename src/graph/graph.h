@@ -3,8 +3,8 @@
 #ifndef FCL_GRAPH_GRAPH_H
 #define FCL_GRAPH_GRAPH_H
 
-#include "graph/gemm.h"
-#include "runtime/runtime.h"
+#include "gemm/gemm.h"
+#include "runtime/launch.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -141,51 +141,6 @@ typedef struct fcl_tensor {
     int first, last;  /* node indices of first write and last read */
 } fcl_tensor;
 
-/* Device kernels the ops use, one table. */
-typedef enum fcl_kernel_id {
-    FCL_K_FILL,
-    FCL_K_COUNT_NONFINITE,
-    FCL_K_GEMM_NN,
-    FCL_K_GEMM_TN,
-    FCL_K_GEMM_SUM_CHUNKS,
-    FCL_K_GEMM_PACK_B,
-    FCL_K_GEMV,
-    FCL_K_GEMM_CLBLAST, /* CLBlast's kernels, profiled as one */
-    FCL_K_GEMM_EPILOGUE,
-    FCL_K_GEMM_CONV,
-    FCL_K_IM2COL,
-    FCL_K_COL2IM,
-    FCL_K_TRANSPOSE,
-    FCL_K_BIAS_BACKWARD,
-    FCL_K_RELU_BACKWARD,
-    FCL_K_POOL_FORWARD,
-    FCL_K_POOL_BACKWARD,
-    FCL_K_LRN_FORWARD,
-    FCL_K_LRN_BACKWARD_PREPARE,
-    FCL_K_LRN_BACKWARD,
-    FCL_K_MAXOUT_FORWARD,
-    FCL_K_MAXOUT_BACKWARD,
-    FCL_K_L2NORM_FORWARD,
-    FCL_K_L2NORM_BACKWARD,
-    FCL_K_BATCHNORM_FORWARD,
-    FCL_K_BATCHNORM_BACKWARD,
-    FCL_K_DROPOUT_FORWARD,
-    FCL_K_DROPOUT_BACKWARD,
-    FCL_K_ADD_VIEWS,
-    FCL_K_ACCUMULATE_VIEW,
-    FCL_K_PRELU_FORWARD,
-    FCL_K_PRELU_BACKWARD,
-    FCL_K_PRELU_BACKWARD_SLOPE,
-    FCL_K_PAIRWISE_SQDIST,
-    FCL_K_TRIPLET_MINE,
-    FCL_K_TRIPLET_GRADIENT,
-    FCL_K_SOFTMAX_XENT,
-    FCL_K_SGD_STEP,
-    FCL_K_ADAGRAD_STEP,
-    FCL_K_ADAM_STEP,
-    FCL_K_COUNT
-} fcl_kernel_id;
-
 struct fcl_net {
     fcl_runtime *rt;
     const fcl_model *model;
@@ -199,31 +154,16 @@ struct fcl_net {
     cl_mem work; /* shared scratch: im2col columns, transposed weights */
     cl_mem nonfinite; /* partial counts of fcl_net_check_gradients (made on first use) */
     size_t work_floats;
-    fcl_gemm_config gemm_configs[FCL_GEMM_CLASSES]; /* per shape class (src/graph/gemm.h) */
-    struct fcl_gemm_kernel {
-        fcl_gemm_config config;
-        bool trans_a;
-        cl_kernel kernel, pack; /* pack: B's packer, with pb = 1 */
-        cl_kernel conv;         /* gemm_conv, an implicit-GEMM convolution (built on first use) */
-    } *gemm_kernels; /* built on first use, one per tile and transpose */
-    int n_gemm_kernels, gemm_kernels_cap;
-    fcl_gemm_recorder *gemm_recorder; /* when set, every GEMM's shape is appended (the tuner's) */
-    bool dry_run;                     /* kernels are built but not run: recording shapes costs no compute */
-    uint32_t dropout_key;             /* which masks a training forward's dropout draws: the trainer's step */
-    bool conv_implicit;               /* k x k convolutions forward as implicit GEMMs (FACECL_CONV=implicit) */
-    cl_mem gemm_scratch;              /* per-chunk products of split reductions (sk = 1) */
-    size_t gemm_scratch_floats;
-    cl_mem gemm_pack;                 /* B packed into panels (pb = 1) */
-    size_t gemm_pack_floats;
-    bool gemm_workspace_warned;
+    /* Every kernel the net's layers, losses and optimiser launch, and with a profiling
+     * runtime their device times (launch.dry_run: built, not run). */
+    fcl_launcher launch;
+    fcl_gemm_ctx *gemm;   /* the products, launched through launch (src/gemm/) */
+    uint32_t dropout_key; /* which masks a training forward's dropout draws: the trainer's step */
+    bool conv_implicit;   /* k x k convolutions forward as implicit GEMMs (FACECL_CONV=implicit) */
     bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
-    uint64_t gemm_macs;   /* multiply-adds launched through fcl_gemm_run: the measured FLOP count */
-    cl_kernel kernels[FCL_K_COUNT];
-    /* With a profiling runtime: device time and launches per kernel. */
-    double kernel_ms[FCL_K_COUNT];
-    long kernel_calls[FCL_K_COUNT];
-    /* ... and per layer: [2 i] forward, [2 i + 1] backward (ReLU's included), and
-     * forward passes, charged to the node the executor is running. */
+    /* With a profiling runtime, device time per layer: [2 i] forward, [2 i + 1]
+     * backward (ReLU's included), and forward passes, charged to the node the executor
+     * is running. */
     double *layer_ms;
     long *layer_forwards;
     int profile_node;
@@ -244,75 +184,24 @@ static inline fcl_view fcl_net_input_view(const fcl_net *net, const fcl_node *no
     return fcl_net_output_view(net, node->inputs[i]);
 }
 
-/* Kernel arguments by value: FCL_LAUNCH(net, id, n, FCL_I(3), FCL_M(buf), ...). */
-typedef struct fcl_arg {
-    size_t size;
-    const void *ptr;
-} fcl_arg;
-#define FCL_I(v) ((fcl_arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
-#define FCL_F(v) ((fcl_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
-#define FCL_U(v) ((fcl_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
-#define FCL_M(v) ((fcl_arg){sizeof(cl_mem), &(cl_mem){(v)}})
-#define FCL_LOCAL(bytes) ((fcl_arg){(bytes), NULL}) /* a __local buffer of that size */
-#define FCL_LAUNCH(net, id, n, ...)                                                                  \
-    fcl_launch((net), (id), (n), (const fcl_arg[]){__VA_ARGS__},                                     \
-               sizeof((const fcl_arg[]){__VA_ARGS__}) / sizeof(fcl_arg))
-fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args);
-/* The same with a kernel of the caller's (profiled as id). */
-#define FCL_LAUNCH_KERNEL(net, id, kernel, n, ...)                                                   \
-    fcl_launch_kernel((net), (id), (kernel), (n), (const fcl_arg[]){__VA_ARGS__},                    \
-                      sizeof((const fcl_arg[]){__VA_ARGS__}) / sizeof(fcl_arg))
-fcl_status fcl_launch_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel kernel, size_t work_items,
-                             const fcl_arg *args, size_t n_args);
-/* The same over a dims-dimensional grid, the work-group size left to the driver. */
-fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const fcl_arg *args,
-                           size_t n_args);
+/* Launches through the net's launcher: FCL_LAUNCH(net, &kernel_def, n, FCL_I(3), ...). */
+#define FCL_LAUNCH(net, k, n, ...) FCL_LAUNCH_ON(&(net)->launch, (k), (n), __VA_ARGS__)
 /* grads[db_off + k] += the sum of the output gradient dy over the batch's images and
  * the P positions of channel k, for k < K (the bias of conv and fc). */
 fcl_status fcl_net_bias_backward(fcl_net *net, int db_off, fcl_view dy, int K, int P);
 
-/* C = op(A) op(B) [+ C] [+ bias] [ReLU] on the device (cl/gemm.cl has the layout), for
- * `batch` independent products; the reduction runs over `chunks` pieces of K. With
- * trans_b, B(k, n) = b[n*ldb + k]: facecl's kernels read such a B only through packing
- * (a workspace the device must hold: without it, an error). With m_seg > 0, the rows of
- * A and C come in segments of m_seg, a_seg and c_seg apart (a batch's images as one
- * tall product); with trans_c, C(m, n) = c[m + n*ldc] (within a segment). Those two run
- * on facecl's own kernel only (chunks = 1 there). */
-typedef struct fcl_gemm {
-    int M, N, K, chunks, batch;
-    bool trans_a, trans_b;
-    cl_mem a;
-    int a_off, lda, a_chunk, a_batch;
-    cl_mem b;
-    int b_off, ldb, b_chunk, b_batch;
-    cl_mem c;
-    int c_off, ldc, c_batch;
-    bool accumulate, relu;
-    int bias_mode; /* 0 none, 1 per row, 2 per column */
-    cl_mem bias;
-    int bias_off;
-    int m_seg, a_seg, c_seg;
-    bool trans_c;
-} fcl_gemm;
-fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g);
-/* The same with a given configuration instead of the net's for its class (the tuner). */
-fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c);
-/* A convolution's forward as an implicit GEMM (cl/gemm.cl gemm_conv) with the register
- * tile of its class: g one product per image (M channels, N positions, K = C*KH*KW,
- * weights as A, bias per row, relu), B the input images themselves (b_off, b_batch =
- * an image's stride), unfolded on the fly with this geometry. */
-typedef struct fcl_conv_geometry {
-    int H, W, OW, KH, KW, S, P;
-} fcl_conv_geometry;
-fcl_status fcl_gemm_conv_run(fcl_net *net, const fcl_gemm *g, const fcl_conv_geometry *cv);
-/* CLBlast's Xgemm for g (src/graph/gemm_clblast.c). */
-fcl_status fcl_gemm_clblast_run(fcl_net *net, const fcl_gemm *g);
-/* Enqueues kernel k (named and profiled as id) with its arguments; local may be NULL. */
-fcl_status fcl_enqueue_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel k, cl_uint dims, const size_t *global,
-                              const size_t *local, const fcl_arg *args, size_t n_args);
-/* Waits for ev (a profiling run's), adds its device time to id and the current layer,
- * and releases it. */
-void fcl_net_account_event(fcl_net *net, fcl_kernel_id id, cl_event ev);
+/* The net's products (fcl_gemm_run on its GEMM context). */
+static inline fcl_status fcl_net_gemm(fcl_net *net, const fcl_gemm *g) { return fcl_gemm_run(net->gemm, g); }
+
+/* Records the shape of every GEMM one forward (and with training, backward) pass of
+ * model at batch runs, without running it (a dry run: the kernels are built, none is
+ * launched). rec's shapes are the caller's to free(). */
+fcl_status fcl_gemm_record(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_gemm_recorder *rec);
+/* On a model's first use on a device: tunes the classes its shapes use that the tuning
+ * file lacks, within `seconds` (<= 0 does nothing, as does FACECL_GEMM_CONFIG), and
+ * saves the file. With progress, says so on stdout first. */
+fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int batch, bool training, double seconds,
+                                   bool progress);
 
 /* After backward: FCL_SUCCESS when every parameter gradient is finite; otherwise logs
  * the first tensor whose gradient holds NaN or Inf, by name ("conv1.weight"), and

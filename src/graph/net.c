@@ -12,140 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *file, *name;
-} kernel_table[FCL_K_COUNT] = {
-    [FCL_K_FILL] = {"tensor.cl", "fill"},
-    [FCL_K_COUNT_NONFINITE] = {"tensor.cl", "count_nonfinite"},
-    [FCL_K_GEMM_NN] = {"gemm.cl", "gemm"}, /* src/graph/gemm.c builds these per configuration */
-    [FCL_K_GEMM_TN] = {"gemm.cl", "gemm"},
-    [FCL_K_GEMM_SUM_CHUNKS] = {"tensor.cl", "gemm_sum_chunks"},
-    [FCL_K_GEMM_PACK_B] = {"gemm.cl", "gemm_pack_b"}, /* per configuration too */
-    [FCL_K_GEMV] = {"tensor.cl", "gemv"},
-    [FCL_K_GEMM_CLBLAST] = {NULL, "clblast_sgemm"}, /* CLBlast builds and launches its own */
-    [FCL_K_GEMM_EPILOGUE] = {"tensor.cl", "gemm_epilogue"},
-    [FCL_K_GEMM_CONV] = {"gemm.cl", "gemm_conv"}, /* per configuration, like gemm */
-    [FCL_K_IM2COL] = {"im2col.cl", "im2col"},
-    [FCL_K_COL2IM] = {"im2col.cl", "col2im"},
-    [FCL_K_TRANSPOSE] = {"im2col.cl", "transpose"},
-    [FCL_K_BIAS_BACKWARD] = {"im2col.cl", "bias_backward"},
-    [FCL_K_RELU_BACKWARD] = {"activation.cl", "relu_backward"},
-    [FCL_K_POOL_FORWARD] = {"pool.cl", "pool_forward"},
-    [FCL_K_POOL_BACKWARD] = {"pool.cl", "pool_backward"},
-    [FCL_K_LRN_FORWARD] = {"lrn.cl", "lrn_forward"},
-    [FCL_K_LRN_BACKWARD_PREPARE] = {"lrn.cl", "lrn_backward_prepare"},
-    [FCL_K_LRN_BACKWARD] = {"lrn.cl", "lrn_backward"},
-    [FCL_K_MAXOUT_FORWARD] = {"maxout.cl", "maxout_forward"},
-    [FCL_K_MAXOUT_BACKWARD] = {"maxout.cl", "maxout_backward"},
-    [FCL_K_L2NORM_FORWARD] = {"l2norm.cl", "l2norm_forward"},
-    [FCL_K_L2NORM_BACKWARD] = {"l2norm.cl", "l2norm_backward"},
-    [FCL_K_BATCHNORM_FORWARD] = {"batchnorm.cl", "batchnorm_forward"},
-    [FCL_K_BATCHNORM_BACKWARD] = {"batchnorm.cl", "batchnorm_backward"},
-    [FCL_K_DROPOUT_FORWARD] = {"dropout.cl", "dropout_forward"},
-    [FCL_K_DROPOUT_BACKWARD] = {"dropout.cl", "dropout_backward"},
-    [FCL_K_ADD_VIEWS] = {"tensor.cl", "add_views"},
-    [FCL_K_ACCUMULATE_VIEW] = {"tensor.cl", "accumulate_view"},
-    [FCL_K_PRELU_FORWARD] = {"activation.cl", "prelu_forward"},
-    [FCL_K_PRELU_BACKWARD] = {"activation.cl", "prelu_backward"},
-    [FCL_K_PRELU_BACKWARD_SLOPE] = {"activation.cl", "prelu_backward_slope"},
-    [FCL_K_PAIRWISE_SQDIST] = {"triplet.cl", "pairwise_sqdist"},
-    [FCL_K_TRIPLET_MINE] = {"triplet.cl", "triplet_mine"},
-    [FCL_K_TRIPLET_GRADIENT] = {"triplet.cl", "triplet_gradient"},
-    [FCL_K_SOFTMAX_XENT] = {"softmax.cl", "softmax_xent"},
-    [FCL_K_SGD_STEP] = {"optim.cl", "sgd_step"},
-    [FCL_K_ADAGRAD_STEP] = {"optim.cl", "adagrad_step"},
-    [FCL_K_ADAM_STEP] = {"optim.cl", "adam_step"},
-};
+/* The kernels the executor itself launches; each layer, loss and optimiser declares
+ * its own beside its code. */
+static const fcl_kernel_def k_fill = {"tensor.cl", "fill"}, k_count_nonfinite = {"tensor.cl", "count_nonfinite"};
+static const fcl_kernel_def k_relu_backward = {"activation.cl", "relu_backward"};
+static const fcl_kernel_def k_bias_backward = {"im2col.cl", "bias_backward"};
+static const fcl_kernel_def k_add_views = {"tensor.cl", "add_views"};
+static const fcl_kernel_def k_accumulate_view = {"tensor.cl", "accumulate_view"};
 
-/* Work-group size for the 1-D kernels; the global size is rounded up to it and every
- * kernel checks its bound. */
-#define LOCAL_SIZE 64
 #define ARENA_ALIGN 32 /* floats */
 
-/* Sets the arguments, enqueues, and with a profiling runtime records the time under id. */
-fcl_status fcl_enqueue_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel k, cl_uint dims, const size_t *global,
-                              const size_t *local, const fcl_arg *args, size_t n_args)
+/* The launcher's hook: a timed launch's milliseconds to the layer being run. */
+static void account_layer(void *user, double ms)
 {
-    if (net->dry_run)
-        return FCL_SUCCESS;
-    for (size_t i = 0; i < n_args; i++) {
-        cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
-        if (err != CL_SUCCESS) {
-            fcl_log(FCL_LOG_ERROR, "%s argument %zu: %s", kernel_table[id].name, i, fcl_status_str(err));
-            return err;
-        }
-    }
-    cl_event ev = NULL;
-    cl_int err = clEnqueueNDRangeKernel(net->rt->queue, k, dims, NULL, global, local, 0, NULL,
-                                        net->rt->profiling ? &ev : NULL);
-    if (err != CL_SUCCESS)
-        fcl_log(FCL_LOG_ERROR, "enqueueing %s: %s", kernel_table[id].name, fcl_status_str(err));
-    if (ev)
-        fcl_net_account_event(net, id, ev);
-    return err;
-}
-
-void fcl_net_account_event(fcl_net *net, fcl_kernel_id id, cl_event ev)
-{
-    /* Waiting serialises the queue: profiling runs measure, they do not race. */
-    cl_ulong start = 0, end = 0;
-    if (clWaitForEvents(1, &ev) == CL_SUCCESS &&
-        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) == CL_SUCCESS &&
-        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) == CL_SUCCESS) {
-        net->kernel_ms[id] += (double)(end - start) / 1e6;
-        net->kernel_calls[id]++;
-        if (net->layer_ms && net->profile_node >= 0)
-            net->layer_ms[2 * net->profile_node + net->profile_backward] += (double)(end - start) / 1e6;
-    }
-    clReleaseEvent(ev);
-}
-
-/* The table's kernel, built on first use. */
-static fcl_status enqueue(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const size_t *local,
-                          const fcl_arg *args, size_t n_args)
-{
-    if (!net->kernels[id]) {
-        fcl_status st = fcl_kernel_create(net->rt, kernel_table[id].file, "", kernel_table[id].name, &net->kernels[id]);
-        if (st != FCL_SUCCESS)
-            return st;
-    }
-    return fcl_enqueue_kernel(net, id, net->kernels[id], dims, global, local, args, n_args);
-}
-
-/* The device's compute units (at least 1: a driver may report 0). */
-static size_t compute_units(const fcl_net *net)
-{
-    return net->rt->info.compute_units ? net->rt->info.compute_units : 1;
-}
-
-fcl_status fcl_launch_kernel(fcl_net *net, fcl_kernel_id id, cl_kernel kernel, size_t work_items,
-                             const fcl_arg *args, size_t n_args)
-{
-    if (work_items == 0)
-        return FCL_SUCCESS;
-    size_t local = net->rt->info.max_work_group_size < LOCAL_SIZE ? net->rt->info.max_work_group_size : LOCAL_SIZE;
-    /* A small launch (one work-item per channel, per image) still needs two work-groups
-     * per compute unit: PoCL runs each group on one core. */
-    size_t groups_wanted = 2 * compute_units(net);
-    while (local > 1 && (work_items + local - 1) / local < groups_wanted)
-        local /= 2;
-    size_t global = (work_items + local - 1) / local * local;
-    return kernel ? fcl_enqueue_kernel(net, id, kernel, 1, &global, &local, args, n_args)
-                  : enqueue(net, id, 1, &global, &local, args, n_args);
-}
-
-fcl_status fcl_launch(fcl_net *net, fcl_kernel_id id, size_t work_items, const fcl_arg *args, size_t n_args)
-{
-    return fcl_launch_kernel(net, id, NULL, work_items, args, n_args);
-}
-
-fcl_status fcl_launch_grid(fcl_net *net, fcl_kernel_id id, cl_uint dims, const size_t *global, const fcl_arg *args,
-                           size_t n_args)
-{
-    for (cl_uint d = 0; d < dims; d++)
-        if (global[d] == 0)
-            return FCL_SUCCESS;
-    return enqueue(net, id, dims, global, NULL, args, n_args);
+    fcl_net *net = user;
+    if (net->layer_ms && net->profile_node >= 0)
+        net->layer_ms[2 * net->profile_node + net->profile_backward] += ms;
 }
 
 fcl_status fcl_net_bias_backward(fcl_net *net, int db_off, fcl_view dy, int K, int P)
@@ -155,7 +37,7 @@ fcl_status fcl_net_bias_backward(fcl_net *net, int db_off, fcl_view dy, int K, i
     /* A work-group per channel, as wide as it takes to give every compute unit 32
      * work-items (a GPU's 132 units need thousands; PoCL's 2 cores are busy with a few
      * dozen channels, so there most layers keep one work-item per channel). */
-    const size_t units = compute_units(net);
+    const size_t units = fcl_compute_units(net->rt);
     const size_t max_local = net->rt->info.max_work_group_size < 256 ? net->rt->info.max_work_group_size : 256;
     size_t local = 1;
     while (local * 2 <= max_local && local < (size_t)P && (size_t)K * local < 32 * units)
@@ -163,28 +45,29 @@ fcl_status fcl_net_bias_backward(fcl_net *net, int db_off, fcl_view dy, int K, i
     const size_t global = (size_t)K * local;
     const fcl_arg args[] = {FCL_M(net->grads), FCL_I(db_off), FCL_M(net->dacts), FCL_I(dy.off), FCL_I(dy.ns),
                             FCL_I(net->batch), FCL_I(P), FCL_LOCAL(local * sizeof(cl_float))};
-    return enqueue(net, FCL_K_BIAS_BACKWARD, 1, &global, &local, args, sizeof args / sizeof args[0]);
+    return fcl_enqueue(&net->launch, &k_bias_backward, NULL, 1, &global, &local, args, sizeof args / sizeof args[0]);
 }
 
 void fcl_net_print_profile(const fcl_net *net, FILE *f)
 {
+    const fcl_launcher *l = &net->launch;
     double total = 0;
-    int order[FCL_K_COUNT], n = 0;
-    for (int i = 0; i < FCL_K_COUNT; i++)
-        if (net->kernel_calls[i]) {
-            total += net->kernel_ms[i];
+    int *order = malloc((size_t)(l->n_slots ? l->n_slots : 1) * sizeof *order), n = 0;
+    for (int i = 0; order && i < l->n_slots; i++)
+        if (l->slots[i].calls) {
+            total += l->slots[i].ms;
             int j = n++;
-            for (; j > 0 && net->kernel_ms[order[j - 1]] < net->kernel_ms[i]; j--)
+            for (; j > 0 && l->slots[order[j - 1]].ms < l->slots[i].ms; j--)
                 order[j] = order[j - 1];
             order[j] = i;
         }
     fprintf(f, "%-26s %10s %8s %6s\n", "kernel", "ms", "calls", "share");
     for (int k = 0; k < n; k++) {
-        int i = order[k];
-        fprintf(f, "%-26s %10.1f %8ld %5.1f%%\n", kernel_table[i].name, net->kernel_ms[i], net->kernel_calls[i],
-                100 * net->kernel_ms[i] / total);
+        const fcl_launch_slot *slot = &l->slots[order[k]];
+        fprintf(f, "%-26s %10.1f %8ld %5.1f%%\n", slot->def->name, slot->ms, slot->calls, 100 * slot->ms / total);
     }
     fprintf(f, "%-26s %10.1f\n", "total", total);
+    free(order);
     if (!net->layer_ms)
         return;
     /* Per layer: forward and backward time; forward GFLOP/s from the layer's multiply-adds. */
@@ -214,20 +97,20 @@ fcl_status fcl_net_add_views(fcl_net *net, fcl_view y, fcl_view a, const fcl_vie
 {
     const fcl_view none = {0, 0};
     const fcl_view bv = b ? *b : none;
-    return FCL_LAUNCH(net, FCL_K_ADD_VIEWS, (size_t)net->batch * M, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
+    return FCL_LAUNCH(net, &k_add_views, (size_t)net->batch * M, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
                       FCL_I(a.off), FCL_I(a.ns), FCL_I(bv.off), FCL_I(bv.ns), FCL_I(b != NULL), FCL_F(b_scale),
                       FCL_I(relu), FCL_I(net->batch), FCL_I(M));
 }
 
 fcl_status fcl_net_accumulate_view(fcl_net *net, fcl_view dx, fcl_view dy, float scale, int M)
 {
-    return FCL_LAUNCH(net, FCL_K_ACCUMULATE_VIEW, (size_t)net->batch * M, FCL_M(net->dacts), FCL_I(dx.off),
+    return FCL_LAUNCH(net, &k_accumulate_view, (size_t)net->batch * M, FCL_M(net->dacts), FCL_I(dx.off),
                       FCL_I(dx.ns), FCL_I(dy.off), FCL_I(dy.ns), FCL_F(scale), FCL_I(net->batch), FCL_I(M));
 }
 
 fcl_status fcl_net_fill(fcl_net *net, cl_mem buf, size_t offset, size_t n, float value)
 {
-    return FCL_LAUNCH(net, FCL_K_FILL, (n + 7) / 8, FCL_M(buf), FCL_I(offset), FCL_F(value), FCL_I(n));
+    return FCL_LAUNCH(net, &k_fill, (n + 7) / 8, FCL_M(buf), FCL_I(offset), FCL_F(value), FCL_I(n));
 }
 
 fcl_view fcl_net_output_view(const fcl_net *net, int node)
@@ -397,9 +280,13 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
             return FCL_ERR_OUT_OF_HOST_MEMORY;
         }
     }
-    fcl_gemm_choose_configs(rt, net->gemm_configs);
-    net->conv_implicit = fcl_gemm_conv_implicit_chosen();
-    fcl_status st = assign_tensors(net, model->nodes, model->n_nodes);
+    fcl_launcher_init(&net->launch, rt);
+    net->launch.account = account_layer;
+    net->launch.account_user = net;
+    net->conv_implicit = fcl_gemm_conv_implicit_chosen(rt);
+    fcl_status st = fcl_gemm_ctx_create(rt, &net->launch, &net->gemm);
+    if (st == FCL_SUCCESS)
+        st = assign_tensors(net, model->nodes, model->n_nodes);
     if (st == FCL_SUCCESS)
         st = place_tensors(net);
     double copies = training ? 2.0 : 1.0; /* values and gradients */
@@ -444,21 +331,11 @@ void fcl_net_destroy(fcl_net *net)
     if (!net)
         return;
     clFinish(net->rt->queue); /* after an error, commands may still be queued against these buffers */
-    for (int i = 0; i < FCL_K_COUNT; i++)
-        if (net->kernels[i])
-            clReleaseKernel(net->kernels[i]);
-    for (int i = 0; i < net->n_gemm_kernels; i++) {
-        clReleaseKernel(net->gemm_kernels[i].kernel);
-        if (net->gemm_kernels[i].pack)
-            clReleaseKernel(net->gemm_kernels[i].pack);
-        if (net->gemm_kernels[i].conv)
-            clReleaseKernel(net->gemm_kernels[i].conv);
-    }
-    free(net->gemm_kernels);
+    fcl_gemm_ctx_destroy(net->gemm);
+    fcl_launcher_release(&net->launch);
     free(net->layer_ms);
     free(net->layer_forwards);
-    cl_mem bufs[] = {net->params, net->grads, net->acts,      net->dacts,
-                     net->state,  net->work,  net->nonfinite, net->gemm_scratch, net->gemm_pack};
+    cl_mem bufs[] = {net->params, net->grads, net->acts, net->dacts, net->state, net->work, net->nonfinite};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);
@@ -484,7 +361,7 @@ fcl_status fcl_net_read(fcl_net *net, cl_mem buf, size_t offset, size_t n, float
  * take part (with 256 in all, an H200 spent 10 ms a step on NN2's gradients). */
 static size_t nonfinite_parts(const fcl_net *net)
 {
-    const size_t units = compute_units(net);
+    const size_t units = fcl_compute_units(net->rt);
     return units < 256 ? 256 * units : 65536;
 }
 
@@ -522,7 +399,7 @@ fcl_status fcl_net_check_gradients(fcl_net *net)
     cl_uint *counts = malloc(parts * sizeof *counts);
     if (!counts)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
-    fcl_status st = FCL_LAUNCH(net, FCL_K_COUNT_NONFINITE, parts, FCL_M(net->nonfinite), FCL_M(net->grads), FCL_I(n),
+    fcl_status st = FCL_LAUNCH(net, &k_count_nonfinite, parts, FCL_M(net->nonfinite), FCL_M(net->grads), FCL_I(n),
                                FCL_I(parts));
     if (st == FCL_SUCCESS)
         err = clEnqueueReadBuffer(net->rt->queue, net->nonfinite, CL_TRUE, 0, parts * sizeof *counts, counts, 0, NULL,
@@ -622,7 +499,7 @@ fcl_status fcl_net_backward_layers(fcl_net *net)
         net->profile_node = i, net->profile_backward = true;
         if (nd->relu && !fcl_ops[nd->op]->backward_masks_relu) {
             fcl_view y = fcl_net_output_view(net, i);
-            st = FCL_LAUNCH(net, FCL_K_RELU_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->dacts),
+            st = FCL_LAUNCH(net, &k_relu_backward, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->dacts),
                             FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), FCL_I(net->batch),
                             FCL_I(fcl_shape_size(nd->out)));
         }

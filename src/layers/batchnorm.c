@@ -4,6 +4,10 @@
 
 #include <math.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_batchnorm_forward = {"batchnorm.cl", "batchnorm_forward"};
+static const fcl_kernel_def k_batchnorm_backward = {"batchnorm.cl", "batchnorm_backward"};
+
 static int bn_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 {
     size_t c = (size_t)nd->in.c;
@@ -17,7 +21,7 @@ static int bn_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 static fcl_status bn_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_BATCHNORM_FORWARD, (size_t)nd->in.c, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
+    return FCL_LAUNCH(net, &k_batchnorm_forward, (size_t)nd->in.c, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
                       FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params), FCL_I(nd->param_off),
                       FCL_M(net->state), FCL_I(nd->state_off), FCL_I(net->batch), FCL_I(nd->in.c),
                       FCL_I(nd->in.h * nd->in.w), FCL_F(nd->eps), FCL_F(nd->momentum), FCL_I(net->training), FCL_I(nd->relu));
@@ -26,7 +30,7 @@ static fcl_status bn_forward(fcl_net *net, const fcl_node *nd)
 static fcl_status bn_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_BATCHNORM_BACKWARD, (size_t)nd->in.c, FCL_M(net->dacts), FCL_I(x.off),
+    return FCL_LAUNCH(net, &k_batchnorm_backward, (size_t)nd->in.c, FCL_M(net->dacts), FCL_I(x.off),
                       FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(y.off),
                       FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params),
                       FCL_I(nd->param_off), FCL_M(net->grads), FCL_I(nd->param_off), FCL_M(net->state),

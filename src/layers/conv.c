@@ -4,6 +4,10 @@
 
 #include <stdio.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_im2col = {"im2col.cl", "im2col"};
+static const fcl_kernel_def k_col2im = {"im2col.cl", "col2im"};
+
 fcl_status fcl_infer_window(fcl_node *nd, int out_channels, char *why, size_t why_size)
 {
     if (nd->kh < 1 || nd->kw < 1 || nd->sh < 1 || nd->sw < 1 || nd->ph < 0 || nd->pw < 0) {
@@ -87,7 +91,7 @@ static size_t conv_workspace(const fcl_node *nd, int batch, bool training)
  * work-item per position). */
 static fcl_status unfold(fcl_net *net, const fcl_node *nd, fcl_view x)
 {
-    return FCL_LAUNCH(net, FCL_K_IM2COL, (size_t)net->batch * positions(nd), FCL_M(net->work), FCL_M(net->acts),
+    return FCL_LAUNCH(net, &k_im2col, (size_t)net->batch * positions(nd), FCL_M(net->work), FCL_M(net->acts),
                       FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch), FCL_I(group_in(nd)), WINDOW_ARGS(nd));
 }
 
@@ -137,7 +141,7 @@ static fcl_status forward_implicit(fcl_net *net, const fcl_node *nd, fcl_view x,
                         .relu = nd->relu, .bias_mode = 1, .bias = net->params,
                         .bias_off = (int)(nd->param_off + weight_count(nd))};
     const fcl_conv_geometry cv = {nd->in.h, nd->in.w, nd->out.w, nd->kh, nd->kw, nd->sh, nd->ph};
-    return fcl_gemm_conv_run(net, &g, &cv);
+    return fcl_gemm_conv_run(net->gemm, &g, &cv);
 }
 
 /* Each group is its own product: Kg output channels from Cg input channels. */
@@ -158,7 +162,7 @@ static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
         columns_as_a(net, nd, xg, &g);
         st = pointwise(nd) ? FCL_SUCCESS : unfold(net, nd, xg);
         if (st == FCL_SUCCESS)
-            st = fcl_gemm_run(net, &g);
+            st = fcl_net_gemm(net, &g);
     }
     return st;
 }
@@ -174,9 +178,9 @@ static fcl_status input_gradient(fcl_net *net, const fcl_node *nd, fcl_view xg, 
                   .c = net->work, .c_off = 0, .ldc = R, .c_seg = Q * R};
     if (pointwise(nd))
         g.c = net->dacts, g.c_off = xg.off, g.ldc = Q, g.c_seg = xg.ns, g.trans_c = true, g.accumulate = true;
-    fcl_status st = fcl_gemm_run(net, &g);
+    fcl_status st = fcl_net_gemm(net, &g);
     if (st == FCL_SUCCESS && !pointwise(nd))
-        st = FCL_LAUNCH(net, FCL_K_COL2IM, (size_t)net->batch * nd->in.h * nd->in.w, FCL_M(net->dacts),
+        st = FCL_LAUNCH(net, &k_col2im, (size_t)net->batch * nd->in.h * nd->in.w, FCL_M(net->dacts),
                         FCL_I(xg.off), FCL_I(xg.ns), FCL_M(net->work), FCL_I(net->batch), FCL_I(group_in(nd)),
                         WINDOW_ARGS(nd));
     return st;
@@ -201,7 +205,7 @@ static fcl_status conv_backward(fcl_net *net, const fcl_node *nd)
         if (st == FCL_SUCCESS && !pointwise(nd))
             st = unfold(net, nd, xg);
         if (st == FCL_SUCCESS)
-            st = fcl_gemm_run(net, &gw);
+            st = fcl_net_gemm(net, &gw);
     }
     if (st == FCL_SUCCESS && nd->bias)
         st = fcl_net_bias_backward(net, w_off + (int)weight_count(nd), y, nd->out.c, Q);

@@ -9,13 +9,17 @@
 
 #include <math.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_dropout_forward = {"dropout.cl", "dropout_forward"};
+static const fcl_kernel_def k_dropout_backward = {"dropout.cl", "dropout_backward"};
+
 static uint32_t keep_above(const fcl_node *nd) { return (uint32_t)fmin((double)nd->rate * 4294967296.0, 4294967295.0); }
 
 static fcl_status dropout_forward(fcl_net *net, const fcl_node *nd)
 {
     const int node = (int)(nd - net->model->nodes);
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, node);
-    return FCL_LAUNCH(net, FCL_K_DROPOUT_FORWARD, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->acts),
+    return FCL_LAUNCH(net, &k_dropout_forward, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->acts),
                       FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch),
                       FCL_I(fcl_shape_size(nd->in)), FCL_U(net->dropout_key), FCL_U(node), FCL_U(keep_above(nd)),
                       FCL_F(1.0 / (1.0 - nd->rate)), FCL_I(net->training));
@@ -27,7 +31,7 @@ static fcl_status dropout_backward(fcl_net *net, const fcl_node *nd)
         return FCL_SUCCESS;
     const int node = (int)(nd - net->model->nodes);
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, node);
-    return FCL_LAUNCH(net, FCL_K_DROPOUT_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
+    return FCL_LAUNCH(net, &k_dropout_backward, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
                       FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_I(net->batch),
                       FCL_I(fcl_shape_size(nd->in)), FCL_U(net->dropout_key), FCL_U(node), FCL_U(keep_above(nd)),
                       FCL_F(1.0 / (1.0 - nd->rate)));

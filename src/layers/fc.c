@@ -3,6 +3,9 @@
 
 #include <stdio.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_transpose = {"im2col.cl", "transpose"};
+
 static fcl_status fc_infer(fcl_node *nd, char *why, size_t why_size)
 {
     if (nd->channels < 1) {
@@ -37,7 +40,7 @@ static fcl_status fc_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
     const int in = fcl_shape_size(nd->in), O = nd->channels, N = net->batch, yt_off = in * N;
-    fcl_status st = FCL_LAUNCH(net, FCL_K_TRANSPOSE, (size_t)N * in, FCL_M(net->work), FCL_I(0), FCL_I(N),
+    fcl_status st = FCL_LAUNCH(net, &k_transpose, (size_t)N * in, FCL_M(net->work), FCL_I(0), FCL_I(N),
                                FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_I(N), FCL_I(in));
     fcl_gemm g = {.M = O, .N = N, .K = in, .chunks = 1, .batch = 1,
                   .a = net->params, .a_off = (int)nd->param_off, .lda = in,
@@ -45,9 +48,9 @@ static fcl_status fc_forward(fcl_net *net, const fcl_node *nd)
                   .c = net->work, .c_off = yt_off, .ldc = N,
                   .relu = nd->relu, .bias_mode = 1, .bias = net->params, .bias_off = (int)(nd->param_off + fc_macs(nd))};
     if (st == FCL_SUCCESS)
-        st = fcl_gemm_run(net, &g);
+        st = fcl_net_gemm(net, &g);
     if (st == FCL_SUCCESS)
-        st = FCL_LAUNCH(net, FCL_K_TRANSPOSE, (size_t)O * N, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
+        st = FCL_LAUNCH(net, &k_transpose, (size_t)O * N, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
                         FCL_M(net->work), FCL_I(yt_off), FCL_I(N), FCL_I(O), FCL_I(N));
     return st;
 }
@@ -64,9 +67,9 @@ static fcl_status fc_backward(fcl_net *net, const fcl_node *nd)
                    .a = net->dacts, .a_off = y.off, .lda = y.ns,
                    .b = net->acts, .b_off = x.off, .ldb = x.ns,
                    .c = net->grads, .c_off = (int)nd->param_off, .ldc = in, .accumulate = true};
-    fcl_status st = fcl_net_needs_input_gradient(net, nd, 0) ? fcl_gemm_run(net, &gx) : FCL_SUCCESS;
+    fcl_status st = fcl_net_needs_input_gradient(net, nd, 0) ? fcl_net_gemm(net, &gx) : FCL_SUCCESS;
     if (st == FCL_SUCCESS)
-        st = fcl_gemm_run(net, &gw);
+        st = fcl_net_gemm(net, &gw);
     if (st == FCL_SUCCESS)
         st = fcl_net_bias_backward(net, (int)(nd->param_off + fc_macs(nd)), y, O, 1);
     return st;

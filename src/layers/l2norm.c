@@ -3,17 +3,21 @@
 
 #include <math.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_l2norm_forward = {"l2norm.cl", "l2norm_forward"};
+static const fcl_kernel_def k_l2norm_backward = {"l2norm.cl", "l2norm_backward"};
+
 static fcl_status l2norm_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_L2NORM_FORWARD, (size_t)net->batch, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
+    return FCL_LAUNCH(net, &k_l2norm_forward, (size_t)net->batch, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
                       FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch), FCL_I(fcl_shape_size(nd->in)));
 }
 
 static fcl_status l2norm_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_L2NORM_BACKWARD, (size_t)net->batch, FCL_M(net->dacts), FCL_I(x.off),
+    return FCL_LAUNCH(net, &k_l2norm_backward, (size_t)net->batch, FCL_M(net->dacts), FCL_I(x.off),
                       FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off),
                       FCL_I(x.ns), FCL_I(net->batch), FCL_I(fcl_shape_size(nd->in)));
 }

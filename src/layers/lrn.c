@@ -3,6 +3,11 @@
 
 #include <math.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_lrn_forward = {"lrn.cl", "lrn_forward"};
+static const fcl_kernel_def k_lrn_backward_prepare = {"lrn.cl", "lrn_backward_prepare"};
+static const fcl_kernel_def k_lrn_backward = {"lrn.cl", "lrn_backward"};
+
 /* cl/lrn.cl: a work-item per eight positions of an image. */
 static size_t lrn_items(const fcl_net *net, const fcl_node *nd)
 {
@@ -16,7 +21,7 @@ static size_t lrn_items(const fcl_net *net, const fcl_node *nd)
 static fcl_status lrn_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_LRN_FORWARD, lrn_items(net, nd), FCL_M(net->acts),
+    return FCL_LAUNCH(net, &k_lrn_forward, lrn_items(net, nd), FCL_M(net->acts),
                       FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
 }
 
@@ -30,10 +35,10 @@ static fcl_status lrn_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
     const size_t n = (size_t)net->batch * fcl_shape_size(nd->in), items = lrn_items(net, nd);
-    fcl_status st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD_PREPARE, items, FCL_M(net->work), FCL_I(n), FCL_M(net->dacts),
+    fcl_status st = FCL_LAUNCH(net, &k_lrn_backward_prepare, items, FCL_M(net->work), FCL_I(n), FCL_M(net->dacts),
                                FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), LRN_ARGS(nd));
     if (st == FCL_SUCCESS)
-        st = FCL_LAUNCH(net, FCL_K_LRN_BACKWARD, items, FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts),
+        st = FCL_LAUNCH(net, &k_lrn_backward, items, FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts),
                         FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->work),
                         FCL_I(n), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h * nd->in.w), FCL_I(nd->size),
                         FCL_F(nd->alpha), FCL_F(nd->beta));

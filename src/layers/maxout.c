@@ -5,6 +5,10 @@
 
 #include <stdio.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_maxout_forward = {"maxout.cl", "maxout_forward"};
+static const fcl_kernel_def k_maxout_backward = {"maxout.cl", "maxout_backward"};
+
 static fcl_status maxout_infer(fcl_node *nd, char *why, size_t why_size)
 {
     if (nd->group_size < 2 || nd->in.c % nd->group_size != 0) {
@@ -20,14 +24,14 @@ static fcl_status maxout_infer(fcl_node *nd, char *why, size_t why_size)
 static fcl_status maxout_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_MAXOUT_FORWARD, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->acts),
+    return FCL_LAUNCH(net, &k_maxout_forward, (size_t)net->batch * fcl_shape_size(nd->out), FCL_M(net->acts),
                       FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), MAXOUT_SIZES(nd));
 }
 
 static fcl_status maxout_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_MAXOUT_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
+    return FCL_LAUNCH(net, &k_maxout_backward, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
                       FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
                       FCL_I(x.off), FCL_I(x.ns), MAXOUT_SIZES(nd));
 }

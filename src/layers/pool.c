@@ -6,6 +6,10 @@
 #include <math.h>
 #include <stdio.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_pool_forward = {"pool.cl", "pool_forward"};
+static const fcl_kernel_def k_pool_backward = {"pool.cl", "pool_backward"};
+
 static int mode_of(fcl_op op) { return op == FCL_OP_MAXPOOL ? 0 : op == FCL_OP_L2POOL ? 1 : 2; }
 
 static fcl_status pool_infer(fcl_node *nd, char *why, size_t why_size)
@@ -29,7 +33,7 @@ static fcl_status pool_infer(fcl_node *nd, char *why, size_t why_size)
 static fcl_status pool_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, FCL_K_POOL_FORWARD, (size_t)net->batch * nd->out.c * nd->out.h, FCL_M(net->acts),
+    return FCL_LAUNCH(net, &k_pool_forward, (size_t)net->batch * nd->out.c * nd->out.h, FCL_M(net->acts),
                       FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), POOL_SIZES(nd));
 }
 
@@ -40,7 +44,7 @@ static fcl_status pool_backward(fcl_net *net, const fcl_node *nd)
     fcl_status st = FCL_SUCCESS;
     for (int phase = 0; phase < row_step && phase < nd->out.h && st == FCL_SUCCESS; phase++) {
         size_t rows = (size_t)(nd->out.h - phase + row_step - 1) / row_step;
-        st = FCL_LAUNCH(net, FCL_K_POOL_BACKWARD, (size_t)net->batch * nd->in.c * rows, FCL_M(net->dacts),
+        st = FCL_LAUNCH(net, &k_pool_backward, (size_t)net->batch * nd->in.c * rows, FCL_M(net->dacts),
                         FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
                         FCL_I(x.off), FCL_I(x.ns), FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), POOL_SIZES(nd),
                         FCL_I(phase));

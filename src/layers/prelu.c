@@ -3,6 +3,11 @@
  * initialisation as in PyTorch. */
 #include "graph/graph.h"
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_prelu_forward = {"activation.cl", "prelu_forward"};
+static const fcl_kernel_def k_prelu_backward = {"activation.cl", "prelu_backward"};
+static const fcl_kernel_def k_prelu_backward_slope = {"activation.cl", "prelu_backward_slope"};
+
 static int prelu_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 {
     out[0] = (fcl_param_desc){"weight", (size_t)nd->in.c, {nd->in.c}, 1, true, FCL_INIT_PRELU};
@@ -14,7 +19,7 @@ static int prelu_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 static fcl_status prelu_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, (int)(nd - net->model->nodes));
-    return FCL_LAUNCH(net, FCL_K_PRELU_FORWARD, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->acts),
+    return FCL_LAUNCH(net, &k_prelu_forward, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->acts),
                       FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params),
                       FCL_I(nd->param_off), PRELU_SIZES(nd));
 }
@@ -22,11 +27,11 @@ static fcl_status prelu_forward(fcl_net *net, const fcl_node *nd)
 static fcl_status prelu_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, (int)(nd - net->model->nodes));
-    fcl_status st = FCL_LAUNCH(net, FCL_K_PRELU_BACKWARD_SLOPE, (size_t)nd->in.c, FCL_M(net->grads),
+    fcl_status st = FCL_LAUNCH(net, &k_prelu_backward_slope, (size_t)nd->in.c, FCL_M(net->grads),
                                FCL_I(nd->param_off), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
                                FCL_I(x.off), FCL_I(x.ns), PRELU_SIZES(nd));
     if (st == FCL_SUCCESS && fcl_net_needs_input_gradient(net, nd, 0))
-        st = FCL_LAUNCH(net, FCL_K_PRELU_BACKWARD, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
+        st = FCL_LAUNCH(net, &k_prelu_backward, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
                         FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
                         FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params), FCL_I(nd->param_off), PRELU_SIZES(nd));
     return st;

@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_softmax_xent = {"softmax.cl", "softmax_xent"};
+
 #define STATS 2 /* per image: loss, misclassified (cl/softmax.cl) */
 
 struct fcl_softmax {
@@ -67,7 +70,7 @@ fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, float weight, dou
     if (err != CL_SUCCESS)
         return FCL_CL_FAIL("clEnqueueWriteBuffer", err);
     fcl_view z = fcl_net_output_view(net, s->node);
-    fcl_status st = FCL_LAUNCH(net, FCL_K_SOFTMAX_XENT, (size_t)B, FCL_M(net->training ? net->dacts : net->acts),
+    fcl_status st = FCL_LAUNCH(net, &k_softmax_xent, (size_t)B, FCL_M(net->training ? net->dacts : net->acts),
                                FCL_M(net->acts), FCL_I(z.off), FCL_I(z.ns), FCL_M(s->labels), FCL_M(s->stats),
                                FCL_I(B), FCL_I(C), FCL_F(weight / (float)B), FCL_I(gradient));
     if (st == FCL_SUCCESS)

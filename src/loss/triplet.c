@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_triplet_mine = {"triplet.cl", "triplet_mine"};
+static const fcl_kernel_def k_pairwise_sqdist = {"triplet.cl", "pairwise_sqdist"};
+static const fcl_kernel_def k_triplet_gradient = {"triplet.cl", "triplet_gradient"};
+
 static const char *const mining_names[FCL_MINING_COUNT] = {
     [FCL_MINING_SEMI_HARD] = "semi-hard",
     [FCL_MINING_BATCH_HARD] = "batch-hard",
@@ -97,7 +102,7 @@ static fcl_status mine(fcl_triplet *t, const int *labels, fcl_mining mining, flo
                                       NULL, NULL);
     if (err != CL_SUCCESS)
         return FCL_CL_FAIL("clEnqueueWriteBuffer", err);
-    st = FCL_LAUNCH(net, FCL_K_TRIPLET_MINE, (size_t)B, FCL_M(t->coef), FCL_M(t->stats), FCL_M(t->dist),
+    st = FCL_LAUNCH(net, &k_triplet_mine, (size_t)B, FCL_M(t->coef), FCL_M(t->stats), FCL_M(t->dist),
                     FCL_M(t->labels), FCL_I(B), FCL_F(alpha), FCL_I(mining));
     if (st == FCL_SUCCESS)
         st = fcl_net_read(net, t->stats, 0, STATS * (size_t)B, t->stats_host);
@@ -124,7 +129,7 @@ fcl_status fcl_triplet_loss(fcl_triplet *t, const int *labels, fcl_mining mining
     fcl_net *net = t->net;
     const int B = t->batch, D = fcl_shape_size(net->model->nodes[t->node].out);
     fcl_view e = fcl_net_output_view(net, t->node);
-    fcl_status st = FCL_LAUNCH(net, FCL_K_PAIRWISE_SQDIST, (size_t)B * B, FCL_M(t->dist), FCL_M(net->acts),
+    fcl_status st = FCL_LAUNCH(net, &k_pairwise_sqdist, (size_t)B * B, FCL_M(t->dist), FCL_M(net->acts),
                                FCL_I(e.off), FCL_I(e.ns), FCL_I(B), FCL_I(D));
     if (st == FCL_SUCCESS)
         st = mine(t, labels, mining, alpha, out);
@@ -136,7 +141,7 @@ fcl_status fcl_triplet_loss(fcl_triplet *t, const int *labels, fcl_mining mining
     }
     double norm = mining == FCL_MINING_BATCH_ALL ? (double)out->active : (double)out->count;
     float scale = norm > 0 ? weight * (float)(1.0 / norm) : 0.0f;
-    return FCL_LAUNCH(net, FCL_K_TRIPLET_GRADIENT, (size_t)B * D, FCL_M(net->dacts), FCL_I(e.off), FCL_I(e.ns),
+    return FCL_LAUNCH(net, &k_triplet_gradient, (size_t)B * D, FCL_M(net->dacts), FCL_I(e.off), FCL_I(e.ns),
                       FCL_M(net->acts), FCL_I(e.off), FCL_I(e.ns), FCL_M(t->coef), FCL_I(B), FCL_I(D), FCL_F(scale));
 }
 

@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The kernels this file launches. */
+static const fcl_kernel_def k_sgd_step = {"optim.cl", "sgd_step"};
+static const fcl_kernel_def k_adagrad_step = {"optim.cl", "adagrad_step"};
+static const fcl_kernel_def k_adam_step = {"optim.cl", "adam_step"};
+
 static const struct {
     const char *name;
     int state_buffers; /* per parameter */
@@ -82,14 +87,14 @@ static fcl_status step_range(fcl_optimizer *opt, size_t off, size_t n, float lr)
     const fcl_optim_config *c = &opt->config;
     switch (c->kind) {
     case FCL_OPT_SGD:
-        return FCL_LAUNCH(net, FCL_K_SGD_STEP, n, FCL_M(net->params), FCL_M(net->grads), FCL_M(opt->state[0]),
+        return FCL_LAUNCH(net, &k_sgd_step, n, FCL_M(net->params), FCL_M(net->grads), FCL_M(opt->state[0]),
                           FCL_I(off), FCL_I(n), FCL_F(lr), FCL_F(c->momentum), FCL_F(c->weight_decay));
     case FCL_OPT_ADAGRAD:
-        return FCL_LAUNCH(net, FCL_K_ADAGRAD_STEP, n, FCL_M(net->params), FCL_M(net->grads), FCL_M(opt->state[0]),
+        return FCL_LAUNCH(net, &k_adagrad_step, n, FCL_M(net->params), FCL_M(net->grads), FCL_M(opt->state[0]),
                           FCL_I(off), FCL_I(n), FCL_F(lr), FCL_F(c->eps), FCL_F(c->weight_decay));
     case FCL_OPT_ADAM: {
         float c1 = (float)(1.0 - pow(c->beta1, (double)opt->step)), c2 = (float)(1.0 - pow(c->beta2, (double)opt->step));
-        return FCL_LAUNCH(net, FCL_K_ADAM_STEP, n, FCL_M(net->params), FCL_M(net->grads), FCL_M(opt->state[0]),
+        return FCL_LAUNCH(net, &k_adam_step, n, FCL_M(net->params), FCL_M(net->grads), FCL_M(opt->state[0]),
                           FCL_M(opt->state[1]), FCL_I(off), FCL_I(n), FCL_F(lr), FCL_F(c->beta1), FCL_F(c->beta2),
                           FCL_F(c->eps), FCL_F(c->weight_decay), FCL_F(c1), FCL_F(c2));
     }

@@ -147,3 +147,27 @@ fcl_status fcl_runtime_finish(fcl_runtime *rt)
 }
 
 const char *fcl_version(void) { return FACECL_VERSION; }
+
+bool fcl_runtime_first_time(fcl_runtime *rt, const char *key)
+{
+    for (int i = 0; i < rt->n_said; i++)
+        if (rt->said[i] == key)
+            return false;
+    if (rt->n_said < (int)(sizeof rt->said / sizeof rt->said[0]))
+        rt->said[rt->n_said++] = key;
+    return true;
+}
+
+fcl_status fcl_runtime_buffer(fcl_runtime *rt, size_t n, float value, cl_mem *out)
+{
+    *out = NULL;
+    float *host = malloc((n ? n : 1) * sizeof *host);
+    if (!host)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    for (size_t i = 0; i < n; i++)
+        host[i] = value;
+    cl_int err;
+    *out = clCreateBuffer(rt->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, (n ? n : 1) * sizeof *host, host, &err);
+    free(host);
+    return err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clCreateBuffer", err);
+}

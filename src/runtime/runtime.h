@@ -45,7 +45,16 @@ struct fcl_runtime {
     char *kernel_dir;
     struct fcl_program_entry *programs;
     struct fcl_program_stats stats;
+    const char *said[8]; /* fcl_runtime_first_time's keys */
+    int n_said;
 };
+
+/* A device buffer of n floats, every one `value` (benchmarks' operands). */
+fcl_status fcl_runtime_buffer(fcl_runtime *rt, size_t n, float value, cl_mem *out);
+
+/* True the first time `key` (a string constant; its address is the key) is asked about
+ * on rt: a warning every network on a device would repeat is given once per device. */
+bool fcl_runtime_first_time(fcl_runtime *rt, const char *key);
 
 /* The source text of a kernel file, from kernel_dir if set, else embedded.
  * *source is NUL-terminated and the caller's to free(). */

@@ -191,7 +191,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     sched.total = o->steps;
     const int B = o->P * o->K;
     const double t0 = fcl_seconds();
-    const uint64_t macs0 = r->net->gemm_macs;
+    const uint64_t macs0 = r->net->gemm->macs;
     double last_shown = t0, loss_sum = 0, t1 = t0;
     long loss_count = 0, tail_from = o->steps - (o->steps + 9) / 10;
     uint64_t sampler_now = sampler_state;
@@ -247,7 +247,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
             t1 = t;
         else
             sum->steady_images_per_second = (double)(step - start - 1) * B / (t - t1);
-        sum->gemm_macs = r->net->gemm_macs - macs0;
+        sum->gemm_macs = r->net->gemm->macs - macs0;
         if (stop && st == FCL_SUCCESS) {
             fcl_log(FCL_LOG_WARN, "stopped at step %ld; %s holds the progress: run again with --resume", step,
                     r->path[0]);

@@ -1,7 +1,7 @@
 /* GEMM tuning files (FACECL_CACHE_DIR/gemm-tuning-<hash>.txt): the parser that decides
  * which kernel configurations every net on a device uses, against a fixed device. */
 #include "fuzz_support.h"
-#include "graph/gemm.h"
+#include "gemm/gemm.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* cl/gemm.cl's parameters: the register tile and work-group shape a device runs best,
  * chosen per shape class from shipped defaults, a per-device tuning database in the
  * cache directory (`facecl tune`), or FACECL_GEMM_CONFIG (for measuring). */
-#ifndef FCL_GRAPH_GEMM_H
-#define FCL_GRAPH_GEMM_H
+#ifndef FCL_GEMM_GEMM_H
+#define FCL_GEMM_GEMM_H
 
-#include "runtime/runtime.h"
+#include "runtime/launch.h"
 
 #include <stdio.h>
 
@@ -72,7 +72,7 @@ bool fcl_gemm_db_path(const fcl_runtime *rt, char *buf, size_t size);
 /* Loads rt's database into db. A missing file gives an empty db and FCL_SUCCESS; a
  * corrupt one, or one written for another device or driver, is ignored with one
  * warning (empty db, FCL_SUCCESS): `facecl tune` rebuilds it. */
-fcl_status fcl_gemm_db_load(const fcl_runtime *rt, fcl_gemm_db *db);
+fcl_status fcl_gemm_db_load(fcl_runtime *rt, fcl_gemm_db *db);
 /* Writes it atomically (the file is complete or absent). */
 fcl_status fcl_gemm_db_save(const fcl_runtime *rt, const fcl_gemm_db *db);
 /* The text form, exposed for tests: parse checks the header against rt's device. */
@@ -81,13 +81,13 @@ fcl_status fcl_gemm_db_parse(const fcl_runtime *rt, const char *text, fcl_gemm_d
 
 /* The configuration per class a net on rt uses: FACECL_GEMM_CONFIG if set (every
  * class), else the database's entry, else the device default. */
-void fcl_gemm_choose_configs(const fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES]);
+void fcl_gemm_choose_configs(fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES]);
 /* k x k convolutions forward: im2col into a workspace, then the GEMM (the default), or
  * an implicit GEMM reading the input in place (FACECL_CONV=implicit, for measuring the
  * two against each other: bench/RESULTS.md). */
-bool fcl_gemm_conv_implicit_chosen(void);
+bool fcl_gemm_conv_implicit_chosen(fcl_runtime *rt);
 
-/* ---- CLBlast behind the same call (src/graph/gemm_clblast.c) ---- */
+/* ---- CLBlast behind the same call (src/gemm/gemm_clblast.c) ---- */
 enum { FCL_CLBLAST_CPU_SETS = 4, FCL_CLBLAST_PARAMS = 16 };
 /* Xgemm parameter sets for CPU devices (CLBlastOverrideParameters), the first the one
  * runs use, and their names. */
@@ -97,16 +97,81 @@ extern const char *fcl_clblast_param_names[FCL_CLBLAST_PARAMS];
 /* Whether this build has CLBlast (meson option clblast). */
 bool fcl_gemm_clblast_available(void);
 
-/* ---- the tuner (src/graph/gemm_tune.c) ---- */
-typedef struct fcl_net fcl_net;
-typedef struct fcl_model fcl_model;
+/* ---- running products: a GEMM context ---- */
 
-/* Records the shape of every GEMM one forward (and with training, backward) pass of
- * model at batch runs, without running it (a dry run: the kernels are built, none is
- * launched). rec's shapes are the caller's to free(). */
-fcl_status fcl_gemm_record(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_gemm_recorder *rec);
-/* A net whose only use is running GEMMs (fcl_gemm_run_config) on buffers of its own. */
-fcl_status fcl_gemm_scratch_net(fcl_runtime *rt, fcl_model **model, fcl_net **net);
+/* C = op(A) op(B) [+ C] [+ bias] [ReLU] on the device (cl/gemm.cl has the layout), for
+ * `batch` independent products; the reduction runs over `chunks` pieces of K. With
+ * trans_b, B(k, n) = b[n*ldb + k]: facecl's kernels read such a B only through packing
+ * (a workspace the device must hold: without it, an error). With m_seg > 0, the rows of
+ * A and C come in segments of m_seg, a_seg and c_seg apart (a batch's images as one
+ * tall product); with trans_c, C(m, n) = c[m + n*ldc] (within a segment). Those two run
+ * on facecl's own kernel only (chunks = 1 there). */
+typedef struct fcl_gemm {
+    int M, N, K, chunks, batch;
+    bool trans_a, trans_b;
+    cl_mem a;
+    int a_off, lda, a_chunk, a_batch;
+    cl_mem b;
+    int b_off, ldb, b_chunk, b_batch;
+    cl_mem c;
+    int c_off, ldc, c_batch;
+    bool accumulate, relu;
+    int bias_mode; /* 0 none, 1 per row, 2 per column */
+    cl_mem bias;
+    int bias_off;
+    int m_seg, a_seg, c_seg;
+    bool trans_c;
+} fcl_gemm;
+
+/* An implicit-GEMM convolution's geometry: input H x W, output width OW, kernel KH x KW,
+ * one stride S and padding P. */
+typedef struct fcl_conv_geometry {
+    int H, W, OW, KH, KW, S, P;
+} fcl_conv_geometry;
+
+/* What runs products on one device: the configuration of each shape class, the kernels
+ * built per configuration, and the workspaces (packed B, split chunks). It launches
+ * through a launcher: a network's (so its GEMMs join the network's profile and dry
+ * runs) or its own. A context serves one thread; two networks have two. */
+typedef struct fcl_gemm_ctx {
+    fcl_runtime *rt;
+    fcl_launcher *launch;
+    fcl_launcher own_launch; /* when created without one */
+    fcl_gemm_config configs[FCL_GEMM_CLASSES];
+    struct fcl_gemm_kernel {
+        fcl_gemm_config config;
+        bool trans_a;
+        cl_kernel kernel, pack; /* pack: B's packer, with pb = 1 */
+        cl_kernel conv;         /* gemm_conv, an implicit-GEMM convolution (built on first use) */
+    } *kernels; /* built on first use, one per tile and transpose */
+    int n_kernels, kernels_cap;
+    cl_mem scratch; /* per-chunk products of split reductions (sk = 1) */
+    size_t scratch_floats;
+    cl_mem pack; /* B packed into panels (pb = 1) */
+    size_t pack_floats;
+    bool workspace_warned;
+    fcl_gemm_recorder *recorder; /* when set, every product's shape is appended (the tuner's) */
+    uint64_t macs;               /* multiply-adds launched: the measured FLOP count */
+} fcl_gemm_ctx;
+
+/* A context on rt with the configurations fcl_gemm_choose_configs picks; launch NULL:
+ * a launcher of its own. */
+fcl_status fcl_gemm_ctx_create(fcl_runtime *rt, fcl_launcher *launch, fcl_gemm_ctx **out);
+void fcl_gemm_ctx_destroy(fcl_gemm_ctx *ctx);
+
+/* g with its class's configuration. */
+fcl_status fcl_gemm_run(fcl_gemm_ctx *ctx, const fcl_gemm *g);
+/* The same with a given configuration (the tuner, the benchmarks). */
+fcl_status fcl_gemm_run_config(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_gemm_config *c);
+/* A convolution's forward as an implicit GEMM (cl/gemm.cl gemm_conv) with the register
+ * tile of its class: g one product per image (M channels, N positions, K = C*KH*KW,
+ * weights as A, bias per row, relu), B the input images themselves (b_off, b_batch =
+ * an image's stride), unfolded on the fly with this geometry. */
+fcl_status fcl_gemm_conv_run(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_conv_geometry *cv);
+/* CLBlast's Xgemm for g (src/gemm/gemm_clblast.c). */
+fcl_status fcl_gemm_clblast_run(fcl_gemm_ctx *ctx, const fcl_gemm *g);
+
+/* ---- the tuner (src/gemm/gemm_tune.c) ---- */
 
 typedef struct fcl_gemm_tune_options {
     double seconds; /* for the whole search; a class not reached keeps what it had (<= 0: no limit) */
@@ -124,15 +189,17 @@ typedef struct fcl_gemm_tune_class {
     int tried, rejected;     /* candidates timed or checked; skipped as failing or wrong */
 } fcl_gemm_tune_class;
 
-/* Tunes every class the shapes use, starting from the configurations a net on rt uses
- * now; the winners go into db (entries of other classes stay). */
+/* Tunes every class the shapes use, starting from the configurations a context on rt
+ * would use now; the winners go into db (entries of other classes stay). */
 fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_shapes, const fcl_gemm_tune_options *o,
                          fcl_gemm_db *db, fcl_gemm_tune_class report[FCL_GEMM_CLASSES]);
 
-/* On a model's first use on a device: tunes the classes its shapes use that the tuning
- * file lacks, within `seconds` (<= 0 does nothing, as does FACECL_GEMM_CONFIG), and
- * saves the file. With progress, says so on stdout first. */
-fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int batch, bool training, double seconds,
-                                   bool progress);
+/* Whether first-use tuning within `seconds` can happen on rt: seconds > 0, no
+ * FACECL_GEMM_CONFIG, a cache directory to keep the file in. */
+bool fcl_gemm_tune_wanted(const fcl_runtime *rt, double seconds);
+/* The classes of shapes[] (reordered) that the tuning file lacks, tuned within
+ * `seconds`, and the file saved; with progress, says so on stdout first (a model's
+ * first use on a device: src/graph/gemm_shapes.c records its shapes). */
+fcl_status fcl_gemm_tune_missing(fcl_runtime *rt, fcl_gemm_shape *shapes, int n_shapes, double seconds, bool progress);
 
 #endif

@@ -3,8 +3,7 @@
  * class and keeps whichever is faster and correct. CLBlast computes C = op(A) op(B) + beta C;
  * the chunks of a reduction are products accumulated with beta = 1, the batch one
  * strided-batched call, and the bias and ReLU a pass of gemm_epilogue afterwards. */
-#include "graph/gemm.h"
-#include "graph/graph.h"
+#include "gemm/gemm.h"
 
 #ifdef FACECL_HAVE_CLBLAST
 #include <clblast_c.h>
@@ -64,15 +63,20 @@ static fcl_status prepare(fcl_runtime *rt)
 }
 #endif
 
-fcl_status fcl_gemm_clblast_run(fcl_net *net, const fcl_gemm *g)
+#ifdef FACECL_HAVE_CLBLAST
+/* CLBlast's kernels, timed as one; the bias and ReLU after them. */
+static const fcl_kernel_def k_clblast = {NULL, "clblast_sgemm"}, k_epilogue = {"tensor.cl", "gemm_epilogue"};
+#endif
+
+fcl_status fcl_gemm_clblast_run(fcl_gemm_ctx *ctx, const fcl_gemm *g)
 {
 #ifndef FACECL_HAVE_CLBLAST
-    (void)net, (void)g;
+    (void)ctx, (void)g;
     fcl_log(FCL_LOG_ERROR, "the GEMM configuration 'clblast' needs a facecl built with CLBlast "
                            "(Debian: libclblast-dev, then reconfigure)");
     return FCL_ERR_UNSUPPORTED;
 #else
-    fcl_runtime *rt = net->rt;
+    fcl_runtime *rt = ctx->rt;
     fcl_status st = prepare(rt);
     const CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     const CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
@@ -92,14 +96,14 @@ fcl_status fcl_gemm_clblast_run(fcl_net *net, const fcl_gemm *g)
                                              (size_t)g->ldc, (size_t)g->c_batch, (size_t)g->batch, &rt->queue, evp);
         st = clblast_status(s, "sgemm");
         if (ev)
-            fcl_net_account_event(net, FCL_K_GEMM_CLBLAST, ev);
+            fcl_launcher_account_event(ctx->launch, &k_clblast, ev);
     }
     if (st != FCL_SUCCESS || (!g->bias_mode && !g->relu))
         return st;
     const size_t global[2] = {(size_t)g->M * g->N, (size_t)g->batch};
-    const fcl_arg args[] = {FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch), FCL_I(g->M), FCL_I(g->N),
-                            FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off),
-                            FCL_I(g->relu)};
-    return fcl_launch_grid(net, FCL_K_GEMM_EPILOGUE, 2, global, args, sizeof args / sizeof args[0]);
+    return fcl_launch_grid(ctx->launch, &k_epilogue, 2, global,
+                           FCL_ARGS(FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch), FCL_I(g->M),
+                                    FCL_I(g->N), FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c),
+                                    FCL_I(g->bias_off), FCL_I(g->relu)));
 #endif
 }

@@ -1,7 +1,6 @@
 /* GEMM launches (cl/gemm.cl) with a configuration per shape class, and the per-device
- * tuning database those configurations come from. src/graph/gemm_tune.c fills it. */
-#include "graph/gemm.h"
-#include "graph/graph.h"
+ * tuning database those configurations come from. src/gemm/gemm_tune.c fills it. */
+#include "gemm/gemm.h"
 #include "runtime/fileio.h"
 
 #include <limits.h>
@@ -101,6 +100,45 @@ void fcl_gemm_config_options(const fcl_gemm_config *c, bool trans_a, char *buf, 
 
 /* ---- launching ---- */
 
+/* The kernels products launch (built per configuration by the context; the slots name
+ * them in profiles). */
+static const fcl_kernel_def k_gemm_nn = {"gemm.cl", "gemm"}, k_gemm_tn = {"gemm.cl", "gemm"};
+static const fcl_kernel_def k_pack_b = {"gemm.cl", "gemm_pack_b"}, k_gemm_conv = {"gemm.cl", "gemm_conv"};
+static const fcl_kernel_def k_sum_chunks = {"tensor.cl", "gemm_sum_chunks"}, k_gemv = {"tensor.cl", "gemv"};
+
+fcl_status fcl_gemm_ctx_create(fcl_runtime *rt, fcl_launcher *launch, fcl_gemm_ctx **out)
+{
+    fcl_gemm_ctx *ctx = calloc(1, sizeof *ctx);
+    *out = ctx;
+    if (!ctx)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    ctx->rt = rt;
+    fcl_launcher_init(&ctx->own_launch, rt);
+    ctx->launch = launch ? launch : &ctx->own_launch;
+    fcl_gemm_choose_configs(rt, ctx->configs);
+    return FCL_SUCCESS;
+}
+
+void fcl_gemm_ctx_destroy(fcl_gemm_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    for (int i = 0; i < ctx->n_kernels; i++) {
+        clReleaseKernel(ctx->kernels[i].kernel);
+        if (ctx->kernels[i].pack)
+            clReleaseKernel(ctx->kernels[i].pack);
+        if (ctx->kernels[i].conv)
+            clReleaseKernel(ctx->kernels[i].conv);
+    }
+    free(ctx->kernels);
+    if (ctx->scratch)
+        clReleaseMemObject(ctx->scratch);
+    if (ctx->pack)
+        clReleaseMemObject(ctx->pack);
+    fcl_launcher_release(&ctx->own_launch);
+    free(ctx);
+}
+
 static bool same_config(const fcl_gemm_config *a, const fcl_gemm_config *b)
 {
     return a->tm == b->tm && a->vw == b->vw && a->wn == b->wn && a->ku == b->ku && a->pb == b->pb;
@@ -119,30 +157,30 @@ static bool grow(void **items, int n, int *cap, size_t item_size)
     return true;
 }
 
-/* The net keeps one kernel per (tile, transpose), and its B packer; the work-group is a
- * launch setting. */
-static fcl_status gemm_kernel(fcl_net *net, const fcl_gemm_config *c, bool trans_a, struct fcl_gemm_kernel **out)
+/* The context keeps one kernel per (tile, transpose), and its B packer; the
+ * work-group is a launch setting. */
+static fcl_status gemm_kernel(fcl_gemm_ctx *ctx, const fcl_gemm_config *c, bool trans_a, struct fcl_gemm_kernel **out)
 {
-    for (int i = 0; i < net->n_gemm_kernels; i++)
-        if (net->gemm_kernels[i].trans_a == trans_a && same_config(&net->gemm_kernels[i].config, c)) {
-            *out = &net->gemm_kernels[i];
+    for (int i = 0; i < ctx->n_kernels; i++)
+        if (ctx->kernels[i].trans_a == trans_a && same_config(&ctx->kernels[i].config, c)) {
+            *out = &ctx->kernels[i];
             return FCL_SUCCESS;
         }
-    if (!grow((void **)&net->gemm_kernels, net->n_gemm_kernels, &net->gemm_kernels_cap, sizeof *net->gemm_kernels))
+    if (!grow((void **)&ctx->kernels, ctx->n_kernels, &ctx->kernels_cap, sizeof *ctx->kernels))
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     char options[160];
     fcl_gemm_config_options(c, trans_a, options, sizeof options);
     struct fcl_gemm_kernel k = {*c, trans_a, NULL, NULL, NULL};
-    fcl_status st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm", &k.kernel);
+    fcl_status st = fcl_kernel_create(ctx->rt, "gemm.cl", options, "gemm", &k.kernel);
     if (st == FCL_SUCCESS)
-        st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm_pack_b", &k.pack);
+        st = fcl_kernel_create(ctx->rt, "gemm.cl", options, "gemm_pack_b", &k.pack);
     if (st != FCL_SUCCESS) {
         if (k.kernel)
             clReleaseKernel(k.kernel);
         return st;
     }
-    net->gemm_kernels[net->n_gemm_kernels] = k;
-    *out = &net->gemm_kernels[net->n_gemm_kernels++];
+    ctx->kernels[ctx->n_kernels] = k;
+    *out = &ctx->kernels[ctx->n_kernels++];
     return FCL_SUCCESS;
 }
 
@@ -160,7 +198,7 @@ static void tile_grid(const fcl_gemm_config *c, const fcl_gemm *g, size_t global
 
 /* Launches g with kernel (configuration c), K in passes of c->kc; b_k_stride is the
  * distance between B's rows (ldb, or TN when packed). */
-static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c, cl_kernel kernel,
+static fcl_status launch_passes(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_gemm_config *c, cl_kernel kernel,
                                 int b_k_stride)
 {
     size_t global[3], local[3];
@@ -180,18 +218,18 @@ static fcl_status launch_passes(fcl_net *net, const fcl_gemm *g, const fcl_gemm_
             FCL_I(g->bias_off), FCL_I(p == passes - 1 && g->relu),
             FCL_I(g->m_seg > 0 ? g->m_seg : g->M), FCL_I(g->a_seg), FCL_I(g->c_seg), FCL_I(g->trans_c),
         };
-        fcl_status st = fcl_enqueue_kernel(net, g->trans_a ? FCL_K_GEMM_TN : FCL_K_GEMM_NN, kernel, 3, global,
-                                           c->lx ? local : NULL, args, sizeof args / sizeof args[0]);
+        fcl_status st = fcl_enqueue(ctx->launch, g->trans_a ? &k_gemm_tn : &k_gemm_nn, kernel, 3, global,
+                                    c->lx ? local : NULL, args, sizeof args / sizeof args[0]);
         if (st != FCL_SUCCESS)
             return st;
     }
     return FCL_SUCCESS;
 }
 
-/* A workspace of the net's, grown on demand. A device that cannot hold it makes the
- * caller fall back to the way without it (with one warning per net), or, when there
- * is none (required), fail with an error that says so. */
-static bool workspace(fcl_net *net, cl_mem *buf, size_t *have, size_t floats, const char *what, bool required)
+/* A workspace of the context's, grown on demand. A device that cannot hold it makes
+ * the caller fall back to the way without it (with one warning per context), or, when
+ * there is none (required), fail with an error that says so. */
+static bool workspace(fcl_gemm_ctx *ctx, cl_mem *buf, size_t *have, size_t floats, const char *what, bool required)
 {
     if (floats <= *have)
         return true;
@@ -199,15 +237,15 @@ static bool workspace(fcl_net *net, cl_mem *buf, size_t *have, size_t floats, co
         clReleaseMemObject(*buf);
     *buf = NULL, *have = 0;
     cl_int err = CL_INVALID_BUFFER_SIZE;
-    if (floats <= (size_t)INT_MAX && floats * sizeof(float) <= net->rt->info.max_alloc_bytes)
-        *buf = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, floats * sizeof(float), NULL, &err);
+    if (floats <= (size_t)INT_MAX && floats * sizeof(float) <= ctx->rt->info.max_alloc_bytes)
+        *buf = clCreateBuffer(ctx->rt->context, CL_MEM_READ_WRITE, floats * sizeof(float), NULL, &err);
     if (!*buf) {
-        if (required || !net->gemm_workspace_warned)
+        if (required || !ctx->workspace_warned)
             fcl_log(required ? FCL_LOG_ERROR : FCL_LOG_WARN,
                     "no device memory for a %.1f MiB GEMM workspace (%s: %s); %s", floats * 4 / 1048576.0, what,
                     fcl_status_str(err),
                     required ? "a smaller batch needs less" : "continuing without it, which is slower");
-        net->gemm_workspace_warned |= !required;
+        ctx->workspace_warned |= !required;
         return false;
     }
     *have = floats;
@@ -216,50 +254,49 @@ static bool workspace(fcl_net *net, cl_mem *buf, size_t *have, size_t floats, co
 
 /* B into contiguous panels (cl/gemm.cl): TN wide for a packed product (pb = 1), else a
  * transposed B into plain rows (one panel N wide); g rewritten to read them. */
-static fcl_status pack_b(fcl_net *net, fcl_gemm *g, const fcl_gemm_config *c, cl_kernel pack)
+static fcl_status pack_b(fcl_gemm_ctx *ctx, fcl_gemm *g, const fcl_gemm_config *c, cl_kernel pack)
 {
     const int width = c->pb ? fcl_gemm_config_tn(c) : g->N, panels = (g->N + width - 1) / width;
     const int count = g->chunks * g->batch;
     const size_t per = (size_t)panels * g->K * width;
-    const fcl_status st = FCL_LAUNCH_KERNEL(net, FCL_K_GEMM_PACK_B, pack, (size_t)count * panels * g->K,
-                                            FCL_M(net->gemm_pack), FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb),
-                                            FCL_I(g->b_chunk), FCL_I(g->b_batch), FCL_I(g->K), FCL_I(g->N),
-                                            FCL_I(g->chunks), FCL_I(count), FCL_I(g->trans_b), FCL_I(width));
-    g->b = net->gemm_pack, g->b_off = 0, g->ldb = c->pb ? g->K * width : g->N;
+    const fcl_status st = fcl_launch_kernel(
+        ctx->launch, &k_pack_b, pack, (size_t)count * panels * g->K,
+        FCL_ARGS(FCL_M(ctx->pack), FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb), FCL_I(g->b_chunk), FCL_I(g->b_batch),
+                 FCL_I(g->K), FCL_I(g->N), FCL_I(g->chunks), FCL_I(count), FCL_I(g->trans_b), FCL_I(width)));
+    g->b = ctx->pack, g->b_off = 0, g->ldb = c->pb ? g->K * width : g->N;
     g->b_chunk = (int)per, g->b_batch = (int)per * g->chunks;
     g->trans_b = false;
     return st;
 }
 
-fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c)
+fcl_status fcl_gemm_run_config(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_gemm_config *c)
 {
-    net->gemm_macs += (uint64_t)g->M * g->N * g->K * g->chunks * g->batch;
-    if (net->gemm_recorder) {
-        fcl_gemm_recorder *r = net->gemm_recorder;
+    ctx->macs += (uint64_t)g->M * g->N * g->K * g->chunks * g->batch;
+    if (ctx->recorder) {
+        fcl_gemm_recorder *r = ctx->recorder;
         if (!grow((void **)&r->shapes, r->n, &r->cap, sizeof *r->shapes))
             return FCL_ERR_OUT_OF_HOST_MEMORY;
         r->shapes[r->n++] = (fcl_gemm_shape){g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
     }
-    if (net->dry_run) /* recording only: no workspaces, no kernels */
+    if (ctx->launch->dry_run) /* recording only: no workspaces, no kernels */
         return FCL_SUCCESS;
     const bool plain_rows = g->m_seg <= 0 && !g->trans_c; /* what CLBlast, gemv and a split can write */
     const bool matrix_vector = g->N == 1 && !g->trans_a && !g->trans_b && g->chunks == 1 && plain_rows; /* gemv */
     fcl_gemm_config own;
     if (c->impl == FCL_GEMM_CLBLAST && !matrix_vector) {
         if (plain_rows)
-            return fcl_gemm_clblast_run(net, g);
-        own = fcl_gemm_device_default(&net->rt->info); /* rows in segments or C transposed */
+            return fcl_gemm_clblast_run(ctx, g);
+        own = fcl_gemm_device_default(&ctx->rt->info); /* rows in segments or C transposed */
         c = &own;
     }
     if (matrix_vector) {
         const size_t global[2] = {(size_t)g->M, (size_t)g->batch};
-        const fcl_arg args[] = {
-            FCL_I(g->M), FCL_I(g->K), FCL_M(g->a), FCL_I(g->a_off), FCL_I(g->lda), FCL_I(g->a_batch),
-            FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb), FCL_I(g->b_batch), FCL_M(g->c), FCL_I(g->c_off),
-            FCL_I(g->ldc), FCL_I(g->c_batch), FCL_I(g->accumulate), FCL_I(g->bias_mode),
-            FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off), FCL_I(g->relu),
-        };
-        return fcl_launch_grid(net, FCL_K_GEMV, 2, global, args, sizeof args / sizeof args[0]);
+        return fcl_launch_grid(ctx->launch, &k_gemv, 2, global,
+                               FCL_ARGS(FCL_I(g->M), FCL_I(g->K), FCL_M(g->a), FCL_I(g->a_off), FCL_I(g->lda),
+                                        FCL_I(g->a_batch), FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->ldb),
+                                        FCL_I(g->b_batch), FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc),
+                                        FCL_I(g->c_batch), FCL_I(g->accumulate), FCL_I(g->bias_mode),
+                                        FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off), FCL_I(g->relu)));
     }
     const int tn = fcl_gemm_config_tn(c);
     const size_t mn = (size_t)g->M * g->N;
@@ -272,52 +309,51 @@ fcl_status fcl_gemm_run_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_c
     if (cfg.pb && (g->M + c->tm - 1) / c->tm < PACK_MIN_ROW_TILES)
         cfg.pb = 0;
     bool pack = cfg.pb || g->trans_b;
-    if (pack && !workspace(net, &net->gemm_pack, &net->gemm_pack_floats, packed_floats, "packing B", g->trans_b)) {
+    if (pack && !workspace(ctx, &ctx->pack, &ctx->pack_floats, packed_floats, "packing B", g->trans_b)) {
         if (g->trans_b)
             return CL_MEM_OBJECT_ALLOCATION_FAILURE;
         cfg.pb = 0, pack = false;
     }
     const bool split = cfg.sk && g->chunks > 1 && g->batch == 1 && plain_rows &&
-                       workspace(net, &net->gemm_scratch, &net->gemm_scratch_floats, mn * g->chunks, "split chunks",
-                                 false);
+                       workspace(ctx, &ctx->scratch, &ctx->scratch_floats, mn * g->chunks, "split chunks", false);
     struct fcl_gemm_kernel *k;
-    fcl_status st = gemm_kernel(net, &cfg, g->trans_a, &k);
+    fcl_status st = gemm_kernel(ctx, &cfg, g->trans_a, &k);
     fcl_gemm gg = *g;
     if (st == FCL_SUCCESS && pack)
-        st = pack_b(net, &gg, &cfg, k->pack);
+        st = pack_b(ctx, &gg, &cfg, k->pack);
     const int b_k_stride = cfg.pb ? tn : gg.ldb;
     if (st != FCL_SUCCESS || !split)
-        return st == FCL_SUCCESS ? launch_passes(net, &gg, &cfg, k->kernel, b_k_stride) : st;
+        return st == FCL_SUCCESS ? launch_passes(ctx, &gg, &cfg, k->kernel, b_k_stride) : st;
     /* Each chunk a product of its own into the workspace, then their sum with the epilogue. */
     fcl_gemm part = gg;
     part.chunks = 1, part.batch = g->chunks, part.a_batch = g->a_chunk, part.b_batch = gg.b_chunk;
-    part.c = net->gemm_scratch, part.c_off = 0, part.ldc = g->N, part.c_batch = (int)mn;
+    part.c = ctx->scratch, part.c_off = 0, part.ldc = g->N, part.c_batch = (int)mn;
     part.accumulate = false, part.bias_mode = 0, part.relu = false;
-    st = launch_passes(net, &part, &cfg, k->kernel, b_k_stride);
+    st = launch_passes(ctx, &part, &cfg, k->kernel, b_k_stride);
     if (st == FCL_SUCCESS)
-        st = FCL_LAUNCH(net, FCL_K_GEMM_SUM_CHUNKS, mn, FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc),
-                        FCL_M(net->gemm_scratch), FCL_I(g->chunks), FCL_I(g->M), FCL_I(g->N), FCL_I(g->accumulate),
-                        FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off),
-                        FCL_I(g->relu));
+        st = FCL_LAUNCH_ON(ctx->launch, &k_sum_chunks, mn, FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc),
+                           FCL_M(ctx->scratch), FCL_I(g->chunks), FCL_I(g->M), FCL_I(g->N), FCL_I(g->accumulate),
+                           FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off),
+                           FCL_I(g->relu));
     return st;
 }
 
-fcl_status fcl_gemm_conv_run(fcl_net *net, const fcl_gemm *g, const fcl_conv_geometry *cv)
+fcl_status fcl_gemm_conv_run(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_conv_geometry *cv)
 {
-    net->gemm_macs += (uint64_t)g->M * g->N * g->K * g->batch;
-    if (net->dry_run)
+    ctx->macs += (uint64_t)g->M * g->N * g->K * g->batch;
+    if (ctx->launch->dry_run)
         return FCL_SUCCESS;
     const fcl_gemm_shape shape = {false, g->M, g->N, g->K, 1, g->batch};
-    fcl_gemm_config cfg = net->gemm_configs[fcl_gemm_class(&shape)];
+    fcl_gemm_config cfg = ctx->configs[fcl_gemm_class(&shape)];
     if (cfg.impl != FCL_GEMM_FACECL) /* the class went to CLBlast: facecl's default tile */
-        cfg = fcl_gemm_device_default(&net->rt->info);
+        cfg = fcl_gemm_device_default(&ctx->rt->info);
     cfg.pb = 0, cfg.kc = 0, cfg.sk = 0; /* B is read in place, K in one pass, no chunks */
     struct fcl_gemm_kernel *k;
-    fcl_status st = gemm_kernel(net, &cfg, false, &k);
+    fcl_status st = gemm_kernel(ctx, &cfg, false, &k);
     if (st == FCL_SUCCESS && !k->conv) {
         char options[160];
         fcl_gemm_config_options(&cfg, false, options, sizeof options);
-        st = fcl_kernel_create(net->rt, "gemm.cl", options, "gemm_conv", &k->conv);
+        st = fcl_kernel_create(ctx->rt, "gemm.cl", options, "gemm_conv", &k->conv);
     }
     if (st != FCL_SUCCESS)
         return st;
@@ -330,16 +366,16 @@ fcl_status fcl_gemm_conv_run(fcl_net *net, const fcl_gemm *g, const fcl_conv_geo
         FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch),
         FCL_M(g->bias), FCL_I(g->bias_off), FCL_I(g->relu),
     };
-    return fcl_enqueue_kernel(net, FCL_K_GEMM_CONV, k->conv, 3, global, cfg.lx ? local : NULL, args,
-                              sizeof args / sizeof args[0]);
+    return fcl_enqueue(ctx->launch, &k_gemm_conv, k->conv, 3, global, cfg.lx ? local : NULL, args,
+                       sizeof args / sizeof args[0]);
 }
 
-fcl_status fcl_gemm_run(fcl_net *net, const fcl_gemm *g)
+fcl_status fcl_gemm_run(fcl_gemm_ctx *ctx, const fcl_gemm *g)
 {
     if (g->M <= 0 || g->N <= 0 || g->batch <= 0)
         return FCL_SUCCESS;
     const fcl_gemm_shape shape = {g->trans_a, g->M, g->N, g->K, g->chunks, g->batch};
-    return fcl_gemm_run_config(net, g, &net->gemm_configs[fcl_gemm_class(&shape)]);
+    return fcl_gemm_run_config(ctx, g, &ctx->configs[fcl_gemm_class(&shape)]);
 }
 
 /* ---- the tuning database ---- */
@@ -435,9 +471,11 @@ fcl_status fcl_gemm_db_parse(const fcl_runtime *rt, const char *text, fcl_gemm_d
     return FCL_SUCCESS;
 }
 
-fcl_status fcl_gemm_db_load(const fcl_runtime *rt, fcl_gemm_db *db)
+static const char bad_db_said[] = "a bad GEMM tuning file", bad_config_said[] = "a bad FACECL_GEMM_CONFIG";
+static const char bad_conv_said[] = "a bad FACECL_CONV";
+
+fcl_status fcl_gemm_db_load(fcl_runtime *rt, fcl_gemm_db *db)
 {
-    static bool warned; /* one warning per process, not one per net */
     memset(db, 0, sizeof *db);
     char path[4200];
     if (!fcl_gemm_db_path(rt, path, sizeof path))
@@ -455,11 +493,9 @@ fcl_status fcl_gemm_db_load(const fcl_runtime *rt, fcl_gemm_db *db)
             st = fcl_gemm_db_parse(rt, text, db, why, sizeof why);
         free(text);
     }
-    if (st != FCL_SUCCESS && !warned) {
-        warned = true;
+    if (st != FCL_SUCCESS && fcl_runtime_first_time(rt, bad_db_said)) /* once per device, not per net */
         fcl_log(FCL_LOG_WARN, "GEMM tuning file %s %s; using the default kernels (`facecl tune` rebuilds it)", path,
                 why);
-    }
     return FCL_SUCCESS;
 }
 
@@ -483,9 +519,8 @@ fcl_status fcl_gemm_db_save(const fcl_runtime *rt, const fcl_gemm_db *db)
     return st;
 }
 
-void fcl_gemm_choose_configs(const fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES])
+void fcl_gemm_choose_configs(fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES])
 {
-    static bool warned;
     const fcl_gemm_config fallback = fcl_gemm_device_default(&rt->info);
     const char *env = getenv("FACECL_GEMM_CONFIG");
     fcl_gemm_config forced;
@@ -495,23 +530,18 @@ void fcl_gemm_choose_configs(const fcl_runtime *rt, fcl_gemm_config configs[FCL_
             configs[c] = forced;
         return;
     }
-    if (env && !warned) {
-        warned = true;
+    if (env && fcl_runtime_first_time(rt, bad_config_said))
         fcl_log(FCL_LOG_WARN, "FACECL_GEMM_CONFIG=%s: %s; ignored", env, why);
-    }
     fcl_gemm_db db;
     fcl_gemm_db_load(rt, &db);
     for (int c = 0; c < FCL_GEMM_CLASSES; c++)
         configs[c] = db.has[c] ? db.config[c] : fallback;
 }
 
-bool fcl_gemm_conv_implicit_chosen(void)
+bool fcl_gemm_conv_implicit_chosen(fcl_runtime *rt)
 {
-    static bool warned;
     const char *env = getenv("FACECL_CONV");
-    if (env && strcmp(env, "implicit") != 0 && strcmp(env, "im2col") != 0 && !warned) {
-        warned = true;
+    if (env && strcmp(env, "implicit") != 0 && strcmp(env, "im2col") != 0 && fcl_runtime_first_time(rt, bad_conv_said))
         fcl_log(FCL_LOG_WARN, "FACECL_CONV=%s: expected im2col or implicit; using im2col", env);
-    }
     return env && strcmp(env, "implicit") == 0;
 }

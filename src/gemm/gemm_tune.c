@@ -3,8 +3,7 @@
  * configurations the device can hold, then CLBlast's Xgemm where the build has it,
  * timing each on the class's largest recorded shape. A candidate that fails
  * to build, fails to run, or disagrees with the C reference is skipped, never chosen. */
-#include "graph/gemm.h"
-#include "graph/graph.h"
+#include "gemm/gemm.h"
 #include "runtime/clock.h"
 #include "runtime/random.h"
 
@@ -12,38 +11,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-fcl_status fcl_gemm_record(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_gemm_recorder *rec)
-{
-    fcl_net *net;
-    fcl_status st = fcl_net_create(rt, model, batch, training, &net);
-    if (st != FCL_SUCCESS)
-        return st;
-    const size_t in_n = (size_t)batch * fcl_shape_size(model->nodes[0].out);
-    const size_t out_n = (size_t)batch * fcl_shape_size(fcl_model_output(model)->out);
-    float *zeros = calloc(in_n > out_n ? in_n : out_n, sizeof *zeros);
-    net->gemm_recorder = rec;
-    net->dry_run = true; /* a train command records on every start: it must cost no compute */
-    st = zeros ? fcl_net_forward(net, zeros, NULL) : FCL_ERR_OUT_OF_HOST_MEMORY;
-    if (st == FCL_SUCCESS && training)
-        st = fcl_net_backward(net, zeros);
-    if (st == FCL_SUCCESS)
-        st = fcl_runtime_finish(rt);
-    net->gemm_recorder = NULL;
-    net->dry_run = false;
-    free(zeros);
-    fcl_net_destroy(net);
-    return st;
-}
-
-fcl_status fcl_gemm_scratch_net(fcl_runtime *rt, fcl_model **model, fcl_net **net)
-{
-    *net = NULL;
-    fcl_status st = fcl_model_parse("input h=1 w=1 c=1\nfc f c=1\n", "gemm scratch", model);
-    if (st == FCL_SUCCESS && (st = fcl_net_create(rt, *model, 1, false, net)) != FCL_SUCCESS)
-        fcl_model_destroy(*model), *model = NULL;
-    return st;
-}
 
 /* ---- one shape on the device: buffers, a sampled reference check, timing ---- */
 
@@ -53,8 +20,14 @@ typedef struct bench_shape {
     size_t na, nb, nc;
 } bench_shape;
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static float uniform(void) { return (float)((double)(fcl_splitmix64(&rng_state) >> 11) / 4503599627370496.0 - 1.0); }
+/* Operands and sampled entries are drawn from a generator each tuning run seeds. */
+static float uniform(uint64_t *rng) { return (float)((double)(fcl_splitmix64(rng) >> 11) / 4503599627370496.0 - 1.0); }
+
+static fcl_status read_buffer(fcl_runtime *rt, cl_mem buf, size_t n, float *host)
+{
+    cl_int err = clEnqueueReadBuffer(rt->queue, buf, CL_TRUE, 0, n * sizeof(float), host, 0, NULL, NULL);
+    return err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clEnqueueReadBuffer", err);
+}
 
 static fcl_status upload(fcl_runtime *rt, const float *host, size_t n, cl_mem *out)
 {
@@ -79,7 +52,8 @@ static void bench_shape_free(bench_shape *s)
 
 /* Dense operands for shape sh (leading dimensions as tight as the layout allows); with
  * epilogue, a per-row bias and the ReLU, which K passes must apply exactly once. */
-static fcl_status bench_shape_make(fcl_runtime *rt, const fcl_gemm_shape *sh, bool epilogue, bench_shape *s)
+static fcl_status bench_shape_make(fcl_runtime *rt, uint64_t *rng, const fcl_gemm_shape *sh, bool epilogue,
+                                   bench_shape *s)
 {
     memset(s, 0, sizeof *s);
     fcl_gemm *g = &s->g;
@@ -95,11 +69,11 @@ static fcl_status bench_shape_make(fcl_runtime *rt, const fcl_gemm_shape *sh, bo
     float *bias = malloc((size_t)sh->M * sizeof *bias);
     fcl_status st = s->a && s->b && bias ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
     for (size_t i = 0; st == FCL_SUCCESS && i < s->na; i++)
-        s->a[i] = uniform();
+        s->a[i] = uniform(rng);
     for (size_t i = 0; st == FCL_SUCCESS && i < s->nb; i++)
-        s->b[i] = uniform();
+        s->b[i] = uniform(rng);
     for (int i = 0; st == FCL_SUCCESS && i < sh->M; i++)
-        bias[i] = uniform();
+        bias[i] = uniform(rng);
     if (st == FCL_SUCCESS)
         st = upload(rt, s->a, s->na, &g->a);
     if (st == FCL_SUCCESS)
@@ -135,21 +109,28 @@ static double reference_entry(const bench_shape *s, const float *bias, int z, in
 
 /* Runs config c and compares `samples` entries of C (every entry when samples <= 0)
  * with the reference: |device - reference| <= 1e-4 (1 + sum |a b|), the tests' bound. */
-static fcl_status check_config(fcl_net *net, bench_shape *s, const fcl_gemm_config *c, int samples, bool *correct)
+static fcl_status check_config(fcl_gemm_ctx *ctx, uint64_t *rng, bench_shape *s, const fcl_gemm_config *c,
+                               int samples, bool *correct)
 {
     *correct = false;
     float *out = malloc((s->nc ? s->nc : 1) * sizeof *out), *bias = malloc((size_t)s->g.M * sizeof *bias);
-    fcl_status st = out && bias ? fcl_net_fill(net, s->g.c, 0, s->nc, NAN) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_status st = out && bias ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
+    for (size_t i = 0; st == FCL_SUCCESS && i < s->nc; i++) /* NaN wherever the product fails to write */
+        out[i] = NAN;
+    if (st == FCL_SUCCESS && s->nc) {
+        cl_int err = clEnqueueWriteBuffer(ctx->rt->queue, s->g.c, CL_TRUE, 0, s->nc * sizeof *out, out, 0, NULL, NULL);
+        st = err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clEnqueueWriteBuffer", err);
+    }
     if (st == FCL_SUCCESS)
-        st = fcl_gemm_run_config(net, &s->g, c);
+        st = fcl_gemm_run_config(ctx, &s->g, c);
     if (st == FCL_SUCCESS)
-        st = fcl_net_read(net, s->g.c, 0, s->nc, out);
+        st = read_buffer(ctx->rt, s->g.c, s->nc, out);
     if (st == FCL_SUCCESS)
-        st = fcl_net_read(net, s->g.bias, 0, (size_t)s->g.M, bias);
+        st = read_buffer(ctx->rt, s->g.bias, (size_t)s->g.M, bias);
     const long total = (long)s->nc, n = samples > 0 && samples < total ? samples : total;
     bool ok = st == FCL_SUCCESS;
     for (long t = 0; ok && t < n; t++) {
-        const long e = n == total ? t : (long)(fcl_splitmix64(&rng_state) % (uint64_t)total);
+        const long e = n == total ? t : (long)(fcl_splitmix64(rng) % (uint64_t)total);
         const int z = (int)(e / s->g.c_batch), i = (int)(e % s->g.c_batch / s->g.N), j = (int)(e % s->g.N);
         double mag;
         const double want = reference_entry(s, bias, z, i, j, &mag);
@@ -161,7 +142,7 @@ static fcl_status check_config(fcl_net *net, bench_shape *s, const fcl_gemm_conf
 }
 
 /* Seconds per call: the best of three samples, each of enough calls to last 20 ms. */
-static fcl_status time_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_config *c, double *seconds)
+static fcl_status time_config(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_gemm_config *c, double *seconds)
 {
     int calls = 1;
     double best = INFINITY;
@@ -169,9 +150,9 @@ static fcl_status time_config(fcl_net *net, const fcl_gemm *g, const fcl_gemm_co
     for (int sample = 0; sample < 3 && st == FCL_SUCCESS;) {
         const double t0 = fcl_seconds();
         for (int i = 0; i < calls && st == FCL_SUCCESS; i++)
-            st = fcl_gemm_run_config(net, g, c);
+            st = fcl_gemm_run_config(ctx, g, c);
         if (st == FCL_SUCCESS)
-            st = fcl_runtime_finish(net->rt);
+            st = fcl_runtime_finish(ctx->rt);
         const double t = fcl_seconds() - t0;
         if (t < 0.02 && calls < 1 << 16) {
             calls *= t > 0 ? (int)fmin(64, ceil(0.02 / t)) : 64; /* too short to time: more calls */
@@ -302,7 +283,8 @@ static const stage_fn stages[] = {sk_candidates, pb_candidates, tile_candidates,
 static bool same(const fcl_gemm_config *a, const fcl_gemm_config *b) { return memcmp(a, b, sizeof *a) == 0; }
 
 typedef struct search {
-    fcl_net *net;
+    fcl_gemm_ctx *ctx;
+    uint64_t *rng;
     bench_shape timed, ragged;
     double deadline;
     bool out_of_time;
@@ -327,18 +309,18 @@ static fcl_status try_candidate(search *s, const fcl_gemm_config *c)
     double seconds = INFINITY;
     const fcl_log_level saved = fcl_get_log_level();
     fcl_set_log_level((fcl_log_level)(FCL_LOG_ERROR + 1)); /* a candidate that does not build is expected */
-    fcl_status st = check_config(s->net, &s->ragged, c, 0, &correct);
+    fcl_status st = check_config(s->ctx, s->rng, &s->ragged, c, 0, &correct);
     if (st == FCL_SUCCESS && correct)
-        st = check_config(s->net, &s->timed, c, 64, &correct);
+        st = check_config(s->ctx, s->rng, &s->timed, c, 64, &correct);
     if (st == FCL_SUCCESS && correct)
-        st = time_config(s->net, &s->timed.g, c, &seconds);
+        st = time_config(s->ctx, &s->timed.g, c, &seconds);
     fcl_set_log_level(saved);
     if (st == CL_MEM_OBJECT_ALLOCATION_FAILURE || st == CL_OUT_OF_HOST_MEMORY || st == FCL_ERR_OUT_OF_HOST_MEMORY)
         return st;
     if (st != FCL_SUCCESS || !correct) {
         s->r->rejected++;
         fcl_log(FCL_LOG_DEBUG, "tune: %s skipped (%s)", name, st != FCL_SUCCESS ? fcl_status_str(st) : "wrong results");
-        fcl_runtime_finish(s->net->rt); /* clear what a failed launch left; its error is the candidate's */
+        fcl_runtime_finish(s->ctx->rt); /* clear what a failed launch left; its error is the candidate's */
         return FCL_SUCCESS;
     }
     const double gflops = 2.0 * s->r->shape.M * s->r->shape.N * (double)s->r->shape.K * s->r->shape.chunks *
@@ -349,20 +331,21 @@ static fcl_status try_candidate(search *s, const fcl_gemm_config *c)
     return FCL_SUCCESS;
 }
 
-static fcl_status tune_class(fcl_net *net, const fcl_gemm_tune_options *o, double deadline, fcl_gemm_tune_class *r)
+static fcl_status tune_class(fcl_gemm_ctx *ctx, uint64_t *rng, const fcl_gemm_tune_options *o, double deadline,
+                             fcl_gemm_tune_class *r)
 {
-    search s = {.net = net, .deadline = deadline, .r = r, .o = o};
+    search s = {.ctx = ctx, .rng = rng, .deadline = deadline, .r = r, .o = o};
     /* Odd sizes, two chunks, and a batch only if the class has one (a split needs none). */
     const fcl_gemm_shape ragged = {r->shape.trans_a, 13, 37, 11, 2, r->shape.batch > 1 ? 2 : 1};
-    fcl_status st = bench_shape_make(net->rt, &r->shape, false, &s.timed);
+    fcl_status st = bench_shape_make(ctx->rt, rng, &r->shape, false, &s.timed);
     if (st == FCL_SUCCESS)
-        st = bench_shape_make(net->rt, &ragged, true, &s.ragged);
+        st = bench_shape_make(ctx->rt, rng, &ragged, true, &s.ragged);
     /* The starting point is the configuration in use; its speed is what tuning gains on. */
     if (st == FCL_SUCCESS)
         st = try_candidate(&s, &r->start);
     r->start_gflops = r->best_gflops;
     fcl_gemm_config cands[MAX_CANDIDATES];
-    const fcl_device_info *info = &net->rt->info;
+    const fcl_device_info *info = &ctx->rt->info;
     for (size_t stage = 0; stage < sizeof stages / sizeof stages[0] && st == FCL_SUCCESS && !s.out_of_time; stage++) {
         fcl_gemm_config base = r->best_gflops > 0 ? r->best : r->start;
         if (base.impl != FCL_GEMM_FACECL) /* facecl's settings are varied from its own default */
@@ -390,15 +373,15 @@ fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_sh
             r->shape = shapes[i];
         r->used = true;
     }
-    fcl_model *m;
-    fcl_net *net;
-    fcl_status st = fcl_gemm_scratch_net(rt, &m, &net);
+    fcl_gemm_ctx *ctx;
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    fcl_status st = fcl_gemm_ctx_create(rt, NULL, &ctx);
     const double deadline = fcl_seconds() + o->seconds;
     for (int c = 0; c < FCL_GEMM_CLASSES && st == FCL_SUCCESS; c++) {
         fcl_gemm_tune_class *r = &report[c];
         if (!r->used)
             continue;
-        r->start = net->gemm_configs[c];
+        r->start = ctx->configs[c];
         if (o->progress) {
             char name[64];
             fcl_gemm_class_name(c, name, sizeof name);
@@ -406,34 +389,35 @@ fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_sh
                    r->shape.N, r->shape.K, r->shape.chunks * r->shape.batch);
             fflush(stdout);
         }
-        st = tune_class(net, o, deadline, r);
+        st = tune_class(ctx, &rng, o, deadline, r);
         if (st == FCL_SUCCESS && r->best_gflops > 0) {
             db->has[c] = true;
             db->config[c] = r->best;
             db->gflops[c] = r->best_gflops;
         }
     }
-    fcl_net_destroy(net);
-    fcl_model_destroy(m);
+    fcl_gemm_ctx_destroy(ctx);
     return st;
 }
 
-fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int batch, bool training, double seconds,
-                                   bool progress)
+bool fcl_gemm_tune_wanted(const fcl_runtime *rt, double seconds)
 {
-    fcl_gemm_recorder rec = {0};
+    char path[4200];
+    return seconds > 0 && !getenv("FACECL_GEMM_CONFIG") && fcl_gemm_db_path(rt, path, sizeof path);
+}
+
+fcl_status fcl_gemm_tune_missing(fcl_runtime *rt, fcl_gemm_shape *shapes, int n_shapes, double seconds, bool progress)
+{
     fcl_gemm_db db;
     fcl_gemm_tune_class report[FCL_GEMM_CLASSES];
     char path[4200];
-    if (seconds <= 0 || getenv("FACECL_GEMM_CONFIG") || !fcl_gemm_db_path(rt, path, sizeof path))
+    if (!fcl_gemm_tune_wanted(rt, seconds) || !fcl_gemm_db_path(rt, path, sizeof path))
         return FCL_SUCCESS; /* turned off, overridden, or nowhere to keep the result */
-    fcl_status st = fcl_gemm_record(rt, model, batch, training, &rec);
-    if (st == FCL_SUCCESS)
-        st = fcl_gemm_db_load(rt, &db);
+    fcl_status st = fcl_gemm_db_load(rt, &db);
     int missing = 0; /* keep only the shapes of classes the file lacks */
-    for (int i = 0; st == FCL_SUCCESS && i < rec.n; i++)
-        if (!db.has[fcl_gemm_class(&rec.shapes[i])])
-            rec.shapes[missing++] = rec.shapes[i];
+    for (int i = 0; st == FCL_SUCCESS && i < n_shapes; i++)
+        if (!db.has[fcl_gemm_class(&shapes[i])])
+            shapes[missing++] = shapes[i];
     if (st == FCL_SUCCESS && missing > 0) {
         if (progress) {
             printf("first use of %s for these shapes: tuning the GEMM kernels (at most %.0f s; kept in %s;\n"
@@ -441,7 +425,7 @@ fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int 
             fflush(stdout);
         }
         const fcl_gemm_tune_options o = {.seconds = seconds};
-        st = fcl_gemm_tune(rt, rec.shapes, missing, &o, &db, report);
+        st = fcl_gemm_tune(rt, shapes, missing, &o, &db, report);
         /* Classes the budget did not reach keep their configuration, recorded (0 GFLOP/s:
          * not measured) so that first use happens once; `facecl tune` searches them all. */
         for (int c = 0; st == FCL_SUCCESS && c < FCL_GEMM_CLASSES; c++)
@@ -450,6 +434,5 @@ fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int 
         if (st == FCL_SUCCESS && fcl_gemm_db_save(rt, &db) != FCL_SUCCESS)
             fcl_log(FCL_LOG_WARN, "the tuning is used in this run only");
     }
-    free(rec.shapes);
     return st;
 }
