@@ -421,7 +421,7 @@ int main(int argc, char **argv)
         printf("tuning the GEMMs of %s (training, batch %d; at most %.0f s for what the tuning file lacks)\n",
                models[i]->name, TRAIN_BATCH, tune_seconds);
         fflush(stdout);
-        st = fcl_gemm_tune_first_use(rt, models[i], TRAIN_BATCH, true, tune_seconds, false);
+        st = fcl_gemm_tune_first_use(rt, models[i], TRAIN_BATCH, true, tune_seconds, NULL);
     }
 
     /* GEMM rows: squares, then NN2's (the first model's) largest forward shapes. */

@@ -166,6 +166,11 @@ FCL_API fcl_status fcl_runtime_finish(fcl_runtime *rt);
  * `facecl devices --build` and the start-up benchmark. */
 FCL_API fcl_status fcl_runtime_build_all(fcl_runtime *rt);
 
+/* `facecl devices --check`: builds every kernel file (*build_ms: how long that took),
+ * then runs a kernel over 1000 floats, not a multiple of any work-group size, and reads
+ * them back; *wrong counts the values that came back wrong (0 on a sound device). */
+FCL_API fcl_status fcl_runtime_self_test(fcl_runtime *rt, double *build_ms, int *wrong);
+
 /* Names of the embedded kernel files ("conv.cl", ...), NULL-terminated. */
 FCL_API const char *const *fcl_kernel_files(void);
 
@@ -307,7 +312,7 @@ typedef struct fcl_train_options {
     void *progress_user;
     double progress_seconds; /* between reports (15) */
     long stop_at;          /* > 0: pause after this step with a checkpoint, as if interrupted */
-    bool profile;          /* per-kernel device times to stdout at the end (a runtime with profiling) */
+    bool profile;          /* time every kernel (a runtime with profiling): summary.profile */
     volatile sig_atomic_t *stop; /* when *stop becomes non-zero: checkpoint, return FCL_ERR_INTERRUPTED */
 } fcl_train_options;
 
@@ -322,6 +327,7 @@ typedef struct fcl_train_summary {
     uint64_t gemm_macs;               /* multiply-adds the device ran in this run's steps */
     long skipped_batches; /* not finite, under FCL_ON_NUMERIC_SKIP */
     int unreadable_images;
+    char *profile; /* with options.profile: device time per kernel and per layer, a table (free() it) */
 } fcl_train_summary;
 
 /* Trains model's embedding on data; out_dir gets the checkpoint, the final weights and

@@ -330,7 +330,7 @@ static fcl_status run_one(fcl_runtime *rt, const fcl_model *m, const fcl_dataset
     eo.out_dir = eval_dir;
     eo.far_images = o->far_images;
     eo.gallery_images = o->gallery_images;
-    eo.progress = 0;
+    eo.report = (fcl_reporter){0};
     fcl_eval_result r;
     if (st == FCL_SUCCESS)
         st = fcl_evaluate(net, test, train, &eo, &r);
@@ -422,8 +422,9 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
             if (g > report->gemm_gflops)
                 report->gemm_gflops = g, report->gemm_n = n;
         }
-    if (st == FCL_SUCCESS && o->progress)
-        printf("device GEMM ceiling (facecl's GEMM, best of n = 512 and 1024): %.1f GFLOP/s\n", report->gemm_gflops);
+    if (st == FCL_SUCCESS)
+        fcl_report(&o->report, "device GEMM ceiling (facecl's GEMM, best of n = 512 and 1024): %.1f GFLOP/s",
+                   report->gemm_gflops);
 
     /* Calibrate every model first, so the whole sweep's duration is known up front. */
     const double host_rate = host_distances_per_second();
@@ -434,10 +435,8 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
     for (int i = 0; i < o->n_models && st == FCL_SUCCESS; i++) {
         fcl_sweep_model *sm = &report->models[i];
         snprintf(sm->name, sizeof sm->name, "%s", models[i]->name);
-        if (o->progress) {
-            printf("calibrating %s (%.2fM multiply-adds per image)...\n", sm->name, fcl_model_macs(models[i]) / 1e6);
-            fflush(stdout);
-        }
+        fcl_report(&o->report, "calibrating %s (%.2fM multiply-adds per image)...", sm->name,
+                   fcl_model_macs(models[i]) / 1e6);
         st = calibrate(rt, models[i], train, o, sm);
         for (int s = 1; s <= o->seeds && st == FCL_SUCCESS; s++) {
             char path[4400];
@@ -453,12 +452,11 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
         }
     }
     report->n_models = o->n_models;
-    if (st == FCL_SUCCESS && o->progress) {
+    if (st == FCL_SUCCESS) {
         char text[32];
         format_minutes(expected, text, sizeof text);
-        printf("%d of %d runs to do (%d models x %d seeds); expected duration: about %s\n\n", remaining,
-               o->n_models * o->seeds, o->n_models, o->seeds, text);
-        fflush(stdout);
+        fcl_report(&o->report, "%d of %d runs to do (%d models x %d seeds); expected duration: about %s\n", remaining,
+                   o->n_models * o->seeds, o->n_models, o->seeds, text);
     }
 
     for (int i = 0, n = 0; i < o->n_models && st == FCL_SUCCESS; i++) {
@@ -476,22 +474,16 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
                 st = FCL_ERR_INTERRUPTED;
                 break;
             }
-            if (o->progress) {
-                printf("[%d/%d] %s, seed %d: %ld steps\n", ++n, remaining, sm->name, s, sm->steps);
-                fflush(stdout);
-            }
+            fcl_report(&o->report, "[%d/%d] %s, seed %d: %ld steps", ++n, remaining, sm->name, s, sm->steps);
             st = run_one(rt, models[i], train, test, o, sm, s, dir, run);
             if (st == FCL_SUCCESS)
                 st = fcl_sweep_run_write(path, run);
             if (st != FCL_SUCCESS)
                 break;
             sm->n_runs++;
-            if (o->progress) {
-                printf("    10-fold %.2f%%  VAL %.1f%% @ FAR %.0e  rank-1 %.2f%%  (training %.1f s at %.0f img/s)\n",
+            fcl_report(&o->report, "    10-fold %.2f%%  VAL %.1f%% @ FAR %.0e  rank-1 %.2f%%  (training %.1f s at %.0f img/s)",
                        100 * run->accuracy, 100 * run->val, run->far, 100 * run->rank1, run->train_seconds,
                        run->train_images_per_second);
-                fflush(stdout);
-            }
         }
     }
     if (st == FCL_ERR_INTERRUPTED)

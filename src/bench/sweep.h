@@ -28,7 +28,8 @@ typedef struct fcl_sweep_options {
     int P, K;
     const char *out_dir;
     int far_images, gallery_images; /* evaluation sizes (fcl_eval_options) */
-    int progress;                   /* 0 quiet, 1 lines, 2 a live line */
+    int progress;                   /* training's lines: 0 quiet, 1 lines, 2 a live line */
+    fcl_reporter report;            /* the sweep's own lines (none: quiet) */
     fcl_train_progress_fn train_progress; /* each run's training reports (NULL: none) */
     void *train_progress_user;
     volatile sig_atomic_t *stop;    /* set: checkpoint the current run and return */

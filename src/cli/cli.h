@@ -40,6 +40,8 @@ double cli_tune_seconds(void);
  * or 2 for one live line rewritten in place (a terminal). cli_train_progress_mode says
  * which suits stdout (0 with quiet); cli_train_progress_set puts the printer into o. */
 void cli_train_progress(const fcl_train_progress *p, void *user);
+/* The library's progress lines (fcl_reporter) on stdout. */
+fcl_reporter cli_reporter(void);
 int cli_train_progress_mode(bool quiet);
 void cli_train_progress_set(fcl_train_options *o, int *mode);
 

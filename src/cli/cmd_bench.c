@@ -134,6 +134,7 @@ static int flops_accuracy(int argc, char **argv)
                            .gallery_images = (int)(gallery ? gallery : preset->gallery_images),
                            .progress = cli_train_progress_mode(quiet), .stop = &stop_requested};
     o.train_progress = o.progress ? cli_train_progress : NULL;
+    o.report = o.progress ? cli_reporter() : (fcl_reporter){0};
     o.train_progress_user = &o.progress;
     ok = parse_models(models, paths, &o);
     free(models);

@@ -185,8 +185,9 @@ int cmd_cluster(int argc, char **argv)
         st = emb && cluster ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
         printf("facecl cluster: %d images of %s, threshold %.4f%s\n", n, data_dir, threshold,
                given >= 0 ? "" : " (stored by facecl eval)");
+        const fcl_reporter report = cli_reporter();
         if (st == FCL_SUCCESS)
-            st = fcl_embed_dataset_images(s.net, &d, NULL, n, emb, 1);
+            st = fcl_embed_dataset_images(s.net, &d, NULL, n, emb, &report);
         if (st == FCL_SUCCESS)
             st = fcl_cluster(emb, n, dim, threshold, cluster, &n_clusters);
         char default_out[4096];

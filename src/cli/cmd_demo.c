@@ -85,8 +85,9 @@ int cmd_demo(int argc, char **argv)
                "device [%d] %s; output %s\n\n", m->name, fcl_model_macs(m) / 1e6, fcl_model_trainable(m),
                rt->info.index, rt->info.name, o.out_dir);
         fflush(stdout);
-        fcl_train_summary sum;
-        st = fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, true);
+        fcl_train_summary sum = {0};
+        const fcl_reporter report = cli_reporter();
+        st = fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, &report);
         if (st == FCL_SUCCESS)
             st = fcl_train(rt, m, &train, &o, &sum);
         if (st == FCL_SUCCESS)

@@ -1,7 +1,5 @@
 /* facecl devices: what OpenCL sees, and (with --check) whether facecl runs there. */
 #include "cli/cli.h"
-#include "runtime/clock.h"
-#include "runtime/runtime.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -94,48 +92,15 @@ static int check_device(int index)
     fcl_runtime *rt = cli_open_runtime(spec, NULL);
     if (!rt)
         return 1;
-    double t0 = fcl_seconds() * 1e3;
-    fcl_status st = fcl_runtime_build_all(rt);
-    double built = fcl_seconds() * 1e3 - t0;
-    enum { N = 1000 }; /* not a multiple of any work-group size */
-    float host[N];
-    cl_mem buf = NULL;
-    cl_kernel k = NULL;
-    if (st == FCL_SUCCESS)
-        st = fcl_kernel_create(rt, "tensor.cl", "", "fill", &k);
-    if (st == FCL_SUCCESS) {
-        cl_int err;
-        buf = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, sizeof host, NULL, &err);
-        cl_uint off = 0, n = N;
-        float value = 0.5f;
-        size_t global = N;
-        if (err == CL_SUCCESS)
-            err = clSetKernelArg(k, 0, sizeof buf, &buf);
-        if (err == CL_SUCCESS)
-            err = clSetKernelArg(k, 1, sizeof off, &off);
-        if (err == CL_SUCCESS)
-            err = clSetKernelArg(k, 2, sizeof value, &value);
-        if (err == CL_SUCCESS)
-            err = clSetKernelArg(k, 3, sizeof n, &n);
-        if (err == CL_SUCCESS)
-            err = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, NULL, 0, NULL, NULL);
-        if (err == CL_SUCCESS)
-            err = clEnqueueReadBuffer(rt->queue, buf, CL_TRUE, 0, sizeof host, host, 0, NULL, NULL);
-        st = err;
-    }
-    int bad = 0;
-    for (int i = 0; st == FCL_SUCCESS && i < N; i++)
-        bad += host[i] != 0.5f;
+    double built;
+    int bad;
+    fcl_status st = fcl_runtime_self_test(rt, &built, &bad);
     if (st != FCL_SUCCESS)
-        printf("[%d] %s: FAILED: %s\n", index, rt->info.name, fcl_status_str(st));
+        printf("[%d] %s: FAILED: %s\n", index, fcl_runtime_device(rt)->name, fcl_status_str(st));
     else if (bad)
-        printf("[%d] %s: FAILED: %d of %d values wrong\n", index, rt->info.name, bad, N);
+        printf("[%d] %s: FAILED: %d of 1000 values wrong\n", index, fcl_runtime_device(rt)->name, bad);
     else
-        printf("[%d] %s: ok (kernels built in %.0f ms, test kernel verified)\n", index, rt->info.name, built);
-    if (k)
-        clReleaseKernel(k);
-    if (buf)
-        clReleaseMemObject(buf);
+        printf("[%d] %s: ok (kernels built in %.0f ms, test kernel verified)\n", index, fcl_runtime_device(rt)->name, built);
     fcl_runtime_destroy(rt);
     return st != FCL_SUCCESS || bad;
 }

@@ -71,7 +71,8 @@ int cmd_eval(int argc, char **argv)
     if (!out_dir)
         out_dir = cli_path_beside(weights, "eval", default_out, sizeof default_out);
     o.out_dir = out_dir;
-    o.progress = !json;
+    if (!json)
+        o.report = cli_reporter();
     const char *data_dir = argv[optind + 1];
     fcl_dataset test = {0}, gallery = {0};
     fcl_status st = fcl_dataset_open(data_dir, "t10k", &test);

@@ -219,10 +219,15 @@ int cmd_train(int argc, char **argv)
         o.stop = &stop_requested;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        fcl_train_summary sum;
-        st = o.resume ? FCL_SUCCESS : fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, progress > 0);
+        fcl_train_summary sum = {0};
+        const fcl_reporter report = cli_reporter();
+        st = o.resume ? FCL_SUCCESS
+                      : fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, progress > 0 ? &report : NULL);
         if (st == FCL_SUCCESS)
             st = fcl_train(rt, m, &data, &o, &sum);
+        if (sum.profile)
+            fputs(sum.profile, stdout);
+        free(sum.profile);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         if (sum.unreadable_images)

@@ -147,7 +147,7 @@ int cmd_tune(int argc, char **argv)
         }
         fcl_gemm_db db;
         fcl_gemm_tune_class report[FCL_GEMM_CLASSES];
-        const fcl_gemm_tune_options o = {.seconds = seconds, .progress = !quiet};
+        const fcl_gemm_tune_options o = {.seconds = seconds, .report = quiet ? (fcl_reporter){0} : cli_reporter()};
         if (st == FCL_SUCCESS) {
             if (!quiet)
                 printf("tuning on %s (%s); tuning file %s\n", rt->info.name, rt->info.driver_version, db_path);

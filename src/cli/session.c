@@ -142,3 +142,12 @@ void cli_train_progress_set(fcl_train_options *o, int *mode)
     o->progress_user = mode;
     o->progress_seconds = *mode == 2 ? 0.5 : 15;
 }
+
+static void print_line(const char *text, void *user)
+{
+    (void)user;
+    printf("%s\n", text);
+    fflush(stdout);
+}
+
+fcl_reporter cli_reporter(void) { return (fcl_reporter){.line = print_line}; }

@@ -13,10 +13,11 @@
 
 fcl_eval_options fcl_eval_defaults(void)
 {
-    return (fcl_eval_options){.far_images = 3000, .far = 1e-3, .gallery_images = 10000, .progress = 1};
+    return (fcl_eval_options){.far_images = 3000, .far = 1e-3, .gallery_images = 10000};
 }
 
-fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out, int progress)
+fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out,
+                                    const fcl_reporter *report)
 {
     const fcl_shape in = net->model->nodes[0].out;
     const size_t per = (size_t)fcl_shape_size(in), dim = (size_t)fcl_shape_size(fcl_model_output(net->model)->out);
@@ -31,10 +32,9 @@ fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const in
             st = fcl_net_forward(net, batch, emb);
         if (st == FCL_SUCCESS)
             memcpy(out + (size_t)start * dim, emb, (size_t)count * dim * sizeof *emb);
-        if (progress && fcl_seconds() - shown > 10) {
+        if (fcl_seconds() - shown > 10) {
             shown = fcl_seconds();
-            printf("  embedded %d/%d images (%.0f/s)\n", start + count, n, (start + count) / (shown - t0));
-            fflush(stdout);
+            fcl_report(report, "  embedded %d/%d images (%.0f/s)", start + count, n, (start + count) / (shown - t0));
         }
     }
     free(batch);
@@ -150,12 +150,11 @@ fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset
         st = FCL_ERR_OUT_OF_HOST_MEMORY;
     double t0 = fcl_seconds();
     if (st == FCL_SUCCESS) {
-        if (o->progress)
-            printf("embedding %d test images%s\n", test->n, n_gallery ? " and the gallery" : "");
-        st = fcl_embed_dataset_images(net, test, NULL, test->n, emb, o->progress);
+        fcl_report(&o->report, "embedding %d test images%s", test->n, n_gallery ? " and the gallery" : "");
+        st = fcl_embed_dataset_images(net, test, NULL, test->n, emb, &o->report);
     }
     if (st == FCL_SUCCESS && n_gallery)
-        st = fcl_embed_dataset_images(net, gallery, NULL, n_gallery, gemb, o->progress);
+        st = fcl_embed_dataset_images(net, gallery, NULL, n_gallery, gemb, &o->report);
     r->embed_seconds = fcl_seconds() - t0;
     r->images_per_second = (test->n + n_gallery) / r->embed_seconds;
     if (st == FCL_SUCCESS)

@@ -16,7 +16,7 @@ typedef struct fcl_eval_options {
     int far_images;         /* all pairs among the first N test images give VAL at FAR */
     double far;             /* target false accept rate (1e-3) */
     int gallery_images;     /* gallery for identification (from the gallery set, or the test set) */
-    int progress;
+    fcl_reporter report; /* progress lines (none: quiet) */
 } fcl_eval_options;
 
 fcl_eval_options fcl_eval_defaults(void);
@@ -33,7 +33,8 @@ typedef struct fcl_eval_result {
 } fcl_eval_result;
 
 /* Embeds images idx[0..n) of d in batches of net->batch (inference net) into out (n x dim). */
-fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out, int progress);
+fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const int *idx, int n, float *out,
+                                    const fcl_reporter *report);
 
 /* test: pairs and queries; gallery: identification gallery (NULL: leave-one-out on test). */
 fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset *gallery,

@@ -175,7 +175,7 @@ fcl_status fcl_gemm_clblast_run(fcl_gemm_ctx *ctx, const fcl_gemm *g);
 
 typedef struct fcl_gemm_tune_options {
     double seconds; /* for the whole search; a class not reached keeps what it had (<= 0: no limit) */
-    bool progress;  /* a line per class on stdout */
+    fcl_reporter report; /* a line per class (none: quiet) */
 } fcl_gemm_tune_options;
 
 /* What the tuner did for one shape class. */
@@ -198,8 +198,9 @@ fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_sh
  * FACECL_GEMM_CONFIG, a cache directory to keep the file in. */
 bool fcl_gemm_tune_wanted(const fcl_runtime *rt, double seconds);
 /* The classes of shapes[] (reordered) that the tuning file lacks, tuned within
- * `seconds`, and the file saved; with progress, says so on stdout first (a model's
+ * `seconds`, and the file saved; says so to report first (a model's
  * first use on a device: src/graph/gemm_shapes.c records its shapes). */
-fcl_status fcl_gemm_tune_missing(fcl_runtime *rt, fcl_gemm_shape *shapes, int n_shapes, double seconds, bool progress);
+fcl_status fcl_gemm_tune_missing(fcl_runtime *rt, fcl_gemm_shape *shapes, int n_shapes, double seconds,
+                                 const fcl_reporter *report);
 
 #endif

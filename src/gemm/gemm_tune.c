@@ -382,13 +382,10 @@ fcl_status fcl_gemm_tune(fcl_runtime *rt, const fcl_gemm_shape *shapes, int n_sh
         if (!r->used)
             continue;
         r->start = ctx->configs[c];
-        if (o->progress) {
-            char name[64];
-            fcl_gemm_class_name(c, name, sizeof name);
-            printf("tuning %-18s on %s M=%d N=%d K=%d x %d ...\n", name, r->shape.trans_a ? "TN" : "NN", r->shape.M,
-                   r->shape.N, r->shape.K, r->shape.chunks * r->shape.batch);
-            fflush(stdout);
-        }
+        char name[64];
+        fcl_gemm_class_name(c, name, sizeof name);
+        fcl_report(&o->report, "tuning %-18s on %s M=%d N=%d K=%d x %d ...", name, r->shape.trans_a ? "TN" : "NN",
+                   r->shape.M, r->shape.N, r->shape.K, r->shape.chunks * r->shape.batch);
         st = tune_class(ctx, &rng, o, deadline, r);
         if (st == FCL_SUCCESS && r->best_gflops > 0) {
             db->has[c] = true;
@@ -406,7 +403,8 @@ bool fcl_gemm_tune_wanted(const fcl_runtime *rt, double seconds)
     return seconds > 0 && !getenv("FACECL_GEMM_CONFIG") && fcl_gemm_db_path(rt, path, sizeof path);
 }
 
-fcl_status fcl_gemm_tune_missing(fcl_runtime *rt, fcl_gemm_shape *shapes, int n_shapes, double seconds, bool progress)
+fcl_status fcl_gemm_tune_missing(fcl_runtime *rt, fcl_gemm_shape *shapes, int n_shapes, double seconds,
+                                 const fcl_reporter *notes)
 {
     fcl_gemm_db db;
     fcl_gemm_tune_class report[FCL_GEMM_CLASSES];
@@ -419,11 +417,8 @@ fcl_status fcl_gemm_tune_missing(fcl_runtime *rt, fcl_gemm_shape *shapes, int n_
         if (!db.has[fcl_gemm_class(&shapes[i])])
             shapes[missing++] = shapes[i];
     if (st == FCL_SUCCESS && missing > 0) {
-        if (progress) {
-            printf("first use of %s for these shapes: tuning the GEMM kernels (at most %.0f s; kept in %s;\n"
-                   "--tune-seconds 0 skips this, `facecl tune` tunes at length)\n", rt->info.name, seconds, path);
-            fflush(stdout);
-        }
+        fcl_report(notes, "first use of %s for these shapes: tuning the GEMM kernels (at most %.0f s; kept in %s;\n"
+                           "--tune-seconds 0 skips this, `facecl tune` tunes at length)", rt->info.name, seconds, path);
         const fcl_gemm_tune_options o = {.seconds = seconds};
         st = fcl_gemm_tune(rt, shapes, missing, &o, &db, report);
         /* Classes the budget did not reach keep their configuration, recorded (0 GFLOP/s:

@@ -29,14 +29,14 @@ fcl_status fcl_gemm_record(fcl_runtime *rt, const fcl_model *model, int batch, b
 }
 
 fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int batch, bool training, double seconds,
-                                   bool progress)
+                                   const fcl_reporter *report)
 {
     if (!fcl_gemm_tune_wanted(rt, seconds))
         return FCL_SUCCESS; /* turned off, overridden, or nowhere to keep the result */
     fcl_gemm_recorder rec = {0};
     fcl_status st = fcl_gemm_record(rt, model, batch, training, &rec);
     if (st == FCL_SUCCESS)
-        st = fcl_gemm_tune_missing(rt, rec.shapes, rec.n, seconds, progress);
+        st = fcl_gemm_tune_missing(rt, rec.shapes, rec.n, seconds, report);
     free(rec.shapes);
     return st;
 }

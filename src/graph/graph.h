@@ -199,9 +199,9 @@ static inline fcl_status fcl_net_gemm(fcl_net *net, const fcl_gemm *g) { return 
 fcl_status fcl_gemm_record(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_gemm_recorder *rec);
 /* On a model's first use on a device: tunes the classes its shapes use that the tuning
  * file lacks, within `seconds` (<= 0 does nothing, as does FACECL_GEMM_CONFIG), and
- * saves the file. With progress, says so on stdout first. */
+ * saves the file; says so to report (may be NULL) first. */
 fcl_status fcl_gemm_tune_first_use(fcl_runtime *rt, const fcl_model *model, int batch, bool training, double seconds,
-                                   bool progress);
+                                   const fcl_reporter *report);
 
 /* After backward: FCL_SUCCESS when every parameter gradient is finite; otherwise logs
  * the first tensor whose gradient holds NaN or Inf, by name ("conv1.weight"), and

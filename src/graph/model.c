@@ -456,18 +456,34 @@ static int find_node(const fcl_model *m, const char *name)
     return -1;
 }
 
-/* Whether `from` reaches `to` along inputs, each node visited once (seen: n_nodes flags). */
-static bool reaches(const fcl_model *m, int from, int to, bool *seen)
+/* Whether `from` reaches `to` along inputs: a depth-first walk with a stack of its own
+ * (a long file must not exhaust the C stack), each node visited once. */
+static fcl_status reaches(const fcl_model *m, int from, int to, bool *out)
 {
-    if (from == to)
-        return true;
-    if (seen[from])
-        return false;
-    seen[from] = true;
-    for (int j = 0; j < m->nodes[from].n_inputs; j++)
-        if (reaches(m, m->nodes[from].inputs[j], to, seen))
-            return true;
-    return false;
+    bool *seen = calloc((size_t)m->n_nodes, sizeof *seen);
+    int *stack = malloc((size_t)m->n_nodes * FCL_MAX_INPUTS * sizeof *stack);
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    int top = 0;
+    stack[top++] = from;
+    *out = false;
+    while (top > 0 && !*out) {
+        const int i = stack[--top];
+        if (i == to)
+            *out = true;
+        else if (!seen[i]) {
+            seen[i] = true;
+            for (int j = 0; j < m->nodes[i].n_inputs; j++)
+                if (!seen[m->nodes[i].inputs[j]])
+                    stack[top++] = m->nodes[i].inputs[j];
+        }
+    }
+    free(seen);
+    free(stack);
+    return FCL_SUCCESS;
 }
 
 /* Turns every `in=` list into input indices; each input must be defined above its
@@ -498,11 +514,9 @@ static fcl_status resolve_inputs(parser *p)
             if (nd->inputs[j] < i)
                 continue;
             const fcl_node *src = &m->nodes[nd->inputs[j]];
-            bool *seen = calloc((size_t)m->n_nodes, sizeof *seen);
-            if (!seen)
+            bool cycle;
+            if (reaches(m, nd->inputs[j], i, &cycle) != FCL_SUCCESS)
                 return FCL_ERR_OUT_OF_HOST_MEMORY;
-            const bool cycle = reaches(m, nd->inputs[j], i, seen);
-            free(seen);
             if (cycle)
                 return fail(p, FCL_ERR_PARSE, "%s: reading '%s' makes a cycle (%s depends on %s)", nd->name,
                             src->name, src->name, nd->name);

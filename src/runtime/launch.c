@@ -1,4 +1,5 @@
 #include "runtime/launch.h"
+#include "runtime/clock.h"
 
 #include <stdlib.h>
 
@@ -112,4 +113,32 @@ fcl_status fcl_launch_grid(fcl_launcher *l, const fcl_kernel_def *k, cl_uint dim
         if (global[d] == 0)
             return FCL_SUCCESS;
     return fcl_enqueue(l, k, NULL, dims, global, NULL, args, n_args);
+}
+
+fcl_status fcl_runtime_self_test(fcl_runtime *rt, double *build_ms, int *wrong)
+{
+    static const fcl_kernel_def fill = {"tensor.cl", "fill"};
+    enum { N = 1000 }; /* not a multiple of any work-group size */
+    *wrong = 0;
+    const double t0 = fcl_seconds();
+    fcl_status st = fcl_runtime_build_all(rt);
+    *build_ms = (fcl_seconds() - t0) * 1e3;
+    cl_mem buf = NULL;
+    if (st == FCL_SUCCESS)
+        st = fcl_runtime_buffer(rt, N, 0.0f, &buf);
+    fcl_launcher l;
+    fcl_launcher_init(&l, rt);
+    if (st == FCL_SUCCESS) /* fill writes eight floats a work-item: N / 8, rounded up */
+        st = FCL_LAUNCH_ON(&l, &fill, (N + 7) / 8, FCL_M(buf), FCL_U(0), FCL_F(0.5f), FCL_U(N));
+    float host[N];
+    if (st == FCL_SUCCESS) {
+        cl_int err = clEnqueueReadBuffer(rt->queue, buf, CL_TRUE, 0, sizeof host, host, 0, NULL, NULL);
+        st = err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clEnqueueReadBuffer", err);
+    }
+    for (int i = 0; st == FCL_SUCCESS && i < N; i++)
+        *wrong += host[i] != 0.5f;
+    fcl_launcher_release(&l);
+    if (buf)
+        clReleaseMemObject(buf);
+    return st;
 }

@@ -52,3 +52,15 @@ void fcl_log(fcl_log_level level, const char *fmt, ...)
     sink(level, big, sink_user);
     free(big);
 }
+
+void fcl_report(const fcl_reporter *r, const char *fmt, ...)
+{
+    if (!r || !r->line)
+        return;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    r->line(text, r->user);
+}

@@ -316,8 +316,12 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         st = save_checkpoint(&r, o->steps, 0, r.path[1], false);
     if (log)
         fclose(log);
-    if (o->profile && r.net)
-        fcl_net_print_profile(r.net, stdout);
+    size_t length;
+    FILE *table = o->profile && r.net ? open_memstream(&out->profile, &length) : NULL;
+    if (table) {
+        fcl_net_print_profile(r.net, table);
+        fclose(table);
+    }
     fcl_optimizer_destroy(r.opt);
     fcl_net_destroy(r.net);
     fcl_model_destroy(head);
