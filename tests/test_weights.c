@@ -120,12 +120,21 @@ static void lying_headers_are_rejected(void **state)
     assert_int_equal(load_edited("\"F32\"", "\"F16\""), FCL_ERR_FORMAT);
     /* A tensor the model does not have, instead of one it needs. */
     assert_int_equal(load_edited("\"c1.weight\"", "\"c9.weight\""), FCL_ERR_FORMAT);
+    /* Two tensors over the same bytes (c1.bias inside c1.weight's), and a gap. */
+    assert_int_equal(load_edited("\"data_offsets\":[216,228]", "\"data_offsets\":[204,216]"), FCL_ERR_FORMAT);
+    assert_int_equal(load_edited("\"data_offsets\":[0,216]", "\"data_offsets\":[4,220]"), FCL_ERR_FORMAT);
     /* Broken JSON. */
     assert_int_equal(load_edited("{\"__metadata__\"", "[\"__metadata__\""), FCL_ERR_FORMAT);
-    /* A header length larger than the file. */
     char *file;
     size_t size;
     assert_int_equal(fcl_read_file(path, &file, &size), FCL_SUCCESS);
+    /* Bytes after the last tensor's data. */
+    char *longer = malloc(size + 4);
+    memcpy(longer, file, size);
+    memset(longer + size, 0, 4);
+    assert_int_equal(load_variant(longer, size + 4), FCL_ERR_FORMAT);
+    free(longer);
+    /* A header length larger than the file. */
     file[0] = (char)0xff, file[1] = (char)0xff, file[6] = 0x7f;
     assert_int_equal(load_variant(file, size), FCL_ERR_FORMAT);
     free(file);
@@ -197,6 +206,30 @@ static void metadata_can_be_set_later(void **state)
     free(file);
 }
 
+/* A header of 200,000 entries (14 MB) that is not this model's is refused. Its names
+ * were compared pairwise, which took 25 s at 40,000 and would pass the suite's 600 s
+ * timeout here; sorted once, it takes a fraction of a second. No clock is read: the
+ * timeout is the guard against the hang. */
+static void many_entries_are_refused_without_a_hang(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    fcl_strbuf h = {0};
+    fcl_strbuf_printf(&h, "{");
+    for (int i = 0; i < N; i++)
+        fcl_strbuf_printf(&h, "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "", i);
+    fcl_strbuf_printf(&h, "}");
+    assert_false(h.failed);
+    char *file = malloc(8 + h.len);
+    assert_non_null(file);
+    for (int i = 0; i < 8; i++)
+        file[i] = (char)((uint64_t)h.len >> (8 * i));
+    memcpy(file + 8, h.text, h.len);
+    assert_int_equal(load_variant(file, 8 + h.len), FCL_ERR_FORMAT);
+    free(file);
+    free(h.text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +237,7 @@ int main(void)
         cmocka_unit_test(header_is_standard_safetensors),
         cmocka_unit_test(every_truncation_is_rejected),
         cmocka_unit_test(lying_headers_are_rejected),
+        cmocka_unit_test(many_entries_are_refused_without_a_hang),
         cmocka_unit_test(nan_weights_are_rejected),
         cmocka_unit_test(weights_of_another_model_are_rejected),
         cmocka_unit_test(metadata_can_be_set_later),
