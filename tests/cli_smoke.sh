@@ -84,6 +84,21 @@ else
         "$work/e.csv" "$work/e-clblast.csv" && passed=$((passed + 1)) ||
         { failed=$((failed + 1)); echo "FAILED: CLBlast's embedding differs from facecl's kernels'"; }
 fi
+# A file name with a comma and a quote is one quoted CSV field (RFC 4180).
+cp "$work/a.pgm" "$work/x,\"y\".pgm"
+check "embed odd name" 0 "$facecl" embed "$models/fmnist-tiny.model" "$work/x,\"y\".pgm"
+expect_text "embed quotes the name" "$work/out" '^"[^,]*/x,""y"".pgm",'
+# An output that is an input is refused before anything is written (#20, item 10).
+cp "$work/a.pgm" "$work/victim.pgm"
+check "embed csv onto its image" 2 "$facecl" embed "$models/fmnist-tiny.model" "$work/victim.pgm" --csv "$work/victim.pgm"
+expect_text "embed names the clash" "$work/err" "also an input"
+cmp -s "$work/a.pgm" "$work/victim.pgm" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: the image was overwritten"; }
+# Standard output that cannot be written is an error, not exit 0 (#20, item 4).
+if [ -w /dev/full ]; then
+    "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm" >/dev/full 2>"$work/err"
+    [ $? = 1 ] && grep -q "standard output" "$work/err" && passed=$((passed + 1)) ||
+        { failed=$((failed + 1)); echo "FAILED: embed to a full disk"; sed 's/^/  | /' "$work/err"; }
+fi
 check "embed broken image" 1 "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm" "$work/broken.png"
 expect_text "broken image named" "$work/err" "broken.png"
 check "embed zero-height image" 1 "$facecl" embed "$models/fmnist-tiny.model" "$work/empty.ppm"
@@ -188,6 +203,10 @@ expect_text "cluster quality" "$work/out" "adjusted Rand index"
 check "cluster plain folder" 0 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/faces/ann" --threshold 0.5
 expect_text "cluster writes next to the weights" "$work/out" "run/clusters.csv"
 check "cluster bad threshold" 2 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/faces" --threshold 9
+cp "$w" "$work/w-copy.safetensors"
+check "cluster out onto the weights" 2 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/faces" \
+    --out "$w"
+cmp -s "$w" "$work/w-copy.safetensors" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: weights overwritten"; }
 check "cluster empty folder" 1 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/no-icds" --threshold 1
 expect_text "cluster empty folder explained" "$work/err" "no readable"
 

@@ -1,6 +1,7 @@
 /* Whole networks on the device: NN2's forward pass gives unit-norm embeddings, and the
  * inference plan (activations sharing memory by lifetime) computes what the training
  * plan (every activation apart) computes. */
+#include "eval/evaluate.h"
 #include "graph/graph.h"
 #include "io/safetensors.h"
 
@@ -195,6 +196,39 @@ static void too_large_for_the_device_says_how_much(void **state)
     fcl_model_destroy(m);
 }
 
+/* Weights that are finite but huge overflow in the forward pass: evaluation (and
+ * clustering) stop with an error naming the image instead of scoring NaN distances,
+ * which hung the ROC (issue #20, item 1). */
+static void overflowing_embeddings_stop_the_evaluation(void **state)
+{
+    (void)state;
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse("input h=4 w=4 c=1\nconv c k=3 c=2\nfc e c=3\nl2norm l\n", "huge", &m),
+                     FCL_SUCCESS);
+    fcl_net *net;
+    assert_int_equal(fcl_net_create(rt, m, 2, false, &net), FCL_SUCCESS);
+    float *p = malloc(m->n_params * sizeof *p);
+    for (size_t i = 0; i < m->n_params; i++)
+        p[i] = 3e38f;
+    assert_int_equal(fcl_net_write(net, net->params, 0, m->n_params, p), FCL_SUCCESS);
+    unsigned char pixels[3 * 16];
+    int labels[3] = {0, 1, 0};
+    for (int i = 0; i < 3 * 16; i++)
+        pixels[i] = (unsigned char)(50 + i);
+    fcl_dataset d = {.source = "in memory", .n = 3, .n_classes = 2, .labels = labels, .pixels = pixels, .ih = 4,
+                     .iw = 4};
+    float emb[3 * 3];
+    fcl_set_log_level(FCL_LOG_ERROR + 1);
+    assert_int_equal(fcl_embed_dataset_images(net, &d, NULL, 3, emb, NULL), FCL_ERR_NUMERIC);
+    fcl_set_log_level(FCL_LOG_WARN);
+    /* Ordinary weights embed the same images. */
+    assert_int_equal(fcl_net_init_params(net, 3), FCL_SUCCESS);
+    assert_int_equal(fcl_embed_dataset_images(net, &d, NULL, 3, emb, NULL), FCL_SUCCESS);
+    free(p);
+    fcl_net_destroy(net);
+    fcl_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +238,7 @@ int main(void)
         cmocka_unit_test(too_large_for_the_device_says_how_much),
         cmocka_unit_test(skipping_the_input_gradient_keeps_parameter_gradients),
         cmocka_unit_test(fill_covers_exactly_its_range),
+        cmocka_unit_test(overflowing_embeddings_stop_the_evaluation),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

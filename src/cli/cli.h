@@ -4,6 +4,7 @@
 #include "facecl.h"
 #include "data/dataset.h"
 #include "graph/graph.h"
+#include "runtime/fileio.h"
 
 #include <stdio.h>
 
@@ -40,6 +41,14 @@ double cli_tune_seconds(void);
  * or 2 for one live line rewritten in place (a terminal). cli_train_progress_mode says
  * which suits stdout (0 with quiet); cli_train_progress_set puts the printer into o. */
 void cli_train_progress(const fcl_train_progress *p, void *user);
+/* Whether an output path names one of the inputs (the same file, through any link):
+ * then says so on stderr, naming the option; the caller exits 2 before anything is
+ * written. */
+bool cli_output_is_input(const char *who, const char *option, const char *out, const char *const *inputs,
+                         int n_inputs);
+/* text as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma,
+ * a quote or a line break. */
+void cli_csv_field(fcl_strbuf *b, const char *text);
 /* The library's progress lines (fcl_reporter) on stdout. */
 fcl_reporter cli_reporter(void);
 int cli_train_progress_mode(bool quiet);

@@ -53,10 +53,15 @@ static fcl_status write_csv(const char *path, const fcl_dataset *d, int n, const
     fcl_strbuf_printf(&s, d->n_classes ? "image,cluster,identity\n" : "image,cluster\n");
     for (int i = 0; i < n; i++) {
         if (d->paths)
-            fcl_strbuf_printf(&s, "%s,%d", d->paths[i], cluster[i]);
+            cli_csv_field(&s, d->paths[i]);
         else
-            fcl_strbuf_printf(&s, "t10k:%d,%d", i, cluster[i]);
-        fcl_strbuf_printf(&s, d->n_classes ? ",%s\n" : "\n", d->n_classes ? d->class_names[d->labels[i]] : "");
+            fcl_strbuf_printf(&s, "t10k:%d", i);
+        fcl_strbuf_printf(&s, ",%d", cluster[i]);
+        if (d->n_classes) {
+            fcl_strbuf_printf(&s, ",");
+            cli_csv_field(&s, d->class_names[d->labels[i]]);
+        }
+        fcl_strbuf_printf(&s, "\n");
     }
     fcl_status st = fcl_strbuf_status(&s);
     if (st == FCL_SUCCESS)
@@ -158,6 +163,9 @@ int cmd_cluster(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    const char *const inputs[3] = {argv[optind], weights, argv[optind + 1]};
+    if (cli_output_is_input("cluster", "--out", out, inputs, 3))
+        return 2;
     double threshold;
     if (!cli_threshold(weights, given, &threshold))
         return 1;

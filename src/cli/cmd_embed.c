@@ -22,20 +22,21 @@ static void usage(FILE *f)
 }
 
 typedef struct outputs {
-    FILE *csv;
+    bool csv;         /* rows wanted: on stdout, or in --csv */
+    fcl_strbuf rows;  /* the CSV, written whole at the end (a file atomically) */
     float *all;
-    size_t rows, dim;
+    size_t n, dim;
 } outputs;
 
 static void emit(outputs *o, const char *name, const float *e)
 {
     if (o->csv) {
-        fprintf(o->csv, "%s", name);
+        cli_csv_field(&o->rows, name);
         for (size_t j = 0; j < o->dim; j++)
-            fprintf(o->csv, ",%.7g", e[j]);
-        fputc('\n', o->csv);
+            fcl_strbuf_printf(&o->rows, ",%.7g", e[j]);
+        fcl_strbuf_printf(&o->rows, "\n");
     }
-    memcpy(o->all + o->rows++ * o->dim, e, o->dim * sizeof *e);
+    memcpy(o->all + o->n++ * o->dim, e, o->dim * sizeof *e);
 }
 
 int cmd_embed(int argc, char **argv)
@@ -64,6 +65,15 @@ int cmd_embed(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* Every input: the model, the weights, the images. */
+    const char *const *inputs = (const char *const *)argv + optind;
+    const int n_inputs = argc - optind;
+    const char *const weights_only[1] = {weights};
+    if (cli_output_is_input("embed", "--csv", csv_path, inputs, n_inputs) ||
+        cli_output_is_input("embed", "--npy", npy_path, inputs, n_inputs) ||
+        cli_output_is_input("embed", "--csv", csv_path, weights_only, 1) ||
+        cli_output_is_input("embed", "--npy", npy_path, weights_only, 1))
+        return 2;
     fcl_model *m;
     fcl_status st = fcl_model_load(argv[optind], &m);
     if (st != FCL_SUCCESS)
@@ -89,11 +99,7 @@ int cmd_embed(int argc, char **argv)
     o.all = malloc((size_t)n_images * o.dim * sizeof *o.all);
     if (st == FCL_SUCCESS && (!x || !y || !slot_of || !o.all))
         st = FCL_ERR_OUT_OF_HOST_MEMORY;
-    o.csv = csv_path ? fopen(csv_path, "w") : npy_path ? NULL : stdout;
-    if (st == FCL_SUCCESS && csv_path && !o.csv) {
-        fprintf(stderr, "facecl embed: cannot write %s\n", csv_path);
-        st = FCL_ERR_IO;
-    }
+    o.csv = csv_path || !npy_path;
     int skipped = 0;
     for (int start = 0; start < n_images && st == FCL_SUCCESS; start += batch) {
         int filled = 0;
@@ -111,10 +117,19 @@ int cmd_embed(int argc, char **argv)
         for (int k = 0; k < filled && st == FCL_SUCCESS; k++)
             emit(&o, images[slot_of[k]], y + (size_t)k * o.dim);
     }
-    if (o.csv && o.csv != stdout && fclose(o.csv) != 0 && st == FCL_SUCCESS)
+    if (st == FCL_SUCCESS && o.csv)
+        st = fcl_strbuf_status(&o.rows);
+    if (st == FCL_SUCCESS && csv_path && o.rows.len) /* a file: whole or not at all */
+        if ((st = fcl_write_file_atomic(csv_path, o.rows.text, o.rows.len)) != FCL_SUCCESS)
+            fprintf(stderr, "facecl embed: cannot write %s\n", csv_path);
+    if (st == FCL_SUCCESS && o.csv && !csv_path && o.rows.len &&
+        (fwrite(o.rows.text, 1, o.rows.len, stdout) != o.rows.len || fflush(stdout) != 0)) {
+        fprintf(stderr, "facecl embed: writing the embeddings to standard output failed\n");
         st = FCL_ERR_IO;
+    }
+    free(o.rows.text);
     if (st == FCL_SUCCESS && npy_path)
-        st = fcl_npy_save(npy_path, o.all, o.rows, o.dim);
+        st = fcl_npy_save(npy_path, o.all, o.n, o.dim);
     if (st == FCL_SUCCESS && skipped)
         fprintf(stderr, "facecl embed: %d of %d images could not be read and were skipped\n", skipped, n_images);
     free(x), free(y), free(slot_of), free(o.all);

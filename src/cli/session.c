@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 bool cli_open_fashion_mnist(const char *who, const char *dir, fcl_dataset *train, fcl_dataset *test)
@@ -151,3 +152,34 @@ static void print_line(const char *text, void *user)
 }
 
 fcl_reporter cli_reporter(void) { return (fcl_reporter){.line = print_line}; }
+
+void cli_csv_field(fcl_strbuf *b, const char *text)
+{
+    if (!strpbrk(text, ",\"\r\n")) {
+        fcl_strbuf_printf(b, "%s", text);
+        return;
+    }
+    fcl_strbuf_printf(b, "\"");
+    for (const char *c = text; *c; c++) {
+        if (*c == '"')
+            fcl_strbuf_printf(b, "\"\"");
+        else
+            fcl_strbuf_printf(b, "%c", *c);
+    }
+    fcl_strbuf_printf(b, "\"");
+}
+
+bool cli_output_is_input(const char *who, const char *option, const char *out, const char *const *inputs,
+                         int n_inputs)
+{
+    struct stat o, in;
+    if (!out || stat(out, &o) != 0)
+        return false; /* a file that does not exist yet is no input */
+    for (int i = 0; i < n_inputs; i++)
+        if (inputs[i] && stat(inputs[i], &in) == 0 && in.st_dev == o.st_dev && in.st_ino == o.st_ino) {
+            fprintf(stderr, "facecl %s: %s %s is also an input (%s): it would be overwritten; write elsewhere\n", who,
+                    option, out, inputs[i]);
+            return true;
+        }
+    return false;
+}

@@ -30,6 +30,16 @@ fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const in
             st = fcl_dataset_image(d, idx ? idx[start + i] : start + i, in.c, in.h, in.w, batch + i * per);
         if (st == FCL_SUCCESS)
             st = fcl_net_forward(net, batch, emb);
+        /* Finite weights can still overflow (every weight 3e38): scoring NaN distances
+         * would hang the ROC and print nonsense, so the first bad embedding stops it. */
+        for (size_t i = 0; st == FCL_SUCCESS && i < (size_t)count * dim; i++)
+            if (!isfinite(emb[i])) {
+                const int image = idx ? idx[start + (int)(i / dim)] : start + (int)(i / dim);
+                fcl_log(FCL_LOG_ERROR, "the embedding of image %d%s%s holds %g: the network overflows with these "
+                                       "weights (or they are broken), so nothing can be scored",
+                        image, d->paths ? ", " : "", d->paths ? d->paths[image] : "", emb[i]);
+                st = FCL_ERR_NUMERIC;
+            }
         if (st == FCL_SUCCESS)
             memcpy(out + (size_t)start * dim, emb, (size_t)count * dim * sizeof *emb);
         if (fcl_seconds() - shown > 10) {
