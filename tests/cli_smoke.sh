@@ -175,6 +175,13 @@ expect_text "negative softmax weight named" "$work/err" "softmax-weight"
 check "eval folder" 0 "$facecl" eval "$models/fmnist-tiny.model" --weights "$work/run/weights.safetensors" \
     "$work/faces" --far-images 12 --far 0.1
 expect_text "eval reports verification" "$work/out" "10-fold"
+# Weights where the threshold cannot be stored (a path through /proc/self/fd: readable,
+# but no file can be created beside it, even as root): the results are printed all the
+# same, with the threshold to pass by hand, exit 0 (#20, item 12).
+check "eval unwritable weights" 0 "$facecl" eval "$models/fmnist-tiny.model" --weights /proc/self/fd/3 \
+    "$work/faces" --far-images 12 --far 0.1 --out "$work/eval-ro" 3<"$work/run/weights.safetensors"
+expect_text "eval prints results anyway" "$work/out" "rank-1"
+expect_text "eval says to pass the threshold" "$work/err" "pass --threshold"
 [ -s "$work/run/eval/roc.svg" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: no ROC plot"; }
 printf '1 1\nann 1 2\nann 1 zed 2\n' >"$work/pairs.txt"
 check "eval bad pairs" 1 "$facecl" eval "$models/fmnist-tiny.model" --weights "$work/run/weights.safetensors" \

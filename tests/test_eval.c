@@ -209,7 +209,26 @@ static void generated_pairs_round_trip(void **state)
     for (int i = 0; i < p.n; i++) {
         assert_int_equal(d.labels[p.pairs[i].a] == d.labels[p.pairs[i].b], p.pairs[i].same);
         assert_int_not_equal(p.pairs[i].a, p.pairs[i].b);
+        for (int j = 0; j < i; j++) /* no pair twice, in either order (#20, item 6) */
+            if ((p.pairs[j].a == p.pairs[i].a && p.pairs[j].b == p.pairs[i].b) ||
+                (p.pairs[j].a == p.pairs[i].b && p.pairs[j].b == p.pairs[i].a))
+                fail_msg("pair %d (%d, %d) is pair %d again", i, p.pairs[i].a, p.pairs[i].b, j);
     }
+    /* 40 images of 4 identities hold 180 same pairs: asked for 3 folds of 70, each fold
+     * gets 60 of each kind, none twice; 200 folds cannot have one each: an error. */
+    assert_int_equal(fcl_pairs_generate(&d, 3, 70, 42, &q), FCL_SUCCESS);
+    assert_int_equal(q.per_fold, 60);
+    for (int i = 0; i < q.n; i++)
+        for (int j = 0; j < i; j++)
+            if ((q.pairs[j].a == q.pairs[i].a && q.pairs[j].b == q.pairs[i].b) ||
+                (q.pairs[j].a == q.pairs[i].b && q.pairs[j].b == q.pairs[i].a))
+                fail_msg("pair %d (%d, %d) is pair %d again", i, q.pairs[i].a, q.pairs[i].b, j);
+    fcl_pairs_free(&q);
+    const fcl_log_level level = fcl_get_log_level();
+    fcl_set_log_level(FCL_LOG_ERROR + 1);
+    const fcl_status too_many = fcl_pairs_generate(&d, 200, 1, 42, &q);
+    fcl_set_log_level(level);
+    assert_int_equal(too_many, FCL_ERR_INVALID_ARGUMENT);
     char path[64];
     snprintf(path, sizeof path, "/tmp/facecl-pairs-%ld.txt", (long)getpid());
     assert_int_equal(fcl_pairs_write(&p, &d, path), FCL_SUCCESS);

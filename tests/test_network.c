@@ -229,6 +229,35 @@ static void overflowing_embeddings_stop_the_evaluation(void **state)
     fcl_model_destroy(m);
 }
 
+/* All-zero weights put every image at one point: evaluation refuses, instead of
+ * storing a threshold below 0 or one that calls every pair "same" (#20, items 5, 6). */
+static void collapsed_embeddings_are_refused(void **state)
+{
+    (void)state;
+    enum { N = 160 };
+    fcl_model *m;
+    assert_int_equal(fcl_model_parse("input h=4 w=4 c=1\nconv c k=3 c=2\nfc e c=3\nl2norm l\n", "zero", &m),
+                     FCL_SUCCESS);
+    fcl_net *net;
+    assert_int_equal(fcl_net_create(rt, m, 16, false, &net), FCL_SUCCESS);
+    assert_int_equal(fcl_net_fill(net, net->params, 0, m->n_params, 0.0f), FCL_SUCCESS);
+    static unsigned char pixels[N * 16];
+    static int labels[N];
+    for (int i = 0; i < N * 16; i++)
+        pixels[i] = (unsigned char)(i * 37);
+    for (int i = 0; i < N; i++)
+        labels[i] = i % 2;
+    fcl_dataset d = {.source = "in memory", .n = N, .n_classes = 2, .labels = labels, .pixels = pixels, .ih = 4,
+                     .iw = 4};
+    fcl_eval_options o = fcl_eval_defaults();
+    fcl_eval_result r;
+    fcl_set_log_level(FCL_LOG_ERROR + 1);
+    assert_int_equal(fcl_evaluate(net, &d, NULL, &o, &r), FCL_ERR_NUMERIC);
+    fcl_set_log_level(FCL_LOG_WARN);
+    fcl_net_destroy(net);
+    fcl_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +268,7 @@ int main(void)
         cmocka_unit_test(skipping_the_input_gradient_keeps_parameter_gradients),
         cmocka_unit_test(fill_covers_exactly_its_range),
         cmocka_unit_test(overflowing_embeddings_stop_the_evaluation),
+        cmocka_unit_test(collapsed_embeddings_are_refused),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

@@ -2,6 +2,7 @@
  * LFW report them. */
 #include "cli/cli.h"
 #include "eval/evaluate.h"
+#include "io/safetensors.h"
 #include "runtime/fileio.h"
 
 #include <getopt.h>
@@ -90,8 +91,19 @@ int cmd_eval(int argc, char **argv)
     }
     char json_path[4200];
     snprintf(json_path, sizeof json_path, "%s/results.json", out_dir);
+    /* The results first; then the threshold into the weights file, which may be
+     * read-only: the results stand, and the threshold can be given by hand. */
+    bool stored = false;
     if (status == 0 && st == FCL_SUCCESS)
-        st = fcl_eval_save(&r, &o, s.model->name, weights, json_path);
+        st = fcl_eval_save(&r, &o, s.model->name, NULL, json_path);
+    if (status == 0 && st == FCL_SUCCESS) {
+        char threshold[32];
+        snprintf(threshold, sizeof threshold, "%.6f", r.threshold);
+        stored = fcl_safetensors_set_meta(weights, FCL_META_THRESHOLD, threshold) == FCL_SUCCESS;
+        if (!stored)
+            fprintf(stderr, "facecl eval: the threshold %.4f could not be stored in %s (see above); pass "
+                            "--threshold %.4f to facecl verify and cluster\n", r.threshold, weights, r.threshold);
+    }
     if (status != 0) {
         /* already said */
     } else if (st != FCL_SUCCESS) {
@@ -107,9 +119,9 @@ int cmd_eval(int argc, char **argv)
         printf("embedded %d images in %.1f s (%.0f images/s)\n\n", r.queries + (has_gallery ? r.gallery : 0),
                r.embed_seconds, r.images_per_second);
         fcl_eval_print(stdout, &r, &o);
-        printf("\nwritten: %s/{%sroc.csv, roc.svg, results.json}\n"
-               "threshold %.4f stored in %s (facecl verify and cluster use it)\n",
-               out_dir, o.pairs_path ? "" : "pairs.txt, ", r.threshold, weights);
+        printf("\nwritten: %s/{%sroc.csv, roc.svg, results.json}\n", out_dir, o.pairs_path ? "" : "pairs.txt, ");
+        if (stored)
+            printf("threshold %.4f stored in %s (facecl verify and cluster use it)\n", r.threshold, weights);
     }
     cli_net_close(&s);
     fcl_dataset_free(&test);

@@ -170,6 +170,18 @@ fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset
     if (st == FCL_SUCCESS)
         st = kfold(&pairs, emb, dim, r);
     int m = test->n < o->far_images ? test->n : o->far_images;
+    r->far_images = m;
+    /* Every image at one point (zero weights, a collapsed training): no threshold means
+     * anything, and a stored one would call every pair "same". */
+    double spread = 0;
+    for (int i = 1; st == FCL_SUCCESS && i < test->n; i++)
+        spread = fmax(spread, fcl_squared_distance(emb, emb + (size_t)i * dim, (int)dim));
+    if (st == FCL_SUCCESS && spread < 1e-8) {
+        fcl_log(FCL_LOG_ERROR, "all %d test embeddings are the same point (largest squared distance %.2g): these "
+                               "weights give nothing to verify with; train them (longer), or check they are the "
+                               "trained ones", test->n, spread);
+        st = FCL_ERR_NUMERIC;
+    }
     if (st == FCL_SUCCESS)
         st = all_pairs(test, emb, dim, m, o, r);
     if (st == FCL_SUCCESS) {
@@ -196,7 +208,7 @@ void fcl_eval_print(FILE *f, const fcl_eval_result *r, const fcl_eval_options *o
 {
     fprintf(f, "verification (%d-fold, %d pairs)   accuracy %.2f%% +- %.2f%%  (threshold %.3f)\n", r->folds, r->pairs,
             100 * r->accuracy, 100 * r->accuracy_std, r->threshold);
-    fprintf(f, "all pairs of %d images (%ld same, %ld different)\n", o->far_images, r->same_pairs, r->diff_pairs);
+    fprintf(f, "all pairs of %d images (%ld same, %ld different)\n", r->far_images, r->same_pairs, r->diff_pairs);
     fprintf(f, "  VAL at FAR %-8.0e                     %.2f%%  (FAR %.2e, threshold %.3f)\n", o->far, 100 * r->val,
             r->far, r->val_threshold);
     fprintf(f, "  ROC AUC                              %.4f\n  equal error rate                     %.2f%%\n",

@@ -29,6 +29,7 @@ typedef struct fcl_eval_result {
     double auc, eer;
     double rank1, ncm;                         /* identification */
     int queries, gallery;
+    int far_images;                            /* images the VAL/ROC pairs are drawn among */
     double embed_seconds, images_per_second;
 } fcl_eval_result;
 

@@ -31,7 +31,7 @@ static double best_threshold(const scored *s, int n)
     for (int i = 0; i < n; i++)
         total_diff += !s[i].same;
     int same_in = 0, diff_in = 0, best = total_diff; /* accept none */
-    double t = n ? s[0].d - 1e-6 : 0;
+    double t = n && s[0].d >= 1e-6 ? s[0].d - 1e-6 : 0; /* a distance is never below 0, nor a threshold */
     for (int i = 0; i < n; i++) {
         same_in += s[i].same;
         diff_in += !s[i].same;

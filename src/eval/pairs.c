@@ -4,6 +4,7 @@
 #include "runtime/random.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,26 @@ fcl_status fcl_pairs_load(const char *path, const fcl_dataset *d, fcl_pairs *out
     return st;
 }
 
+/* A set of drawn pairs (unordered), open addressing: a pair drawn twice would count
+ * twice in the folds' accuracy. */
+typedef struct pair_set {
+    uint64_t *keys; /* (min + 1) << 32 | (max + 1); 0: empty */
+    size_t cap;
+} pair_set;
+
+static bool pair_set_add(pair_set *s, int a, int b)
+{
+    const uint64_t lo = (uint64_t)(a < b ? a : b) + 1, hi = (uint64_t)(a < b ? b : a) + 1, key = lo << 32 | hi;
+    for (size_t i = (size_t)(key * 0x9E3779B97F4A7C15ULL >> 20) % s->cap;; i = (i + 1) % s->cap) {
+        if (s->keys[i] == key)
+            return false;
+        if (!s->keys[i]) {
+            s->keys[i] = key;
+            return true;
+        }
+    }
+}
+
 fcl_status fcl_pairs_generate(const fcl_dataset *d, int folds, int per_fold, uint64_t seed, fcl_pairs *out)
 {
     memset(out, 0, sizeof *out);
@@ -160,6 +181,21 @@ fcl_status fcl_pairs_generate(const fcl_dataset *d, int folds, int per_fold, uin
         fcl_log(FCL_LOG_ERROR, "%s: pairs need at least 2 identities with 2 or more images", d->source);
         st = FCL_ERR_INVALID_ARGUMENT;
     }
+    /* A small set holds fewer distinct pairs than the protocol's folds x 300: each fold
+     * then gets what there is, so that no pair is drawn twice. */
+    double same_pairs = 0, all_pairs = (double)d->n * (d->n - 1) / 2;
+    for (int k = 0; st == FCL_SUCCESS && k < d->n_classes; k++)
+        same_pairs += (double)count[k] * (count[k] - 1) / 2;
+    const double fit = fmin(same_pairs, all_pairs - same_pairs) / folds;
+    if (st == FCL_SUCCESS && fit < 1) {
+        fcl_log(FCL_LOG_ERROR, "%s: %.0f same-identity pairs, fewer than the %d folds: use a larger test set, or "
+                               "give a pairs file (--pairs)", d->source, same_pairs, folds);
+        st = FCL_ERR_INVALID_ARGUMENT;
+    } else if (st == FCL_SUCCESS && fit < per_fold) {
+        fcl_log(FCL_LOG_INFO, "%s: %.0f same and %.0f different pairs: %d folds of %.0f of each", d->source,
+                same_pairs, all_pairs - same_pairs, folds, floor(fit));
+        per_fold = (int)fit;
+    }
     if (st == FCL_SUCCESS) {
         out->folds = folds;
         out->per_fold = per_fold;
@@ -167,25 +203,39 @@ fcl_status fcl_pairs_generate(const fcl_dataset *d, int folds, int per_fold, uin
         out->pairs = malloc((size_t)out->n * sizeof *out->pairs);
         st = out->pairs ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
     }
+    pair_set drawn = {.cap = st == FCL_SUCCESS ? 4 * (size_t)out->n + 1 : 0};
+    if (st == FCL_SUCCESS && !(drawn.keys = calloc(drawn.cap, sizeof *drawn.keys)))
+        st = FCL_ERR_OUT_OF_HOST_MEMORY;
     uint64_t rng = seed;
     for (int i = 0; st == FCL_SUCCESS && i < out->n; i++) {
         fcl_pair *p = &out->pairs[i];
         p->fold = i / (2 * per_fold);
         p->same = i % (2 * per_fold) < per_fold;
-        int ka, kb;
-        do
-            ka = fcl_random_below(&rng, d->n_classes);
-        while (count[ka] < (p->same ? 2 : 1));
-        do
-            kb = p->same ? ka : fcl_random_below(&rng, d->n_classes);
-        while (!p->same && (kb == ka || count[kb] < 1));
-        int ia = fcl_random_below(&rng, count[ka]), ib;
-        do
-            ib = fcl_random_below(&rng, count[kb]);
-        while (p->same && ib == ia);
-        p->a = order[start[ka] + ia];
-        p->b = order[start[kb] + ib];
+        bool fresh = false;
+        for (int attempt = 0; !fresh && attempt < 10000; attempt++) { /* draw again a pair already drawn */
+            int ka, kb;
+            do
+                ka = fcl_random_below(&rng, d->n_classes);
+            while (count[ka] < (p->same ? 2 : 1));
+            do
+                kb = p->same ? ka : fcl_random_below(&rng, d->n_classes);
+            while (!p->same && (kb == ka || count[kb] < 1));
+            int ia = fcl_random_below(&rng, count[ka]), ib;
+            do
+                ib = fcl_random_below(&rng, count[kb]);
+            while (p->same && ib == ia);
+            p->a = order[start[ka] + ia];
+            p->b = order[start[kb] + ib];
+            fresh = pair_set_add(&drawn, p->a, p->b);
+        }
+        if (!fresh) {
+            fcl_log(FCL_LOG_ERROR, "%s: too few distinct %s pairs for %d folds of %d: use a larger test set, or give "
+                                   "a pairs file (--pairs)", d->source, p->same ? "same-identity" : "different-identity",
+                    folds, per_fold);
+            st = FCL_ERR_INVALID_ARGUMENT;
+        }
     }
+    free(drawn.keys);
     free(count);
     free(order);
     free(start);
