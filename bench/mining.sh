@@ -38,7 +38,7 @@ for seed in $seeds; do
         [ "$mining" = softmax ] && objective=(--loss softmax)
         # shellcheck disable=SC2086 # train_args is a list of options
         "$facecl" train "$model" "$data" "${objective[@]}" $train_args --seed "$seed" --steps "$steps" --out "$dir" \
-            --quiet >&2
+            --quiet --force >&2 # an unfinished run starts over: its time is measured whole
         awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }' >"$dir/train_seconds"
         "$facecl" eval "$model" --weights "$dir/weights.safetensors" "$data" --json >/dev/null
     done

@@ -307,6 +307,7 @@ typedef struct fcl_train_options {
     long checkpoint_every; /* steps; a checkpoint is also written at the end */
     const char *out_dir;   /* checkpoint.safetensors, weights.safetensors, train.csv */
     bool resume;           /* continue from out_dir/checkpoint.safetensors */
+    bool force;            /* start over where out_dir already holds a run (else: an error) */
     fcl_on_numeric on_numeric;
     fcl_train_progress_fn progress; /* NULL: no reports */
     void *progress_user;

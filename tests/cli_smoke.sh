@@ -5,7 +5,8 @@
 set -u
 facecl=$1 models=$2
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+busy=
+trap '[ -n "$busy" ] && kill -9 "$busy" 2>/dev/null; rm -rf "$work"' EXIT
 passed=0 failed=0
 
 check() { # description, expected exit status, command...
@@ -129,6 +130,22 @@ expect_text "one identity explained" "$work/err" "at least 2"
 check "train folder" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
     --per-identity 2 --out "$work/run" --quiet
 expect_text "corrupt image named" "$work/err" "9.jpg"
+# A finished run is not replaced by accident, and two runs never share a directory (#20, item 9).
+check "train over a run" 1 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
+    --per-identity 2 --out "$work/run" --quiet
+expect_text "train over a run explained" "$work/err" "already holds a training run"
+"$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 1000000 --identities 3 --per-identity 2 \
+    --out "$work/busy" --quiet >/dev/null 2>&1 &
+busy=$!
+for _ in $(seq 100); do [ -s "$work/busy/checkpoint.safetensors" ] && break; sleep 0.1; done
+check "train on a directory in use" 1 timeout 60 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 1000000 \
+    --identities 3 --per-identity 2 --out "$work/busy" --quiet --resume
+expect_text "directory in use explained" "$work/err" "in use by another facecl training run"
+kill -9 "$busy" 2>/dev/null
+wait "$busy" 2>/dev/null
+check "train after the other was killed" 0 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 2 \
+    --identities 3 --per-identity 2 --out "$work/busy" --quiet --force # SIGKILL released the lock
+
 [ -s "$work/run/weights.safetensors" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: no weights"; }
 check "train paused" 130 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --steps 4 --identities 3 \
     --per-identity 2 --out "$work/run2" --quiet --stop-at 2
@@ -143,7 +160,7 @@ expect_text "first use says it tunes" "$work/out" "first use of"
 ls "$work/first-use"/gemm-tuning-*.txt >/dev/null 2>&1 && passed=$((passed + 1)) ||
     { failed=$((failed + 1)); echo "FAILED: first use wrote no tuning file"; }
 check "train after first use" 0 env FACECL_TUNE_SECONDS=4 FACECL_CACHE_DIR="$work/first-use" "$facecl" train \
-    "$models/fmnist-tiny.model" "$work/faces" --steps 1 --identities 3 --per-identity 2 --out "$work/run3"
+    "$models/fmnist-tiny.model" "$work/faces" --steps 1 --identities 3 --per-identity 2 --out "$work/run3" --force
 grep -q "first use of" "$work/out" && { failed=$((failed + 1)); echo "FAILED: tuned again"; } || passed=$((passed + 1))
 check "bad FACECL_TUNE_SECONDS warns" 0 env FACECL_TUNE_SECONDS=soon "$facecl" train --help
 expect_text "bad FACECL_TUNE_SECONDS named" "$work/err" "FACECL_TUNE_SECONDS=soon"

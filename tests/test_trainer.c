@@ -172,6 +172,7 @@ static void init_starts_from_the_given_weights(void **state)
         fcl_train_summary sum;
         fcl_train_options o = options(3);
         o.init = init;
+        o.force = true; /* the same directory, once per loss */
         o.loss = losses[i];
         o.steps = 1;
         o.optim = fcl_optim_defaults(FCL_OPT_SGD);
@@ -210,6 +211,7 @@ static void progress_reaches_the_callback(void **state)
     reports r = {0};
     fcl_train_summary sum;
     fcl_train_options o = options(2);
+    o.force = true; /* dir[2] holds another test's run */
     o.progress = record;
     o.progress_user = &r;
     o.progress_seconds = 0;

@@ -42,6 +42,7 @@ int cmd_demo(int argc, char **argv)
     o.crop_pad = 0;
     o.flip = false;
     o.out_dir = "runs/demo";
+    o.force = true; /* the demo starts over each time it runs */
     int progress = cli_train_progress_mode(false);
     cli_train_progress_set(&o, &progress);
     long v;

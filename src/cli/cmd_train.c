@@ -61,6 +61,8 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --no-flip            no random horizontal flips\n"
             "  --checkpoint-every N steps between checkpoints (%ld)\n"
             "  --resume             continue from DIR/checkpoint.safetensors, bit for bit\n"
+            "  --force              start over in a DIR that holds a run (without it, or --resume, an\n"
+            "                       error: a finished run's weights are not replaced by accident)\n"
             "  --stop-at STEP       pause after STEP with a checkpoint (exit 130); --resume goes on\n"
             "  --on-nan stop|skip   a non-finite loss stops the run (default) or skips the batch\n"
             "  --device D           OpenCL device (index, gpu, cpu or a name)\n"
@@ -93,7 +95,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 int cmd_train(int argc, char **argv)
 {
     enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
-           O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT };
+           O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT, O_FORCE };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
@@ -104,6 +106,7 @@ int cmd_train(int argc, char **argv)
         {"warmup", required_argument, NULL, O_WARMUP}, {"seed", required_argument, NULL, O_SEED},
         {"crop-pad", required_argument, NULL, O_PAD},  {"no-flip", no_argument, NULL, O_NOFLIP},
         {"checkpoint-every", required_argument, NULL, O_EVERY}, {"resume", no_argument, NULL, O_RESUME},
+        {"force", no_argument, NULL, O_FORCE},
         {"on-nan", required_argument, NULL, O_ONNAN},  {"device", required_argument, NULL, 'd'},
         {"quiet", no_argument, NULL, O_QUIET},         {"profile", no_argument, NULL, O_PROFILE},
         {"stop-at", required_argument, NULL, O_STOP_AT}, {"loss", required_argument, NULL, O_LOSS},
@@ -158,6 +161,7 @@ int cmd_train(int argc, char **argv)
         case O_NOFLIP: o.flip = false; break;
         case O_EVERY: ok = cli_long("checkpoint-every", optarg, 1, 100000000, &o.checkpoint_every); break;
         case O_RESUME: o.resume = true; break;
+        case O_FORCE: o.force = true; break;
         case O_ONNAN:
             ok = strcmp(optarg, "stop") == 0 || strcmp(optarg, "skip") == 0;
             o.on_numeric = strcmp(optarg, "skip") == 0 ? FCL_ON_NUMERIC_SKIP : FCL_ON_NUMERIC_STOP;

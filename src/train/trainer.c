@@ -4,11 +4,16 @@
 #include "runtime/clock.h"
 #include "runtime/fileio.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 fcl_train_options fcl_train_defaults(void)
 {
@@ -261,6 +266,28 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     return st;
 }
 
+/* One run at a time in a directory: an exclusive lock on dir/.facecl-lock for the
+ * run's life (the kernel drops it when the process dies, SIGKILL included), so a second
+ * run on the same --out stops at once instead of interleaving its files. */
+static fcl_status lock_run(const char *dir, int *fd)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.facecl-lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0) {
+        fcl_log(FCL_LOG_ERROR, "cannot create %s: %s", path, strerror(errno));
+        return FCL_ERR_IO;
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        fcl_log(FCL_LOG_ERROR, "%s is in use by another facecl training run: wait for it to end, or give another --out",
+                dir);
+        close(*fd);
+        *fd = -1;
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
+    return FCL_SUCCESS;
+}
+
 fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *data, const fcl_train_options *o,
                      fcl_train_summary *out)
 {
@@ -282,6 +309,15 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     fcl_status st = fcl_mkdir_p(o->out_dir);
     if (st != FCL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "cannot create the output directory %s", o->out_dir);
+    int lock = -1;
+    if (st == FCL_SUCCESS)
+        st = lock_run(o->out_dir, &lock);
+    struct stat sb;
+    if (st == FCL_SUCCESS && !o->resume && !o->force && stat(r.path[0], &sb) == 0) {
+        fcl_log(FCL_LOG_ERROR, "%s already holds a training run (%s): --resume continues it, --force starts it over, "
+                               "or give another --out", o->out_dir, FCL_CHECKPOINT_FILE);
+        st = FCL_ERR_INVALID_ARGUMENT;
+    }
     fcl_model *head = NULL; /* softmax or joint: the embedding, then a classifier over the identities */
     /* Softmax alone or in a joint loss: a classifier over the identities on the embedding. */
     if (st == FCL_SUCCESS && (fcl_losses[r.loss]->head || o->softmax_weight > 0))
@@ -325,5 +361,7 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     fcl_optimizer_destroy(r.opt);
     fcl_net_destroy(r.net);
     fcl_model_destroy(head);
+    if (lock >= 0)
+        close(lock); /* releases the lock */
     return st;
 }
