@@ -85,6 +85,10 @@ else
         "$work/e.csv" "$work/e-clblast.csv" && passed=$((passed + 1)) ||
         { failed=$((failed + 1)); echo "FAILED: CLBlast's embedding differs from facecl's kernels'"; }
 fi
+# A model that does not end in l2norm embeds, with a warning that says why it matters (#20, item 8).
+printf 'input h=8 w=8 c=1\nconv a k=3 c=2\nfc e c=4\n' >"$work/unnormalised.model"
+check "embed unnormalised" 0 "$facecl" embed "$work/unnormalised.model" "$work/a.pgm"
+expect_text "unnormalised model warned" "$work/err" "not l2norm"
 # A file name with a comma and a quote is one quoted CSV field (RFC 4180).
 cp "$work/a.pgm" "$work/x,\"y\".pgm"
 check "embed odd name" 0 "$facecl" embed "$models/fmnist-tiny.model" "$work/x,\"y\".pgm"

@@ -1,5 +1,6 @@
 /* IDX reading: raw and gzip'd, the real Fashion-MNIST files when installed, and every
  * malformed file rejected. Host only. */
+#include "data/dataset.h"
 #include "data/idx.h"
 #include "runtime/fileio.h"
 
@@ -121,6 +122,32 @@ static void reads_fashion_mnist_when_installed(void **state)
     fcl_idx_free(&idx);
 }
 
+/* Identities are labels 0..N-1: a label file with a stray 200 among 0-2 is refused
+ * instead of reading as 201 identities (#20, item 8). */
+static void label_gaps_are_refused(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    snprintf(dir, sizeof dir, "/tmp/facecl-labels-%d", (int)getpid());
+    assert_int_equal(fcl_mkdir_p(dir), FCL_SUCCESS);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
+    assert_int_equal(fcl_write_file_atomic(path, good, sizeof good), FCL_SUCCESS);
+    unsigned char labels[] = {0, 0, 8, 1, 0, 0, 0, 3, 0, 1, 2};
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
+    assert_int_equal(fcl_write_file_atomic(path, labels, sizeof labels), FCL_SUCCESS);
+    fcl_dataset d;
+    assert_int_equal(fcl_dataset_open(dir, "train", &d), FCL_SUCCESS);
+    assert_int_equal(d.n_classes, 3);
+    fcl_dataset_free(&d);
+    labels[10] = 200;
+    assert_int_equal(fcl_write_file_atomic(path, labels, sizeof labels), FCL_SUCCESS);
+    assert_int_equal(fcl_dataset_open(dir, "train", &d), FCL_ERR_FORMAT);
+    remove(path);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
+    remove(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +155,7 @@ int main(void)
         cmocka_unit_test(every_truncation_and_extension_is_rejected),
         cmocka_unit_test(bad_headers_are_rejected),
         cmocka_unit_test(reads_fashion_mnist_when_installed),
+        cmocka_unit_test(label_gaps_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -46,6 +46,9 @@ void cli_train_progress(const fcl_train_progress *p, void *user);
  * written. */
 bool cli_output_is_input(const char *who, const char *option, const char *out, const char *const *inputs,
                          int n_inputs);
+/* A warning when model's output is no l2norm layer: its embeddings are not unit
+ * vectors, so squared distances are not in 0..4 and thresholds mean little. */
+void cli_warn_unnormalised(const fcl_model *m, const char *who);
 /* text as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma,
  * a quote or a line break. */
 void cli_csv_field(fcl_strbuf *b, const char *text);

@@ -78,6 +78,7 @@ int cmd_embed(int argc, char **argv)
     fcl_status st = fcl_model_load(argv[optind], &m);
     if (st != FCL_SUCCESS)
         return cli_fail(argv[optind], st);
+    cli_warn_unnormalised(m, "embed");
     const fcl_shape in = m->nodes[0].out;
     char **images = argv + optind + 1;
     int n_images = argc - optind - 1, batch = n_images < MAX_BATCH ? n_images : MAX_BATCH;

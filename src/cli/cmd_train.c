@@ -196,6 +196,7 @@ int cmd_train(int argc, char **argv)
     fcl_status st = fcl_model_load(argv[optind], &m);
     if (st != FCL_SUCCESS)
         return cli_fail(argv[optind], st);
+    cli_warn_unnormalised(m, "train");
     char default_out[FCL_NAME_MAX + 8];
     snprintf(default_out, sizeof default_out, "runs/%s", m->name);
     o.out_dir = out_dir ? out_dir : default_out;

@@ -42,6 +42,7 @@ int cli_net_open(cli_net *s, const char *model_path, const char *weights, const 
     fcl_status st = fcl_model_load(model_path, &s->model);
     if (st != FCL_SUCCESS)
         return cli_fail(model_path, st);
+    cli_warn_unnormalised(s->model, "");
     if (!(s->rt = cli_open_runtime(device, NULL)))
         return 1;
     st = fcl_net_create(s->rt, s->model, batch, false, &s->net);
@@ -182,4 +183,13 @@ bool cli_output_is_input(const char *who, const char *option, const char *out, c
             return true;
         }
     return false;
+}
+
+void cli_warn_unnormalised(const fcl_model *m, const char *who)
+{
+    const fcl_node *out = fcl_model_output(m);
+    if (out->op != FCL_OP_L2NORM)
+        fprintf(stderr, "facecl%s%s: warning: %s ends in %s (%s), not l2norm: its embeddings are not unit vectors, "
+                        "so distances are not 0 to 4 and thresholds mean little (end the model with `l2norm NAME`)\n",
+                who[0] ? " " : "", who, m->source, out->name, fcl_ops[out->op]->name);
 }

@@ -71,6 +71,21 @@ static fcl_status open_idx(const char *dir, const char *images_path, const char 
         if (d->labels[i] + 1 > d->n_classes)
             d->n_classes = d->labels[i] + 1;
     }
+    /* Identities are the labels 0..max; one that no image has means a corrupt or foreign
+     * label file (a stray 200 among 0-9 made "201 identities"). */
+    int *per_label = st == FCL_SUCCESS ? calloc((size_t)d->n_classes + 1, sizeof *per_label) : NULL;
+    if (st == FCL_SUCCESS && !per_label)
+        st = FCL_ERR_OUT_OF_HOST_MEMORY;
+    for (int i = 0; st == FCL_SUCCESS && i < d->n; i++)
+        per_label[d->labels[i]]++;
+    for (int k = 0; st == FCL_SUCCESS && k < d->n_classes; k++)
+        if (per_label[k] == 0) {
+            fcl_log(FCL_LOG_ERROR, "%s: no image has label %d, yet labels go up to %d: identities must be numbered "
+                                   "0 to N-1 without gaps (is the label file corrupt?)", labels_path, k,
+                    d->n_classes - 1);
+            st = FCL_ERR_FORMAT;
+        }
+    free(per_label);
     if (st == FCL_SUCCESS) {
         d->class_names = calloc((size_t)d->n_classes, sizeof *d->class_names);
         st = d->class_names ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
