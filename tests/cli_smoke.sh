@@ -100,10 +100,18 @@ expect_text "embed names the clash" "$work/err" "also an input"
 cmp -s "$work/a.pgm" "$work/victim.pgm" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: the image was overwritten"; }
 # Standard output that cannot be written is an error, not exit 0 (#20, item 4).
 if [ -w /dev/full ]; then
-    "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm" >/dev/full 2>"$work/err"
-    [ $? = 1 ] && grep -q "standard output" "$work/err" && passed=$((passed + 1)) ||
-        { failed=$((failed + 1)); echo "FAILED: embed to a full disk"; sed 's/^/  | /' "$work/err"; }
+    for cmd in "embed $models/fmnist-tiny.model $work/a.pgm" "info $models/nn2.model"; do
+        # shellcheck disable=SC2086 # the words of the command
+        "$facecl" $cmd >/dev/full 2>"$work/err"
+        [ $? = 1 ] && grep -q "standard output" "$work/err" && passed=$((passed + 1)) ||
+            { failed=$((failed + 1)); echo "FAILED: ${cmd%% *} to a full disk"; sed 's/^/  | /' "$work/err"; }
+    done
 fi
+# Settings that are not understood are said so, not ignored (#20, item 14).
+check "bad FACECL_LOG" 0 env FACECL_LOG=verbose "$facecl" info "$models/fmnist-tiny.model"
+expect_text "bad FACECL_LOG named" "$work/err" "FACECL_LOG=verbose"
+check "bad FACECL_DISK_CACHE" 0 env FACECL_DISK_CACHE=maybe "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm"
+expect_text "bad FACECL_DISK_CACHE named" "$work/err" "FACECL_DISK_CACHE=maybe"
 check "embed broken image" 1 "$facecl" embed "$models/fmnist-tiny.model" "$work/a.pgm" "$work/broken.png"
 expect_text "broken image named" "$work/err" "broken.png"
 check "embed zero-height image" 1 "$facecl" embed "$models/fmnist-tiny.model" "$work/empty.ppm"

@@ -239,6 +239,10 @@ static void dag_keys_build_the_graph(void **state)
 {
     (void)state;
     fcl_model *m;
+    /* A UTF-8 byte order mark before the first line is not part of it (#20, item 14). */
+    assert_int_equal(fcl_model_parse("\xEF\xBB\xBFmodel bom\ninput h=4 w=4 c=1\nfc e c=2\n", "bom", &m), FCL_SUCCESS);
+    assert_string_equal(m->name, "bom");
+    fcl_model_destroy(m);
     assert_int_equal(fcl_model_parse("input h=17 w=17 c=8\n"
                                      "conv a k=1x7 c=8 bias=0\n"
                                      "conv b k=7x1 s=2x1 c=8 in=input\n"

@@ -123,11 +123,8 @@ int cmd_embed(int argc, char **argv)
     if (st == FCL_SUCCESS && csv_path && o.rows.len) /* a file: whole or not at all */
         if ((st = fcl_write_file_atomic(csv_path, o.rows.text, o.rows.len)) != FCL_SUCCESS)
             fprintf(stderr, "facecl embed: cannot write %s\n", csv_path);
-    if (st == FCL_SUCCESS && o.csv && !csv_path && o.rows.len &&
-        (fwrite(o.rows.text, 1, o.rows.len, stdout) != o.rows.len || fflush(stdout) != 0)) {
-        fprintf(stderr, "facecl embed: writing the embeddings to standard output failed\n");
-        st = FCL_ERR_IO;
-    }
+    if (st == FCL_SUCCESS && o.csv && !csv_path && o.rows.len) /* main checks that it reached stdout */
+        fwrite(o.rows.text, 1, o.rows.len, stdout);
     free(o.rows.text);
     if (st == FCL_SUCCESS && npy_path)
         st = fcl_npy_save(npy_path, o.all, o.n, o.dim);

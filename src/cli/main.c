@@ -97,8 +97,22 @@ static void set_log_level_from_env(void)
     if (!env)
         return;
     for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
-        if (strcmp(env, levels[i].name) == 0)
+        if (strcmp(env, levels[i].name) == 0) {
             fcl_set_log_level(levels[i].level);
+            return;
+        }
+    fprintf(stderr, "facecl: warning: FACECL_LOG=%s is not debug, info, warn or error; using warn\n", env);
+}
+
+/* What a command printed must have reached its destination: a full disk or /dev/full
+ * on standard output is an error, not exit 0 with the output lost (#20, item 4). */
+static int flushed(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "facecl: writing to standard output failed: %s\n", strerror(errno));
+        return status ? status : 1;
+    }
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -115,7 +129,7 @@ int main(int argc, char **argv)
         name = "version";
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+            return flushed(commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "facecl: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -620,6 +620,8 @@ fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out
     snprintf(m->name, sizeof m->name, "%.*s", (int)strcspn(base ? base + 1 : source, "."), base ? base + 1 : source);
     fcl_status st = FCL_SUCCESS;
     char *line = copy;
+    if (strncmp(line, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte order mark, as some editors write */
+        line += 3;
     while (line && st == FCL_SUCCESS) {
         char *next = strchr(line, '\n');
         if (next)

@@ -24,8 +24,12 @@ static const struct {
 static bool default_disk_cache(const char *platform)
 {
     const char *env = getenv("FACECL_DISK_CACHE");
-    if (env && *env)
-        return strcmp(env, "0") != 0 && strcmp(env, "off") != 0;
+    if (env && (strcmp(env, "0") == 0 || strcmp(env, "off") == 0))
+        return false;
+    if (env && (strcmp(env, "1") == 0 || strcmp(env, "on") == 0))
+        return true;
+    if (env && *env) /* neither: said, then the default */
+        fcl_log(FCL_LOG_WARN, "FACECL_DISK_CACHE=%s is not 0, 1, off or on; using the default", env);
     for (size_t i = 0; i < sizeof disk_cache_defaults / sizeof disk_cache_defaults[0]; i++)
         if (strstr(platform, disk_cache_defaults[i].platform_substring))
             return disk_cache_defaults[i].use_disk_cache;
