@@ -223,6 +223,30 @@ check "eval wrong weights" 1 "$facecl" eval "$models/fmnist-small.model" --weigh
 w="$work/run/weights.safetensors"
 check "verify" 0 "$facecl" verify "$models/fmnist-tiny.model" --weights "$w" "$work/faces/ann/1.pgm" "$work/faces/ann/2.pgm"
 expect_text "verify uses the stored threshold" "$work/out" "stored by facecl eval"
+# Weights that overflow, and weights that are all zero: verify and embed stop with an error
+# that names the image and, for overflow, the layer (#20, item 5). The data of a trained
+# file, every float replaced.
+refill() { # weights in, weights out, value
+    python3 - "$1" "$2" "$3" <<'PY'
+import struct, sys
+src, dst, value = sys.argv[1], sys.argv[2], float(sys.argv[3])
+data = open(src, "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+body = data[8 + n:]
+open(dst, "wb").write(data[:8 + n] + struct.pack("<f", value) * (len(body) // 4))
+PY
+}
+refill "$w" "$work/huge.safetensors" 3e38
+refill "$w" "$work/zero.safetensors" 0
+check "verify overflowing weights" 1 "$facecl" verify "$models/fmnist-tiny.model" --weights "$work/huge.safetensors" \
+    --threshold 1 "$work/faces/ann/1.pgm" "$work/faces/ann/2.pgm"
+expect_text "overflow names the layer" "$work/err" "first go bad in layer"
+check "embed zero weights" 0 "$facecl" embed "$models/fmnist-tiny.model" --weights "$work/zero.safetensors" \
+    "$work/faces/ann/1.pgm"
+expect_text "zero embedding warned" "$work/err" "warning: .*zero vector"
+check "verify zero weights" 1 "$facecl" verify "$models/fmnist-tiny.model" --weights "$work/zero.safetensors" \
+    --threshold 1 "$work/faces/ann/1.pgm" "$work/faces/ann/2.pgm"
+expect_text "zero embedding refused" "$work/err" "zero vector"
 check "verify given threshold" 0 "$facecl" verify "$models/fmnist-tiny.model" --weights "$w" --threshold 4 \
     "$work/faces/ann/1.pgm" "$work/faces/ben/1.pgm"
 expect_text "verify at threshold 4 says same" "$work/out" ": same"

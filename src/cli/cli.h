@@ -49,6 +49,12 @@ bool cli_output_is_input(const char *who, const char *option, const char *out, c
 /* A warning when model's output is no l2norm layer: its embeddings are not unit
  * vectors, so squared distances are not in 0..4 and thresholds mean little. */
 void cli_warn_unnormalised(const fcl_model *m, const char *who);
+/* After net's forward pass of the images x named names[0..n) gave embeddings e: false
+ * when one is not finite, saying which image and the layer whose output first held
+ * NaN or Inf. The zero vector out of an l2norm model (all-zero weights, or a black
+ * image through untrained ones) is said too, and false only when zero_is_error. */
+bool cli_embeddings_sound(fcl_net *net, const float *x, const float *e, int n, const char *const *names,
+                          bool zero_is_error);
 /* text as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma,
  * a quote or a line break. */
 void cli_csv_field(fcl_strbuf *b, const char *text);

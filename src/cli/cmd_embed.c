@@ -115,6 +115,11 @@ int cmd_embed(int argc, char **argv)
         if (filled == 0)
             continue;
         st = fcl_net_forward(net, x, y); /* unused slots hold stale images: their rows are ignored */
+        const char *names[MAX_BATCH];
+        for (int k = 0; k < filled; k++)
+            names[k] = images[slot_of[k]];
+        if (st == FCL_SUCCESS && !cli_embeddings_sound(net, x, y, filled, names, false))
+            st = FCL_ERR_NUMERIC; /* named above */
         for (int k = 0; k < filled && st == FCL_SUCCESS; k++)
             emit(&o, images[slot_of[k]], y + (size_t)k * o.dim);
     }

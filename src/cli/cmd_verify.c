@@ -61,6 +61,12 @@ int cmd_verify(int argc, char **argv)
             failed = argv[optind + 1 + i];
     if (st == FCL_SUCCESS)
         st = fcl_net_forward(s.net, x, e);
+    if (st == FCL_SUCCESS && !cli_embeddings_sound(s.net, x, e, 2, (const char *const *)argv + optind + 1, true)) {
+        free(x);
+        free(e);
+        cli_net_close(&s);
+        return 1;
+    }
     if (st == FCL_SUCCESS) {
         double d = fcl_sqdist(e, e + dim, dim);
         printf("distance %.4f, threshold %.4f%s: %s\n", d, threshold, given >= 0 ? "" : " (stored by facecl eval)",

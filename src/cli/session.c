@@ -193,3 +193,38 @@ void cli_warn_unnormalised(const fcl_model *m, const char *who)
                         "so distances are not 0 to 4 and thresholds mean little (end the model with `l2norm NAME`)\n",
                 who[0] ? " " : "", who, m->source, out->name, fcl_ops[out->op]->name);
 }
+
+bool cli_embeddings_sound(fcl_net *net, const float *x, const float *e, int n, const char *const *names,
+                          bool zero_is_error)
+{
+    const fcl_node *out = fcl_model_output(net->model);
+    const int dim = fcl_shape_size(out->out);
+    for (int k = 0; k < n; k++) {
+        const float *ek = e + (size_t)k * dim;
+        double norm = 0;
+        bool finite = true;
+        for (int j = 0; j < dim; j++)
+            finite &= isfinite(ek[j]), norm += (double)ek[j] * ek[j];
+        if (!finite) {
+            int node = -1;
+            const fcl_status st = fcl_net_first_nonfinite(net, x, &node);
+            const fcl_node *bad = node >= 0 ? &net->model->nodes[node] : NULL;
+            if (st == FCL_SUCCESS && bad)
+                fprintf(stderr, "facecl: %s: its embedding is not finite: the values first go bad in layer %s (%s), "
+                                "which overflows with these weights (or the weights are broken)\n",
+                        names[k], bad->name, fcl_ops[bad->op]->name);
+            else
+                fprintf(stderr, "facecl: %s: its embedding is not finite (and a second pass found no layer to blame: "
+                                "is the device sound? `facecl devices --check`)\n", names[k]);
+            return false;
+        }
+        if (out->op == FCL_OP_L2NORM && norm < 0.25) {
+            fprintf(stderr, "facecl: %s%s: its embedding is the zero vector, not a unit one: the layers before %s "
+                            "give 0 for it (all-zero weights?), so no distance to it means anything\n",
+                    zero_is_error ? "" : "warning: ", names[k], out->name);
+            if (zero_is_error)
+                return false;
+        }
+    }
+    return true;
+}

@@ -229,6 +229,10 @@ fcl_status fcl_net_backward(fcl_net *net, const float *d_output);
 fcl_status fcl_net_begin_backward(fcl_net *net);
 fcl_status fcl_net_backward_layers(fcl_net *net);
 fcl_status fcl_net_read(fcl_net *net, cl_mem buf, size_t offset, size_t n, float *host);
+/* When a forward pass gave outputs that are not finite: runs it again layer by layer
+ * and gives the first node whose output holds NaN or Inf (0: the input already did;
+ * -1: none, this time). */
+fcl_status fcl_net_first_nonfinite(fcl_net *net, const float *input, int *node);
 fcl_status fcl_net_write(fcl_net *net, cl_mem buf, size_t offset, size_t n, const float *host);
 
 /* Host reference executor in double precision (tests): params as in the arena. */

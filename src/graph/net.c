@@ -481,6 +481,45 @@ fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output)
     return st;
 }
 
+/* Whether a node's outputs for the whole batch are finite (read from the arena). */
+static fcl_status output_finite(fcl_net *net, int node, bool *finite)
+{
+    const fcl_view v = fcl_net_output_view(net, node);
+    const size_t size = (size_t)fcl_shape_size(net->model->nodes[node].out);
+    const size_t span = (size_t)(net->batch - 1) * (size_t)v.ns + size;
+    float *host = malloc(span * sizeof *host);
+    if (!host)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_status st = fcl_net_read(net, net->acts, (size_t)v.off, span, host);
+    *finite = true;
+    for (int n = 0; st == FCL_SUCCESS && n < net->batch && *finite; n++)
+        for (size_t j = 0; j < size && *finite; j++)
+            *finite = isfinite(host[(size_t)n * (size_t)v.ns + j]);
+    free(host);
+    return st;
+}
+
+fcl_status fcl_net_first_nonfinite(fcl_net *net, const float *input, int *node)
+{
+    const fcl_model *m = net->model;
+    *node = -1;
+    fcl_view in = fcl_net_output_view(net, 0);
+    fcl_status st = fcl_net_write(net, net->acts, (size_t)in.off, (size_t)net->batch * fcl_shape_size(m->nodes[0].out),
+                                  input);
+    bool finite = true;
+    for (int i = 0; i < m->n_nodes && st == FCL_SUCCESS; i++) {
+        if (i > 0) /* each output is read right after it is made: a later layer may reuse its memory */
+            st = fcl_ops[m->nodes[i].op]->forward(net, &m->nodes[i]);
+        if (st == FCL_SUCCESS)
+            st = output_finite(net, i, &finite);
+        if (st == FCL_SUCCESS && !finite) {
+            *node = i;
+            break;
+        }
+    }
+    return st;
+}
+
 fcl_status fcl_net_begin_backward(fcl_net *net)
 {
     if (!net->training) {
