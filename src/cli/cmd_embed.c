@@ -5,6 +5,7 @@
 #include "io/npy.h"
 #include "io/safetensors.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ int cmd_embed(int argc, char **argv)
         st = fcl_strbuf_status(&o.rows);
     if (st == FCL_SUCCESS && csv_path && o.rows.len) /* a file: whole or not at all */
         if ((st = fcl_write_file_atomic(csv_path, o.rows.text, o.rows.len)) != FCL_SUCCESS)
-            fprintf(stderr, "facecl embed: cannot write %s\n", csv_path);
+            fprintf(stderr, "facecl embed: cannot write %s: %s\n", csv_path, strerror(errno));
     if (st == FCL_SUCCESS && o.csv && !csv_path && o.rows.len) /* main checks that it reached stdout */
         fwrite(o.rows.text, 1, o.rows.len, stdout);
     free(o.rows.text);

@@ -63,8 +63,24 @@ static void sync_parent_dir(const char *path)
     free(copy);
 }
 
+/* A device or pipe (/dev/stdout, /dev/full, a FIFO) is written in place: renaming a
+ * temporary file over it would replace the device node itself. */
+static fcl_status write_in_place(const char *path, const void *data, size_t length)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return FCL_ERR_IO;
+    bool ok = fwrite(data, 1, length, f) == length;
+    ok = (fflush(f) == 0) && ok;
+    ok = (fclose(f) == 0) && ok;
+    return ok ? FCL_SUCCESS : FCL_ERR_IO;
+}
+
 fcl_status fcl_write_file_atomic(const char *path, const void *data, size_t length)
 {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return S_ISDIR(sb.st_mode) ? FCL_ERR_IO : write_in_place(path, data, length);
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
     if (!tmp)
