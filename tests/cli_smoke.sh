@@ -263,6 +263,14 @@ expect_text "cluster quality" "$work/out" "adjusted Rand index"
 check "cluster plain folder" 0 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/faces/ann" --threshold 0.5
 expect_text "cluster writes next to the weights" "$work/out" "run/clusters.csv"
 check "cluster bad threshold" 2 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/faces" --threshold 9
+# An image whose header reads but whose pixels are cut short is left out and named, as
+# train does, instead of stopping the clustering (#20, item 13).
+cp -r "$work/faces" "$work/faces-cut"
+{ printf 'P5 20 20 255\n'; head -c 10 /dev/urandom; } >"$work/faces-cut/ann/cut.pgm"
+check "cluster skips an unreadable image" 0 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" \
+    "$work/faces-cut" --threshold 1 --out "$work/clusters-cut.csv"
+expect_text "cluster names the unreadable image" "$work/err" "cut.pgm"
+expect_text "cluster says it left it out" "$work/err" "left out"
 cp "$w" "$work/w-copy.safetensors"
 check "cluster out onto the weights" 2 "$facecl" cluster "$models/fmnist-tiny.model" --weights "$w" "$work/faces" \
     --out "$w"

@@ -47,6 +47,29 @@ static bool has_identities(const char *dir)
     return found;
 }
 
+/* Moves the images of a folder that cannot be decoded (named by the decoder's warning)
+ * behind the first n that can, as train skips them; returns how many can. The paths
+ * are swapped, not dropped, so the data set still frees them all. */
+static int keep_readable(fcl_dataset *d, int n, fcl_shape in, float *scratch)
+{
+    if (!d->paths)
+        return n; /* IDX images are bytes in memory: nothing to decode */
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        if (fcl_dataset_image(d, i, in.c, in.h, in.w, scratch) != FCL_SUCCESS)
+            continue;
+        char *path = d->paths[kept];
+        const int label = d->labels[kept];
+        d->paths[kept] = d->paths[i], d->labels[kept] = d->labels[i];
+        d->paths[i] = path, d->labels[i] = label;
+        kept++;
+    }
+    if (kept < n)
+        fprintf(stderr, "facecl cluster: %d of %d images could not be decoded and were left out (named above)\n",
+                n - kept, n);
+    return kept;
+}
+
 static fcl_status write_csv(const char *path, const fcl_dataset *d, int n, const int *cluster)
 {
     fcl_strbuf s = {0};
@@ -194,6 +217,15 @@ int cmd_cluster(int argc, char **argv)
         printf("facecl cluster: %d images of %s, threshold %.4f%s\n", n, data_dir, threshold,
                given >= 0 ? "" : " (stored by facecl eval)");
         const fcl_reporter report = cli_reporter();
+        const fcl_shape in = s.model->nodes[0].out;
+        float *scratch = malloc((size_t)fcl_shape_size(in) * sizeof *scratch);
+        if (st == FCL_SUCCESS && !scratch)
+            st = FCL_ERR_OUT_OF_HOST_MEMORY;
+        if (st == FCL_SUCCESS && (n = keep_readable(&d, n, in, scratch)) < 2) {
+            fprintf(stderr, "facecl cluster: fewer than 2 readable images in %s: nothing to cluster\n", data_dir);
+            st = FCL_ERR_INVALID_ARGUMENT;
+        }
+        free(scratch);
         if (st == FCL_SUCCESS)
             st = fcl_embed_dataset_images(s.net, &d, NULL, n, emb, &report);
         if (st == FCL_SUCCESS)
