@@ -190,6 +190,33 @@ static void init_starts_from_the_given_weights(void **state)
     free(given);
 }
 
+/* A checkpoint whose AdaGrad sums of squares went below 0 is called damaged when it is
+ * resumed, not blamed on the learning rate by the NaN it would make (#20, item 14). */
+static void damaged_optimizer_state_is_named(void **state)
+{
+    (void)state;
+    fcl_train_summary sum;
+    fcl_train_options o = options(3);
+    o.force = true;
+    o.optim = fcl_optim_defaults(FCL_OPT_ADAGRAD);
+    o.stop_at = 2;
+    assert_int_equal(fcl_train(rt, model, &data, &o, &sum), FCL_ERR_INTERRUPTED);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir[3], FCL_CHECKPOINT_FILE);
+    float *p = malloc(2 * model->n_params * sizeof *p);
+    fcl_st_tensor squares = {FCL_ST_STATE_PREFIX "optimizer.0", p + model->n_params, model->n_params};
+    fcl_st_meta meta[4] = {{.key = "facecl.step"}, {.key = "facecl.sampler"}, {.key = "facecl.optimizer_steps"},
+                           {.key = "facecl.train_config"}};
+    assert_int_equal(fcl_safetensors_load(model, path, p, &squares, 1, meta, 4), FCL_SUCCESS);
+    squares.data[5] = -1.0f;
+    assert_int_equal(fcl_safetensors_save(model, p, &squares, 1, meta, 4, path), FCL_SUCCESS);
+    o.resume = true, o.force = false, o.stop_at = 0;
+    fcl_set_log_level(FCL_LOG_ERROR + 1);
+    assert_int_equal(fcl_train(rt, model, &data, &o, &sum), FCL_ERR_FORMAT);
+    fcl_set_log_level(FCL_LOG_WARN);
+    free(p);
+}
+
 /* Progress comes to the callback: at the first step, at least every progress_seconds
  * (0: every step), and a last report at the end; an unknown loss is refused by name. */
 typedef struct reports {
@@ -232,6 +259,7 @@ int main(void)
         cmocka_unit_test(nan_loss_stops_and_keeps_the_last_good_checkpoint),
         cmocka_unit_test(init_starts_from_the_given_weights),
         cmocka_unit_test(progress_reaches_the_callback),
+        cmocka_unit_test(damaged_optimizer_state_is_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,7 @@
 #include "data/image.h"
 #include "runtime/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,11 @@ fcl_status fcl_image_check(const char *path)
 {
     int iw = 0, ih = 0, ic = 0;
     const int known = stbi_info(path, &iw, &ih, &ic);
+    if (known && (double)iw * ih > FCL_IMAGE_MAX_PIXELS) { /* what decoding it would say */
+        fcl_log(FCL_LOG_WARN, "%s: %d x %d pixels is more than facecl decodes (%d megapixels): skipped", path, iw, ih,
+                FCL_IMAGE_MAX_PIXELS >> 20);
+        return FCL_ERR_FORMAT;
+    }
     if (known && iw > 0 && ih > 0)
         return FCL_SUCCESS;
     fcl_log(FCL_LOG_WARN, "%s: not a readable image (%s): skipped", path, known ? "no pixels" : stbi_failure_reason());
@@ -85,7 +91,7 @@ fcl_status fcl_image_load(const char *path, int h, int w, int channels, float *o
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fcl_log(FCL_LOG_ERROR, "%s: cannot open", path);
+        fcl_log(FCL_LOG_ERROR, "%s: cannot open: %s", path, strerror(errno));
         return FCL_ERR_IO;
     }
     if (pnm_is_truncated(f)) {

@@ -106,8 +106,9 @@ fcl_status fcl_val_at_far(const float *same_d, size_t n_same, const float *diff_
                           double *val, double *far, double *threshold)
 {
     if (!(far_target > 0) || n_same == 0 || (double)n_diff * far_target < 1) {
-        fcl_log(FCL_LOG_ERROR, "VAL at FAR %g needs at least %.0f different pairs (have %zu) and some same pairs",
-                far_target, far_target > 0 ? ceil(1 / far_target) : 0.0, n_diff);
+        fcl_log(FCL_LOG_ERROR, "VAL at FAR %g needs at least %.0f different pairs (have %zu) and some same pairs "
+                               "(have %zu): evaluate on more images of more identities (--far-images), or a larger "
+                               "--far", far_target, far_target > 0 ? ceil(1 / far_target) : 0.0, n_diff, n_same);
         return FCL_ERR_INVALID_ARGUMENT;
     }
     float *diff = malloc(n_diff * sizeof *diff), *same = malloc(n_same * sizeof *same);

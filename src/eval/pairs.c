@@ -48,11 +48,13 @@ static fcl_status lookup(const fcl_dataset *d, const char *path, int line, const
 {
     int k;
     if (!parse_count(number, 1 << 30, &k)) {
-        fcl_log(FCL_LOG_ERROR, "%s:%d: '%s' is not an image number (1, 2, ...)", path, line, number);
+        fcl_log(FCL_LOG_ERROR, "%s:%d: '%.40s%s' is not an image number (1, 2, ...)", path, line, number,
+                strlen(number) > 40 ? "..." : "");
         return FCL_ERR_PARSE;
     }
     if ((*out = fcl_dataset_find(d, name, k)) < 0) {
-        fcl_log(FCL_LOG_ERROR, "%s:%d: %s has no image %d in %s", path, line, name, k, d->source);
+        fcl_log(FCL_LOG_ERROR, "%s:%d: %.80s%s has no image %d in %s", path, line, name, strlen(name) > 80 ? "..." : "",
+                k, d->source);
         return FCL_ERR_PARSE;
     }
     return FCL_SUCCESS;

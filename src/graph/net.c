@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* The kernels the executor itself launches; each layer, loss and optimiser declares
  * its own beside its code. */
@@ -258,6 +260,26 @@ static fcl_status alloc_buffer(fcl_net *net, size_t floats, cl_mem *out, const c
     return err;
 }
 
+/* On a CPU device the buffers are this process's memory: under an address-space limit
+ * (ulimit -v), what is left of it in bytes (PoCL asserts and aborts when an allocation
+ * behind a buffer fails). False: no limit, or not a CPU. */
+static bool address_space_left(const fcl_runtime *rt, double *room)
+{
+    struct rlimit lim;
+    if (!(rt->info.type & FCL_DEVICE_CPU) || getrlimit(RLIMIT_AS, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+        return false;
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    const double used = (double)pages * (double)sysconf(_SC_PAGESIZE);
+    *room = (double)lim.rlim_cur - used;
+    return true;
+}
+
 fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_net **out)
 {
     *out = NULL;
@@ -289,9 +311,24 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
         st = assign_tensors(net, model->nodes, model->n_nodes);
     if (st == FCL_SUCCESS)
         st = place_tensors(net);
+    for (int i = 0; st == FCL_SUCCESS && i < model->n_nodes; i++) {
+        const fcl_op_def *op = fcl_ops[model->nodes[i].op];
+        size_t need_i = op->workspace ? op->workspace(&model->nodes[i], batch, training) : 0;
+        if (need_i > net->work_floats)
+            net->work_floats = need_i;
+    }
     double copies = training ? 2.0 : 1.0; /* values and gradients */
-    double need = copies * ((double)model->n_params + (double)net->act_floats) * 4;
-    if (st == FCL_SUCCESS && need > (double)rt->info.global_mem_bytes) {
+    double need = copies * ((double)model->n_params + (double)net->act_floats) * 4 + (double)net->work_floats * 4;
+    /* PoCL's compiler and pools take about half as much again as the buffers (NN2 under
+     * a 2 GB limit: buffers of 852 MiB ran, of 1051 MiB aborted with 1563 MiB left). */
+    double room;
+    if (st == FCL_SUCCESS && address_space_left(rt, &room) && 1.5 * need > room) {
+        fcl_log(FCL_LOG_ERROR, "%s at batch %d needs about %.1f MiB of memory (%.1f MiB of buffers and the driver's "
+                               "share); this process may use %.1f MiB more (its limit, ulimit -v): raise the limit "
+                               "or try a smaller batch", model->name, batch, 1.5 * need / 1048576.0,
+                need / 1048576.0, room / 1048576.0);
+        st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    } else if (st == FCL_SUCCESS && need > (double)rt->info.global_mem_bytes) {
         fcl_log(FCL_LOG_ERROR, "%s at batch %d needs %.1f MiB of device memory; %s has %.1f MiB (try a smaller batch)",
                 model->name, batch, need / 1048576.0, rt->info.name, rt->info.global_mem_bytes / 1048576.0);
         st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
@@ -310,12 +347,6 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
         st = alloc_buffer(net, model->n_params, &net->grads, "gradients");
     if (st == FCL_SUCCESS && training)
         st = alloc_buffer(net, net->act_floats, &net->dacts, "activation gradients");
-    for (int i = 0; st == FCL_SUCCESS && i < model->n_nodes; i++) {
-        const fcl_op_def *op = fcl_ops[model->nodes[i].op];
-        size_t need_i = op->workspace ? op->workspace(&model->nodes[i], batch, training) : 0;
-        if (need_i > net->work_floats)
-            net->work_floats = need_i;
-    }
     if (st == FCL_SUCCESS)
         st = alloc_buffer(net, net->work_floats, &net->work, "workspace");
     if (st != FCL_SUCCESS) {

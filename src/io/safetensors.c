@@ -10,6 +10,7 @@
 #include "io/safetensors.h"
 #include "runtime/fileio.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -405,8 +406,14 @@ static fcl_status load_values(loader *l, const char *name, const int *dims, int 
     for (int i = 0; i < ndims && shape_ok; i++)
         shape_ok = e->shape[i] == (dims ? dims[i] : (int64_t)count);
     if (strcmp(e->dtype, "F32") != 0 || !shape_ok) {
-        fcl_log(FCL_LOG_ERROR, "%s: %s is %s with %d dims; the model needs F32 of %zu values in %d dims", l->path,
-                name, e->dtype, e->ndims, count, ndims);
+        char have[96] = "", want[96] = "";
+        for (int i = 0; i < e->ndims; i++)
+            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%" PRId64, i ? "," : "", e->shape[i]);
+        for (int i = 0; i < ndims; i++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "",
+                     dims ? (long long)dims[i] : (long long)count);
+        fcl_log(FCL_LOG_ERROR, "%s: %s is %s [%s] in the file; the model needs F32 [%s] (these weights are for "
+                               "another model, or another version of it)", l->path, name, e->dtype, have, want);
         return FCL_ERR_FORMAT;
     }
     if (e->begin > e->end || e->end > l->data_size || e->end - e->begin != count * 4) {
@@ -435,7 +442,7 @@ static fcl_status read_container(const char *path, char **file, size_t *size, js
 {
     fcl_status st = fcl_read_file(path, file, size);
     if (st != FCL_SUCCESS) {
-        fcl_log(FCL_LOG_ERROR, "cannot read %s", path);
+        fcl_log(FCL_LOG_ERROR, "cannot read %s: %s", path, st == FCL_ERR_IO ? strerror(errno) : fcl_status_str(st));
         return st;
     }
     uint64_t header_len = 0;

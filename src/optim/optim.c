@@ -13,10 +13,11 @@ static const struct {
     const char *name;
     int state_buffers; /* per parameter */
     fcl_optim_config defaults;
+    int squares; /* the state buffer that sums squares (never below 0), or -1 */
 } kinds[FCL_OPT_COUNT] = {
-    [FCL_OPT_SGD] = {"sgd", 1, {.kind = FCL_OPT_SGD, .lr = 0.01f, .momentum = 0.9f}},
-    [FCL_OPT_ADAGRAD] = {"adagrad", 1, {.kind = FCL_OPT_ADAGRAD, .lr = 0.05f, .eps = 1e-10f}},
-    [FCL_OPT_ADAM] = {"adam", 2, {.kind = FCL_OPT_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}},
+    [FCL_OPT_SGD] = {"sgd", 1, {.kind = FCL_OPT_SGD, .lr = 0.01f, .momentum = 0.9f}, -1},
+    [FCL_OPT_ADAGRAD] = {"adagrad", 1, {.kind = FCL_OPT_ADAGRAD, .lr = 0.05f, .eps = 1e-10f}, 0},
+    [FCL_OPT_ADAM] = {"adam", 2, {.kind = FCL_OPT_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}, 1},
 };
 
 fcl_optim_config fcl_optim_defaults(fcl_optimizer_kind kind) { return kinds[kind].defaults; }
@@ -77,6 +78,7 @@ fcl_status fcl_optimizer_create(fcl_net *net, const fcl_optim_config *config, fc
 }
 
 int fcl_optimizer_state_count(const fcl_optimizer *opt) { return kinds[opt->config.kind].state_buffers; }
+bool fcl_optimizer_state_is_squares(const fcl_optimizer *opt, int i) { return kinds[opt->config.kind].squares == i; }
 cl_mem fcl_optimizer_state(const fcl_optimizer *opt, int i) { return opt->state[i]; }
 long fcl_optimizer_steps(const fcl_optimizer *opt) { return opt->step; }
 void fcl_optimizer_set_steps(fcl_optimizer *opt, long steps) { opt->step = steps; }

@@ -14,6 +14,8 @@ fcl_status fcl_optimizer_step(fcl_optimizer *opt, float lr);
 /* The optimiser's state for checkpoints: `count` buffers of n_params floats (momentum,
  * squared-gradient sums, Adam's moments) and the number of steps taken. */
 int fcl_optimizer_state_count(const fcl_optimizer *opt);
+/* Whether buffer i sums squares (AdaGrad's, Adam's second moment): never below 0. */
+bool fcl_optimizer_state_is_squares(const fcl_optimizer *opt, int i);
 cl_mem fcl_optimizer_state(const fcl_optimizer *opt, int i);
 long fcl_optimizer_steps(const fcl_optimizer *opt);
 void fcl_optimizer_set_steps(fcl_optimizer *opt, long steps);

@@ -37,9 +37,11 @@ fcl_status fcl_read_file(const char *path, char **data, size_t *length)
             break;
     }
     bool failed = ferror(f);
+    const int saved = errno;
     fclose(f);
     if (failed) {
         free(buf);
+        errno = saved; /* for the caller's message */
         return FCL_ERR_IO;
     }
     buf[used] = '\0';
@@ -88,6 +90,7 @@ fcl_status fcl_write_file_atomic(const char *path, const void *data, size_t leng
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
+        fcl_log(FCL_LOG_ERROR, "writing %s: %s", tmp, strerror(errno));
         free(tmp);
         return FCL_ERR_IO;
     }
@@ -97,8 +100,11 @@ fcl_status fcl_write_file_atomic(const char *path, const void *data, size_t leng
     ok = (fclose(f) == 0) && ok;
     if (ok && rename(tmp, path) != 0)
         ok = false;
-    if (!ok)
+    if (!ok) {
+        const int saved = errno;
+        fcl_log(FCL_LOG_ERROR, "writing %s: %s", path, strerror(saved)); /* ENOSPC, EROFS, ... */
         remove(tmp);
+    }
     free(tmp);
     if (ok) /* the rename itself survives a power cut only once the directory is synced */
         sync_parent_dir(path);
@@ -117,6 +123,7 @@ fcl_status fcl_mkdir_p(const char *path)
         char saved = *p;
         *p = '\0';
         if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+            fcl_log(FCL_LOG_ERROR, "cannot create the directory %s: %s", copy, strerror(errno));
             st = FCL_ERR_IO;
             break;
         }
@@ -136,7 +143,8 @@ fcl_status fcl_read_text_file(const char *path, const char *what, char **text)
     size_t length;
     fcl_status st = fcl_read_file(path, text, &length);
     if (st != FCL_SUCCESS) {
-        fcl_log(FCL_LOG_ERROR, "cannot read the %s %s", what, path);
+        fcl_log(FCL_LOG_ERROR, "cannot read the %s %s: %s", what, path,
+                st == FCL_ERR_IO ? strerror(errno) : fcl_status_str(st));
         return st;
     }
     if (strlen(*text) != length) {

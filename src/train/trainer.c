@@ -118,6 +118,17 @@ static fcl_status load_checkpoint(run *r, long *step, uint64_t *sampler)
             fcl_optimizer_set_steps(r->opt, opt_steps);
         }
     }
+    /* A sum of squares below 0 is a damaged file, not a learning rate too large (the
+     * NaN it would make in the first step says so otherwise). */
+    for (int i = 0; i < nbuf && st == FCL_SUCCESS; i++)
+        for (size_t j = 0; j < n && fcl_optimizer_state_is_squares(r->opt, i); j++)
+            if (extra[i].data[j] < 0) {
+                fcl_log(FCL_LOG_ERROR, "%s: the optimiser's sum of squared gradients (%s) holds %g at %zu: the "
+                                       "checkpoint is damaged; resume from an intact one, or start over (--force)",
+                        path, extra[i].name, extra[i].data[j], j);
+                st = FCL_ERR_FORMAT;
+                break;
+            }
     if (st == FCL_SUCCESS)
         st = fcl_net_write(r->net, r->net->params, 0, n, host);
     for (int i = 0; i < nbuf && st == FCL_SUCCESS; i++)
