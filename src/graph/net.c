@@ -491,12 +491,18 @@ fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed)
     return st;
 }
 
+/* The batch's images into the input node's tensor. */
+static fcl_status upload_input(fcl_net *net, const float *input)
+{
+    const fcl_view in = fcl_net_output_view(net, 0);
+    return fcl_net_write(net, net->acts, (size_t)in.off, (size_t)net->batch * fcl_shape_size(net->model->nodes[0].out),
+                         input);
+}
+
 fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output)
 {
     const fcl_model *m = net->model;
-    fcl_view in = fcl_net_output_view(net, 0);
-    fcl_status st = fcl_net_write(net, net->acts, (size_t)in.off, (size_t)net->batch * fcl_shape_size(m->nodes[0].out),
-                                  input);
+    fcl_status st = upload_input(net, input);
     for (int i = 1; i < m->n_nodes && st == FCL_SUCCESS; i++) {
         net->profile_node = i, net->profile_backward = false;
         st = fcl_ops[m->nodes[i].op]->forward(net, &m->nodes[i]);
@@ -534,9 +540,7 @@ fcl_status fcl_net_first_nonfinite(fcl_net *net, const float *input, int *node)
 {
     const fcl_model *m = net->model;
     *node = -1;
-    fcl_view in = fcl_net_output_view(net, 0);
-    fcl_status st = fcl_net_write(net, net->acts, (size_t)in.off, (size_t)net->batch * fcl_shape_size(m->nodes[0].out),
-                                  input);
+    fcl_status st = upload_input(net, input);
     bool finite = true;
     for (int i = 0; i < m->n_nodes && st == FCL_SUCCESS; i++) {
         if (i > 0) /* each output is read right after it is made: a later layer may reuse its memory */
