@@ -78,6 +78,19 @@ for s in 1 2; do
 done
 grep -q '"minutes": 0.05' "$work/minutes/results.json" || fail "results.json does not give the --minutes budget"
 
+# A sweep killed inside a model's timed calibration run (its checkpoint there, no
+# calibration.txt yet) starts that run over when it is run again.
+half=(--quick --models "$work/micro.model" --steps 40 --seeds 1 --quiet --far-images 500 --gallery 1000
+      --out "$work/halfcal")
+"$facecl" bench flops-accuracy "${half[@]}" >>"$work/log" 2>&1 &
+pid=$!
+for _ in $(seq 400); do [ -s "$work/halfcal/micro/calibration/checkpoint.safetensors" ] && break; sleep 0.05; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+rm -f "$work/halfcal/micro/calibration.txt"
+[ -s "$work/halfcal/micro/calibration/checkpoint.safetensors" ] || fail "no calibration checkpoint to start over from"
+"$facecl" bench flops-accuracy "${half[@]}" >>"$work/log" 2>&1 || { tail -5 "$work/log"; fail "sweep after a killed calibration"; }
+
 killed=0 rng=4242
 while [ ! -s "$work/killed/results.json" ]; do
     "$facecl" bench flops-accuracy "${sweep[@]}" --out "$work/killed" >>"$work/log" 2>&1 &

@@ -254,6 +254,7 @@ static fcl_status calibrate(fcl_runtime *rt, const fcl_model *m, const fcl_datas
     t.steps = CALIBRATION_STEPS;
     t.checkpoint_every = 0;
     t.out_dir = scratch;
+    t.force = true; /* scratch: a calibration a killed sweep left half done starts over */
     t.progress = NULL;
     t.stop = o->stop;
     fcl_train_summary sum;
