@@ -66,6 +66,12 @@ expect_text "no platform names the package" "$work/err" "pocl-opencl-icd"
 check "info nn2" 0 "$facecl" info --memory "$models/nn2.model"
 expect_text "info nn2 totals" "$work/out" "7.5M parameters"
 expect_text "info nn2 memory" "$work/out" "MiB planned"
+# The explicit DAG form of a model with inception modules loads as the same network.
+check "info --expand" 0 "$facecl" info --expand "$models/nn2.model"
+cp "$work/out" "$work/nn2-expanded.model"
+expect_text "expanded inception branch" "$work/nn2-expanded.model" "^conv inception_3a/3x3 in=inception_3a/3x3r "
+check "expanded model loads" 0 "$facecl" info "$work/nn2-expanded.model"
+expect_text "expanded model counts the same" "$work/out" "(1596530688)"
 check "info --json" 0 "$facecl" info --json "$models/nn1.model"
 expect_text "info json params" "$work/out" '"params": 140025664'
 check "info bad model" 1 "$facecl" info "$work/bad.model"

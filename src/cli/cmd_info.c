@@ -119,16 +119,18 @@ int cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
+        {"expand", no_argument, NULL, 'e'},
         {"memory", no_argument, NULL, 'm'},
         {"batch", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
-    bool json = false, memory = false;
+    bool json = false, memory = false, expand = false;
     int batch = 1, c;
-    while ((c = getopt_long(argc, argv, "jmb:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jemb:h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = true; break;
+        case 'e': expand = true; break;
         case 'm': memory = true; break;
         case 'b':
             batch = atoi(optarg);
@@ -138,10 +140,14 @@ int cmd_info(int argc, char **argv)
             }
             break;
         case 'h':
-            printf("usage: facecl info [--json] [--memory [--batch N]] MODEL\n\n"
+            printf("usage: facecl info [--json | --expand] [--memory [--batch N]] MODEL\n\n"
                    "Prints each layer's input and output sizes, kernel, parameters and multiply-adds\n"
-                   "per image (the paper's FLOPS), and the totals.\n"
+                   "per image (the paper's FLOPS), the layers each reads where that is not the line\n"
+                   "above, and the totals.\n"
                    "  --json     machine-readable output\n"
+                   "  --expand   the model as a model file in its explicit form: every layer with its\n"
+                   "             inputs (in=) and every key, inception modules as their branches and a\n"
+                   "             concat; it loads as the same network\n"
                    "  --memory   activation memory for inference at --batch N (default 1): as planned,\n"
                    "             with buffers reused by lifetime, and as the sum of all activations\n");
             return 0;
@@ -161,7 +167,13 @@ int cmd_info(int argc, char **argv)
         fcl_model_destroy(m);
         return cli_fail("planning memory", st);
     }
-    if (json) {
+    if (expand) {
+        char *text;
+        if ((st = fcl_model_format(m, &text)) == FCL_SUCCESS) {
+            fputs(text, stdout);
+            free(text);
+        }
+    } else if (json) {
         print_json(m, batch, memory ? mem : NULL);
     } else {
         print_table(m);
@@ -171,5 +183,5 @@ int cmd_info(int argc, char **argv)
                    batch, mem[0] * 4 / 1048576.0, mem[1] * 4 / 1048576.0);
     }
     fcl_model_destroy(m);
-    return 0;
+    return st == FCL_SUCCESS ? 0 : cli_fail("info", st);
 }
