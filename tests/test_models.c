@@ -182,6 +182,15 @@ static void bad_models_name_line_and_problem(void **state)
     /* 8 -> 3 -> 1, then a 3x3 window no longer fits */
     BAD("maxpool p k=3 s=2 p=0\nmaxpool q k=3 s=2 p=0\nmaxpool r k=3 s=2 p=0\n", FCL_ERR_SHAPE, "bad.model:4:",
         "larger than");
+    /* A pooling window wider than its input (its default "same" padding lets it fit the
+     * padded input): every output would be the global pool, so refused (#20, item 8);
+     * a 1-row input stays legal (test_layers' ties case). */
+    BAD("maxpool p k=9 s=1\n", FCL_ERR_SHAPE, "bad.model:2:", "larger than its 8x8 input");
+    BAD("avgpool p k=5 s=1 p=2\nmaxpool q k=3 s=3\nmaxpool r k=5 s=1\n", FCL_ERR_SHAPE, "bad.model:4:",
+        "larger than its 3x3 input");
+    fcl_model *ok = NULL;
+    assert_int_equal(fcl_model_parse("input h=1 w=8 c=1\nmaxpool p k=3 s=1 p=1\n", "ok.model", &ok), FCL_SUCCESS);
+    fcl_model_destroy(ok);
     expect_error("conv a k=3 c=4\n", FCL_ERR_PARSE, "bad.model:1:", "input");
     expect_error("input h=8 w=8\nconv a k=3 c=2\n", FCL_ERR_PARSE, "bad.model:1:", "c=");
     expect_error("input h=8 w=8 c=1\n", FCL_ERR_PARSE, "bad.model:", "at least one layer");

@@ -55,9 +55,23 @@ static int cmd_help(int argc, char **argv)
     return 0;
 }
 
+/* Errors the library has logged: after one, it has named the file and the reason, and
+ * a failing command adds nothing (#20, item 14); without one, the status is all there is. */
+static int errors_logged;
+
+static void cli_log(fcl_log_level level, const char *message, void *user)
+{
+    (void)user;
+    static const char *const prefix[] = {"debug", "info", "warning", "error"};
+    if (level == FCL_LOG_ERROR)
+        errors_logged++;
+    fprintf(stderr, "facecl: %s: %s\n", prefix[level], message);
+}
+
 int cli_fail(const char *what, int status)
 {
-    fprintf(stderr, "facecl: %s: %s\n", what, fcl_status_str(status));
+    if (errors_logged == 0)
+        fprintf(stderr, "facecl: %s: %s\n", what, fcl_status_str(status));
     return 1;
 }
 
@@ -117,6 +131,7 @@ static int flushed(int status)
 
 int main(int argc, char **argv)
 {
+    fcl_set_log_callback(cli_log, NULL);
     set_log_level_from_env();
     if (argc < 2) {
         usage(stderr);

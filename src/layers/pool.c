@@ -22,6 +22,14 @@ static fcl_status pool_infer(fcl_node *nd, char *why, size_t why_size)
         snprintf(why, why_size, "pooling takes one stride and one padding for both axes (s=N, p=N)");
         return FCL_ERR_SHAPE;
     }
+    /* A window wider than a (longer than one) input axis makes every output that
+     * axis's global pool: a wrong k or a mistaken resolution, not a network. A 1-wide
+     * axis is exempt: "same"-padded pools late in a network meet it legitimately. */
+    if ((nd->in.h > 1 && nd->kh > nd->in.h) || (nd->in.w > 1 && nd->kw > nd->in.w)) {
+        snprintf(why, why_size, "pooling window %dx%d is larger than its %dx%d input: use a smaller k, or global=1 for one value per channel",
+                 nd->kh, nd->kw, nd->in.h, nd->in.w);
+        return FCL_ERR_SHAPE;
+    }
     return fcl_infer_window(nd, nd->in.c, why, why_size);
 }
 
