@@ -64,9 +64,9 @@ case "$cmd" in
     demo)
         install_packages
         build "$BUILD"
-        "$BUILD/src/facecl" devices
+        "$BUILD/app/facecl" devices
         echo
-        exec "$BUILD/src/facecl" demo "$@"
+        exec "$BUILD/app/facecl" demo "$@"
         ;;
     test)
         install_packages

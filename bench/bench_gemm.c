@@ -1,7 +1,7 @@
 /* facecl's GEMM kernel on square n x n x n products, for choosing its register tile
  * (FACECL_GEMM_CONFIG=TMxTN) and the ceiling `facecl bench flops-accuracy` reports.
  *   bench_gemm [N ...]   (default 256 512 1024 2048): prints "n GFLOP/s" lines */
-#include "bench/sweep.h"
+#include "facecl.h"
 #include "runtime/runtime.h"
 
 #include <stdio.h>
@@ -24,7 +24,7 @@ int main(int argc, char **argv)
         if (n < 1 || n > 8192) {
             fprintf(stderr, "bench_gemm: sizes from 1 to 8192, not '%s'\n", argv[i + 1]);
             st = FCL_ERR_INVALID_ARGUMENT;
-        } else if ((st = fcl_sweep_gemm_gflops(rt, n, &gflops)) == FCL_SUCCESS) {
+        } else if ((st = fcl_gemm_benchmark(rt, n, &gflops)) == FCL_SUCCESS) {
             printf("%d %.1f\n", n, gflops);
             fflush(stdout);
         }

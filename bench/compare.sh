@@ -17,7 +17,7 @@ for candidate in /usr/bin/python3 python3; do
 done
 if [ -n "$py" ]; then
     echo "PyTorch peer ($py), 2 threads..."
-    "$py" bench/pytorch_peer.py "$build/src/facecl" ${models//,/ } --threads 2 --seconds 10 >"$out/pytorch.txt"
+    "$py" bench/pytorch_peer.py "$build/app/facecl" ${models//,/ } --threads 2 --seconds 10 >"$out/pytorch.txt"
     cat "$out/pytorch.txt"
 else
     echo "PyTorch is not installed (apt-get install python3-torch): its columns stay empty"

@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
         *) args+=("$1"); shift ;;
     esac
 done
-facecl=$build/src/facecl
+facecl=$build/app/facecl
 [ -x "$facecl" ] || { echo "bench/flops_accuracy.sh: $facecl not built (./facecl.sh setup)" >&2; exit 1; }
 "$facecl" bench flops-accuracy --out "$out" "${args[@]}" >&2
 if command -v rsvg-convert >/dev/null 2>&1; then

@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
         *) echo "bench/mining.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
-facecl=$build/src/facecl
+facecl=$build/app/facecl
 [ -x "$facecl" ] || { echo "bench/mining.sh: $facecl not built (meson setup $build && ninja -C $build)" >&2; exit 1; }
 for seed in $seeds; do
     for mining in $strategies; do

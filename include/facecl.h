@@ -101,6 +101,25 @@ FCL_API void fcl_set_log_callback(fcl_log_fn fn, void *user);
 /* Messages below this level are dropped before formatting. */
 FCL_API void fcl_set_log_level(fcl_log_level level);
 FCL_API fcl_log_level fcl_get_log_level(void);
+/* A message through the same callback (for hosts that want one stream of messages). */
+FCL_API void fcl_log(fcl_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Progress for a person (tuning, evaluation): the library never prints; long
+ * operations format a line and hand it to line(text, user). A zero reporter is quiet. */
+typedef struct fcl_reporter {
+    void (*line)(const char *text, void *user);
+    void *user;
+} fcl_reporter;
+/* Formats a line to r's function; nothing when r or its function is NULL. */
+FCL_API void fcl_report(const fcl_reporter *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* Devices */
 typedef enum fcl_device_type {
@@ -187,6 +206,7 @@ FCL_API void fcl_model_destroy(fcl_model *model);
 
 typedef struct fcl_model_summary {
     const char *name;
+    const char *source; /* the file it was read from (or fcl_model_parse's source) */
     int input_channels, input_height, input_width;
     int embedding_size;  /* floats per image out of the network */
     size_t parameters;   /* trainable */
@@ -194,6 +214,36 @@ typedef struct fcl_model_summary {
     int layers;          /* nodes of the graph, the input included */
 } fcl_model_summary;
 FCL_API fcl_model_summary fcl_model_describe(const fcl_model *model);
+
+/* One node of the graph (index 0 is the input), as `facecl info` lists it. */
+#define FCL_LAYER_MAX_INPUTS 8
+typedef struct fcl_layer_info {
+    const char *name, *type;      /* "conv", "maxpool", "concat", ... (README: the ops) */
+    int in_c, in_h, in_w;         /* of its first input */
+    int out_c, out_h, out_w;
+    int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w; /* windowed ops; 0 otherwise */
+    int groups, bias, relu;       /* conv: groups and whether it has a bias; relu after */
+    int maxout_group, lrn_size;
+    float scale;                  /* add: on the last input */
+    float alpha, beta, k, eps;    /* lrn, prelu's start, batchnorm's eps */
+    size_t parameters;            /* trainable */
+    uint64_t multiply_adds;       /* per image */
+    int n_inputs;
+    int inputs[FCL_LAYER_MAX_INPUTS]; /* node indices, each smaller than this one's */
+} fcl_layer_info;
+/* Node `index` of 0 .. fcl_model_describe().layers - 1. */
+FCL_API fcl_status fcl_model_layer(const fcl_model *model, int index, fcl_layer_info *out);
+/* The model as a model file in its explicit form (every key, every in=, inception
+ * modules as their branches); it parses to the same network. *text: free() it. */
+FCL_API fcl_status fcl_model_format(const fcl_model *model, char **text);
+/* Activation memory of inference at `batch`: as planned (buffers shared by lifetime)
+ * and as if every activation had its own, in bytes. */
+FCL_API fcl_status fcl_model_plan_memory(const fcl_model *model, int batch, size_t *planned_bytes,
+                                         size_t *unshared_bytes);
+
+/* An image file decoded and prepared as model's input (C x H x W floats, as
+ * fcl_embed_files does); an error names the file and the reason. */
+FCL_API fcl_status fcl_image_file_to_input(const fcl_model *model, const char *path, float *input);
 
 /* ---- Embedding: a model planned on a device for inference, with its weights ---- */
 typedef struct fcl_embedder fcl_embedder;
@@ -228,6 +278,16 @@ FCL_API fcl_status fcl_embed_images(fcl_embedder *e, const fcl_image *images, in
 FCL_API fcl_status fcl_embed_files(fcl_embedder *e, const char *const *paths, int n, float *embeddings);
 /* ||a - b||^2: what verification thresholds (0 to 4 for unit embeddings). */
 FCL_API double fcl_squared_distance(const float *a, const float *b, int dim);
+/* Replaces the weights with seeded random ones (as training starts). */
+FCL_API fcl_status fcl_embedder_init_random(fcl_embedder *e, uint64_t seed);
+/* After fcl_embed of input (n images) gave values that are not finite: runs the batch
+ * again layer by layer; *layer and *type name the first layer whose output holds NaN
+ * or Inf ("input" when the input itself does), NULL when this run is finite. */
+FCL_API fcl_status fcl_embedder_nonfinite_layer(fcl_embedder *e, const float *input, int n, const char **layer,
+                                                const char **type);
+/* Multiply-adds the device's matrix products have run for e so far (counted where
+ * they are launched: what the paper's FLOPS become on this device). */
+FCL_API uint64_t fcl_embedder_device_macs(const fcl_embedder *e);
 
 /* ---- Data sets ---- */
 typedef struct fcl_dataset fcl_dataset;
@@ -237,6 +297,83 @@ FCL_API fcl_status fcl_dataset_load(const char *dir, const char *split, fcl_data
 FCL_API void fcl_dataset_destroy(fcl_dataset *d);
 FCL_API int fcl_dataset_images(const fcl_dataset *d);
 FCL_API int fcl_dataset_identities(const fcl_dataset *d);
+/* A folder of images without identities (every label -1), for clustering. */
+FCL_API fcl_status fcl_dataset_load_images(const char *dir, fcl_dataset **out);
+/* The directory it was loaded from. */
+FCL_API const char *fcl_dataset_source(const fcl_dataset *d);
+/* Image i's file, or NULL for an IDX set (its images have no files). */
+FCL_API const char *fcl_dataset_image_path(const fcl_dataset *d, int i);
+/* Image i's identity in 0 .. identities - 1 (-1: none), and an identity's name. */
+FCL_API int fcl_dataset_label(const fcl_dataset *d, int i);
+FCL_API const char *fcl_dataset_identity_name(const fcl_dataset *d, int identity);
+/* Files left out as unreadable when the folder was scanned. */
+FCL_API int fcl_dataset_skipped(const fcl_dataset *d);
+/* Image i prepared as model's input (C x H x W floats). */
+FCL_API fcl_status fcl_dataset_input(const fcl_dataset *d, int i, const fcl_model *model, float *input);
+/* Embeds images idx[0..n) of d (idx NULL: the first n) in batches of the embedder's
+ * max_batch into out (n x embedding_size), reporting progress on long sets. */
+FCL_API fcl_status fcl_embed_dataset(fcl_embedder *e, const fcl_dataset *d, const int *idx, int n, float *out,
+                                     const fcl_reporter *report);
+
+/* ---- Evaluation (README: the protocols) ---- */
+/* The weights-file metadata key where `facecl eval` stores its 10-fold threshold. */
+#define FCL_META_THRESHOLD "facecl.threshold"
+
+typedef struct fcl_eval_options {
+    const char *pairs_path; /* NULL: generate (and write to out_dir/pairs.txt) */
+    const char *out_dir;    /* pairs.txt (NULL: nothing written) */
+    int far_images;         /* all pairs among the first N test images give VAL at FAR */
+    double far;             /* target false accept rate (1e-3) */
+    int gallery_images;     /* gallery for identification (from the gallery set, or the test set) */
+    fcl_reporter report;    /* progress lines (zero: quiet) */
+} fcl_eval_options;
+FCL_API fcl_eval_options fcl_eval_defaults(void);
+
+typedef struct fcl_roc_point {
+    double fpr, tpr, threshold;
+} fcl_roc_point;
+
+typedef struct fcl_eval_result {
+    int folds, pairs;
+    double accuracy, accuracy_std, threshold;  /* k-fold verification */
+    double val, far, val_threshold;            /* at the target FAR */
+    long same_pairs, diff_pairs;               /* of the VAL/ROC pair set */
+    double auc, eer;
+    double rank1, ncm;                         /* identification */
+    int queries, gallery;
+    int far_images;                            /* images the VAL/ROC pairs are drawn among */
+    double embed_seconds, images_per_second;
+    fcl_roc_point *roc;                        /* the ROC curve: roc_points points (fcl_eval_result_free) */
+    int roc_points;
+} fcl_eval_result;
+
+/* test: pairs and queries; gallery: identification gallery (NULL: leave-one-out on
+ * test). e's max_batch is the batch it embeds in. */
+FCL_API fcl_status fcl_evaluate(fcl_embedder *e, const fcl_dataset *test, const fcl_dataset *gallery,
+                                const fcl_eval_options *o, fcl_eval_result *r);
+FCL_API void fcl_eval_result_free(fcl_eval_result *r);
+/* results.json at json_path (model and weights named in it), and, with weights, the
+ * 10-fold threshold in the weights file's metadata (FCL_META_THRESHOLD) for verify
+ * and cluster. */
+FCL_API fcl_status fcl_eval_save(const fcl_eval_result *r, const fcl_eval_options *o, const char *model,
+                                 const char *weights, const char *json_path);
+/* A text entry in a safetensors file's metadata, the file rewritten atomically. */
+FCL_API fcl_status fcl_weights_set_meta(const char *path, const char *key, const char *value);
+
+/* ---- Clustering (FaceNet section 1) ---- */
+/* The largest set fcl_cluster accepts: its distance matrix is n x n floats. */
+#define FCL_CLUSTER_MAX 12000
+/* Average-linkage agglomerative clustering of n embeddings on squared L2 distances,
+ * cut at threshold: cluster[i] in [0, *n_clusters), numbered by first item. */
+FCL_API fcl_status fcl_cluster(const float *emb, int n, int dim, double threshold, int *cluster, int *n_clusters);
+typedef struct fcl_cluster_quality {
+    double precision, recall, f1; /* over pairs: "same cluster" predicting "same label" */
+    double purity;                /* items in their cluster's most common label */
+    double nmi;                   /* mutual information / mean of the two entropies */
+    double ari;                   /* Rand index adjusted for chance (Hubert and Arabie) */
+} fcl_cluster_quality;
+/* Quality of cluster[] against label[] (both n entries, any non-negative ids). */
+FCL_API fcl_status fcl_cluster_quality_of(const int *cluster, const int *label, int n, fcl_cluster_quality *q);
 
 /* ---- Training ---- */
 typedef enum fcl_mining { /* triplet mining, per anchor (README: what each does) */
@@ -317,6 +454,10 @@ typedef struct fcl_train_options {
     volatile sig_atomic_t *stop; /* when *stop becomes non-zero: checkpoint, return FCL_ERR_INTERRUPTED */
 } fcl_train_options;
 
+/* The losses fcl_train_options.loss may name: name i (NULL past the last), a line
+ * saying what it is, and whether it trains a classifier head beside the embedding. */
+FCL_API const char *fcl_loss_at(int i, const char **summary, bool *head);
+
 /* Defaults: P 10, K 8, triplet loss, semi-hard, alpha 0.2, AdaGrad, cosine, checkpoint every 100. */
 FCL_API fcl_train_options fcl_train_defaults(void);
 
@@ -335,6 +476,66 @@ typedef struct fcl_train_summary {
  * train.csv. A NaN loss stops the run with FCL_ERR_NUMERIC, the last checkpoint intact. */
 FCL_API fcl_status fcl_train(fcl_runtime *rt, const fcl_model *model, const fcl_dataset *data,
                      const fcl_train_options *options, fcl_train_summary *out);
+
+/* What a training run writes in options.out_dir: its final weights, the checkpoint
+ * options.resume continues from, and its log. */
+#define FCL_WEIGHTS_FILE "weights.safetensors"
+#define FCL_CHECKPOINT_FILE "checkpoint.safetensors"
+#define FCL_TRAIN_LOG_FILE "train.csv" /* a row per logged step */
+
+/* ---- GEMM tuning: the matrix products every layer runs, per device ---- */
+/* The tuning file of rt's device (in the cache directory); false when there is no
+ * cache directory (no FACECL_CACHE_DIR, XDG_CACHE_HOME or HOME). */
+FCL_API bool fcl_tune_file(const fcl_runtime *rt, char *path, size_t size);
+/* On a model's first use on a device: tunes the product shapes of model at batch
+ * (training: forward and backward) the tuning file lacks, within `seconds` (<= 0 does
+ * nothing, as does FACECL_GEMM_CONFIG), and saves the file. */
+FCL_API fcl_status fcl_tune_first_use(fcl_runtime *rt, const fcl_model *model, int batch, bool training,
+                                      double seconds, const fcl_reporter *report);
+/* One class of product shapes and what tuning did for it. */
+typedef struct fcl_tune_row {
+    char name[64];         /* the class */
+    char shape[64];        /* the timed shape, "MxNxK x count" */
+    char before[96], after[96]; /* the configurations */
+    double before_gflops, after_gflops; /* 0: not measured */
+    int tried, rejected;
+    bool complete;         /* every stage ran within the time budget */
+} fcl_tune_row;
+typedef struct fcl_tune_options {
+    int batch;
+    bool training;
+    double seconds;        /* the whole budget */
+    fcl_reporter report;
+} fcl_tune_options;
+/* Tunes every class the models' products use and writes the tuning file (entries of
+ * other classes stay). rows gets up to max_rows classes, *n_rows of them. */
+FCL_API fcl_status fcl_tune(fcl_runtime *rt, const fcl_model *const *models, int n_models, const fcl_tune_options *o,
+                            fcl_tune_row *rows, int max_rows, int *n_rows);
+/* facecl's GEMM on an n x n x n product on rt: GFLOP/s, best of 5 after a warm-up (on
+ * PoCL single products vary by 1.5x from run to run, so the best is the ceiling). */
+FCL_API fcl_status fcl_gemm_benchmark(fcl_runtime *rt, int n, double *gflops);
+
+/* ---- Files, as the library writes its own ---- */
+/* A whole file; *data is NUL-terminated and the caller's to free(). */
+FCL_API fcl_status fcl_read_file(const char *path, char **data, size_t *length);
+/* To "<path>.tmp.<pid>", flushed, then renamed over path: readers see the old file or
+ * the new one, never a partial one (a device such as /dev/stdout is written in place). */
+FCL_API fcl_status fcl_write_file_atomic(const char *path, const void *data, size_t length);
+/* mkdir -p; succeeds when the directory exists already. */
+FCL_API fcl_status fcl_mkdir_p(const char *path);
+/* A growing string: a failed allocation sticks, and fcl_strbuf_status reports it once
+ * the text is complete; free(text) after. */
+typedef struct fcl_strbuf {
+    char *text;
+    size_t len, cap;
+    bool failed;
+} fcl_strbuf;
+FCL_API void fcl_strbuf_printf(fcl_strbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+FCL_API fcl_status fcl_strbuf_status(const fcl_strbuf *b);
 
 #ifdef __cplusplus
 }

@@ -252,7 +252,7 @@ static void collapsed_embeddings_are_refused(void **state)
     fcl_eval_options o = fcl_eval_defaults();
     fcl_eval_result r;
     fcl_set_log_level(FCL_LOG_ERROR + 1);
-    assert_int_equal(fcl_evaluate(net, &d, NULL, &o, &r), FCL_ERR_NUMERIC);
+    assert_int_equal(fcl_evaluate_net(net, &d, NULL, &o, &r), FCL_ERR_NUMERIC);
     fcl_set_log_level(FCL_LOG_WARN);
     fcl_net_destroy(net);
     fcl_model_destroy(m);

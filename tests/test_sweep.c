@@ -1,7 +1,7 @@
 /* The FLOPS-versus-accuracy sweep's bookkeeping, without a device: run records (a
  * partial or corrupt one is not "done"), the output directory's configuration check,
  * the statistics over seeds, and the report files. */
-#include "bench/sweep.h"
+#include "sweep.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -15,15 +15,6 @@ struct fcl_embedder {
     float *input; /* max_batch inputs, for the image paths */
 };
 
-fcl_model_summary fcl_model_describe(const fcl_model *m)
-{
-    const fcl_shape in = m->nodes[0].out;
-    return (fcl_model_summary){.name = m->name, .input_channels = in.c, .input_height = in.h, .input_width = in.w,
-                               .embedding_size = fcl_shape_size(fcl_model_output(m)->out),
-                               .parameters = fcl_model_trainable(m), .multiply_adds = fcl_model_macs(m),
-                               .layers = m->n_nodes};
-}
-
 fcl_status fcl_embedder_create(fcl_runtime *rt, const fcl_model *model, int max_batch, fcl_embedder **out)
 {
     *out = NULL;
@@ -79,29 +70,69 @@ fcl_status fcl_weights_threshold(const char *path, bool *found, double *threshol
     return FCL_SUCCESS;
 }
 
+/* input as the network's whole batch: input itself when n fills it, else a copy with
+ * the unused images zero (*copy, the caller's to free). */
+static fcl_status whole_batch(const fcl_embedder *e, const float *input, int n, const float **x, float **copy)
+{
+    const size_t per_image = (size_t)fcl_shape_size(e->net->model->nodes[0].out);
+    *copy = NULL;
+    *x = input;
+    if (n == e->net->batch)
+        return FCL_SUCCESS;
+    if (!(*copy = calloc((size_t)e->net->batch * per_image, sizeof **copy)))
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    memcpy(*copy, input, (size_t)n * per_image * sizeof **copy);
+    *x = *copy;
+    return FCL_SUCCESS;
+}
+
 fcl_status fcl_embed(fcl_embedder *e, const float *input, int n, float *embeddings)
 {
     if (!e || !input || !embeddings || n < 1 || n > e->net->batch)
         return FCL_ERR_INVALID_ARGUMENT;
-    const fcl_model *m = e->net->model;
-    const size_t per_image = (size_t)fcl_shape_size(m->nodes[0].out);
-    const size_t dim = (size_t)fcl_shape_size(fcl_model_output(m)->out);
     if (n == e->net->batch)
         return fcl_net_forward(e->net, input, embeddings);
     /* A partial batch: the network runs its whole batch, the unused images zero. */
-    float *x = calloc((size_t)e->net->batch * per_image, sizeof *x);
-    float *y = malloc((size_t)e->net->batch * dim * sizeof *y);
-    fcl_status st = x && y ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
-    if (st == FCL_SUCCESS) {
-        memcpy(x, input, (size_t)n * per_image * sizeof *x);
+    const size_t dim = (size_t)fcl_shape_size(fcl_model_output(e->net->model)->out);
+    const float *x;
+    float *copy = NULL, *y = malloc((size_t)e->net->batch * dim * sizeof *y);
+    fcl_status st = y ? whole_batch(e, input, n, &x, &copy) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    if (st == FCL_SUCCESS)
         st = fcl_net_forward(e->net, x, y);
-    }
     if (st == FCL_SUCCESS)
         memcpy(embeddings, y, (size_t)n * dim * sizeof *y);
-    free(x);
+    free(copy);
     free(y);
     return st;
 }
+
+fcl_status fcl_embedder_init_random(fcl_embedder *e, uint64_t seed)
+{
+    return e ? fcl_net_init_params(e->net, seed) : FCL_ERR_INVALID_ARGUMENT;
+}
+
+fcl_status fcl_embedder_nonfinite_layer(fcl_embedder *e, const float *input, int n, const char **layer,
+                                        const char **type)
+{
+    *layer = *type = NULL;
+    if (!e || !input || n < 1 || n > e->net->batch)
+        return FCL_ERR_INVALID_ARGUMENT;
+    const float *x;
+    float *copy;
+    int node = -1;
+    fcl_status st = whole_batch(e, input, n, &x, &copy);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_first_nonfinite(e->net, x, &node);
+    free(copy);
+    if (st == FCL_SUCCESS && node >= 0) {
+        const fcl_node *bad = &e->net->model->nodes[node];
+        *layer = bad->name;
+        *type = fcl_ops[bad->op]->name;
+    }
+    return st;
+}
+
+uint64_t fcl_embedder_device_macs(const fcl_embedder *e) { return e ? e->net->gemm->macs : 0; }
 
 fcl_status fcl_embed_images(fcl_embedder *e, const fcl_image *images, int n, float *embeddings)
 {
@@ -189,3 +220,55 @@ void fcl_dataset_destroy(fcl_dataset *d)
 
 int fcl_dataset_images(const fcl_dataset *d) { return d->n; }
 int fcl_dataset_identities(const fcl_dataset *d) { return d->n_classes; }
+
+fcl_status fcl_dataset_load_images(const char *dir, fcl_dataset **out)
+{
+    if (!(*out = calloc(1, sizeof **out)))
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_status st = fcl_dataset_open_images(dir, *out);
+    if (st != FCL_SUCCESS) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+const char *fcl_dataset_source(const fcl_dataset *d) { return d->source; }
+const char *fcl_dataset_image_path(const fcl_dataset *d, int i)
+{
+    return d->paths && i >= 0 && i < d->n ? d->paths[i] : NULL;
+}
+int fcl_dataset_label(const fcl_dataset *d, int i) { return i >= 0 && i < d->n ? d->labels[i] : -1; }
+const char *fcl_dataset_identity_name(const fcl_dataset *d, int identity)
+{
+    return identity >= 0 && identity < d->n_classes ? d->class_names[identity] : NULL;
+}
+int fcl_dataset_skipped(const fcl_dataset *d) { return d->skipped; }
+
+fcl_status fcl_dataset_input(const fcl_dataset *d, int i, const fcl_model *m, float *input)
+{
+    if (i < 0 || i >= d->n)
+        return FCL_ERR_INVALID_ARGUMENT;
+    const fcl_shape in = m->nodes[0].out;
+    return fcl_dataset_image(d, i, in.c, in.h, in.w, input);
+}
+
+fcl_status fcl_embed_dataset(fcl_embedder *e, const fcl_dataset *d, const int *idx, int n, float *out,
+                             const fcl_reporter *report)
+{
+    return e && d && out && n >= 0 ? fcl_embed_dataset_images(e->net, d, idx, n, out, report)
+                                   : FCL_ERR_INVALID_ARGUMENT;
+}
+
+fcl_status fcl_evaluate(fcl_embedder *e, const fcl_dataset *test, const fcl_dataset *gallery,
+                        const fcl_eval_options *o, fcl_eval_result *r)
+{
+    if (!e || !test || !o || !r)
+        return FCL_ERR_INVALID_ARGUMENT;
+    return fcl_evaluate_net(e->net, test, gallery, o, r);
+}
+
+fcl_status fcl_weights_set_meta(const char *path, const char *key, const char *value)
+{
+    return path && key && value ? fcl_safetensors_set_meta(path, key, value) : FCL_ERR_INVALID_ARGUMENT;
+}

@@ -1,6 +1,5 @@
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
-#include "eval/plot.h"
 #include "io/safetensors.h"
 #include "runtime/clock.h"
 #include "runtime/fileio.h"
@@ -75,39 +74,6 @@ static fcl_status kfold(const fcl_pairs *pairs, const float *emb, size_t dim, fc
     return st;
 }
 
-static fcl_status write_roc(const char *dir, const fcl_roc_point *pts, size_t n, const fcl_eval_result *r)
-{
-    char path[4096];
-    size_t cap = 64 + n * 64, len = 0;
-    char *csv = malloc(cap);
-    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
-    fcl_status st = csv && x && y ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
-    if (st == FCL_SUCCESS) {
-        len += (size_t)snprintf(csv, cap, "false_accept_rate,true_accept_rate,threshold\n");
-        for (size_t i = 0; i < n; i++) {
-            len += (size_t)snprintf(csv + len, cap - len, "%.6g,%.6g,%.6g\n", pts[i].fpr, pts[i].tpr, pts[i].threshold);
-            x[i] = pts[i].fpr;
-            y[i] = pts[i].tpr;
-        }
-        snprintf(path, sizeof path, "%s/roc.csv", dir);
-        st = fcl_write_file_atomic(path, csv, len);
-    }
-    if (st == FCL_SUCCESS) {
-        char title[128], label[128];
-        snprintf(title, sizeof title, "ROC: AUC %.4f, EER %.2f%%, VAL %.1f%% at FAR %.0e", r->auc, 100 * r->eer,
-                 100 * r->val, r->far > 0 ? r->far : 1e-3);
-        snprintf(label, sizeof label, "%ld same / %ld different pairs", r->same_pairs, r->diff_pairs);
-        fcl_plot p = {title, "false accept rate (log)", "true accept rate (VAL)", true, 1e-5, 1, 0, 1};
-        fcl_plot_series s = {.label = label, .x = x, .y = y, .n = (int)n};
-        snprintf(path, sizeof path, "%s/roc.svg", dir);
-        st = fcl_plot_svg(path, &p, &s, 1);
-    }
-    free(csv);
-    free(x);
-    free(y);
-    return st;
-}
-
 /* Every pair among the first m test images: VAL at the FAR, the ROC, AUC and EER. */
 static fcl_status all_pairs(const fcl_dataset *test, const float *emb, size_t dim, int m, const fcl_eval_options *o,
                             fcl_eval_result *r)
@@ -131,15 +97,18 @@ static fcl_status all_pairs(const fcl_dataset *test, const float *emb, size_t di
     size_t n_pts = 0;
     if (st == FCL_SUCCESS)
         st = fcl_roc(same, ns, diff, nd, &r->auc, &r->eer, pts, ROC_POINTS, &n_pts);
-    if (st == FCL_SUCCESS && o->out_dir)
-        st = write_roc(o->out_dir, pts, n_pts, r);
     free(same);
     free(diff);
-    free(pts);
+    if (st == FCL_SUCCESS) { /* the curve goes to the caller (the CLI writes roc.csv and roc.svg) */
+        r->roc = pts;
+        r->roc_points = (int)n_pts;
+    } else {
+        free(pts);
+    }
     return st;
 }
 
-fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset *gallery,
+fcl_status fcl_evaluate_net(fcl_net *net, const fcl_dataset *test, const fcl_dataset *gallery,
                         const fcl_eval_options *o, fcl_eval_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -204,18 +173,13 @@ fcl_status fcl_evaluate(fcl_net *net, const fcl_dataset *test, const fcl_dataset
     return st;
 }
 
-void fcl_eval_print(FILE *f, const fcl_eval_result *r, const fcl_eval_options *o)
+void fcl_eval_result_free(fcl_eval_result *r)
 {
-    fprintf(f, "verification (%d-fold, %d pairs)   accuracy %.2f%% +- %.2f%%  (threshold %.3f)\n", r->folds, r->pairs,
-            100 * r->accuracy, 100 * r->accuracy_std, r->threshold);
-    fprintf(f, "all pairs of %d images (%ld same, %ld different)\n", r->far_images, r->same_pairs, r->diff_pairs);
-    fprintf(f, "  VAL at FAR %-8.0e                     %.2f%%  (FAR %.2e, threshold %.3f)\n", o->far, 100 * r->val,
-            r->far, r->val_threshold);
-    fprintf(f, "  ROC AUC                              %.4f\n  equal error rate                     %.2f%%\n",
-            r->auc, 100 * r->eer);
-    fprintf(f, "identification (%d queries, gallery %d)\n", r->queries, r->gallery);
-    fprintf(f, "  rank-1 nearest neighbour             %.2f%%\n  nearest class mean                   %.2f%%\n",
-            100 * r->rank1, 100 * r->ncm);
+    if (!r)
+        return;
+    free(r->roc);
+    r->roc = NULL;
+    r->roc_points = 0;
 }
 
 fcl_status fcl_eval_write_json(const fcl_eval_result *r, const fcl_eval_options *o, const char *model,

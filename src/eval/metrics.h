@@ -20,9 +20,6 @@ fcl_status fcl_val_at_far(const float *same_d, size_t n_same, const float *diff_
 /* The ROC over every threshold: area under it and the equal error rate. If points is
  * not NULL, up to max_points (fpr, tpr, threshold) rows spread along the curve. The
  * inputs are sorted in place. */
-typedef struct fcl_roc_point {
-    double fpr, tpr, threshold;
-} fcl_roc_point;
 fcl_status fcl_roc(float *same_d, size_t n_same, float *diff_d, size_t n_diff, double *auc, double *eer,
                    fcl_roc_point *points, size_t max_points, size_t *n_points);
 

@@ -121,10 +121,7 @@ typedef struct fcl_model {
 } fcl_model;
 
 /* fcl_model_parse, fcl_model_load, fcl_model_destroy: include/facecl.h. */
-/* The model as model-file text in its explicit DAG form: every node one line, with its
- * inputs named and every key written out (inception modules as their branches and a
- * concat). Parsing the text gives the same nodes. *text is malloc'd. */
-fcl_status fcl_model_format(const fcl_model *model, char **text);
+/* fcl_model_format: include/facecl.h (src/graph/model.c). */
 /* A copy of model with a fully connected layer of `units` outputs after its output (a
  * classifier head for training; name it FCL_ST_STATE_PREFIX-style, "train.classifier",
  * and weights loaders of the plain model skip it). */

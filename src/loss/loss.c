@@ -62,3 +62,14 @@ void fcl_objective_destroy(fcl_objective *o)
         o->terms[i].def->destroy(o->terms[i].state);
     o->n_terms = 0;
 }
+
+const char *fcl_loss_at(int i, const char **summary, bool *head)
+{
+    if (i < 0 || i >= FCL_LOSS_COUNT)
+        return NULL;
+    if (summary)
+        *summary = fcl_losses[i]->summary;
+    if (head)
+        *head = fcl_losses[i]->head;
+    return fcl_losses[i]->name;
+}

@@ -8,16 +8,8 @@
 #define FCL_PRINTF(a, b)
 #endif
 
-void fcl_log(fcl_log_level level, const char *fmt, ...) FCL_PRINTF(2, 3);
-
-/* Progress for a person, which the library never prints itself: long operations
- * format a line and hand it to the caller's function (the CLI prints it). */
-typedef struct fcl_reporter {
-    void (*line)(const char *text, void *user);
-    void *user;
-} fcl_reporter;
-/* Formats a line to r's function; nothing when r or its function is NULL. */
-void fcl_report(const fcl_reporter *r, const char *fmt, ...) FCL_PRINTF(2, 3);
+/* fcl_log (messages through the log callback) and fcl_report (progress lines to an
+ * fcl_reporter) are public: facecl.h. */
 
 /* Logs an error naming the failed call and returns its status, for `return FCL_FAIL(...)`. */
 #define FCL_CL_FAIL(call, err) \

@@ -8,7 +8,5 @@
 /* fcl_train_options, fcl_train_defaults, fcl_train_summary and fcl_train: include/facecl.h. */
 
 /* out_dir's file names. */
-#define FCL_CHECKPOINT_FILE "checkpoint.safetensors"
-#define FCL_WEIGHTS_FILE "weights.safetensors"
-#define FCL_TRAIN_LOG_FILE "train.csv"
+/* FCL_CHECKPOINT_FILE, FCL_WEIGHTS_FILE, FCL_TRAIN_LOG_FILE: facecl.h. */
 #endif

@@ -1,6 +1,4 @@
-#include "io/npy.h"
-#include "runtime/fileio.h"
-#include "runtime/log.h"
+#include "npy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

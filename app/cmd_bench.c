@@ -1,7 +1,7 @@
 /* facecl bench flops-accuracy: the FaceNet paper's Figure 4 on the user's device and
- * data (src/bench/sweep.h does the work). */
-#include "bench/sweep.h"
-#include "cli/cli.h"
+ * data (app/sweep.h does the work). */
+#include "sweep.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -140,7 +140,7 @@ static int flops_accuracy(int argc, char **argv)
     free(models);
     if (!ok)
         return 2;
-    fcl_dataset train, test;
+    fcl_dataset *train, *test;
     if (!cli_open_fashion_mnist("bench", data_dir, &train, &test))
         return 1;
     fcl_runtime *rt = cli_open_runtime(device, NULL);
@@ -149,7 +149,7 @@ static int flops_accuracy(int argc, char **argv)
         static fcl_sweep_report report;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        fcl_status st = fcl_sweep(rt, &train, &test, &o, &report);
+        fcl_status st = fcl_sweep(rt, train, test, &o, &report);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         if (st == FCL_SUCCESS)
@@ -164,8 +164,8 @@ static int flops_accuracy(int argc, char **argv)
         }
     }
     fcl_runtime_destroy(rt);
-    fcl_dataset_free(&train);
-    fcl_dataset_free(&test);
+    fcl_dataset_destroy(train);
+    fcl_dataset_destroy(test);
     return status;
 }
 

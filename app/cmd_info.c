@@ -1,116 +1,107 @@
 /* facecl info MODEL: the per-layer table the FaceNet paper prints, and the totals. */
-#include "cli/cli.h"
-#include "graph/graph.h"
-#include "runtime/text.h"
+#include "cli.h"
+#include "text.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void kernel_text(const fcl_node *nd, char *buf, size_t size)
+static bool is_type(const fcl_layer_info *l, const char *type) { return strcmp(l->type, type) == 0; }
+
+static void kernel_text(const fcl_layer_info *l, char *buf, size_t size)
 {
     buf[0] = '\0';
-    const int cin = nd->op == FCL_OP_CONV ? nd->in.c / nd->groups : nd->in.c;
+    const int cin = is_type(l, "conv") ? l->in_c / l->groups : l->in_c;
     char stride[24];
-    if (nd->sh == nd->sw)
-        snprintf(stride, sizeof stride, "%d", nd->sh);
+    if (l->stride_h == l->stride_w)
+        snprintf(stride, sizeof stride, "%d", l->stride_h);
     else
-        snprintf(stride, sizeof stride, "%dx%d", nd->sh, nd->sw);
-    if (nd->op == FCL_OP_CONV || nd->op == FCL_OP_MAXPOOL || nd->op == FCL_OP_L2POOL || nd->op == FCL_OP_AVGPOOL)
-        snprintf(buf, size, "%dx%dx%d, %s", nd->kh, nd->kw, cin, stride);
-    else if (nd->op == FCL_OP_MAXOUT)
-        snprintf(buf, size, "maxout p=%d", nd->group_size);
-    else if (nd->op == FCL_OP_LRN)
-        snprintf(buf, size, "size %d", nd->size);
-    else if (nd->op == FCL_OP_ADD && nd->scale != 1.0f)
-        snprintf(buf, size, "scale %g", (double)nd->scale);
+        snprintf(stride, sizeof stride, "%dx%d", l->stride_h, l->stride_w);
+    if (is_type(l, "conv") || is_type(l, "maxpool") || is_type(l, "l2pool") || is_type(l, "avgpool"))
+        snprintf(buf, size, "%dx%dx%d, %s", l->kernel_h, l->kernel_w, cin, stride);
+    else if (is_type(l, "maxout"))
+        snprintf(buf, size, "maxout p=%d", l->maxout_group);
+    else if (is_type(l, "lrn"))
+        snprintf(buf, size, "size %d", l->lrn_size);
+    else if (is_type(l, "add") && l->scale != 1.0f)
+        snprintf(buf, size, "scale %g", (double)l->scale);
 }
 
 /* The names a node reads, when that is not simply the line above (the DAG's edges). */
-static void inputs_text(const fcl_model *m, int i, char *buf, size_t size)
+static void inputs_text(const fcl_layer_info *layers, int i, char *buf, size_t size)
 {
-    const fcl_node *nd = &m->nodes[i];
+    const fcl_layer_info *l = &layers[i];
     buf[0] = '\0';
-    if (i == 0 || (nd->n_inputs == 1 && nd->inputs[0] == i - 1))
+    if (i == 0 || (l->n_inputs == 1 && l->inputs[0] == i - 1))
         return;
     size_t at = 0;
-    for (int j = 0; j < nd->n_inputs && at < size; j++) {
-        int w = snprintf(buf + at, size - at, "%s%s", j ? "," : "", m->nodes[nd->inputs[j]].name);
+    for (int j = 0; j < l->n_inputs && at < size; j++) {
+        int w = snprintf(buf + at, size - at, "%s%s", j ? "," : "", layers[l->inputs[j]].name);
         if (w < 0)
             break;
         at += (size_t)w;
     }
 }
 
-static size_t node_params(const fcl_node *nd)
-{
-    fcl_param_desc d[FCL_MAX_PARAMS];
-    int n = fcl_ops[nd->op]->params(nd, d);
-    size_t total = 0;
-    for (int j = 0; j < n; j++)
-        total += d[j].trainable ? d[j].count : 0;
-    return total;
-}
-
-static void print_table(const fcl_model *m)
+static void print_table(const fcl_model_summary *m, const fcl_layer_info *layers)
 {
     char a[32], b[32], k[32], pb[16], fb[16], in[256];
     printf("%s (%s)\n", m->name, m->source);
     printf("%-24s %-10s %-13s %-13s %-14s %8s %8s  %s\n", "layer", "type", "size-in", "size-out", "kernel", "params",
            "FLOPS", "inputs");
-    for (int i = 0; i < m->n_nodes; i++) {
-        const fcl_node *nd = &m->nodes[i];
-        snprintf(a, sizeof a, "%dx%dx%d", nd->in.h, nd->in.w, nd->in.c);
-        snprintf(b, sizeof b, "%dx%dx%d", nd->out.h, nd->out.w, nd->out.c);
-        kernel_text(nd, k, sizeof k);
-        inputs_text(m, i, in, sizeof in);
-        size_t params = node_params(nd);
-        uint64_t macs = fcl_ops[nd->op]->macs(nd);
+    for (int i = 0; i < m->layers; i++) {
+        const fcl_layer_info *l = &layers[i];
+        snprintf(a, sizeof a, "%dx%dx%d", l->in_h, l->in_w, l->in_c);
+        snprintf(b, sizeof b, "%dx%dx%d", l->out_h, l->out_w, l->out_c);
+        kernel_text(l, k, sizeof k);
+        inputs_text(layers, i, in, sizeof in);
+        size_t params = l->parameters;
+        uint64_t macs = l->multiply_adds;
         /* An inception module's row sums its branches, as the paper's table does. */
-        if (nd->op == FCL_OP_CONCAT) {
-            size_t len = strlen(nd->name);
+        if (is_type(l, "concat")) {
+            size_t len = strlen(l->name);
             bool first = true;
             for (int j = 0; j < i; j++)
-                if (strncmp(m->nodes[j].name, nd->name, len) == 0 && m->nodes[j].name[len] == '/') {
+                if (strncmp(layers[j].name, l->name, len) == 0 && layers[j].name[len] == '/') {
                     if (first) /* the module's input is its first branch's */
-                        snprintf(a, sizeof a, "%dx%dx%d", m->nodes[j].in.h, m->nodes[j].in.w, m->nodes[j].in.c);
+                        snprintf(a, sizeof a, "%dx%dx%d", layers[j].in_h, layers[j].in_w, layers[j].in_c);
                     first = false;
-                    params += node_params(&m->nodes[j]);
-                    macs += fcl_ops[m->nodes[j].op]->macs(&m->nodes[j]);
+                    params += layers[j].parameters;
+                    macs += layers[j].multiply_adds;
                 }
         }
-        printf("%-24s %-10s %-13s %-13s %-14s %8s %8s  %s\n", nd->name, fcl_ops[nd->op]->name, a, b, k,
+        printf("%-24s %-10s %-13s %-13s %-14s %8s %8s  %s\n", l->name, l->type, a, b, k,
                params ? fcl_format_count((double)params, pb, sizeof pb) : "",
                macs ? fcl_format_count((double)macs, fb, sizeof fb) : "", in);
     }
     printf("total: %s parameters (%zu), %s multiply-adds per image (%llu)\n",
-           fcl_format_count((double)fcl_model_trainable(m), pb, sizeof pb), fcl_model_trainable(m),
-           fcl_format_count((double)fcl_model_macs(m), fb, sizeof fb), (unsigned long long)fcl_model_macs(m));
+           fcl_format_count((double)m->parameters, pb, sizeof pb), m->parameters,
+           fcl_format_count((double)m->multiply_adds, fb, sizeof fb), (unsigned long long)m->multiply_adds);
 }
 
-static void print_json(const fcl_model *m, int batch, const size_t *memory)
+static void print_json(const fcl_model_summary *m, const fcl_layer_info *layers, int batch, const size_t *memory)
 {
-    printf("{\"model\": \"%s\", \"params\": %zu, \"macs\": %llu", m->name, fcl_model_trainable(m),
-           (unsigned long long)fcl_model_macs(m));
+    printf("{\"model\": \"%s\", \"params\": %zu, \"macs\": %llu", m->name, m->parameters,
+           (unsigned long long)m->multiply_adds);
     if (memory)
         printf(", \"batch\": %d, \"activation_bytes_planned\": %zu, \"activation_bytes_unshared\": %zu", batch,
-               memory[0] * sizeof(float), memory[1] * sizeof(float));
+               memory[0], memory[1]);
     printf(", \"layers\": [\n");
-    for (int i = 0; i < m->n_nodes; i++) {
-        const fcl_node *nd = &m->nodes[i];
+    for (int i = 0; i < m->layers; i++) {
+        const fcl_layer_info *l = &layers[i];
         printf("  {\"name\": \"%s\", \"type\": \"%s\", \"in\": [%d, %d, %d], \"out\": [%d, %d, %d], "
                "\"params\": %zu, \"macs\": %llu, \"inputs\": [",
-               nd->name, fcl_ops[nd->op]->name, nd->in.h, nd->in.w, nd->in.c, nd->out.h, nd->out.w, nd->out.c,
-               node_params(nd), (unsigned long long)fcl_ops[nd->op]->macs(nd));
-        for (int j = 0; j < nd->n_inputs; j++)
-            printf("%s%d", j ? ", " : "", nd->inputs[j]);
+               l->name, l->type, l->in_h, l->in_w, l->in_c, l->out_h, l->out_w, l->out_c, l->parameters,
+               (unsigned long long)l->multiply_adds);
+        for (int j = 0; j < l->n_inputs; j++)
+            printf("%s%d", j ? ", " : "", l->inputs[j]);
         /* The attributes, so that other tools (bench/pytorch_peer.py) can rebuild the graph. */
         printf("], \"kernel\": [%d, %d], \"stride\": [%d, %d], \"pad\": [%d, %d], \"relu\": %d, "
                "\"groups\": %d, \"bias\": %d, \"maxout\": %d, \"scale\": %g, \"size\": %d, \"alpha\": %g, "
                "\"beta\": %g, \"k\": %g, \"eps\": %g}%s\n",
-               nd->kh, nd->kw, nd->sh, nd->sw, nd->ph, nd->pw, nd->relu, nd->groups, nd->bias, nd->group_size,
-               (double)nd->scale, nd->size, (double)nd->alpha, (double)nd->beta, (double)nd->k, (double)nd->eps,
-               i + 1 < m->n_nodes ? "," : "");
+               l->kernel_h, l->kernel_w, l->stride_h, l->stride_w, l->pad_h, l->pad_w, l->relu, l->groups, l->bias,
+               l->maxout_group, (double)l->scale, l->lrn_size, (double)l->alpha, (double)l->beta, (double)l->k,
+               (double)l->eps, i + 1 < m->layers ? "," : "");
     }
     printf("]}\n");
 }
@@ -163,25 +154,33 @@ int cmd_info(int argc, char **argv)
     if (st != FCL_SUCCESS)
         return cli_fail(argv[optind], st);
     size_t mem[2] = {0, 0};
-    if (memory && (st = fcl_plan_activations(m, batch, false, &mem[0], &mem[1])) != FCL_SUCCESS) {
+    if (memory && (st = fcl_model_plan_memory(m, batch, &mem[0], &mem[1])) != FCL_SUCCESS) {
         fcl_model_destroy(m);
         return cli_fail("planning memory", st);
     }
-    if (expand) {
+    const fcl_model_summary sum = fcl_model_describe(m);
+    fcl_layer_info *layers = calloc((size_t)sum.layers, sizeof *layers);
+    if (!layers)
+        st = FCL_ERR_OUT_OF_HOST_MEMORY;
+    for (int i = 0; st == FCL_SUCCESS && i < sum.layers; i++)
+        st = fcl_model_layer(m, i, &layers[i]);
+    if (st != FCL_SUCCESS) {
+    } else if (expand) {
         char *text;
         if ((st = fcl_model_format(m, &text)) == FCL_SUCCESS) {
             fputs(text, stdout);
             free(text);
         }
     } else if (json) {
-        print_json(m, batch, memory ? mem : NULL);
+        print_json(&sum, layers, batch, memory ? mem : NULL);
     } else {
-        print_table(m);
+        print_table(&sum, layers);
         if (memory)
             printf("inference activations at batch %d: %.1f MiB planned (buffers reused by lifetime), "
                    "%.1f MiB if every activation had its own\n",
-                   batch, mem[0] * 4 / 1048576.0, mem[1] * 4 / 1048576.0);
+                   batch, mem[0] / 1048576.0, mem[1] / 1048576.0);
     }
+    free(layers);
     fcl_model_destroy(m);
     return st == FCL_SUCCESS ? 0 : cli_fail("info", st);
 }

@@ -1,4 +1,4 @@
-#include "runtime/text.h"
+#include "text.h"
 
 #include <stdio.h>
 

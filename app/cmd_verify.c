@@ -1,7 +1,5 @@
 /* facecl verify MODEL --weights W A B: are two images the same identity? */
-#include "cli/cli.h"
-#include "data/image.h"
-#include "eval/metrics.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -51,24 +49,24 @@ int cmd_verify(int argc, char **argv)
         cli_net_close(&s);
         return status;
     }
-    const fcl_shape in = s.model->nodes[0].out;
-    const int per = fcl_shape_size(in), dim = fcl_shape_size(fcl_model_output(s.model)->out);
+    const fcl_model_summary ms = fcl_model_describe(s.model);
+    const int per = ms.input_channels * ms.input_height * ms.input_width, dim = ms.embedding_size;
     float *x = malloc(2 * (size_t)per * sizeof *x), *e = malloc(2 * (size_t)dim * sizeof *e);
     const char *failed = "verify";
     fcl_status st = x && e ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
     for (int i = 0; i < 2 && st == FCL_SUCCESS; i++)
-        if ((st = fcl_image_load(argv[optind + 1 + i], in.h, in.w, in.c, x + (size_t)i * per)) != FCL_SUCCESS)
+        if ((st = fcl_image_file_to_input(s.model, argv[optind + 1 + i], x + (size_t)i * per)) != FCL_SUCCESS)
             failed = argv[optind + 1 + i];
     if (st == FCL_SUCCESS)
-        st = fcl_net_forward(s.net, x, e);
-    if (st == FCL_SUCCESS && !cli_embeddings_sound(s.net, x, e, 2, (const char *const *)argv + optind + 1, true)) {
+        st = fcl_embed(s.embedder, x, 2, e);
+    if (st == FCL_SUCCESS && !cli_embeddings_sound(s.embedder, s.model, x, e, 2, (const char *const *)argv + optind + 1, true)) {
         free(x);
         free(e);
         cli_net_close(&s);
         return 1;
     }
     if (st == FCL_SUCCESS) {
-        double d = fcl_sqdist(e, e + dim, dim);
+        double d = fcl_squared_distance(e, e + dim, dim);
         printf("distance %.4f, threshold %.4f%s: %s\n", d, threshold, given >= 0 ? "" : " (stored by facecl eval)",
                d <= threshold ? "same" : "different");
     } else {

@@ -1,9 +1,6 @@
 /* facecl embed MODEL [--weights W] IMAGE...: L2-normalised embeddings of images. */
-#include "cli/cli.h"
-#include "data/image.h"
-#include "graph/graph.h"
-#include "io/npy.h"
-#include "io/safetensors.h"
+#include "cli.h"
+#include "npy.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -80,22 +77,23 @@ int cmd_embed(int argc, char **argv)
     if (st != FCL_SUCCESS)
         return cli_fail(argv[optind], st);
     cli_warn_unnormalised(m, "embed");
-    const fcl_shape in = m->nodes[0].out;
+    const fcl_model_summary ms = fcl_model_describe(m);
+    const size_t per_image = (size_t)ms.input_channels * ms.input_height * ms.input_width;
     char **images = argv + optind + 1;
     int n_images = argc - optind - 1, batch = n_images < MAX_BATCH ? n_images : MAX_BATCH;
     fcl_runtime *rt = cli_open_runtime(device, NULL);
-    fcl_net *net = NULL;
+    fcl_embedder *e = NULL;
     if (!rt) {
         fcl_model_destroy(m);
         return 1;
     }
-    st = fcl_net_create(rt, m, batch, false, &net);
+    st = fcl_embedder_create(rt, m, batch, &e);
     if (st == FCL_SUCCESS)
-        st = weights ? fcl_net_load_weights(net, weights) : fcl_net_init_params(net, seed);
+        st = weights ? fcl_embedder_load_weights(e, weights) : fcl_embedder_init_random(e, seed);
     if (st == FCL_SUCCESS && !weights)
         fprintf(stderr, "facecl embed: no --weights: using seeded random weights (seed %llu)\n", seed);
-    outputs o = {.dim = (size_t)fcl_shape_size(fcl_model_output(m)->out)};
-    float *x = calloc((size_t)batch * fcl_shape_size(in), sizeof *x);
+    outputs o = {.dim = (size_t)ms.embedding_size};
+    float *x = calloc((size_t)batch * per_image, sizeof *x);
     float *y = malloc((size_t)batch * o.dim * sizeof *y);
     int *slot_of = malloc((size_t)batch * sizeof *slot_of);
     o.all = malloc((size_t)n_images * o.dim * sizeof *o.all);
@@ -106,20 +104,20 @@ int cmd_embed(int argc, char **argv)
     for (int start = 0; start < n_images && st == FCL_SUCCESS; start += batch) {
         int filled = 0;
         for (int i = start; i < n_images && i < start + batch; i++) {
-            float *slot = x + (size_t)filled * fcl_shape_size(in);
-            if (fcl_image_load(images[i], in.h, in.w, in.c, slot) != FCL_SUCCESS) {
-                skipped++; /* fcl_image_load said why */
+            float *slot = x + (size_t)filled * per_image;
+            if (fcl_image_file_to_input(m, images[i], slot) != FCL_SUCCESS) {
+                skipped++; /* the library said why */
                 continue;
             }
             slot_of[filled++] = i;
         }
         if (filled == 0)
             continue;
-        st = fcl_net_forward(net, x, y); /* unused slots hold stale images: their rows are ignored */
+        st = fcl_embed(e, x, filled, y);
         const char *names[MAX_BATCH];
         for (int k = 0; k < filled; k++)
             names[k] = images[slot_of[k]];
-        if (st == FCL_SUCCESS && !cli_embeddings_sound(net, x, y, filled, names, false))
+        if (st == FCL_SUCCESS && !cli_embeddings_sound(e, m, x, y, filled, names, false))
             st = FCL_ERR_NUMERIC; /* named above */
         for (int k = 0; k < filled && st == FCL_SUCCESS; k++)
             emit(&o, images[slot_of[k]], y + (size_t)k * o.dim);
@@ -137,7 +135,7 @@ int cmd_embed(int argc, char **argv)
     if (st == FCL_SUCCESS && skipped)
         fprintf(stderr, "facecl embed: %d of %d images could not be read and were skipped\n", skipped, n_images);
     free(x), free(y), free(slot_of), free(o.all);
-    fcl_net_destroy(net);
+    fcl_embedder_destroy(e);
     fcl_runtime_destroy(rt);
     fcl_model_destroy(m);
     if (st != FCL_SUCCESS)

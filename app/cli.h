@@ -2,9 +2,6 @@
 #ifndef FCL_CLI_H
 #define FCL_CLI_H
 #include "facecl.h"
-#include "data/dataset.h"
-#include "graph/graph.h"
-#include "runtime/fileio.h"
 
 #include <stdio.h>
 
@@ -49,12 +46,14 @@ bool cli_output_is_input(const char *who, const char *option, const char *out, c
 /* A warning when model's output is no l2norm layer: its embeddings are not unit
  * vectors, so squared distances are not in 0..4 and thresholds mean little. */
 void cli_warn_unnormalised(const fcl_model *m, const char *who);
-/* After net's forward pass of the images x named names[0..n) gave embeddings e: false
+/* After embedder's pass of the images x named names[0..n) gave embeddings e: false
  * when one is not finite, saying which image and the layer whose output first held
  * NaN or Inf. The zero vector out of an l2norm model (all-zero weights, or a black
  * image through untrained ones) is said too, and false only when zero_is_error. */
-bool cli_embeddings_sound(fcl_net *net, const float *x, const float *e, int n, const char *const *names,
-                          bool zero_is_error);
+bool cli_embeddings_sound(fcl_embedder *embedder, const fcl_model *m, const float *x, const float *e, int n,
+                          const char *const *names, bool zero_is_error);
+/* The model's last node: the embedding. */
+fcl_layer_info cli_output_layer(const fcl_model *m);
 /* text as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma,
  * a quote or a line break. */
 void cli_csv_field(fcl_strbuf *b, const char *text);
@@ -73,13 +72,13 @@ bool cli_resolve_model(const char *who, const char *name, char *out, size_t size
 #define CLI_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 /* Fashion-MNIST's train and t10k splits from dir; false (both freed, having said how
  * to get the data, as `facecl <who>`) when either is missing. */
-bool cli_open_fashion_mnist(const char *who, const char *dir, fcl_dataset *train, fcl_dataset *test);
+bool cli_open_fashion_mnist(const char *who, const char *dir, fcl_dataset **train, fcl_dataset **test);
 
 /* A model with trained weights on a device, ready for inference. */
 typedef struct cli_net {
     fcl_model *model;
     fcl_runtime *rt;
-    fcl_net *net;
+    fcl_embedder *embedder;
 } cli_net;
 /* 0, or the exit status after saying what failed; cli_net_close in both cases. */
 int cli_net_open(cli_net *s, const char *model_path, const char *weights, const char *device, int batch);

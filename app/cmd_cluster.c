@@ -1,9 +1,5 @@
 /* facecl cluster MODEL --weights W DATA: groups images by identity. */
-#include "cli/cli.h"
-#include "data/dataset.h"
-#include "eval/cluster.h"
-#include "eval/evaluate.h"
-#include "runtime/fileio.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -47,42 +43,35 @@ static bool has_identities(const char *dir)
     return found;
 }
 
-/* Moves the images of a folder that cannot be decoded (named by the decoder's warning)
- * behind the first n that can, as train skips them; returns how many can. The paths
- * are swapped, not dropped, so the data set still frees them all. */
-static int keep_readable(fcl_dataset *d, int n, fcl_shape in, float *scratch)
+/* The first n images of d that can be decoded into idx (as train skips the others,
+ * which the decoder's warning named); returns how many. */
+static int keep_readable(const fcl_dataset *d, const fcl_model *m, int n, int *idx, float *scratch)
 {
-    if (!d->paths)
-        return n; /* IDX images are bytes in memory: nothing to decode */
     int kept = 0;
-    for (int i = 0; i < n; i++) {
-        if (fcl_dataset_image(d, i, in.c, in.h, in.w, scratch) != FCL_SUCCESS)
-            continue;
-        char *path = d->paths[kept];
-        const int label = d->labels[kept];
-        d->paths[kept] = d->paths[i], d->labels[kept] = d->labels[i];
-        d->paths[i] = path, d->labels[i] = label;
-        kept++;
-    }
+    for (int i = 0; i < n; i++)
+        if (!fcl_dataset_image_path(d, i) /* IDX images are bytes in memory: nothing to decode */ ||
+            fcl_dataset_input(d, i, m, scratch) == FCL_SUCCESS)
+            idx[kept++] = i;
     if (kept < n)
         fprintf(stderr, "facecl cluster: %d of %d images could not be decoded and were left out (named above)\n",
                 n - kept, n);
     return kept;
 }
 
-static fcl_status write_csv(const char *path, const fcl_dataset *d, int n, const int *cluster)
+static fcl_status write_csv(const char *path, const fcl_dataset *d, int n, const int *idx, const int *cluster)
 {
+    const bool labelled = fcl_dataset_identities(d) > 0;
     fcl_strbuf s = {0};
-    fcl_strbuf_printf(&s, d->n_classes ? "image,cluster,identity\n" : "image,cluster\n");
+    fcl_strbuf_printf(&s, labelled ? "image,cluster,identity\n" : "image,cluster\n");
     for (int i = 0; i < n; i++) {
-        if (d->paths)
-            cli_csv_field(&s, d->paths[i]);
+        if (fcl_dataset_image_path(d, idx[i]))
+            cli_csv_field(&s, fcl_dataset_image_path(d, idx[i]));
         else
-            fcl_strbuf_printf(&s, "t10k:%d", i);
+            fcl_strbuf_printf(&s, "t10k:%d", idx[i]);
         fcl_strbuf_printf(&s, ",%d", cluster[i]);
-        if (d->n_classes) {
+        if (labelled) {
             fcl_strbuf_printf(&s, ",");
-            cli_csv_field(&s, d->class_names[d->labels[i]]);
+            cli_csv_field(&s, fcl_dataset_identity_name(d, fcl_dataset_label(d, idx[i])));
         }
         fcl_strbuf_printf(&s, "\n");
     }
@@ -106,11 +95,12 @@ static int larger_first(const void *pa, const void *pb)
 }
 
 /* The largest clusters, each with its most common identity when those are known. */
-static fcl_status print_clusters(const fcl_dataset *d, int n, const int *cluster, int n_clusters)
+static fcl_status print_clusters(const fcl_dataset *d, int n, const int *label, const int *cluster, int n_clusters)
 {
+    const int identities = fcl_dataset_identities(d);
     group *g = calloc((size_t)n_clusters, sizeof *g);
-    int *count = d->n_classes ? calloc((size_t)n_clusters * d->n_classes, sizeof *count) : NULL;
-    if (!g || (d->n_classes && !count)) {
+    int *count = identities ? calloc((size_t)n_clusters * identities, sizeof *count) : NULL;
+    if (!g || (identities && !count)) {
         free(g), free(count);
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     }
@@ -119,9 +109,9 @@ static fcl_status print_clusters(const fcl_dataset *d, int n, const int *cluster
     for (int i = 0; i < n; i++) {
         group *c = &g[cluster[i]];
         c->size++;
-        if (count && ++count[(size_t)cluster[i] * d->n_classes + d->labels[i]] > c->top_count) {
-            c->top_count = count[(size_t)cluster[i] * d->n_classes + d->labels[i]];
-            c->top_label = d->labels[i];
+        if (count && ++count[(size_t)cluster[i] * identities + label[i]] > c->top_count) {
+            c->top_count = count[(size_t)cluster[i] * identities + label[i]];
+            c->top_label = label[i];
         }
     }
     if (n_clusters > 1)
@@ -130,7 +120,7 @@ static fcl_status print_clusters(const fcl_dataset *d, int n, const int *cluster
     for (int k = 0; k < n_clusters && k < SHOWN_CLUSTERS; k++) {
         printf("  %7d  %6d", g[k].id, g[k].size);
         if (count)
-            printf("  %s (%.1f%%)", d->class_names[g[k].top_label], 100.0 * g[k].top_count / g[k].size);
+            printf("  %s (%.1f%%)", fcl_dataset_identity_name(d, g[k].top_label), 100.0 * g[k].top_count / g[k].size);
         printf("\n");
     }
     if (n_clusters > SHOWN_CLUSTERS)
@@ -139,18 +129,18 @@ static fcl_status print_clusters(const fcl_dataset *d, int n, const int *cluster
     return FCL_SUCCESS;
 }
 
-/* Identities among the first n images (a folder's are sorted by identity). */
-static int distinct_labels(const fcl_dataset *d, int n)
+/* Identities among n labels. */
+static int distinct_labels(const fcl_dataset *d, int n, const int *label)
 {
-    bool *seen = calloc((size_t)d->n_classes, sizeof *seen);
+    bool *seen = calloc((size_t)fcl_dataset_identities(d), sizeof *seen);
     int count = 0;
     for (int i = 0; seen && i < n; i++)
-        if (!seen[d->labels[i]]) {
-            seen[d->labels[i]] = true;
+        if (!seen[label[i]]) {
+            seen[label[i]] = true;
             count++;
         }
     if (!seen)
-        return d->n_classes;
+        return fcl_dataset_identities(d);
     free(seen);
     return count;
 }
@@ -193,55 +183,61 @@ int cmd_cluster(int argc, char **argv)
     if (!cli_threshold(weights, given, &threshold))
         return 1;
     const char *data_dir = argv[optind + 1];
-    fcl_dataset d;
-    fcl_status st = has_identities(data_dir) ? fcl_dataset_open(data_dir, "t10k", &d)
-                                             : fcl_dataset_open_images(data_dir, &d);
+    fcl_dataset *d;
+    fcl_status st = has_identities(data_dir) ? fcl_dataset_load(data_dir, "t10k", &d)
+                                             : fcl_dataset_load_images(data_dir, &d);
     if (st != FCL_SUCCESS)
         return cli_fail(data_dir, st);
-    int n = max_images > 0 ? (int)max_images : d.pixels ? 2000 : d.n;
-    if (n > d.n)
-        n = d.n;
+    const int total = fcl_dataset_images(d);
+    int n = max_images > 0 ? (int)max_images : !fcl_dataset_image_path(d, 0) /* IDX */ ? 2000 : total;
+    if (n > total)
+        n = total;
     if (n > FCL_CLUSTER_MAX) {
         fprintf(stderr, "facecl cluster: %s holds %d images; clustering keeps a %d x %d distance matrix, so pass "
-                        "--images N (at most %d)\n", data_dir, d.n, n, n, FCL_CLUSTER_MAX);
-        fcl_dataset_free(&d);
+                        "--images N (at most %d)\n", data_dir, total, n, n, FCL_CLUSTER_MAX);
+        fcl_dataset_destroy(d);
         return 2;
     }
     cli_net s;
     int status = cli_net_open(&s, argv[optind], weights, device, 100);
-    const int dim = status == 0 ? fcl_shape_size(fcl_model_output(s.model)->out) : 0;
+    const fcl_model_summary ms = status == 0 ? fcl_model_describe(s.model) : (fcl_model_summary){0};
+    const int dim = ms.embedding_size;
     float *emb = status == 0 ? malloc((size_t)n * dim * sizeof *emb) : NULL;
     int *cluster = status == 0 ? malloc((size_t)n * sizeof *cluster) : NULL, n_clusters = 0;
+    int *idx = status == 0 ? malloc((size_t)n * sizeof *idx) : NULL;
+    int *label = status == 0 ? malloc((size_t)n * sizeof *label) : NULL;
     if (status == 0) {
-        st = emb && cluster ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
+        st = emb && cluster && idx && label ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
         printf("facecl cluster: %d images of %s, threshold %.4f%s\n", n, data_dir, threshold,
                given >= 0 ? "" : " (stored by facecl eval)");
         const fcl_reporter report = cli_reporter();
-        const fcl_shape in = s.model->nodes[0].out;
-        float *scratch = malloc((size_t)fcl_shape_size(in) * sizeof *scratch);
+        float *scratch = malloc((size_t)ms.input_channels * ms.input_height * ms.input_width * sizeof *scratch);
         if (st == FCL_SUCCESS && !scratch)
             st = FCL_ERR_OUT_OF_HOST_MEMORY;
-        if (st == FCL_SUCCESS && (n = keep_readable(&d, n, in, scratch)) < 2) {
+        if (st == FCL_SUCCESS && (n = keep_readable(d, s.model, n, idx, scratch)) < 2) {
             fprintf(stderr, "facecl cluster: fewer than 2 readable images in %s: nothing to cluster\n", data_dir);
             st = FCL_ERR_INVALID_ARGUMENT;
         }
         free(scratch);
+        for (int i = 0; st == FCL_SUCCESS && i < n; i++)
+            label[i] = fcl_dataset_label(d, idx[i]);
         if (st == FCL_SUCCESS)
-            st = fcl_embed_dataset_images(s.net, &d, NULL, n, emb, &report);
+            st = fcl_embed_dataset(s.embedder, d, idx, n, emb, &report);
         if (st == FCL_SUCCESS)
             st = fcl_cluster(emb, n, dim, threshold, cluster, &n_clusters);
         char default_out[4096];
         if (!out)
             out = cli_path_beside(weights, "clusters.csv", default_out, sizeof default_out);
         if (st == FCL_SUCCESS)
-            st = write_csv(out, &d, n, cluster);
+            st = write_csv(out, d, n, idx, cluster);
         if (st == FCL_SUCCESS)
-            st = print_clusters(&d, n, cluster, n_clusters);
+            st = print_clusters(d, n, label, cluster, n_clusters);
         fcl_cluster_quality q;
-        if (st == FCL_SUCCESS && d.n_classes && (st = fcl_cluster_quality_of(cluster, d.labels, n, &q)) == FCL_SUCCESS)
+        if (st == FCL_SUCCESS && fcl_dataset_identities(d) &&
+            (st = fcl_cluster_quality_of(cluster, label, n, &q)) == FCL_SUCCESS)
             printf("\n  %d clusters for %d identities: pairwise precision %.2f%%, recall %.2f%%, F1 %.2f%%\n"
                    "  purity %.2f%%, NMI %.4f, adjusted Rand index %.4f\n",
-                   n_clusters, distinct_labels(&d, n), 100 * q.precision, 100 * q.recall, 100 * q.f1,
+                   n_clusters, distinct_labels(d, n, label), 100 * q.precision, 100 * q.recall, 100 * q.f1,
                    100 * q.purity, q.nmi, q.ari);
         if (st == FCL_SUCCESS)
             printf("\nwritten: %s\n", out);
@@ -250,7 +246,9 @@ int cmd_cluster(int argc, char **argv)
     }
     free(emb);
     free(cluster);
+    free(idx);
+    free(label);
     cli_net_close(&s);
-    fcl_dataset_free(&d);
+    fcl_dataset_destroy(d);
     return status;
 }

@@ -1,8 +1,6 @@
 /* facecl tune: the GEMM auto-tuner (src/gemm/gemm_tune.c) on the shapes of the user's
  * models, its table, and the device's tuning file. */
-#include "cli/cli.h"
-#include "gemm/gemm.h"
-#include "runtime/fileio.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -36,27 +34,20 @@ static void usage(FILE *f)
             CLI_MODEL_DIR, DEFAULT_MODEL, DEFAULT_BATCH, DEFAULT_SECONDS);
 }
 
-static void print_table(const fcl_gemm_tune_class report[FCL_GEMM_CLASSES])
+static void print_table(const fcl_tune_row *rows, int n)
 {
     printf("\n%-18s %-26s %-36s %8s %-36s %8s %7s %9s\n", "class", "timed shape (MxNxK x n)", "before", "GFLOP/s",
            "after", "GFLOP/s", "speedup", "tried/bad");
-    for (int c = 0; c < FCL_GEMM_CLASSES; c++) {
-        const fcl_gemm_tune_class *r = &report[c];
-        if (!r->used)
-            continue;
-        char name[64], shape[64], before[96], after[96];
-        fcl_gemm_class_name(c, name, sizeof name);
-        snprintf(shape, sizeof shape, "%dx%dx%d x %d", r->shape.M, r->shape.N, r->shape.K,
-                 r->shape.chunks * r->shape.batch);
-        fcl_gemm_config_format(&r->start, before, sizeof before);
-        fcl_gemm_config_format(&r->best, after, sizeof after);
-        if (r->best_gflops > 0)
-            printf("%-18s %-26s %-36s %8.1f %-36s %8.1f %6.2fx %5d/%d%s\n", name, shape, before, r->start_gflops, after,
-                   r->best_gflops, r->start_gflops > 0 ? r->best_gflops / r->start_gflops : 0, r->tried, r->rejected,
+    for (int c = 0; c < n; c++) {
+        const fcl_tune_row *r = &rows[c];
+        if (r->after_gflops > 0)
+            printf("%-18s %-26s %-36s %8.1f %-36s %8.1f %6.2fx %5d/%d%s\n", r->name, r->shape, r->before,
+                   r->before_gflops, r->after, r->after_gflops,
+                   r->before_gflops > 0 ? r->after_gflops / r->before_gflops : 0, r->tried, r->rejected,
                    r->complete ? "" : " (time budget)");
         else
-            printf("%-18s %-26s %-36s %8s %-36s %8s %7s %5d/%d (not reached)\n", name, shape, before, "-", "-", "-", "-",
-                   r->tried, r->rejected);
+            printf("%-18s %-26s %-36s %8s %-36s %8s %7s %5d/%d (not reached)\n", r->name, r->shape, r->before, "-",
+                   "-", "-", "-", r->tried, r->rejected);
     }
 }
 
@@ -118,7 +109,7 @@ int cmd_tune(int argc, char **argv)
     }
     int status = 0;
     char db_path[4200];
-    if (!fcl_gemm_db_path(rt, db_path, sizeof db_path)) {
+    if (!fcl_tune_file(rt, db_path, sizeof db_path)) {
         fprintf(stderr, "facecl tune: no cache directory to keep the tuning in: set FACECL_CACHE_DIR or HOME\n");
         status = 1;
     } else if (show) {
@@ -128,39 +119,28 @@ int cmd_tune(int argc, char **argv)
             fprintf(stderr, "facecl tune: cannot delete %s: %s\n", db_path, strerror(errno));
             status = 1;
         } else {
-            printf("deleted %s: %s uses the shipped defaults\n", db_path, rt->info.name);
+            printf("deleted %s: %s uses the shipped defaults\n", db_path, fcl_runtime_device(rt)->name);
         }
     } else {
-        /* Every model's shapes, from one pass each on zero data. */
-        fcl_gemm_recorder rec = {0};
-        fcl_status st = FCL_SUCCESS;
-        for (int i = 0; i < n_models && st == FCL_SUCCESS; i++) {
-            fcl_model *m;
-            st = fcl_model_load(paths[i], &m);
-            if (st == FCL_SUCCESS) {
-                if (!quiet)
-                    printf("recording the GEMMs of %s at batch %ld (%s)\n", m->name, batch,
-                           training ? "training" : "inference");
-                st = fcl_gemm_record(rt, m, (int)batch, training, &rec);
-                fcl_model_destroy(m);
-            }
-        }
-        fcl_gemm_db db;
-        fcl_gemm_tune_class report[FCL_GEMM_CLASSES];
-        const fcl_gemm_tune_options o = {.seconds = seconds, .report = quiet ? (fcl_reporter){0} : cli_reporter()};
-        if (st == FCL_SUCCESS) {
-            if (!quiet)
-                printf("tuning on %s (%s); tuning file %s\n", rt->info.name, rt->info.driver_version, db_path);
-            fcl_gemm_db_load(rt, &db); /* entries of classes these models do not use stay */
-            st = fcl_gemm_tune(rt, rec.shapes, rec.n, &o, &db, report);
-        }
-        if (st == FCL_SUCCESS) {
-            print_table(report);
-            st = fcl_gemm_db_save(rt, &db);
-        }
+        fcl_model **models = calloc((size_t)n_models, sizeof *models);
+        enum { MAX_ROWS = 256 };
+        fcl_tune_row *rows = calloc(MAX_ROWS, sizeof *rows);
+        int n_rows = 0;
+        fcl_status st = models && rows ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
+        for (int i = 0; i < n_models && st == FCL_SUCCESS; i++)
+            st = fcl_model_load(paths[i], &models[i]);
+        const fcl_tune_options o = {.batch = (int)batch, .training = training, .seconds = seconds,
+                                    .report = quiet ? (fcl_reporter){0} : cli_reporter()};
+        if (st == FCL_SUCCESS)
+            st = fcl_tune(rt, (const fcl_model *const *)models, n_models, &o, rows, MAX_ROWS, &n_rows);
+        if (st == FCL_SUCCESS)
+            print_table(rows, n_rows);
         if (st == FCL_SUCCESS && !quiet)
             printf("\nwrote %s\n", db_path);
-        free(rec.shapes);
+        for (int i = 0; models && i < n_models; i++)
+            fcl_model_destroy(models[i]);
+        free(models);
+        free(rows);
         status = st == FCL_SUCCESS ? 0 : cli_fail("tune", st);
     }
     fcl_runtime_destroy(rt);

@@ -1,6 +1,5 @@
 /* facecl train MODEL DATA: triplet-loss training with online mining on the device. */
-#include "cli/cli.h"
-#include "train/trainer.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -20,11 +19,21 @@ static void loss_lines(char *out, size_t size)
 {
     size_t at = 0;
     out[0] = '\0';
-    for (int i = 0; i < FCL_LOSS_COUNT && at < size; i++) {
-        int n = snprintf(out + at, size - at, "                         %-9s %s\n", fcl_losses[i]->name,
-                         fcl_losses[i]->summary);
+    const char *name, *summary;
+    for (int i = 0; (name = fcl_loss_at(i, &summary, NULL)) && at < size; i++) {
+        int n = snprintf(out + at, size - at, "                         %-9s %s\n", name, summary);
         at += n > 0 ? (size_t)n : 0;
     }
+}
+
+/* Whether name is one of the losses (with *head: whether it trains a classifier head). */
+static bool known_loss(const char *name, bool *head)
+{
+    const char *known;
+    for (int i = 0; (known = fcl_loss_at(i, NULL, head)); i++)
+        if (strcmp(known, name) == 0)
+            return true;
+    return false;
 }
 
 static void usage(FILE *f, const fcl_train_options *d)
@@ -116,7 +125,8 @@ int cmd_train(int argc, char **argv)
     };
     fcl_train_options o = fcl_train_defaults();
     int progress = cli_train_progress_mode(false);
-    fcl_loss_kind loss = FCL_LOSS_TRIPLET;
+    const char *loss = "triplet";
+    bool head = false; /* the loss trains a classifier head */
     const char *out_dir = NULL, *device = NULL;
     double lr = 0, x, tune_seconds = cli_tune_seconds();
     long v;
@@ -134,11 +144,12 @@ int cmd_train(int argc, char **argv)
                 fprintf(stderr, "facecl train: --mining wants semi-hard, batch-hard or batch-all, not '%s'\n", optarg);
             break;
         case O_LOSS:
-            if (!(ok = fcl_loss_parse(optarg, &loss) == FCL_SUCCESS)) {
+            if (!(ok = known_loss(optarg, &head))) {
                 char losses[1024];
                 loss_lines(losses, sizeof losses);
                 fprintf(stderr, "facecl train: unknown --loss '%s'; the losses are:\n%s", optarg, losses);
             }
+            loss = optarg;
             break;
         case O_MARGIN: ok = cli_double("margin", optarg, 0, 4, &x), o.alpha = (float)x; break;
         case O_SOFTMAX_WEIGHT:
@@ -182,9 +193,9 @@ int cmd_train(int argc, char **argv)
         usage(stderr, &o);
         return 2;
     }
-    o.loss = fcl_loss_name(loss);
+    o.loss = loss;
     cli_train_progress_set(&o, &progress);
-    if (loss != FCL_LOSS_TRIPLET && o.softmax_weight > 0) {
+    if (strcmp(loss, "triplet") != 0 && o.softmax_weight > 0) {
         fprintf(stderr, "facecl train: --softmax-weight adds softmax to the triplet loss; with --loss %s, "
                         "leave it out\n", o.loss);
         return 2;
@@ -197,11 +208,12 @@ int cmd_train(int argc, char **argv)
     if (st != FCL_SUCCESS)
         return cli_fail(argv[optind], st);
     cli_warn_unnormalised(m, "train");
-    char default_out[FCL_NAME_MAX + 8];
-    snprintf(default_out, sizeof default_out, "runs/%s", m->name);
+    const fcl_model_summary ms = fcl_model_describe(m);
+    char default_out[4200];
+    snprintf(default_out, sizeof default_out, "runs/%s", ms.name);
     o.out_dir = out_dir ? out_dir : default_out;
-    fcl_dataset data;
-    if ((st = fcl_dataset_open(argv[optind + 1], "train", &data)) != FCL_SUCCESS) {
+    fcl_dataset *data;
+    if ((st = fcl_dataset_load(argv[optind + 1], "train", &data)) != FCL_SUCCESS) {
         fcl_model_destroy(m);
         return cli_fail(argv[optind + 1], st);
     }
@@ -210,11 +222,12 @@ int cmd_train(int argc, char **argv)
     fcl_runtime *rt = cli_open_runtime(device, &ro);
     int status = 1;
     if (rt) {
-        printf("facecl train: %s on %d images of %d identities (%s), [%d] %s\n", m->name, data.n, data.n_classes,
-               data.source, rt->info.index, rt->info.name);
+        printf("facecl train: %s on %d images of %d identities (%s), [%d] %s\n", ms.name, fcl_dataset_images(data),
+               fcl_dataset_identities(data), fcl_dataset_source(data), fcl_runtime_device(rt)->index,
+               fcl_runtime_device(rt)->name);
         char objective[96];
-        if (fcl_losses[loss]->head)
-            snprintf(objective, sizeof objective, "%s over %d identities", o.loss, data.n_classes);
+        if (head)
+            snprintf(objective, sizeof objective, "%s over %d identities", o.loss, fcl_dataset_identities(data));
         else
             snprintf(objective, sizeof objective, "%s mining, margin %g, softmax weight %g", fcl_mining_name(o.mining),
                      (double)o.alpha, (double)o.softmax_weight);
@@ -227,9 +240,9 @@ int cmd_train(int argc, char **argv)
         fcl_train_summary sum = {0};
         const fcl_reporter report = cli_reporter();
         st = o.resume ? FCL_SUCCESS
-                      : fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, progress > 0 ? &report : NULL);
+                      : fcl_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, progress > 0 ? &report : NULL);
         if (st == FCL_SUCCESS)
-            st = fcl_train(rt, m, &data, &o, &sum);
+            st = fcl_train(rt, m, data, &o, &sum);
         if (sum.profile)
             fputs(sum.profile, stdout);
         free(sum.profile);
@@ -249,7 +262,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     fcl_runtime_destroy(rt);
-    fcl_dataset_free(&data);
+    fcl_dataset_destroy(data);
     fcl_model_destroy(m);
     return status;
 }

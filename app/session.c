@@ -1,8 +1,6 @@
 /* What the inference commands share: a model with its weights on a device, and the
  * verification threshold that `facecl eval` stores in the weights file. */
-#include "cli/cli.h"
-#include "eval/evaluate.h"
-#include "io/safetensors.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <libgen.h>
@@ -12,19 +10,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-bool cli_open_fashion_mnist(const char *who, const char *dir, fcl_dataset *train, fcl_dataset *test)
+bool cli_open_fashion_mnist(const char *who, const char *dir, fcl_dataset **train, fcl_dataset **test)
 {
-    memset(train, 0, sizeof *train);
-    memset(test, 0, sizeof *test);
-    fcl_status st = fcl_dataset_open(dir, "train", train);
+    *train = *test = NULL;
+    fcl_status st = fcl_dataset_load(dir, "train", train);
     if (st == FCL_SUCCESS)
-        st = fcl_dataset_open(dir, "t10k", test);
-    if (st == FCL_SUCCESS && train->pixels && test->pixels)
+        st = fcl_dataset_load(dir, "t10k", test);
+    /* IDX sets: images without files */
+    if (st == FCL_SUCCESS && !fcl_dataset_image_path(*train, 0) && !fcl_dataset_image_path(*test, 0))
         return true;
     fprintf(stderr, "facecl %s: Fashion-MNIST's train and t10k IDX files are not in %s: install the Debian package "
                     "dataset-fashion-mnist, or pass --data DIR\n", who, dir);
-    fcl_dataset_free(train);
-    fcl_dataset_free(test);
+    fcl_dataset_destroy(*train);
+    fcl_dataset_destroy(*test);
+    *train = *test = NULL;
     return false;
 }
 
@@ -45,15 +44,15 @@ int cli_net_open(cli_net *s, const char *model_path, const char *weights, const 
     cli_warn_unnormalised(s->model, "");
     if (!(s->rt = cli_open_runtime(device, NULL)))
         return 1;
-    st = fcl_net_create(s->rt, s->model, batch, false, &s->net);
+    st = fcl_embedder_create(s->rt, s->model, batch, &s->embedder);
     if (st == FCL_SUCCESS)
-        st = fcl_net_load_weights(s->net, weights);
+        st = fcl_embedder_load_weights(s->embedder, weights);
     return st == FCL_SUCCESS ? 0 : cli_fail(weights, st);
 }
 
 void cli_net_close(cli_net *s)
 {
-    fcl_net_destroy(s->net);
+    fcl_embedder_destroy(s->embedder);
     fcl_runtime_destroy(s->rt);
     fcl_model_destroy(s->model);
     memset(s, 0, sizeof *s);
@@ -185,20 +184,27 @@ bool cli_output_is_input(const char *who, const char *option, const char *out, c
     return false;
 }
 
-void cli_warn_unnormalised(const fcl_model *m, const char *who)
+fcl_layer_info cli_output_layer(const fcl_model *m)
 {
-    const fcl_node *out = fcl_model_output(m);
-    if (out->op != FCL_OP_L2NORM)
-        fprintf(stderr, "facecl%s%s: warning: %s ends in %s (%s), not l2norm: its embeddings are not unit vectors, "
-                        "so distances are not 0 to 4 and thresholds mean little (end the model with `l2norm NAME`)\n",
-                who[0] ? " " : "", who, m->source, out->name, fcl_ops[out->op]->name);
+    fcl_layer_info out;
+    fcl_model_layer(m, fcl_model_describe(m).layers - 1, &out);
+    return out;
 }
 
-bool cli_embeddings_sound(fcl_net *net, const float *x, const float *e, int n, const char *const *names,
-                          bool zero_is_error)
+void cli_warn_unnormalised(const fcl_model *m, const char *who)
 {
-    const fcl_node *out = fcl_model_output(net->model);
-    const int dim = fcl_shape_size(out->out);
+    const fcl_layer_info out = cli_output_layer(m);
+    if (strcmp(out.type, "l2norm") != 0)
+        fprintf(stderr, "facecl%s%s: warning: %s ends in %s (%s), not l2norm: its embeddings are not unit vectors, "
+                        "so distances are not 0 to 4 and thresholds mean little (end the model with `l2norm NAME`)\n",
+                who[0] ? " " : "", who, fcl_model_describe(m).source, out.name, out.type);
+}
+
+bool cli_embeddings_sound(fcl_embedder *embedder, const fcl_model *m, const float *x, const float *e, int n,
+                          const char *const *names, bool zero_is_error)
+{
+    const fcl_layer_info out = cli_output_layer(m);
+    const int dim = fcl_model_describe(m).embedding_size;
     for (int k = 0; k < n; k++) {
         const float *ek = e + (size_t)k * dim;
         double norm = 0;
@@ -206,22 +212,21 @@ bool cli_embeddings_sound(fcl_net *net, const float *x, const float *e, int n, c
         for (int j = 0; j < dim; j++)
             finite &= isfinite(ek[j]), norm += (double)ek[j] * ek[j];
         if (!finite) {
-            int node = -1;
-            const fcl_status st = fcl_net_first_nonfinite(net, x, &node);
-            const fcl_node *bad = node >= 0 ? &net->model->nodes[node] : NULL;
-            if (st == FCL_SUCCESS && bad)
+            const char *layer, *type;
+            const fcl_status st = fcl_embedder_nonfinite_layer(embedder, x, n, &layer, &type);
+            if (st == FCL_SUCCESS && layer)
                 fprintf(stderr, "facecl: %s: its embedding is not finite: the values first go bad in layer %s (%s), "
                                 "which overflows with these weights (or the weights are broken)\n",
-                        names[k], bad->name, fcl_ops[bad->op]->name);
+                        names[k], layer, type);
             else
                 fprintf(stderr, "facecl: %s: its embedding is not finite (and a second pass found no layer to blame: "
                                 "is the device sound? `facecl devices --check`)\n", names[k]);
             return false;
         }
-        if (out->op == FCL_OP_L2NORM && norm < 0.25) {
+        if (strcmp(out.type, "l2norm") == 0 && norm < 0.25) {
             fprintf(stderr, "facecl: %s%s: its embedding is the zero vector, not a unit one: the layers before %s "
                             "give 0 for it (all-zero weights?), so no distance to it means anything\n",
-                    zero_is_error ? "" : "warning: ", names[k], out->name);
+                    zero_is_error ? "" : "warning: ", names[k], out.name);
             if (zero_is_error)
                 return false;
         }

@@ -1,13 +1,8 @@
 /* The FLOPS-versus-accuracy sweep: its directory (configuration, per-run records,
  * resume) and its runs (calibrate, train, evaluate, measure). sweep_report.c writes
  * what it found. */
-#include "bench/sweep.h"
-#include "eval/evaluate.h"
-#include "eval/metrics.h"
-#include "io/safetensors.h"
-#include "runtime/clock.h"
-#include "runtime/log.h"
-#include "train/trainer.h"
+#include "sweep.h"
+#include "eval_report.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,11 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define SWEEP_CONFIG_FILE "sweep.txt"
 #define SWEEP_RUN_FILE "run.txt"
 #define SWEEP_CALIBRATION_FILE "calibration.txt"
 #define CALIBRATION_STEPS 12
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* run.txt's fields, in the order written. */
 #define RUN_FIELD(x) {#x, offsetof(fcl_sweep_run, x)}
@@ -136,8 +139,8 @@ fcl_status fcl_sweep_config_text(const fcl_sweep_options *o, const fcl_model *co
 {
     fcl_strbuf_printf(out, "facecl bench flops-accuracy, configuration 1\n");
     for (int i = 0; i < o->n_models; i++)
-        fcl_strbuf_printf(out, "model %s multiply-adds %llu parameters %zu\n", models[i]->name,
-                          (unsigned long long)fcl_model_macs(models[i]), fcl_model_trainable(models[i]));
+        fcl_strbuf_printf(out, "model %s multiply-adds %llu parameters %zu\n", fcl_model_describe(models[i]).name,
+                          (unsigned long long)fcl_model_describe(models[i]).multiply_adds, fcl_model_describe(models[i]).parameters);
     if (o->minutes > 0)
         fcl_strbuf_printf(out, "budget minutes %g\n", o->minutes);
     else
@@ -200,35 +203,6 @@ fcl_status fcl_sweep_claim_dir(const char *out_dir, const char *config_text)
     return st;
 }
 
-fcl_status fcl_sweep_gemm_gflops(fcl_runtime *rt, int n, double *gflops)
-{
-    *gflops = 0;
-    fcl_gemm_ctx *ctx = NULL;
-    fcl_status st = fcl_gemm_ctx_create(rt, NULL, &ctx);
-    cl_mem buf[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < 3 && st == FCL_SUCCESS; i++)
-        st = fcl_runtime_buffer(rt, (size_t)n * n, 0.5f, &buf[i]);
-    fcl_gemm g = {.M = n, .N = n, .K = n, .chunks = 1, .batch = 1, .a = buf[0], .lda = n, .b = buf[1], .ldb = n,
-                  .c = buf[2], .ldc = n};
-    double best = INFINITY;
-    for (int rep = 0; rep < 6 && st == FCL_SUCCESS; rep++) { /* the first builds and warms up */
-        double t0 = fcl_seconds();
-        st = fcl_gemm_run(ctx, &g);
-        if (st == FCL_SUCCESS)
-            st = fcl_runtime_finish(rt);
-        const double t = fcl_seconds() - t0;
-        if (rep > 0 && t < best)
-            best = t;
-    }
-    if (st == FCL_SUCCESS)
-        *gflops = 2.0 * n * n * (double)n / best / 1e9;
-    for (int i = 0; i < 3; i++)
-        if (buf[i])
-            clReleaseMemObject(buf[i]);
-    fcl_gemm_ctx_destroy(ctx);
-    return st;
-}
-
 /* A short timed run gives each model's training images/s: the expected duration, and
  * the steps of a --minutes budget. Kept in <model>/calibration.txt so a resumed sweep
  * uses the same numbers. */
@@ -236,7 +210,7 @@ static fcl_status calibrate(fcl_runtime *rt, const fcl_model *m, const fcl_datas
                             fcl_sweep_model *sm)
 {
     char dir[4200], path[4300];
-    snprintf(dir, sizeof dir, "%s/%s", o->out_dir, m->name);
+    snprintf(dir, sizeof dir, "%s/%s", o->out_dir, fcl_model_describe(m).name);
     snprintf(path, sizeof path, "%s/%s", dir, SWEEP_CALIBRATION_FILE);
     static const char *const keys[] = {"train_images_per_second", "steps", "train_macs_per_image"};
     double values[3];
@@ -302,28 +276,32 @@ static fcl_status run_one(fcl_runtime *rt, const fcl_model *m, const fcl_dataset
     memset(out, 0, sizeof *out);
     out->seed = seed;
     out->steps = (double)sm->steps;
-    out->macs = (double)fcl_model_macs(m);
-    out->params = (double)fcl_model_trainable(m);
+    const fcl_model_summary ms = fcl_model_describe(m);
+    out->macs = (double)ms.multiply_adds;
+    out->params = (double)ms.parameters;
     /* A run resumed for its last step or two has no steady rate of its own. */
     out->train_images_per_second = trained >= 10 ? sum.steady_images_per_second : sm->calibration_ips;
     out->train_seconds = (double)sm->steps * B / out->train_images_per_second;
     out->train_macs_counted = trained > 0 ? (double)sum.gemm_macs / ((double)trained * B) : sm->train_macs_counted;
 
-    fcl_net *net = NULL;
+    fcl_embedder *e = NULL;
     enum { EVAL_BATCH = 100 };
-    st = fcl_net_create(rt, m, EVAL_BATCH, false, &net);
+    st = fcl_embedder_create(rt, m, EVAL_BATCH, &e);
     snprintf(path, sizeof path, "%s/%s", dir, FCL_WEIGHTS_FILE);
     if (st == FCL_SUCCESS)
-        st = fcl_net_load_weights(net, path);
-    float *zeros = calloc((size_t)EVAL_BATCH * fcl_shape_size(m->nodes[0].out), sizeof *zeros);
-    if (st == FCL_SUCCESS && !zeros)
+        st = fcl_embedder_load_weights(e, path);
+    const size_t per_image = (size_t)ms.input_channels * ms.input_height * ms.input_width;
+    float *zeros = calloc((size_t)EVAL_BATCH * per_image, sizeof *zeros);
+    float *emb = malloc((size_t)EVAL_BATCH * ms.embedding_size * sizeof *emb);
+    if (st == FCL_SUCCESS && (!zeros || !emb))
         st = FCL_ERR_OUT_OF_HOST_MEMORY;
     if (st == FCL_SUCCESS) { /* one forward pass counts the multiply-adds the device runs */
-        const uint64_t before = net->gemm->macs;
-        st = fcl_net_forward(net, zeros, NULL);
-        out->macs_counted = (double)(net->gemm->macs - before) / EVAL_BATCH;
+        const uint64_t before = fcl_embedder_device_macs(e);
+        st = fcl_embed(e, zeros, EVAL_BATCH, emb);
+        out->macs_counted = (double)(fcl_embedder_device_macs(e) - before) / EVAL_BATCH;
     }
     free(zeros);
+    free(emb);
     char eval_dir[4400], json[4500];
     snprintf(eval_dir, sizeof eval_dir, "%s/eval", dir);
     snprintf(json, sizeof json, "%s/results.json", eval_dir);
@@ -332,12 +310,15 @@ static fcl_status run_one(fcl_runtime *rt, const fcl_model *m, const fcl_dataset
     eo.far_images = o->far_images;
     eo.gallery_images = o->gallery_images;
     eo.report = (fcl_reporter){0};
-    fcl_eval_result r;
+    fcl_eval_result r = {0};
     if (st == FCL_SUCCESS)
-        st = fcl_evaluate(net, test, train, &eo, &r);
+        st = fcl_evaluate(e, test, train, &eo, &r);
     if (st == FCL_SUCCESS)
-        st = fcl_eval_save(&r, &eo, m->name, path, json);
-    fcl_net_destroy(net);
+        st = fcl_eval_save(&r, &eo, ms.name, path, json);
+    if (st == FCL_SUCCESS)
+        st = eval_write_roc(eval_dir, &r);
+    fcl_eval_result_free(&r);
+    fcl_embedder_destroy(e);
     if (st != FCL_SUCCESS)
         return st;
     out->infer_images_per_second = r.images_per_second;
@@ -361,12 +342,12 @@ static double host_distances_per_second(void)
     static float emb[N * DIM];
     for (int i = 0; i < N * DIM; i++)
         emb[i] = (float)((i * 7919) % 101) / 101.0f;
-    double sink = 0, t0 = fcl_seconds();
+    double sink = 0, t0 = now();
     for (int r = 0; r < REPS; r++)
         for (int i = 0; i < N; i++)
             for (int j = 0; j < N; j++)
-                sink += fcl_sqdist(emb + i * DIM, emb + j * DIM, DIM);
-    const double t = fcl_seconds() - t0;
+                sink += fcl_squared_distance(emb + i * DIM, emb + j * DIM, DIM);
+    const double t = now() - t0;
     return sink >= 0 && t > 0 ? (double)REPS * N * N / t : 1e7;
 }
 
@@ -383,7 +364,7 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
 {
     memset(report, 0, sizeof *report);
     report->options = o;
-    snprintf(report->device, sizeof report->device, "%s", rt->info.name);
+    snprintf(report->device, sizeof report->device, "%s", fcl_runtime_device(rt)->name);
     if (o->n_models < 1 || o->n_models > FCL_SWEEP_MAX_MODELS || o->seeds < 1 || o->seeds > FCL_SWEEP_MAX_SEEDS ||
         (o->steps > 0) == (o->minutes > 0)) {
         fcl_log(FCL_LOG_ERROR, "a sweep needs 1 to %d models, 1 to %d seeds, and either steps or minutes",
@@ -395,7 +376,7 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
     for (int i = 0; i < o->n_models && st == FCL_SUCCESS; i++)
         st = fcl_model_load(o->models[i], &models[i]);
     for (int i = 0; i < o->n_models && st == FCL_SUCCESS; i++) {
-        const char *name = models[i]->name;
+        const char *name = fcl_model_describe(models[i]).name;
         if (!*name || *name == '.' || name[strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                                         "0123456789._-")]) {
             fcl_log(FCL_LOG_ERROR, "%s: the model name '%s' names its results directory, so it may hold only "
@@ -403,10 +384,10 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
             st = FCL_ERR_INVALID_ARGUMENT;
         }
         for (int j = 0; j < i && st == FCL_SUCCESS; j++)
-            if (strcmp(name, models[j]->name) == 0) {
+            if (strcmp(name, fcl_model_describe(models[j]).name) == 0) {
                 fcl_log(FCL_LOG_ERROR, "%s and %s are both called '%s': a sweep keeps each model's results under "
                                        "its name, so the names must differ", o->models[j], o->models[i],
-                        models[i]->name);
+                        fcl_model_describe(models[i]).name);
                 st = FCL_ERR_INVALID_ARGUMENT;
             }
     }
@@ -419,7 +400,7 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
     if (st == FCL_SUCCESS)
         for (int n = 512; n <= 1024 && st == FCL_SUCCESS; n *= 2) {
             double g;
-            st = fcl_sweep_gemm_gflops(rt, n, &g);
+            st = fcl_gemm_benchmark(rt, n, &g);
             if (g > report->gemm_gflops)
                 report->gemm_gflops = g, report->gemm_n = n;
         }
@@ -429,15 +410,15 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
 
     /* Calibrate every model first, so the whole sweep's duration is known up front. */
     const double host_rate = host_distances_per_second();
-    const double far_n = fmin(o->far_images, test->n), gallery_n = fmin(o->gallery_images, train->n);
-    const double eval_host_seconds = (test->n * gallery_n + far_n * far_n / 2) / host_rate;
+    const double far_n = fmin(o->far_images, fcl_dataset_images(test)), gallery_n = fmin(o->gallery_images, fcl_dataset_images(train));
+    const double eval_host_seconds = (fcl_dataset_images(test) * gallery_n + far_n * far_n / 2) / host_rate;
     double expected = 0;
     int remaining = 0;
     for (int i = 0; i < o->n_models && st == FCL_SUCCESS; i++) {
         fcl_sweep_model *sm = &report->models[i];
-        snprintf(sm->name, sizeof sm->name, "%s", models[i]->name);
+        snprintf(sm->name, sizeof sm->name, "%s", fcl_model_describe(models[i]).name);
         fcl_report(&o->report, "calibrating %s (%.2fM multiply-adds per image)...", sm->name,
-                   fcl_model_macs(models[i]) / 1e6);
+                   fcl_model_describe(models[i]).multiply_adds / 1e6);
         st = calibrate(rt, models[i], train, o, sm);
         for (int s = 1; s <= o->seeds && st == FCL_SUCCESS; s++) {
             char path[4400];
@@ -449,7 +430,7 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
             /* Training; embedding test and gallery at about 3x the training rate (forward
              * only); the evaluation's distances on the host. */
             expected += (double)sm->steps * o->P * o->K / sm->calibration_ips +
-                        (test->n + gallery_n) / (3 * sm->calibration_ips) + eval_host_seconds;
+                        (fcl_dataset_images(test) + gallery_n) / (3 * sm->calibration_ips) + eval_host_seconds;
         }
     }
     report->n_models = o->n_models;

@@ -1,9 +1,8 @@
 /* What a FLOPS-versus-accuracy sweep found: the tables, the paper's points beside
  * them, results.json and the two plots. */
-#include "bench/sweep.h"
-#include "eval/plot.h"
-#include "runtime/log.h"
-#include "runtime/text.h"
+#include "sweep.h"
+#include "plot.h"
+#include "text.h"
 
 #include <math.h>
 #include <stddef.h>

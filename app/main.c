@@ -1,5 +1,5 @@
 /* facecl — entry point and subcommand table. */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>

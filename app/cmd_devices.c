@@ -1,5 +1,5 @@
 /* facecl devices: what OpenCL sees, and (with --check) whether facecl runs there. */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <stdlib.h>

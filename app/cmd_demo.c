@@ -1,10 +1,8 @@
 /* facecl demo: the main job end to end. Trains a small model on Fashion-MNIST with the
  * paper's semi-hard triplet loss on the chosen device, then evaluates it (verification,
  * VAL at FAR, identification) and prints the results table. */
-#include "cli/cli.h"
-#include "eval/evaluate.h"
-#include "io/safetensors.h"
-#include "train/trainer.h"
+#include "cli.h"
+#include "eval_report.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -73,28 +71,30 @@ int cmd_demo(int argc, char **argv)
         fprintf(stderr, "facecl demo: run it from the facecl source directory, or pass --model\n");
         return cli_fail(model_path, st);
     }
-    fcl_dataset train, test;
+    fcl_dataset *train, *test;
     if (!cli_open_fashion_mnist("demo", data_dir, &train, &test)) {
         fcl_model_destroy(m);
         return 1;
     }
     fcl_runtime *rt = cli_open_runtime(device, NULL);
     int status = 1;
-    fcl_net *net = NULL;
+    fcl_embedder *e = NULL;
     if (rt) {
+        const fcl_model_summary ms = fcl_model_describe(m);
+        const fcl_device_info *dev = fcl_runtime_device(rt);
         printf("facecl demo: train %s (%.1fM multiply-adds, %zu parameters) on Fashion-MNIST, then evaluate\n"
-               "device [%d] %s; output %s\n\n", m->name, fcl_model_macs(m) / 1e6, fcl_model_trainable(m),
-               rt->info.index, rt->info.name, o.out_dir);
+               "device [%d] %s; output %s\n\n", ms.name, ms.multiply_adds / 1e6, ms.parameters,
+               dev->index, dev->name, o.out_dir);
         fflush(stdout);
         fcl_train_summary sum = {0};
         const fcl_reporter report = cli_reporter();
-        st = fcl_gemm_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, &report);
+        st = fcl_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, &report);
         if (st == FCL_SUCCESS)
-            st = fcl_train(rt, m, &train, &o, &sum);
+            st = fcl_train(rt, m, train, &o, &sum);
         if (st == FCL_SUCCESS)
             printf("trained %ld steps in %.0f s (%.0f images/s, %.2f GFLOP/s for forward + backward)\n\n",
                    sum.steps_done, sum.seconds, sum.images_per_second,
-                   3.0 * 2.0 * fcl_model_macs(m) * sum.images_per_second / 1e9);
+                   3.0 * 2.0 * ms.multiply_adds * sum.images_per_second / 1e9);
         fflush(stdout);
         char weights[4200], eval_dir[4200], json[4300];
         snprintf(weights, sizeof weights, "%s/%s", o.out_dir, FCL_WEIGHTS_FILE);
@@ -102,18 +102,20 @@ int cmd_demo(int argc, char **argv)
         snprintf(json, sizeof json, "%s/results.json", eval_dir);
         fcl_eval_options eo = fcl_eval_defaults();
         eo.out_dir = eval_dir;
-        fcl_eval_result r;
+        fcl_eval_result r = {0};
         if (st == FCL_SUCCESS)
-            st = fcl_net_create(rt, m, 100, false, &net);
+            st = fcl_embedder_create(rt, m, 100, &e);
         if (st == FCL_SUCCESS)
-            st = fcl_net_load_weights(net, weights);
+            st = fcl_embedder_load_weights(e, weights);
         if (st == FCL_SUCCESS)
-            st = fcl_evaluate(net, &test, &train, &eo, &r);
+            st = fcl_evaluate(e, test, train, &eo, &r);
         if (st == FCL_SUCCESS)
-            st = fcl_eval_save(&r, &eo, m->name, weights, json);
+            st = eval_write_roc(eval_dir, &r);
+        if (st == FCL_SUCCESS)
+            st = fcl_eval_save(&r, &eo, ms.name, weights, json);
         if (st == FCL_SUCCESS) {
             printf("\nresults on Fashion-MNIST's test split (embedding at %.0f images/s):\n", r.images_per_second);
-            fcl_eval_print(stdout, &r, &eo);
+            eval_print(stdout, &r, &eo);
             printf("\nwritten: %s/{weights.safetensors, checkpoint.safetensors, train.csv}\n"
                    "         %s/{pairs.txt, roc.csv, roc.svg, results.json}\n"
                    "try:     facecl verify %s --weights %s IMAGE_A IMAGE_B  (threshold %.4f stored)\n",
@@ -122,11 +124,12 @@ int cmd_demo(int argc, char **argv)
         } else {
             status = st == FCL_ERR_INTERRUPTED ? 130 : cli_fail("demo", st);
         }
+        fcl_eval_result_free(&r);
     }
-    fcl_net_destroy(net);
+    fcl_embedder_destroy(e);
     fcl_runtime_destroy(rt);
-    fcl_dataset_free(&train);
-    fcl_dataset_free(&test);
+    fcl_dataset_destroy(train);
+    fcl_dataset_destroy(test);
     fcl_model_destroy(m);
     return status;
 }

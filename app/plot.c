@@ -1,6 +1,4 @@
-#include "eval/plot.h"
-#include "runtime/fileio.h"
-#include "runtime/log.h"
+#include "plot.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,9 +1,7 @@
 /* facecl eval MODEL --weights W DATA: verification and identification, as the paper and
  * LFW report them. */
-#include "cli/cli.h"
-#include "eval/evaluate.h"
-#include "io/safetensors.h"
-#include "runtime/fileio.h"
+#include "cli.h"
+#include "eval_report.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -75,31 +73,34 @@ int cmd_eval(int argc, char **argv)
     if (!json)
         o.report = cli_reporter();
     const char *data_dir = argv[optind + 1];
-    fcl_dataset test = {0}, gallery = {0};
-    fcl_status st = fcl_dataset_open(data_dir, "t10k", &test);
-    bool has_gallery = st == FCL_SUCCESS && test.pixels; /* IDX: the train split is the gallery */
+    fcl_dataset *test = NULL, *gallery = NULL;
+    fcl_status st = fcl_dataset_load(data_dir, "t10k", &test);
+    /* IDX (images without files): the train split is the gallery */
+    bool has_gallery = st == FCL_SUCCESS && !fcl_dataset_image_path(test, 0);
     if (has_gallery)
-        st = fcl_dataset_open(data_dir, "train", &gallery);
+        st = fcl_dataset_load(data_dir, "train", &gallery);
     cli_net s = {0};
     int status = st == FCL_SUCCESS ? cli_net_open(&s, argv[optind], weights, device, 100) : cli_fail(data_dir, st);
-    fcl_eval_result r;
+    fcl_eval_result r = {0};
     if (status == 0) {
         if (!json)
-            printf("facecl eval: %s with %s on %s, [%d] %s\n", s.model->name, weights, data_dir, s.rt->info.index,
-                   s.rt->info.name);
-        st = fcl_evaluate(s.net, &test, has_gallery ? &gallery : NULL, &o, &r);
+            printf("facecl eval: %s with %s on %s, [%d] %s\n", fcl_model_describe(s.model).name, weights, data_dir,
+                   fcl_runtime_device(s.rt)->index, fcl_runtime_device(s.rt)->name);
+        st = fcl_evaluate(s.embedder, test, gallery, &o, &r);
     }
+    if (status == 0 && st == FCL_SUCCESS)
+        st = eval_write_roc(out_dir, &r);
     char json_path[4200];
     snprintf(json_path, sizeof json_path, "%s/results.json", out_dir);
     /* The results first; then the threshold into the weights file, which may be
      * read-only: the results stand, and the threshold can be given by hand. */
     bool stored = false;
     if (status == 0 && st == FCL_SUCCESS)
-        st = fcl_eval_save(&r, &o, s.model->name, NULL, json_path);
+        st = fcl_eval_save(&r, &o, fcl_model_describe(s.model).name, NULL, json_path);
     if (status == 0 && st == FCL_SUCCESS) {
         char threshold[32];
         snprintf(threshold, sizeof threshold, "%.6f", r.threshold);
-        stored = fcl_safetensors_set_meta(weights, FCL_META_THRESHOLD, threshold) == FCL_SUCCESS;
+        stored = fcl_weights_set_meta(weights, FCL_META_THRESHOLD, threshold) == FCL_SUCCESS;
         if (!stored)
             fprintf(stderr, "facecl eval: the threshold %.4f could not be stored in %s (see above); pass "
                             "--threshold %.4f to facecl verify and cluster\n", r.threshold, weights, r.threshold);
@@ -118,13 +119,14 @@ int cmd_eval(int argc, char **argv)
     } else {
         printf("embedded %d images in %.1f s (%.0f images/s)\n\n", r.queries + (has_gallery ? r.gallery : 0),
                r.embed_seconds, r.images_per_second);
-        fcl_eval_print(stdout, &r, &o);
+        eval_print(stdout, &r, &o);
         printf("\nwritten: %s/{%sroc.csv, roc.svg, results.json}\n", out_dir, o.pairs_path ? "" : "pairs.txt, ");
         if (stored)
             printf("threshold %.4f stored in %s (facecl verify and cluster use it)\n", r.threshold, weights);
     }
+    fcl_eval_result_free(&r);
     cli_net_close(&s);
-    fcl_dataset_free(&test);
-    fcl_dataset_free(&gallery);
+    fcl_dataset_destroy(test);
+    fcl_dataset_destroy(gallery);
     return status;
 }

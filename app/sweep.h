@@ -9,9 +9,7 @@
  * run.txt is done; one with only a checkpoint resumes from it, bit for bit. */
 #ifndef FCL_BENCH_SWEEP_H
 #define FCL_BENCH_SWEEP_H
-#include "data/dataset.h"
-#include "graph/graph.h"
-#include "runtime/fileio.h"
+#include "facecl.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -71,10 +69,6 @@ typedef struct fcl_sweep_report {
  * when o->stop was set (the current run keeps its checkpoint). */
 fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_dataset *test, const fcl_sweep_options *o,
                      fcl_sweep_report *report);
-
-/* facecl's GEMM on an n x n x n product: GFLOP/s (best of 5 after a warm-up; on PoCL
- * single products vary by 1.5x from run to run, so the best is the ceiling). */
-fcl_status fcl_sweep_gemm_gflops(fcl_runtime *rt, int n, double *gflops);
 
 /* run.txt: written atomically; reading fails (FCL_ERR_FORMAT) on a missing, partial or
  * non-finite field, so such a run is simply done again. */
