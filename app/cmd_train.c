@@ -19,19 +19,18 @@ static void loss_lines(char *out, size_t size)
 {
     size_t at = 0;
     out[0] = '\0';
-    const char *name, *summary;
-    for (int i = 0; (name = fcl_loss_at(i, &summary, NULL)) && at < size; i++) {
-        int n = snprintf(out + at, size - at, "                         %-9s %s\n", name, summary);
+    fcl_loss_info l;
+    for (int i = 0; fcl_loss_at(i, &l) && at < size; i++) {
+        int n = snprintf(out + at, size - at, "                         %-9s %s\n", l.name, l.summary);
         at += n > 0 ? (size_t)n : 0;
     }
 }
 
-/* Whether name is one of the losses (with *head: whether it trains a classifier head). */
-static bool known_loss(const char *name, bool *head)
+/* Whether name is one of the losses (then *info says what it is). */
+static bool known_loss(const char *name, fcl_loss_info *info)
 {
-    const char *known;
-    for (int i = 0; (known = fcl_loss_at(i, NULL, head)); i++)
-        if (strcmp(known, name) == 0)
+    for (int i = 0; fcl_loss_at(i, info); i++)
+        if (strcmp(info->name, name) == 0)
             return true;
     return false;
 }
@@ -57,6 +56,9 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --margin A           triplet margin alpha (%g)\n"
             "  --softmax-weight W   add W x softmax cross-entropy (through the same train.classifier\n"
             "                       layer) to the triplet loss: a joint loss (0: triplet alone)\n"
+            "  --scale S            normface, cosface, arcface: the logit scale s (default: the loss's)\n"
+            "  --class-margin M     cosface, arcface: the margin m on the label's cosine or angle\n"
+            "  --easy-margin        arcface: no margin where cos theta_y <= 0 (InsightFace's option)\n"
             "  --optimizer O        adagrad (the paper's, lr 0.05), sgd (momentum 0.9, lr 0.01), adam (lr 1e-3)\n"
             "  --lr X               base learning rate (default: the optimiser's)\n"
             "  --weight-decay X     L2 weight decay (0)\n"
@@ -103,13 +105,15 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 
 int cmd_train(int argc, char **argv)
 {
-    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
+    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_SCALE, O_CLASS_MARGIN, O_EASY, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
            O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT, O_FORCE };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
         {"mining", required_argument, NULL, O_MINING}, {"margin", required_argument, NULL, O_MARGIN},
         {"softmax-weight", required_argument, NULL, O_SOFTMAX_WEIGHT},
+        {"scale", required_argument, NULL, O_SCALE}, {"class-margin", required_argument, NULL, O_CLASS_MARGIN},
+        {"easy-margin", no_argument, NULL, O_EASY},
         {"optimizer", required_argument, NULL, O_OPT}, {"lr", required_argument, NULL, O_LR},
         {"weight-decay", required_argument, NULL, O_WD}, {"schedule", required_argument, NULL, O_SCHED},
         {"warmup", required_argument, NULL, O_WARMUP}, {"seed", required_argument, NULL, O_SEED},
@@ -126,7 +130,8 @@ int cmd_train(int argc, char **argv)
     fcl_train_options o = fcl_train_defaults();
     int progress = cli_train_progress_mode(false);
     const char *loss = "triplet";
-    bool head = false; /* the loss trains a classifier head */
+    fcl_loss_info info;
+    fcl_loss_at(0, &info); /* the default, triplet */
     const char *out_dir = NULL, *device = NULL;
     double lr = 0, x, tune_seconds = cli_tune_seconds();
     long v;
@@ -144,7 +149,7 @@ int cmd_train(int argc, char **argv)
                 fprintf(stderr, "facecl train: --mining wants semi-hard, batch-hard or batch-all, not '%s'\n", optarg);
             break;
         case O_LOSS:
-            if (!(ok = known_loss(optarg, &head))) {
+            if (!(ok = known_loss(optarg, &info))) {
                 char losses[1024];
                 loss_lines(losses, sizeof losses);
                 fprintf(stderr, "facecl train: unknown --loss '%s'; the losses are:\n%s", optarg, losses);
@@ -152,6 +157,9 @@ int cmd_train(int argc, char **argv)
             loss = optarg;
             break;
         case O_MARGIN: ok = cli_double("margin", optarg, 0, 4, &x), o.alpha = (float)x; break;
+        case O_SCALE: ok = cli_double("scale", optarg, 0.01, 1000, &x), o.scale = (float)x; break;
+        case O_CLASS_MARGIN: ok = cli_double("class-margin", optarg, 0, 1.5, &x), o.class_margin = (float)x; break;
+        case O_EASY: o.easy_margin = true; break;
         case O_SOFTMAX_WEIGHT:
             ok = cli_double("softmax-weight", optarg, 0, 100, &x), o.softmax_weight = (float)x;
             break;
@@ -200,6 +208,16 @@ int cmd_train(int argc, char **argv)
                         "leave it out\n", o.loss);
         return 2;
     }
+    /* The margin losses' options mean nothing to the others: say so rather than ignore them. */
+    const bool cos_or_arc = strcmp(loss, "cosface") == 0 || strcmp(loss, "arcface") == 0;
+    const char *misplaced = (o.scale > 0 && !info.margin_loss)         ? "--scale is for normface, cosface and arcface"
+                            : (o.class_margin >= 0 && !cos_or_arc)      ? "--class-margin is for cosface and arcface"
+                            : (o.easy_margin && strcmp(loss, "arcface")) ? "--easy-margin is for arcface"
+                                                                         : NULL;
+    if (misplaced) {
+        fprintf(stderr, "facecl train: %s, not --loss %s\n", misplaced, loss);
+        return 2;
+    }
     if (lr > 0)
         o.optim.lr = (float)lr;
     o.schedule.step_every = o.schedule.kind == FCL_SCHEDULE_STEP ? o.steps / 4 : 0;
@@ -226,7 +244,12 @@ int cmd_train(int argc, char **argv)
                fcl_dataset_identities(data), fcl_dataset_source(data), fcl_runtime_device(rt)->index,
                fcl_runtime_device(rt)->name);
         char objective[96];
-        if (head)
+        if (info.margin_loss)
+            snprintf(objective, sizeof objective, "%s over %d identities, s %g, m %g%s", o.loss,
+                     fcl_dataset_identities(data), o.scale > 0 ? (double)o.scale : (double)info.scale,
+                     o.class_margin >= 0 ? (double)o.class_margin : (double)info.margin,
+                     o.easy_margin ? " (easy margin)" : "");
+        else if (info.head)
             snprintf(objective, sizeof objective, "%s over %d identities", o.loss, fcl_dataset_identities(data));
         else
             snprintf(objective, sizeof objective, "%s mining, margin %g, softmax weight %g", fcl_mining_name(o.mining),

@@ -248,8 +248,8 @@ FCL_API fcl_status fcl_image_file_to_input(const fcl_model *model, const char *p
 /* ---- Embedding: a model planned on a device for inference, with its weights ---- */
 typedef struct fcl_embedder fcl_embedder;
 
-/* Plans model on rt for up to max_batch images at a time (seeded random weights until
- * weights are loaded). */
+/* Plans model on rt for up to max_batch images at a time. Without loaded (or seeded)
+ * weights, the first pass seeds them as fcl_embedder_init_random(e, 1) does. */
 FCL_API fcl_status fcl_embedder_create(fcl_runtime *rt, const fcl_model *model, int max_batch, fcl_embedder **out);
 FCL_API void fcl_embedder_destroy(fcl_embedder *e);
 /* Weights from a safetensors file written by `facecl train` (or a converter): the
@@ -435,6 +435,9 @@ typedef struct fcl_train_options {
     fcl_mining mining;
     float alpha;           /* triplet margin */
     float softmax_weight;  /* > 0: the triplet loss plus this x softmax cross-entropy over a head */
+    float scale;           /* margin losses: s; <= 0: the loss's default (fcl_loss_info) */
+    float class_margin;    /* margin losses: m; < 0: the loss's default */
+    bool easy_margin;      /* ArcFace: no margin where cos theta_y <= 0 */
     fcl_optim_config optim;
     fcl_schedule schedule; /* base_lr is optim.lr; total is steps */
     uint64_t seed;         /* initial weights, sampling, augmentation */
@@ -454,9 +457,16 @@ typedef struct fcl_train_options {
     volatile sig_atomic_t *stop; /* when *stop becomes non-zero: checkpoint, return FCL_ERR_INTERRUPTED */
 } fcl_train_options;
 
-/* The losses fcl_train_options.loss may name: name i (NULL past the last), a line
- * saying what it is, and whether it trains a classifier head beside the embedding. */
-FCL_API const char *fcl_loss_at(int i, const char **summary, bool *head);
+/* The losses fcl_train_options.loss may name. */
+typedef struct fcl_loss_info {
+    const char *name;
+    const char *summary;  /* one line: what it is, and where its defaults come from */
+    bool head;            /* trains a classifier head over the identities beside the embedding */
+    bool margin_loss;     /* a cosine-margin loss: takes scale, class_margin, easy_margin */
+    float scale, margin;  /* its defaults for those */
+} fcl_loss_info;
+/* Loss i into *out; false past the last. */
+FCL_API bool fcl_loss_at(int i, fcl_loss_info *out);
 
 /* Defaults: P 10, K 8, triplet loss, semi-hard, alpha 0.2, AdaGrad, cosine, checkpoint every 100. */
 FCL_API fcl_train_options fcl_train_defaults(void);

@@ -225,6 +225,10 @@ CASE(conv_grouped_pointwise, 2, "input h=5 w=4 c=6\nconv a k=1 c=9 groups=3 relu
 CASE(conv_depthwise_separable, 2,
      "input h=7 w=6 c=4\nconv dw k=3 s=2 c=4 groups=4 bias=0 relu=0\nbatchnorm bn relu=1\nconv pw k=1 c=5\n")
 CASE(prelu_after_conv, 2, "input h=5 w=6 c=2\nconv a k=3 c=3 relu=0\nprelu act\n")
+/* The margin losses' head: cosines of an unnormalised input (fc) and of an l2norm's
+ * output, to class vectors of any length; a 3-row batch. */
+CASE(cosine_head, 3, "input h=1 w=1 c=7\nfc a c=5\ncosine cls c=4\n")
+CASE(cosine_after_l2norm, 2, "input h=2 w=3 c=2\nconv a k=3 c=3 relu=0\nl2norm e\ncosine cls c=6\n")
 CASE(add_scaled_relu, 2,
      "input h=4 w=5 c=3\nconv a k=3 c=3 relu=0\nconv b k=1 c=3 relu=0 in=input\nadd s in=a,b scale=0.17 relu=1\n")
 CASE(add_three_with_input, 2,
@@ -443,6 +447,8 @@ int main(void)
         cmocka_unit_test(conv_grouped_pointwise),
         cmocka_unit_test(conv_depthwise_separable),
         cmocka_unit_test(prelu_after_conv),
+        cmocka_unit_test(cosine_head),
+        cmocka_unit_test(cosine_after_l2norm),
         cmocka_unit_test(add_scaled_relu),
         cmocka_unit_test(add_three_with_input),
         cmocka_unit_test(residual_block),

@@ -63,7 +63,7 @@ static fcl_model *make_model_from(const char *text, fcl_mining mining)
     assert_int_equal(fcl_model_parse(text, "tiny", &m), FCL_SUCCESS);
     if (mining != FCL_MINING_COUNT)
         return m;
-    assert_int_equal(fcl_model_with_head(m, "train.classifier", IDS, &h), FCL_SUCCESS);
+    assert_int_equal(fcl_model_with_head(m, "train.classifier", FCL_OP_FC, IDS, &h), FCL_SUCCESS);
     assert_int_equal(h->n_nodes, m->n_nodes + 1);
     assert_int_equal(fcl_model_output(h)->out.c, IDS);
     fcl_model_destroy(m);

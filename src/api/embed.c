@@ -12,6 +12,7 @@
 
 struct fcl_embedder {
     fcl_net *net;
+    bool has_weights; /* loaded or seeded; else seed 1 at the first use (no work when weights follow) */
     float *input; /* max_batch inputs, for the image paths */
 };
 
@@ -24,8 +25,6 @@ fcl_status fcl_embedder_create(fcl_runtime *rt, const fcl_model *model, int max_
     if (!e)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     fcl_status st = fcl_net_create(rt, model, max_batch, false, &e->net);
-    if (st == FCL_SUCCESS)
-        st = fcl_net_init_params(e->net, 1);
     if (st == FCL_SUCCESS &&
         !(e->input = malloc((size_t)max_batch * fcl_shape_size(model->nodes[0].out) * sizeof *e->input)))
         st = FCL_ERR_OUT_OF_HOST_MEMORY;
@@ -48,7 +47,11 @@ void fcl_embedder_destroy(fcl_embedder *e)
 
 fcl_status fcl_embedder_load_weights(fcl_embedder *e, const char *path)
 {
-    return e && path ? fcl_net_load_weights(e->net, path) : FCL_ERR_INVALID_ARGUMENT;
+    if (!e || !path)
+        return FCL_ERR_INVALID_ARGUMENT;
+    fcl_status st = fcl_net_load_weights(e->net, path);
+    e->has_weights = st == FCL_SUCCESS;
+    return st;
 }
 
 fcl_status fcl_weights_threshold(const char *path, bool *found, double *threshold)
@@ -86,17 +89,35 @@ static fcl_status whole_batch(const fcl_embedder *e, const float *input, int n, 
     return FCL_SUCCESS;
 }
 
+fcl_status fcl_embedder_init_random(fcl_embedder *e, uint64_t seed)
+{
+    if (!e)
+        return FCL_ERR_INVALID_ARGUMENT;
+    fcl_status st = fcl_net_init_params(e->net, seed);
+    e->has_weights = st == FCL_SUCCESS;
+    return st;
+}
+
+/* Weights before the first pass: seeded ones where none were loaded. */
+static fcl_status weights_ready(fcl_embedder *e)
+{
+    return e->has_weights ? FCL_SUCCESS : fcl_embedder_init_random(e, 1);
+}
+
 fcl_status fcl_embed(fcl_embedder *e, const float *input, int n, float *embeddings)
 {
     if (!e || !input || !embeddings || n < 1 || n > e->net->batch)
         return FCL_ERR_INVALID_ARGUMENT;
+    fcl_status st = weights_ready(e);
+    if (st != FCL_SUCCESS)
+        return st;
     if (n == e->net->batch)
         return fcl_net_forward(e->net, input, embeddings);
     /* A partial batch: the network runs its whole batch, the unused images zero. */
     const size_t dim = (size_t)fcl_shape_size(fcl_model_output(e->net->model)->out);
     const float *x;
     float *copy = NULL, *y = malloc((size_t)e->net->batch * dim * sizeof *y);
-    fcl_status st = y ? whole_batch(e, input, n, &x, &copy) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    st = y ? whole_batch(e, input, n, &x, &copy) : FCL_ERR_OUT_OF_HOST_MEMORY;
     if (st == FCL_SUCCESS)
         st = fcl_net_forward(e->net, x, y);
     if (st == FCL_SUCCESS)
@@ -106,11 +127,6 @@ fcl_status fcl_embed(fcl_embedder *e, const float *input, int n, float *embeddin
     return st;
 }
 
-fcl_status fcl_embedder_init_random(fcl_embedder *e, uint64_t seed)
-{
-    return e ? fcl_net_init_params(e->net, seed) : FCL_ERR_INVALID_ARGUMENT;
-}
-
 fcl_status fcl_embedder_nonfinite_layer(fcl_embedder *e, const float *input, int n, const char **layer,
                                         const char **type)
 {
@@ -118,9 +134,11 @@ fcl_status fcl_embedder_nonfinite_layer(fcl_embedder *e, const float *input, int
     if (!e || !input || n < 1 || n > e->net->batch)
         return FCL_ERR_INVALID_ARGUMENT;
     const float *x;
-    float *copy;
+    float *copy = NULL;
     int node = -1;
-    fcl_status st = whole_batch(e, input, n, &x, &copy);
+    fcl_status st = weights_ready(e);
+    if (st == FCL_SUCCESS)
+        st = whole_batch(e, input, n, &x, &copy);
     if (st == FCL_SUCCESS)
         st = fcl_net_first_nonfinite(e->net, x, &node);
     free(copy);
@@ -256,8 +274,10 @@ fcl_status fcl_dataset_input(const fcl_dataset *d, int i, const fcl_model *m, fl
 fcl_status fcl_embed_dataset(fcl_embedder *e, const fcl_dataset *d, const int *idx, int n, float *out,
                              const fcl_reporter *report)
 {
-    return e && d && out && n >= 0 ? fcl_embed_dataset_images(e->net, d, idx, n, out, report)
-                                   : FCL_ERR_INVALID_ARGUMENT;
+    if (!e || !d || !out || n < 0)
+        return FCL_ERR_INVALID_ARGUMENT;
+    fcl_status st = weights_ready(e);
+    return st == FCL_SUCCESS ? fcl_embed_dataset_images(e->net, d, idx, n, out, report) : st;
 }
 
 fcl_status fcl_evaluate(fcl_embedder *e, const fcl_dataset *test, const fcl_dataset *gallery,
@@ -265,7 +285,8 @@ fcl_status fcl_evaluate(fcl_embedder *e, const fcl_dataset *test, const fcl_data
 {
     if (!e || !test || !o || !r)
         return FCL_ERR_INVALID_ARGUMENT;
-    return fcl_evaluate_net(e->net, test, gallery, o, r);
+    fcl_status st = weights_ready(e);
+    return st == FCL_SUCCESS ? fcl_evaluate_net(e->net, test, gallery, o, r) : st;
 }
 
 fcl_status fcl_weights_set_meta(const char *path, const char *key, const char *value)

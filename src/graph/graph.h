@@ -24,6 +24,7 @@ typedef enum fcl_op {
     FCL_OP_DROPOUT,
     FCL_OP_ADD,
     FCL_OP_PRELU,
+    FCL_OP_COSINE,
     FCL_OP_COUNT
 } fcl_op;
 
@@ -122,10 +123,10 @@ typedef struct fcl_model {
 
 /* fcl_model_parse, fcl_model_load, fcl_model_destroy: include/facecl.h. */
 /* fcl_model_format: include/facecl.h (src/graph/model.c). */
-/* A copy of model with a fully connected layer of `units` outputs after its output (a
+/* A copy of model with a layer `op` (fc or cosine) of `units` outputs after its output (a
  * classifier head for training; name it FCL_ST_STATE_PREFIX-style, "train.classifier",
  * and weights loaders of the plain model skip it). */
-fcl_status fcl_model_with_head(const fcl_model *model, const char *name, int units, fcl_model **out);
+fcl_status fcl_model_with_head(const fcl_model *model, const char *name, fcl_op op, int units, fcl_model **out);
 uint64_t fcl_model_macs(const fcl_model *model);
 size_t fcl_model_trainable(const fcl_model *model);
 /* Index of the output node: the last one. */

@@ -11,6 +11,7 @@
  *   batchnorm bn1 relu=1              # eps=1e-5 momentum=0.1
  *   dropout drop1 rate=0.3            # training only (0.5 unless given); identity for use
  *   prelu act1                        # a learned slope per channel for x < 0
+ *   cosine cls c=10                   # cosines to 10 learned class vectors (margin losses)
  *   add res1 in=x,up scale=0.17 relu=1  # x + 0.17 up
  *   concat cat1 in=a,b,c              # along channels
  *   l2norm embedding
@@ -55,7 +56,7 @@ static const struct layer_key {
     {"s", KEY_PAIR, offsetof(fcl_node, sh), WINDOW_OPS, 1, 64},
     {"p", KEY_PAIR, offsetof(fcl_node, ph), WINDOW_OPS, 0, 63},
     {"global", KEY_GLOBAL, 0, POOL_OPS, 0, 1},
-    {"c", KEY_INT, offsetof(fcl_node, channels), CONV | MASK(FCL_OP_FC), 1, 1 << 20},
+    {"c", KEY_INT, offsetof(fcl_node, channels), CONV | MASK(FCL_OP_FC) | MASK(FCL_OP_COSINE), 1, 1 << 20},
     {"relu", KEY_INT, offsetof(fcl_node, relu), CONV | MASK(FCL_OP_FC) | MASK(FCL_OP_BATCHNORM) | MASK(FCL_OP_ADD), 0,
      1},
     {"bias", KEY_INT, offsetof(fcl_node, bias), CONV, 0, 1},
@@ -599,7 +600,7 @@ static fcl_status parse_line(parser *p, char *text)
     if (!fcl_op_lookup(tokens[0], &op) || op == FCL_OP_INPUT)
         return fail(p, FCL_ERR_PARSE,
                     "unknown layer type '%s' (conv, maxpool, l2pool, avgpool, lrn, fc, maxout, batchnorm, "
-                    "dropout, prelu, add, concat, l2norm, inception)",
+                    "dropout, prelu, add, concat, l2norm, cosine, inception)",
                     tokens[0]);
     return parse_layer(p, op, tokens[1], tokens + 2, n - 2);
 }
@@ -695,7 +696,7 @@ fcl_status fcl_model_format(const fcl_model *m, char **text)
     return FCL_SUCCESS;
 }
 
-fcl_status fcl_model_with_head(const fcl_model *m, const char *name, int units, fcl_model **out)
+fcl_status fcl_model_with_head(const fcl_model *m, const char *name, fcl_op op, int units, fcl_model **out)
 {
     *out = NULL;
     fcl_model *h = calloc(1, sizeof *h);
@@ -711,7 +712,7 @@ fcl_status fcl_model_with_head(const fcl_model *m, const char *name, int units, 
     parser p = {.source = m->source, .line = 0, .m = h, .cap = m->n_nodes + 1};
     fcl_status st = check_name(&p, name);
     if (st == FCL_SUCCESS) {
-        fcl_node *nd = new_node(&p, FCL_OP_FC, name);
+        fcl_node *nd = new_node(&p, op, name);
         nd->channels = units;
         nd->relu = 0;
         st = infer_shapes(&p);

@@ -4,7 +4,8 @@
 #include <string.h>
 
 extern const fcl_op_def fcl_op_input, fcl_op_conv, fcl_op_maxpool, fcl_op_l2pool, fcl_op_avgpool, fcl_op_lrn,
-    fcl_op_fc, fcl_op_maxout, fcl_op_l2norm, fcl_op_batchnorm, fcl_op_concat, fcl_op_dropout, fcl_op_add, fcl_op_prelu;
+    fcl_op_fc, fcl_op_maxout, fcl_op_l2norm, fcl_op_batchnorm, fcl_op_concat, fcl_op_dropout, fcl_op_add, fcl_op_prelu,
+    fcl_op_cosine;
 
 const fcl_op_def *const fcl_ops[FCL_OP_COUNT] = {
     [FCL_OP_INPUT] = &fcl_op_input,
@@ -21,6 +22,7 @@ const fcl_op_def *const fcl_ops[FCL_OP_COUNT] = {
     [FCL_OP_DROPOUT] = &fcl_op_dropout,
     [FCL_OP_ADD] = &fcl_op_add,
     [FCL_OP_PRELU] = &fcl_op_prelu,
+    [FCL_OP_COSINE] = &fcl_op_cosine,
 };
 _Static_assert(sizeof fcl_ops / sizeof fcl_ops[0] == FCL_OP_COUNT, "one entry per op");
 

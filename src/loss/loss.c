@@ -4,11 +4,14 @@
 
 #include <string.h>
 
-extern const fcl_loss_def fcl_loss_triplet, fcl_loss_softmax;
+extern const fcl_loss_def fcl_loss_triplet, fcl_loss_softmax, fcl_loss_normface, fcl_loss_cosface, fcl_loss_arcface;
 
 const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT] = {
     [FCL_LOSS_TRIPLET] = &fcl_loss_triplet,
     [FCL_LOSS_SOFTMAX] = &fcl_loss_softmax,
+    [FCL_LOSS_NORMFACE] = &fcl_loss_normface,
+    [FCL_LOSS_COSFACE] = &fcl_loss_cosface,
+    [FCL_LOSS_ARCFACE] = &fcl_loss_arcface,
 };
 _Static_assert(sizeof fcl_losses / sizeof fcl_losses[0] == FCL_LOSS_COUNT, "one entry per loss");
 
@@ -63,13 +66,13 @@ void fcl_objective_destroy(fcl_objective *o)
     o->n_terms = 0;
 }
 
-const char *fcl_loss_at(int i, const char **summary, bool *head)
+bool fcl_loss_at(int i, fcl_loss_info *out)
 {
     if (i < 0 || i >= FCL_LOSS_COUNT)
-        return NULL;
-    if (summary)
-        *summary = fcl_losses[i]->summary;
-    if (head)
-        *head = fcl_losses[i]->head;
-    return fcl_losses[i]->name;
+        return false;
+    const fcl_loss_def *d = fcl_losses[i];
+    *out = (fcl_loss_info){.name = d->name, .summary = d->summary, .head = d->head,
+                           .margin_loss = d->head_op == FCL_OP_COSINE, .scale = d->default_scale,
+                           .margin = d->default_margin};
+    return true;
 }

@@ -12,13 +12,23 @@
 #define FCL_LOSS_LOSS_H
 #include "graph/graph.h"
 
-typedef enum fcl_loss_kind { FCL_LOSS_TRIPLET, FCL_LOSS_SOFTMAX, FCL_LOSS_COUNT } fcl_loss_kind;
+typedef enum fcl_loss_kind {
+    FCL_LOSS_TRIPLET,
+    FCL_LOSS_SOFTMAX,
+    FCL_LOSS_NORMFACE,
+    FCL_LOSS_COSFACE,
+    FCL_LOSS_ARCFACE,
+    FCL_LOSS_COUNT
+} fcl_loss_kind;
 
 /* Every loss's settings; each loss reads those it has (fcl_mining: include/facecl.h,
  * src/loss/triplet.h says what each strategy does). */
 typedef struct fcl_loss_params {
     fcl_mining mining; /* triplet */
     float alpha;       /* triplet margin */
+    float scale;        /* margin losses: s (<= 0: the loss's default) */
+    float class_margin; /* margin losses: m (< 0: the loss's default) */
+    bool easy_margin;   /* ArcFace */
 } fcl_loss_params;
 
 /* One batch's loss, and what it averaged over. */
@@ -34,6 +44,8 @@ typedef struct fcl_loss_def {
     const char *summary; /* one line for --help */
     const char *active;  /* what `active` counts, for progress lines ("active", "wrong") */
     bool head;           /* reads the logits of a classifier over the identities on the embedding */
+    fcl_op head_op;      /* that head: fc (softmax) or cosine (the margin losses) */
+    float default_scale, default_margin; /* margin losses: s and m when not given */
     /* Scratch for net's batch, reading node's output. */
     fcl_status (*create)(fcl_net *net, int node, const fcl_loss_params *params, void **state);
     /* The loss of the node's current output for labels[batch]; a weight other than 0

@@ -128,6 +128,7 @@ const fcl_loss_def fcl_loss_softmax = {
     .summary = "cross-entropy over the identities (a train.classifier head on the embedding)",
     .active = "wrong",
     .head = true,
+    .head_op = FCL_OP_FC,
     .create = softmax_create_state,
     .compute = softmax_compute,
     .destroy = softmax_destroy_state,

@@ -19,6 +19,7 @@ fcl_train_options fcl_train_defaults(void)
 {
     return (fcl_train_options){
         .P = 10, .K = 8, .steps = 1000, .loss = "triplet", .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f,
+        .scale = 0, .class_margin = -1,
         .optim = fcl_optim_defaults(FCL_OPT_ADAGRAD),
         .schedule = {.kind = FCL_SCHEDULE_COSINE, .gamma = 0.1, .warmup = 0},
         .seed = 1, .crop_pad = 2, .flip = true, .checkpoint_every = 100, .progress_seconds = 15,
@@ -38,6 +39,13 @@ static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_o
              fcl_optimizer_name(o->optim.kind), (double)o->optim.lr, (double)o->optim.weight_decay,
              (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip, o->init ? o->init : "",
              (double)o->softmax_weight);
+    if (fcl_losses[loss]->head_op == FCL_OP_COSINE) { /* the margin losses' settings, as used */
+        const size_t at = strlen(out);
+        snprintf(out + at, size - at, " scale=%g margin=%g easy=%d",
+                 o->scale > 0 ? (double)o->scale : (double)fcl_losses[loss]->default_scale,
+                 o->class_margin >= 0 ? (double)o->class_margin : (double)fcl_losses[loss]->default_margin,
+                 (int)o->easy_margin);
+    }
 }
 
 typedef struct run {
@@ -191,7 +199,8 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
         return st;
     /* The loss on what it reads: the embedding, or the logits of the classifier head
      * after it (the network's output); a joint loss adds softmax on those logits. */
-    const fcl_loss_params params = {.mining = o->mining, .alpha = o->alpha};
+    const fcl_loss_params params = {.mining = o->mining, .alpha = o->alpha, .scale = o->scale,
+                                    .class_margin = o->class_margin, .easy_margin = o->easy_margin};
     const int logits = r->net->model->n_nodes - 1;
     st = fcl_objective_add(&loss, r->net, r->loss, fcl_losses[r->loss]->head ? logits : r->embedding_node, &params,
                            1.0f);
@@ -332,7 +341,9 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     fcl_model *head = NULL; /* softmax or joint: the embedding, then a classifier over the identities */
     /* Softmax alone or in a joint loss: a classifier over the identities on the embedding. */
     if (st == FCL_SUCCESS && (fcl_losses[r.loss]->head || o->softmax_weight > 0))
-        st = fcl_model_with_head(m, FCL_ST_STATE_PREFIX "classifier", data->n_classes, &head);
+        st = fcl_model_with_head(m, FCL_ST_STATE_PREFIX "classifier",
+                                 fcl_losses[r.loss]->head ? fcl_losses[r.loss]->head_op : FCL_OP_FC, data->n_classes,
+                                 &head);
     r.embedding_node = m->n_nodes - 1;
     if (st == FCL_SUCCESS)
         st = fcl_net_create(rt, head ? head : m, o->P * o->K, true, &r.net);
