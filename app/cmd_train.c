@@ -21,7 +21,7 @@ static void loss_lines(char *out, size_t size)
     out[0] = '\0';
     fcl_loss_info l;
     for (int i = 0; fcl_loss_at(i, &l) && at < size; i++) {
-        int n = snprintf(out + at, size - at, "                         %-9s %s\n", l.name, l.summary);
+        int n = snprintf(out + at, size - at, "                         %-12s %s\n", l.name, l.summary);
         at += n > 0 ? (size_t)n : 0;
     }
 }
@@ -59,6 +59,9 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --scale S            normface, cosface, arcface: the logit scale s (default: the loss's)\n"
             "  --class-margin M     cosface, arcface: the margin m on the label's cosine or angle\n"
             "  --easy-margin        arcface: no margin where cos theta_y <= 0 (InsightFace's option)\n"
+            "  --pos-margin D       contrastive: same identities pulled within L2 distance D (%g)\n"
+            "  --neg-margin D       contrastive: different ones pushed beyond D (%g; facecl's default for\n"
+            "                       unit embeddings, whose distances lie in 0..2)\n"
             "  --optimizer O        adagrad (the paper's, lr 0.05), sgd (momentum 0.9, lr 0.01), adam (lr 1e-3)\n"
             "  --lr X               base learning rate (default: the optimiser's)\n"
             "  --weight-decay X     L2 weight decay (0)\n"
@@ -85,7 +88,8 @@ static void usage(FILE *f, const fcl_train_options *d)
             "Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits; --resume\n"
             "goes on from there. Exit status: 0 done, 1 error, 2 bad usage, 3 stopped on NaN, 130\n"
             "interrupted.\n",
-            d->steps, d->P, d->K, d->loss, losses, (double)d->alpha, (unsigned long long)d->seed,
+            d->steps, d->P, d->K, d->loss, losses, (double)d->alpha, (double)d->pos_margin, (double)d->neg_margin,
+            (unsigned long long)d->seed,
             d->crop_pad,
             d->checkpoint_every, cli_tune_seconds());
 }
@@ -105,7 +109,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 
 int cmd_train(int argc, char **argv)
 {
-    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_SCALE, O_CLASS_MARGIN, O_EASY, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
+    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_SCALE, O_CLASS_MARGIN, O_EASY, O_POS, O_NEG, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
            O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT, O_FORCE };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
@@ -113,7 +117,8 @@ int cmd_train(int argc, char **argv)
         {"mining", required_argument, NULL, O_MINING}, {"margin", required_argument, NULL, O_MARGIN},
         {"softmax-weight", required_argument, NULL, O_SOFTMAX_WEIGHT},
         {"scale", required_argument, NULL, O_SCALE}, {"class-margin", required_argument, NULL, O_CLASS_MARGIN},
-        {"easy-margin", no_argument, NULL, O_EASY},
+        {"easy-margin", no_argument, NULL, O_EASY}, {"pos-margin", required_argument, NULL, O_POS},
+        {"neg-margin", required_argument, NULL, O_NEG},
         {"optimizer", required_argument, NULL, O_OPT}, {"lr", required_argument, NULL, O_LR},
         {"weight-decay", required_argument, NULL, O_WD}, {"schedule", required_argument, NULL, O_SCHED},
         {"warmup", required_argument, NULL, O_WARMUP}, {"seed", required_argument, NULL, O_SEED},
@@ -130,6 +135,7 @@ int cmd_train(int argc, char **argv)
     fcl_train_options o = fcl_train_defaults();
     int progress = cli_train_progress_mode(false);
     const char *loss = "triplet";
+    bool contrastive_set = false; /* --pos-margin or --neg-margin given */
     fcl_loss_info info;
     fcl_loss_at(0, &info); /* the default, triplet */
     const char *out_dir = NULL, *device = NULL;
@@ -160,6 +166,8 @@ int cmd_train(int argc, char **argv)
         case O_SCALE: ok = cli_double("scale", optarg, 0.01, 1000, &x), o.scale = (float)x; break;
         case O_CLASS_MARGIN: ok = cli_double("class-margin", optarg, 0, 1.5, &x), o.class_margin = (float)x; break;
         case O_EASY: o.easy_margin = true; break;
+        case O_POS: ok = cli_double("pos-margin", optarg, 0, 4, &x), o.pos_margin = (float)x, contrastive_set = true; break;
+        case O_NEG: ok = cli_double("neg-margin", optarg, 0, 4, &x), o.neg_margin = (float)x, contrastive_set = true; break;
         case O_SOFTMAX_WEIGHT:
             ok = cli_double("softmax-weight", optarg, 0, 100, &x), o.softmax_weight = (float)x;
             break;
@@ -213,7 +221,9 @@ int cmd_train(int argc, char **argv)
     const char *misplaced = (o.scale > 0 && !info.margin_loss)         ? "--scale is for normface, cosface and arcface"
                             : (o.class_margin >= 0 && !cos_or_arc)      ? "--class-margin is for cosface and arcface"
                             : (o.easy_margin && strcmp(loss, "arcface")) ? "--easy-margin is for arcface"
-                                                                         : NULL;
+                            : (contrastive_set && strcmp(loss, "contrastive"))
+                                ? "--pos-margin and --neg-margin are for contrastive"
+                                : NULL;
     if (misplaced) {
         fprintf(stderr, "facecl train: %s, not --loss %s\n", misplaced, loss);
         return 2;

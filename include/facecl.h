@@ -438,6 +438,7 @@ typedef struct fcl_train_options {
     float scale;           /* margin losses: s; <= 0: the loss's default (fcl_loss_info) */
     float class_margin;    /* margin losses: m; < 0: the loss's default */
     bool easy_margin;      /* ArcFace: no margin where cos theta_y <= 0 */
+    float pos_margin, neg_margin; /* contrastive: same pairs pulled within, different pushed beyond (L2) */
     fcl_optim_config optim;
     fcl_schedule schedule; /* base_lr is optim.lr; total is steps */
     uint64_t seed;         /* initial weights, sampling, augmentation */

@@ -2,9 +2,11 @@
  * objectives made of its entries. */
 #include "loss/loss.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-extern const fcl_loss_def fcl_loss_triplet, fcl_loss_softmax, fcl_loss_normface, fcl_loss_cosface, fcl_loss_arcface;
+extern const fcl_loss_def fcl_loss_triplet, fcl_loss_softmax, fcl_loss_normface, fcl_loss_cosface, fcl_loss_arcface,
+    fcl_loss_contrastive;
 
 const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT] = {
     [FCL_LOSS_TRIPLET] = &fcl_loss_triplet,
@@ -12,6 +14,7 @@ const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT] = {
     [FCL_LOSS_NORMFACE] = &fcl_loss_normface,
     [FCL_LOSS_COSFACE] = &fcl_loss_cosface,
     [FCL_LOSS_ARCFACE] = &fcl_loss_arcface,
+    [FCL_LOSS_CONTRASTIVE] = &fcl_loss_contrastive,
 };
 _Static_assert(sizeof fcl_losses / sizeof fcl_losses[0] == FCL_LOSS_COUNT, "one entry per loss");
 
@@ -28,6 +31,61 @@ fcl_status fcl_loss_parse(const char *name, fcl_loss_kind *out)
             return FCL_SUCCESS;
         }
     return FCL_ERR_INVALID_ARGUMENT;
+}
+
+fcl_status fcl_loss_rows_create(fcl_net *net, fcl_loss_rows *r)
+{
+    memset(r, 0, sizeof *r);
+    r->batch = net->batch;
+    const size_t b = (size_t)net->batch;
+    cl_int err;
+    r->stats = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, 2 * b * sizeof(float), NULL, &err);
+    if (err == CL_SUCCESS)
+        r->labels = clCreateBuffer(net->rt->context, CL_MEM_READ_ONLY, b * sizeof(cl_int), NULL, &err);
+    r->host = malloc(2 * b * sizeof(float));
+    if (err != CL_SUCCESS || !r->host) {
+        fcl_loss_rows_destroy(r);
+        return err != CL_SUCCESS ? FCL_CL_FAIL("clCreateBuffer", err) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    return FCL_SUCCESS;
+}
+
+void fcl_loss_rows_destroy(fcl_loss_rows *r)
+{
+    if (r->stats)
+        clReleaseMemObject(r->stats);
+    if (r->labels)
+        clReleaseMemObject(r->labels);
+    free(r->host);
+    memset(r, 0, sizeof *r);
+}
+
+fcl_status fcl_loss_rows_upload(fcl_net *net, fcl_loss_rows *r, const int *labels, int classes)
+{
+    for (int i = 0; i < r->batch; i++)
+        if (labels[i] < 0 || (classes > 0 && labels[i] >= classes)) {
+            fcl_log(FCL_LOG_ERROR, "label %d of image %d is outside the %d classes", labels[i], i, classes);
+            return FCL_ERR_INVALID_ARGUMENT;
+        }
+    cl_int err = clEnqueueWriteBuffer(net->rt->queue, r->labels, CL_TRUE, 0, (size_t)r->batch * sizeof(cl_int),
+                                      labels, 0, NULL, NULL);
+    return err == CL_SUCCESS ? FCL_SUCCESS : FCL_CL_FAIL("clEnqueueWriteBuffer", err);
+}
+
+fcl_status fcl_loss_rows_sum(fcl_net *net, fcl_loss_rows *r, double *loss_sum, long *count_sum)
+{
+    fcl_status st = fcl_net_read(net, r->stats, 0, 2 * (size_t)r->batch, r->host);
+    if (st != FCL_SUCCESS)
+        return st;
+    double sum = 0;
+    long count = 0;
+    for (int i = 0; i < r->batch; i++) {
+        sum += r->host[2 * i];
+        count += (long)r->host[2 * i + 1];
+    }
+    *loss_sum = sum;
+    *count_sum = count;
+    return FCL_SUCCESS;
 }
 
 fcl_status fcl_objective_add(fcl_objective *o, fcl_net *net, fcl_loss_kind kind, int node,

@@ -18,6 +18,7 @@ typedef enum fcl_loss_kind {
     FCL_LOSS_NORMFACE,
     FCL_LOSS_COSFACE,
     FCL_LOSS_ARCFACE,
+    FCL_LOSS_CONTRASTIVE,
     FCL_LOSS_COUNT
 } fcl_loss_kind;
 
@@ -29,6 +30,7 @@ typedef struct fcl_loss_params {
     float scale;        /* margin losses: s (<= 0: the loss's default) */
     float class_margin; /* margin losses: m (< 0: the loss's default) */
     bool easy_margin;   /* ArcFace */
+    float pos_margin, neg_margin; /* contrastive: L2 distances */
 } fcl_loss_params;
 
 /* One batch's loss, and what it averaged over. */
@@ -58,6 +60,20 @@ typedef struct fcl_loss_def {
 extern const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT];
 const char *fcl_loss_name(fcl_loss_kind kind);
 fcl_status fcl_loss_parse(const char *name, fcl_loss_kind *out);
+
+/* What the losses computed a row per image share: the labels on the device, checked
+ * against the classes first (classes <= 0: any label >= 0), and two floats per image
+ * the kernel writes (its loss, and a count: misclassified, active pairs), summed on
+ * the host. */
+typedef struct fcl_loss_rows {
+    cl_mem labels, stats;
+    float *host;
+    int batch;
+} fcl_loss_rows;
+fcl_status fcl_loss_rows_create(fcl_net *net, fcl_loss_rows *r);
+void fcl_loss_rows_destroy(fcl_loss_rows *r);
+fcl_status fcl_loss_rows_upload(fcl_net *net, fcl_loss_rows *r, const int *labels, int classes);
+fcl_status fcl_loss_rows_sum(fcl_net *net, fcl_loss_rows *r, double *loss_sum, long *count_sum);
 
 #define FCL_OBJECTIVE_MAX_TERMS 4
 typedef struct fcl_objective {

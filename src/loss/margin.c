@@ -8,7 +8,6 @@
 /* The kernel this file launches. */
 static const fcl_kernel_def k_margin_xent = {"margin.cl", "margin_xent"};
 
-#define STATS 2 /* per image: loss, misclassified */
 /* cl/margin.cl's clamp of the label's cosine, 1 - 1e-6 as a float */
 #define CLAMP_HI ((double)(1.0f - 1e-6f))
 #define PI 3.14159265358979323846
@@ -17,8 +16,7 @@ typedef struct margin_state {
     fcl_net *net;
     int node; /* the cosines */
     fcl_margin_config cfg;
-    cl_mem stats, labels;
-    float *stats_host;
+    fcl_loss_rows rows;
 } margin_state;
 
 static void margin_destroy(void *state)
@@ -26,11 +24,7 @@ static void margin_destroy(void *state)
     margin_state *s = state;
     if (!s)
         return;
-    if (s->stats)
-        clReleaseMemObject(s->stats);
-    if (s->labels)
-        clReleaseMemObject(s->labels);
-    free(s->stats_host);
+    fcl_loss_rows_destroy(&s->rows);
     free(s);
 }
 
@@ -52,15 +46,10 @@ static fcl_status margin_create(fcl_net *net, int node, const fcl_margin_config 
     s->net = net;
     s->node = node;
     s->cfg = *cfg;
-    const size_t b = (size_t)net->batch;
-    cl_int err;
-    s->stats = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, STATS * b * sizeof(float), NULL, &err);
-    if (err == CL_SUCCESS)
-        s->labels = clCreateBuffer(net->rt->context, CL_MEM_READ_ONLY, b * sizeof(cl_int), NULL, &err);
-    s->stats_host = malloc(STATS * b * sizeof(float));
-    if (err != CL_SUCCESS || !s->stats_host) {
+    fcl_status st = fcl_loss_rows_create(net, &s->rows);
+    if (st != FCL_SUCCESS) {
         margin_destroy(s);
-        return err != CL_SUCCESS ? FCL_CL_FAIL("clCreateBuffer", err) : FCL_ERR_OUT_OF_HOST_MEMORY;
+        return st;
     }
     *out = s;
     return FCL_SUCCESS;
@@ -71,37 +60,25 @@ static fcl_status margin_compute(void *state, const int *labels, float weight, f
     margin_state *s = state;
     fcl_net *net = s->net;
     const int B = net->batch, C = fcl_shape_size(net->model->nodes[s->node].out);
-    for (int i = 0; i < B; i++)
-        if (labels[i] < 0 || labels[i] >= C) {
-            fcl_log(FCL_LOG_ERROR, "label %d of image %d is outside the head's %d classes", labels[i], i, C);
-            return FCL_ERR_INVALID_ARGUMENT;
-        }
     const bool gradient = weight != 0.0f;
     if (gradient && !net->training) {
         fcl_log(FCL_LOG_ERROR, "the margin loss's gradient needs a network created for training");
         return FCL_ERR_INVALID_ARGUMENT;
     }
-    cl_int err = clEnqueueWriteBuffer(net->rt->queue, s->labels, CL_TRUE, 0, (size_t)B * sizeof(cl_int), labels, 0,
-                                      NULL, NULL);
-    if (err != CL_SUCCESS)
-        return FCL_CL_FAIL("clEnqueueWriteBuffer", err);
-    fcl_view c = fcl_net_output_view(net, s->node);
-    fcl_status st = FCL_LAUNCH(net, &k_margin_xent, (size_t)B, FCL_M(net->training ? net->dacts : net->acts),
-                               FCL_M(net->acts), FCL_I(c.off), FCL_I(c.ns), FCL_M(s->labels), FCL_M(s->stats),
-                               FCL_I(B), FCL_I(C), FCL_I(s->cfg.variant), FCL_F(s->cfg.scale), FCL_F(s->cfg.margin),
-                               FCL_I(s->cfg.easy), FCL_F(weight / (float)B), FCL_I(gradient));
-    if (st == FCL_SUCCESS)
-        st = fcl_net_read(net, s->stats, 0, STATS * (size_t)B, s->stats_host);
+    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, C);
     if (st != FCL_SUCCESS)
         return st;
+    fcl_view c = fcl_net_output_view(net, s->node);
+    st = FCL_LAUNCH(net, &k_margin_xent, (size_t)B, FCL_M(net->training ? net->dacts : net->acts), FCL_M(net->acts),
+                    FCL_I(c.off), FCL_I(c.ns), FCL_M(s->rows.labels), FCL_M(s->rows.stats), FCL_I(B), FCL_I(C),
+                    FCL_I(s->cfg.variant), FCL_F(s->cfg.scale), FCL_F(s->cfg.margin), FCL_I(s->cfg.easy),
+                    FCL_F(weight / (float)B), FCL_I(gradient));
     double sum = 0;
     long wrong = 0;
-    for (int i = 0; i < B; i++) {
-        sum += s->stats_host[STATS * i];
-        wrong += s->stats_host[STATS * i + 1] != 0;
-    }
+    if (st == FCL_SUCCESS)
+        st = fcl_loss_rows_sum(net, &s->rows, &sum, &wrong);
     *out = (fcl_loss_result){.loss = sum / B, .count = B, .active = wrong, .active_fraction = (double)wrong / B};
-    return FCL_SUCCESS;
+    return st;
 }
 
 double fcl_margin_reference(const fcl_margin_config *cfg, const double *c, const int *labels, int B, int C,

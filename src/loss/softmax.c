@@ -6,24 +6,17 @@
 /* The kernels this file launches. */
 static const fcl_kernel_def k_softmax_xent = {"softmax.cl", "softmax_xent"};
 
-#define STATS 2 /* per image: loss, misclassified (cl/softmax.cl) */
-
 struct fcl_softmax {
     fcl_net *net;
     int node; /* the logits */
-    cl_mem stats, labels;
-    float *stats_host;
+    fcl_loss_rows rows;
 };
 
 void fcl_softmax_destroy(fcl_softmax *s)
 {
     if (!s)
         return;
-    if (s->stats)
-        clReleaseMemObject(s->stats);
-    if (s->labels)
-        clReleaseMemObject(s->labels);
-    free(s->stats_host);
+    fcl_loss_rows_destroy(&s->rows);
     free(s);
 }
 
@@ -37,15 +30,10 @@ fcl_status fcl_softmax_create(fcl_net *net, int node, fcl_softmax **out)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     s->net = net;
     s->node = node;
-    const size_t b = (size_t)net->batch;
-    cl_int err;
-    s->stats = clCreateBuffer(net->rt->context, CL_MEM_READ_WRITE, STATS * b * sizeof(float), NULL, &err);
-    if (err == CL_SUCCESS)
-        s->labels = clCreateBuffer(net->rt->context, CL_MEM_READ_ONLY, b * sizeof(cl_int), NULL, &err);
-    s->stats_host = malloc(STATS * b * sizeof(float));
-    if (err != CL_SUCCESS || !s->stats_host) {
+    fcl_status st = fcl_loss_rows_create(net, &s->rows);
+    if (st != FCL_SUCCESS) {
         fcl_softmax_destroy(s);
-        return err != CL_SUCCESS ? FCL_CL_FAIL("clCreateBuffer", err) : FCL_ERR_OUT_OF_HOST_MEMORY;
+        return st;
     }
     *out = s;
     return FCL_SUCCESS;
@@ -55,37 +43,23 @@ fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, float weight, dou
 {
     fcl_net *net = s->net;
     const int B = net->batch, C = fcl_shape_size(net->model->nodes[s->node].out);
-    for (int i = 0; i < B; i++)
-        if (labels[i] < 0 || labels[i] >= C) {
-            fcl_log(FCL_LOG_ERROR, "label %d of image %d is outside the classifier's %d classes", labels[i], i, C);
-            return FCL_ERR_INVALID_ARGUMENT;
-        }
     const bool gradient = weight != 0.0f;
     if (gradient && !net->training) {
         fcl_log(FCL_LOG_ERROR, "the softmax gradient needs a network created for training");
         return FCL_ERR_INVALID_ARGUMENT;
     }
-    cl_int err = clEnqueueWriteBuffer(net->rt->queue, s->labels, CL_TRUE, 0, (size_t)B * sizeof(cl_int), labels, 0,
-                                      NULL, NULL);
-    if (err != CL_SUCCESS)
-        return FCL_CL_FAIL("clEnqueueWriteBuffer", err);
-    fcl_view z = fcl_net_output_view(net, s->node);
-    fcl_status st = FCL_LAUNCH(net, &k_softmax_xent, (size_t)B, FCL_M(net->training ? net->dacts : net->acts),
-                               FCL_M(net->acts), FCL_I(z.off), FCL_I(z.ns), FCL_M(s->labels), FCL_M(s->stats),
-                               FCL_I(B), FCL_I(C), FCL_F(weight / (float)B), FCL_I(gradient));
-    if (st == FCL_SUCCESS)
-        st = fcl_net_read(net, s->stats, 0, STATS * (size_t)B, s->stats_host);
+    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, C);
     if (st != FCL_SUCCESS)
         return st;
+    fcl_view z = fcl_net_output_view(net, s->node);
+    st = FCL_LAUNCH(net, &k_softmax_xent, (size_t)B, FCL_M(net->training ? net->dacts : net->acts), FCL_M(net->acts),
+                    FCL_I(z.off), FCL_I(z.ns), FCL_M(s->rows.labels), FCL_M(s->rows.stats), FCL_I(B), FCL_I(C),
+                    FCL_F(weight / (float)B), FCL_I(gradient));
     double sum = 0;
-    long wrong = 0;
-    for (int i = 0; i < B; i++) {
-        sum += s->stats_host[STATS * i];
-        wrong += s->stats_host[STATS * i + 1] != 0;
-    }
+    if (st == FCL_SUCCESS)
+        st = fcl_loss_rows_sum(net, &s->rows, &sum, misclassified);
     *loss = sum / B;
-    *misclassified = wrong;
-    return FCL_SUCCESS;
+    return st;
 }
 
 double fcl_softmax_reference(const double *z, const int *labels, int B, int C, double *dz)

@@ -19,7 +19,7 @@ fcl_train_options fcl_train_defaults(void)
 {
     return (fcl_train_options){
         .P = 10, .K = 8, .steps = 1000, .loss = "triplet", .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f,
-        .scale = 0, .class_margin = -1,
+        .scale = 0, .class_margin = -1, .pos_margin = 0, .neg_margin = 1,
         .optim = fcl_optim_defaults(FCL_OPT_ADAGRAD),
         .schedule = {.kind = FCL_SCHEDULE_COSINE, .gamma = 0.1, .warmup = 0},
         .seed = 1, .crop_pad = 2, .flip = true, .checkpoint_every = 100, .progress_seconds = 15,
@@ -39,6 +39,10 @@ static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_o
              fcl_optimizer_name(o->optim.kind), (double)o->optim.lr, (double)o->optim.weight_decay,
              (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip, o->init ? o->init : "",
              (double)o->softmax_weight);
+    if (loss == FCL_LOSS_CONTRASTIVE) {
+        const size_t at = strlen(out);
+        snprintf(out + at, size - at, " pos_margin=%g neg_margin=%g", (double)o->pos_margin, (double)o->neg_margin);
+    }
     if (fcl_losses[loss]->head_op == FCL_OP_COSINE) { /* the margin losses' settings, as used */
         const size_t at = strlen(out);
         snprintf(out + at, size - at, " scale=%g margin=%g easy=%d",
@@ -200,7 +204,8 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     /* The loss on what it reads: the embedding, or the logits of the classifier head
      * after it (the network's output); a joint loss adds softmax on those logits. */
     const fcl_loss_params params = {.mining = o->mining, .alpha = o->alpha, .scale = o->scale,
-                                    .class_margin = o->class_margin, .easy_margin = o->easy_margin};
+                                    .class_margin = o->class_margin, .easy_margin = o->easy_margin,
+                                    .pos_margin = o->pos_margin, .neg_margin = o->neg_margin};
     const int logits = r->net->model->n_nodes - 1;
     st = fcl_objective_add(&loss, r->net, r->loss, fcl_losses[r->loss]->head ? logits : r->embedding_node, &params,
                            1.0f);
