@@ -26,6 +26,22 @@ static void loss_lines(char *out, size_t size)
     }
 }
 
+/* --lambda BASE,GAMMA,POWER,MIN: SphereFace's annealing. */
+static bool parse_lambda(const char *text, fcl_train_options *o)
+{
+    double v[4];
+    char end;
+    if (sscanf(text, "%lf,%lf,%lf,%lf%c", &v[0], &v[1], &v[2], &v[3], &end) != 4 || !(v[3] >= 0) ||
+        !(v[0] >= v[3]) || !(v[1] >= 0) || !(v[2] >= 0) || v[0] > 1e9) {
+        fprintf(stderr, "facecl train: --lambda wants BASE,GAMMA,POWER,MIN with BASE >= MIN >= 0 and GAMMA, "
+                        "POWER >= 0 (SphereFace's: 1000,0.12,1,5), not '%s'\n", text);
+        return false;
+    }
+    o->lambda_base = (float)v[0], o->lambda_gamma = (float)v[1], o->lambda_power = (float)v[2];
+    o->lambda_min = (float)v[3];
+    return true;
+}
+
 /* Whether name is one of the losses (then *info says what it is). */
 static bool known_loss(const char *name, fcl_loss_info *info)
 {
@@ -57,7 +73,11 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --softmax-weight W   add W x softmax cross-entropy (through the same train.classifier\n"
             "                       layer) to the triplet loss: a joint loss (0: triplet alone)\n"
             "  --scale S            normface, cosface, arcface: the logit scale s (default: the loss's)\n"
-            "  --class-margin M     cosface, arcface: the margin m on the label's cosine or angle\n"
+            "  --class-margin M     cosface, arcface: the margin m on the label's cosine or angle;\n"
+            "                       lsoftmax, sphereface: the angle's multiplier m, 1 to 4 (4)\n"
+            "  --lambda B,G,P,MIN   lsoftmax, sphereface: lambda = max(MIN, B (1 + G step)^-P), the\n"
+            "                       label's logit (lambda cos + psi) / (1 + lambda) (SphereFace's\n"
+            "                       1000,0.12,1,5)\n"
             "  --easy-margin        arcface: no margin where cos theta_y <= 0 (InsightFace's option)\n"
             "  --pos-margin D       contrastive: same identities pulled within L2 distance D (%g)\n"
             "  --neg-margin D       contrastive: different ones pushed beyond D (%g; facecl's default for\n"
@@ -109,7 +129,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 
 int cmd_train(int argc, char **argv)
 {
-    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_SCALE, O_CLASS_MARGIN, O_EASY, O_POS, O_NEG, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
+    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_SCALE, O_CLASS_MARGIN, O_EASY, O_POS, O_NEG, O_LAMBDA, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
            O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT, O_FORCE };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
@@ -118,7 +138,7 @@ int cmd_train(int argc, char **argv)
         {"softmax-weight", required_argument, NULL, O_SOFTMAX_WEIGHT},
         {"scale", required_argument, NULL, O_SCALE}, {"class-margin", required_argument, NULL, O_CLASS_MARGIN},
         {"easy-margin", no_argument, NULL, O_EASY}, {"pos-margin", required_argument, NULL, O_POS},
-        {"neg-margin", required_argument, NULL, O_NEG},
+        {"neg-margin", required_argument, NULL, O_NEG}, {"lambda", required_argument, NULL, O_LAMBDA},
         {"optimizer", required_argument, NULL, O_OPT}, {"lr", required_argument, NULL, O_LR},
         {"weight-decay", required_argument, NULL, O_WD}, {"schedule", required_argument, NULL, O_SCHED},
         {"warmup", required_argument, NULL, O_WARMUP}, {"seed", required_argument, NULL, O_SEED},
@@ -135,7 +155,8 @@ int cmd_train(int argc, char **argv)
     fcl_train_options o = fcl_train_defaults();
     int progress = cli_train_progress_mode(false);
     const char *loss = "triplet";
-    bool contrastive_set = false; /* --pos-margin or --neg-margin given */
+    const char *given[8]; /* the loss options given, by name */
+    int n_given = 0;
     fcl_loss_info info;
     fcl_loss_at(0, &info); /* the default, triplet */
     const char *out_dir = NULL, *device = NULL;
@@ -143,7 +164,11 @@ int cmd_train(int argc, char **argv)
     long v;
     bool ok = true;
     int c;
-    while (ok && (c = getopt_long(argc, argv, "o:d:h", opts, NULL)) != -1) {
+    int index = -1;
+    while (ok && (c = getopt_long(argc, argv, "o:d:h", opts, &index)) != -1) {
+        if (c >= O_SCALE && c <= O_LAMBDA && index >= 0 && n_given < 8)
+            given[n_given++] = opts[index].name;
+        index = -1;
         switch (c) {
         case 'o': out_dir = optarg; break;
         case 'd': device = optarg; break;
@@ -164,10 +189,11 @@ int cmd_train(int argc, char **argv)
             break;
         case O_MARGIN: ok = cli_double("margin", optarg, 0, 4, &x), o.alpha = (float)x; break;
         case O_SCALE: ok = cli_double("scale", optarg, 0.01, 1000, &x), o.scale = (float)x; break;
-        case O_CLASS_MARGIN: ok = cli_double("class-margin", optarg, 0, 1.5, &x), o.class_margin = (float)x; break;
+        case O_CLASS_MARGIN: ok = cli_double("class-margin", optarg, 0, 4, &x), o.class_margin = (float)x; break;
         case O_EASY: o.easy_margin = true; break;
-        case O_POS: ok = cli_double("pos-margin", optarg, 0, 4, &x), o.pos_margin = (float)x, contrastive_set = true; break;
-        case O_NEG: ok = cli_double("neg-margin", optarg, 0, 4, &x), o.neg_margin = (float)x, contrastive_set = true; break;
+        case O_POS: ok = cli_double("pos-margin", optarg, 0, 4, &x), o.pos_margin = (float)x; break;
+        case O_NEG: ok = cli_double("neg-margin", optarg, 0, 4, &x), o.neg_margin = (float)x; break;
+        case O_LAMBDA: ok = parse_lambda(optarg, &o); break;
         case O_SOFTMAX_WEIGHT:
             ok = cli_double("softmax-weight", optarg, 0, 100, &x), o.softmax_weight = (float)x;
             break;
@@ -216,18 +242,13 @@ int cmd_train(int argc, char **argv)
                         "leave it out\n", o.loss);
         return 2;
     }
-    /* The margin losses' options mean nothing to the others: say so rather than ignore them. */
-    const bool cos_or_arc = strcmp(loss, "cosface") == 0 || strcmp(loss, "arcface") == 0;
-    const char *misplaced = (o.scale > 0 && !info.margin_loss)         ? "--scale is for normface, cosface and arcface"
-                            : (o.class_margin >= 0 && !cos_or_arc)      ? "--class-margin is for cosface and arcface"
-                            : (o.easy_margin && strcmp(loss, "arcface")) ? "--easy-margin is for arcface"
-                            : (contrastive_set && strcmp(loss, "contrastive"))
-                                ? "--pos-margin and --neg-margin are for contrastive"
-                                : NULL;
-    if (misplaced) {
-        fprintf(stderr, "facecl train: %s, not --loss %s\n", misplaced, loss);
-        return 2;
-    }
+    /* A loss's own options mean nothing to the others: say so rather than ignore them. */
+    for (int i = 0; i < n_given; i++)
+        if (!fcl_loss_takes(info.name, given[i])) {
+            fprintf(stderr, "facecl train: --%s is not an option of --loss %s (%s%s)\n", given[i], loss,
+                    *info.options ? "it takes: " : "it takes none of the loss options", info.options);
+            return 2;
+        }
     if (lr > 0)
         o.optim.lr = (float)lr;
     o.schedule.step_every = o.schedule.kind == FCL_SCHEDULE_STEP ? o.steps / 4 : 0;
@@ -254,11 +275,14 @@ int cmd_train(int argc, char **argv)
                fcl_dataset_identities(data), fcl_dataset_source(data), fcl_runtime_device(rt)->index,
                fcl_runtime_device(rt)->name);
         char objective[96];
-        if (info.margin_loss)
+        const double margin_m = o.class_margin >= 0 ? (double)o.class_margin : (double)info.margin;
+        if (fcl_loss_takes(info.name, "scale"))
             snprintf(objective, sizeof objective, "%s over %d identities, s %g, m %g%s", o.loss,
-                     fcl_dataset_identities(data), o.scale > 0 ? (double)o.scale : (double)info.scale,
-                     o.class_margin >= 0 ? (double)o.class_margin : (double)info.margin,
+                     fcl_dataset_identities(data), o.scale > 0 ? (double)o.scale : (double)info.scale, margin_m,
                      o.easy_margin ? " (easy margin)" : "");
+        else if (fcl_loss_takes(info.name, "lambda"))
+            snprintf(objective, sizeof objective, "%s over %d identities, m %g, lambda %g -> %g", o.loss,
+                     fcl_dataset_identities(data), margin_m, (double)o.lambda_base, (double)o.lambda_min);
         else if (info.head)
             snprintf(objective, sizeof objective, "%s over %d identities", o.loss, fcl_dataset_identities(data));
         else

@@ -439,6 +439,9 @@ typedef struct fcl_train_options {
     float class_margin;    /* margin losses: m; < 0: the loss's default */
     bool easy_margin;      /* ArcFace: no margin where cos theta_y <= 0 */
     float pos_margin, neg_margin; /* contrastive: same pairs pulled within, different pushed beyond (L2) */
+    /* L-Softmax and SphereFace: lambda = max(min, base (1 + gamma step)^-power); the
+     * integer margin m is class_margin (< 0: 4) */
+    float lambda_base, lambda_gamma, lambda_power, lambda_min;
     fcl_optim_config optim;
     fcl_schedule schedule; /* base_lr is optim.lr; total is steps */
     uint64_t seed;         /* initial weights, sampling, augmentation */
@@ -463,11 +466,13 @@ typedef struct fcl_loss_info {
     const char *name;
     const char *summary;  /* one line: what it is, and where its defaults come from */
     bool head;            /* trains a classifier head over the identities beside the embedding */
-    bool margin_loss;     /* a cosine-margin loss: takes scale, class_margin, easy_margin */
-    float scale, margin;  /* its defaults for those */
+    const char *options;  /* the `facecl train` options it takes beyond --loss ("scale class-margin") */
+    float scale, margin;  /* its defaults for --scale and --class-margin, where it takes them */
 } fcl_loss_info;
 /* Loss i into *out; false past the last. */
 FCL_API bool fcl_loss_at(int i, fcl_loss_info *out);
+/* Whether the loss of that name takes `facecl train --option` (one of its options). */
+FCL_API bool fcl_loss_takes(const char *loss, const char *option);
 
 /* Defaults: P 10, K 8, triplet loss, semi-hard, alpha 0.2, AdaGrad, cosine, checkpoint every 100. */
 FCL_API fcl_train_options fcl_train_defaults(void);

@@ -129,13 +129,19 @@ static void losses_are_listed(void **state)
     int n = 0;
     for (; fcl_loss_at(n, &l); n++) {
         assert_true(strlen(l.summary) > 0);
-        saw_triplet |= strcmp(l.name, "triplet") == 0 && !l.head && !l.margin_loss;
+        saw_triplet |= strcmp(l.name, "triplet") == 0 && !l.head && !fcl_loss_takes(l.name, "scale");
         saw_head |= l.head;
-        saw_arcface |= strcmp(l.name, "arcface") == 0 && l.margin_loss && l.scale == 64 && fabs(l.margin - 0.5) < 1e-6;
+        saw_arcface |= strcmp(l.name, "arcface") == 0 && fcl_loss_takes(l.name, "easy-margin") && l.scale == 64 &&
+                       fabs(l.margin - 0.5) < 1e-6;
     }
     assert_true(n >= 5);
     assert_true(saw_triplet && saw_head && saw_arcface);
     assert_false(fcl_loss_at(-1, &l));
+    /* Whole words of a loss's options only. */
+    assert_true(fcl_loss_takes("contrastive", "neg-margin"));
+    assert_false(fcl_loss_takes("contrastive", "margin"));
+    assert_false(fcl_loss_takes("arcface", "lambda"));
+    assert_false(fcl_loss_takes("no-such-loss", "scale"));
 }
 
 int main(void)

@@ -46,8 +46,9 @@ static fcl_status contrastive_create(fcl_net *net, int node, const fcl_loss_para
     return FCL_SUCCESS;
 }
 
-static fcl_status contrastive_compute(void *state, const int *labels, float weight, fcl_loss_result *out)
+static fcl_status contrastive_compute(void *state, const int *labels, long step, float weight, fcl_loss_result *out)
 {
+    (void)step;
     contrastive_state *s = state;
     fcl_net *net = s->net;
     const int B = net->batch, D = fcl_shape_size(net->model->nodes[s->node].out);
@@ -111,6 +112,7 @@ const fcl_loss_def fcl_loss_contrastive = {
     .name = "contrastive",
     .summary = "DeepID2's pairs: same within --pos-margin, different beyond --neg-margin (L2)",
     .active = "active",
+    .options = "pos-margin neg-margin",
     .create = contrastive_create,
     .compute = contrastive_compute,
     .destroy = contrastive_destroy,

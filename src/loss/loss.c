@@ -6,7 +6,7 @@
 #include <string.h>
 
 extern const fcl_loss_def fcl_loss_triplet, fcl_loss_softmax, fcl_loss_normface, fcl_loss_cosface, fcl_loss_arcface,
-    fcl_loss_contrastive;
+    fcl_loss_contrastive, fcl_loss_lsoftmax, fcl_loss_sphereface;
 
 const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT] = {
     [FCL_LOSS_TRIPLET] = &fcl_loss_triplet,
@@ -15,8 +15,23 @@ const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT] = {
     [FCL_LOSS_COSFACE] = &fcl_loss_cosface,
     [FCL_LOSS_ARCFACE] = &fcl_loss_arcface,
     [FCL_LOSS_CONTRASTIVE] = &fcl_loss_contrastive,
+    [FCL_LOSS_LSOFTMAX] = &fcl_loss_lsoftmax,
+    [FCL_LOSS_SPHEREFACE] = &fcl_loss_sphereface,
 };
 _Static_assert(sizeof fcl_losses / sizeof fcl_losses[0] == FCL_LOSS_COUNT, "one entry per loss");
+
+bool fcl_loss_takes(const char *loss, const char *option)
+{
+    fcl_loss_kind kind;
+    if (!loss || !option || fcl_loss_parse(loss, &kind) != FCL_SUCCESS)
+        return false;
+    const fcl_loss_def *def = fcl_losses[kind];
+    const size_t n = strlen(option);
+    for (const char *at = def->options; at && (at = strstr(at, option)); at += n)
+        if ((at == def->options || at[-1] == ' ') && (at[n] == ' ' || at[n] == '\0'))
+            return true;
+    return false;
+}
 
 const char *fcl_loss_name(fcl_loss_kind kind)
 {
@@ -108,7 +123,7 @@ fcl_status fcl_objective_compute(fcl_objective *o, const int *labels, bool gradi
     double total = 0;
     for (int i = 0; i < o->n_terms && st == FCL_SUCCESS; i++) {
         fcl_loss_result r = {0};
-        st = o->terms[i].def->compute(o->terms[i].state, labels, gradient ? o->terms[i].weight : 0.0f, &r);
+        st = o->terms[i].def->compute(o->terms[i].state, labels, o->step, gradient ? o->terms[i].weight : 0.0f, &r);
         if (i == 0)
             *out = r;
         total += o->terms[i].weight * r.loss;
@@ -130,7 +145,7 @@ bool fcl_loss_at(int i, fcl_loss_info *out)
         return false;
     const fcl_loss_def *d = fcl_losses[i];
     *out = (fcl_loss_info){.name = d->name, .summary = d->summary, .head = d->head,
-                           .margin_loss = d->head_op == FCL_OP_COSINE, .scale = d->default_scale,
+                           .options = d->options ? d->options : "", .scale = d->default_scale,
                            .margin = d->default_margin};
     return true;
 }

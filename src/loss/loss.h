@@ -19,6 +19,8 @@ typedef enum fcl_loss_kind {
     FCL_LOSS_COSFACE,
     FCL_LOSS_ARCFACE,
     FCL_LOSS_CONTRASTIVE,
+    FCL_LOSS_LSOFTMAX,
+    FCL_LOSS_SPHEREFACE,
     FCL_LOSS_COUNT
 } fcl_loss_kind;
 
@@ -31,6 +33,7 @@ typedef struct fcl_loss_params {
     float class_margin; /* margin losses: m (< 0: the loss's default) */
     bool easy_margin;   /* ArcFace */
     float pos_margin, neg_margin; /* contrastive: L2 distances */
+    float lambda_base, lambda_gamma, lambda_power, lambda_min; /* L-Softmax, SphereFace */
 } fcl_loss_params;
 
 /* One batch's loss, and what it averaged over. */
@@ -50,14 +53,18 @@ typedef struct fcl_loss_def {
     float default_scale, default_margin; /* margin losses: s and m when not given */
     /* Scratch for net's batch, reading node's output. */
     fcl_status (*create)(fcl_net *net, int node, const fcl_loss_params *params, void **state);
-    /* The loss of the node's current output for labels[batch]; a weight other than 0
+    /* The loss of the node's current output for labels[batch] at training step `step`
+     * (schedules such as SphereFace's lambda); a weight other than 0
      * adds weight x the gradient into the node's, between fcl_net_begin_backward and
      * fcl_net_backward_layers. A loss that is not finite comes back as NaN. */
-    fcl_status (*compute)(void *state, const int *labels, float weight, fcl_loss_result *out);
+    fcl_status (*compute)(void *state, const int *labels, long step, float weight, fcl_loss_result *out);
+    /* The option names (`facecl train --NAME`) it takes beyond --loss, space-separated. */
+    const char *options;
     void (*destroy)(void *state);
 } fcl_loss_def;
 
 extern const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT];
+/* fcl_loss_takes (whether a loss takes an option): facecl.h. */
 const char *fcl_loss_name(fcl_loss_kind kind);
 fcl_status fcl_loss_parse(const char *name, fcl_loss_kind *out);
 
@@ -83,6 +90,7 @@ typedef struct fcl_objective {
         float weight;
     } terms[FCL_OBJECTIVE_MAX_TERMS];
     int n_terms;
+    long step; /* the training step the next compute is for (the trainer sets it) */
 } fcl_objective;
 
 /* Adds weight x loss `kind` on node's output (created here, destroyed with the objective). */

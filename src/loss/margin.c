@@ -55,8 +55,9 @@ static fcl_status margin_create(fcl_net *net, int node, const fcl_margin_config 
     return FCL_SUCCESS;
 }
 
-static fcl_status margin_compute(void *state, const int *labels, float weight, fcl_loss_result *out)
+static fcl_status margin_compute(void *state, const int *labels, long step, float weight, fcl_loss_result *out)
 {
+    (void)step;
     margin_state *s = state;
     fcl_net *net = s->net;
     const int B = net->batch, C = fcl_shape_size(net->model->nodes[s->node].out);
@@ -127,7 +128,7 @@ double fcl_margin_reference(const fcl_margin_config *cfg, const double *c, const
 }
 
 /* The loss table's entries (src/loss/loss.h): one per variant, the paper's defaults. */
-#define MARGIN_ENTRY(id, variant_, loss_name, text, s, m)                                                       \
+#define MARGIN_ENTRY(id, variant_, loss_name, text, s, m, opts)                                                       \
     static fcl_status id##_create(fcl_net *net, int node, const fcl_loss_params *p, void **state)             \
     {                                                                                                          \
         const fcl_margin_config cfg = {variant_, p->scale > 0 ? p->scale : (s), p->class_margin >= 0 ? p->class_margin : (m), \
@@ -136,10 +137,12 @@ double fcl_margin_reference(const fcl_margin_config *cfg, const double *c, const
     }                                                                                                          \
     const fcl_loss_def fcl_loss_##id = {.name = loss_name, .summary = text, .active = "wrong", .head = true,  \
                                         .head_op = FCL_OP_COSINE, .default_scale = (s), .default_margin = (m), \
+                                        .options = opts,                                                       \
                                         .create = id##_create, .compute = margin_compute,                     \
                                         .destroy = margin_destroy};
 
 MARGIN_ENTRY(normface, FCL_MARGIN_NORMFACE, "normface",
-             "s x cosines to class vectors, no margin (NormFace; it learns s, 16 is facecl's)", 16, 0)
-MARGIN_ENTRY(cosface, FCL_MARGIN_COSFACE, "cosface", "s (cos theta_y - m) (CosFace: s 64, m 0.35)", 64, 0.35)
-MARGIN_ENTRY(arcface, FCL_MARGIN_ARCFACE, "arcface", "s cos(theta_y + m) (ArcFace: s 64, m 0.5)", 64, 0.5)
+             "s x cosines to class vectors, no margin (NormFace; it learns s, 16 is facecl's)", 16, 0, "scale")
+MARGIN_ENTRY(cosface, FCL_MARGIN_COSFACE, "cosface", "s (cos theta_y - m) (CosFace: s 64, m 0.35)", 64, 0.35, "scale class-margin")
+MARGIN_ENTRY(arcface, FCL_MARGIN_ARCFACE, "arcface", "s cos(theta_y + m) (ArcFace: s 64, m 0.5)", 64, 0.5,
+             "scale class-margin easy-margin")

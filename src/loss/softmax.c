@@ -86,8 +86,9 @@ static fcl_status softmax_create_state(fcl_net *net, int node, const fcl_loss_pa
     return fcl_softmax_create(net, node, (fcl_softmax **)state);
 }
 
-static fcl_status softmax_compute(void *state, const int *labels, float weight, fcl_loss_result *out)
+static fcl_status softmax_compute(void *state, const int *labels, long step, float weight, fcl_loss_result *out)
 {
+    (void)step;
     fcl_softmax *s = state;
     fcl_status st = fcl_softmax_loss(s, labels, weight, &out->loss, &out->active);
     out->count = s->net->batch;

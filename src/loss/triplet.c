@@ -262,8 +262,9 @@ static fcl_status triplet_create_state(fcl_net *net, int node, const fcl_loss_pa
     return st;
 }
 
-static fcl_status triplet_compute(void *state, const int *labels, float weight, fcl_loss_result *out)
+static fcl_status triplet_compute(void *state, const int *labels, long step, float weight, fcl_loss_result *out)
 {
+    (void)step;
     triplet_state *s = state;
     return fcl_triplet_loss(s->t, labels, s->mining, s->alpha, weight, out);
 }
@@ -281,6 +282,7 @@ const fcl_loss_def fcl_loss_triplet = {
     .summary = "the paper's triplet loss with online mining (--mining, --margin)",
     .active = "active",
     .head = false,
+    .options = "mining margin softmax-weight",
     .create = triplet_create_state,
     .compute = triplet_compute,
     .destroy = triplet_destroy_state,

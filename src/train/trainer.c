@@ -20,6 +20,7 @@ fcl_train_options fcl_train_defaults(void)
     return (fcl_train_options){
         .P = 10, .K = 8, .steps = 1000, .loss = "triplet", .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f,
         .scale = 0, .class_margin = -1, .pos_margin = 0, .neg_margin = 1,
+        .lambda_base = 1000, .lambda_gamma = 0.12f, .lambda_power = 1, .lambda_min = 5,
         .optim = fcl_optim_defaults(FCL_OPT_ADAGRAD),
         .schedule = {.kind = FCL_SCHEDULE_COSINE, .gamma = 0.1, .warmup = 0},
         .seed = 1, .crop_pad = 2, .flip = true, .checkpoint_every = 100, .progress_seconds = 15,
@@ -39,17 +40,27 @@ static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_o
              fcl_optimizer_name(o->optim.kind), (double)o->optim.lr, (double)o->optim.weight_decay,
              (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip, o->init ? o->init : "",
              (double)o->softmax_weight);
-    if (loss == FCL_LOSS_CONTRASTIVE) {
-        const size_t at = strlen(out);
-        snprintf(out + at, size - at, " pos_margin=%g neg_margin=%g", (double)o->pos_margin, (double)o->neg_margin);
-    }
-    if (fcl_losses[loss]->head_op == FCL_OP_COSINE) { /* the margin losses' settings, as used */
-        const size_t at = strlen(out);
-        snprintf(out + at, size - at, " scale=%g margin=%g easy=%d",
-                 o->scale > 0 ? (double)o->scale : (double)fcl_losses[loss]->default_scale,
-                 o->class_margin >= 0 ? (double)o->class_margin : (double)fcl_losses[loss]->default_margin,
-                 (int)o->easy_margin);
-    }
+    /* The settings of the options this loss takes (the others' are in the line above). */
+    const fcl_loss_def *def = fcl_losses[loss];
+    const struct {
+        const char *option, *key;
+        double value;
+    } settings[] = {
+        {"scale", "scale", o->scale > 0 ? (double)o->scale : (double)def->default_scale},
+        {"class-margin", "margin", o->class_margin >= 0 ? (double)o->class_margin : (double)def->default_margin},
+        {"easy-margin", "easy", o->easy_margin},
+        {"pos-margin", "pos_margin", o->pos_margin},
+        {"neg-margin", "neg_margin", o->neg_margin},
+        {"lambda", "lambda_base", o->lambda_base},
+        {"lambda", "lambda_gamma", o->lambda_gamma},
+        {"lambda", "lambda_power", o->lambda_power},
+        {"lambda", "lambda_min", o->lambda_min},
+    };
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        if (fcl_loss_takes(def->name, settings[i].option)) {
+            const size_t at = strlen(out);
+            snprintf(out + at, size - at, " %s=%g", settings[i].key, settings[i].value);
+        }
 }
 
 typedef struct run {
@@ -205,7 +216,9 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
      * after it (the network's output); a joint loss adds softmax on those logits. */
     const fcl_loss_params params = {.mining = o->mining, .alpha = o->alpha, .scale = o->scale,
                                     .class_margin = o->class_margin, .easy_margin = o->easy_margin,
-                                    .pos_margin = o->pos_margin, .neg_margin = o->neg_margin};
+                                    .pos_margin = o->pos_margin, .neg_margin = o->neg_margin,
+                                    .lambda_base = o->lambda_base, .lambda_gamma = o->lambda_gamma,
+                                    .lambda_power = o->lambda_power, .lambda_min = o->lambda_min};
     const int logits = r->net->model->n_nodes - 1;
     st = fcl_objective_add(&loss, r->net, r->loss, fcl_losses[r->loss]->head ? logits : r->embedding_node, &params,
                            1.0f);
@@ -233,6 +246,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
         /* Dropout's masks: a function of the seed and the step, so a resumed run draws
          * what the uninterrupted one drew. */
         r->net->dropout_key = (uint32_t)(((o->seed + 1) * 0x9E3779B97F4A7C15ULL) >> 32) + (uint32_t)step;
+        loss.step = step;
         st = fcl_train_step(r->net, &loss, r->opt, b->images, b->labels, (float)lr, &res);
         sampler_now = b->sampler_after;
         fcl_loader_release(loader, b);
