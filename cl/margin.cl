@@ -58,3 +58,20 @@ __kernel void margin_xent(__global float *dc, __global const float *c, const int
         dci[j] += j == y ? scale * s * (p - 1.0f) * dpsi : scale * s * p;
     }
 }
+
+/* AdaCos's batch statistics (Zhang et al. 2019) at the current scale s: stats[2i] =
+ * sum over the other classes of exp(s cos theta_ij), stats[2i + 1] = cos theta_iy. */
+__kernel void adacos_stats(__global const float *c, const int c_off, const int c_ns, __global const int *labels,
+                           __global float *stats, const int B, const int C, const float s)
+{
+    const int i = get_global_id(0);
+    if (i >= B)
+        return;
+    __global const float *ci = c + c_off + i * c_ns;
+    const int y = labels[i];
+    float sum = 0.0f;
+    for (int j = 0; j < C; j++)
+        sum += j == y ? 0.0f : exp(s * ci[j]);
+    stats[2 * i] = sum;
+    stats[2 * i + 1] = ci[y];
+}

@@ -190,6 +190,14 @@ check "resume other settings" 1 "$facecl" train "$models/fmnist-tiny.model" "$wo
     --per-identity 2 --out "$work/run2" --quiet --resume
 expect_text "other settings explained" "$work/err" "other settings"
 same_after_resume softmax soft "$models/fmnist-tiny.model" --loss softmax
+# The margin losses through their cosine head; AdaCos carries its scale in the checkpoint.
+same_after_resume arcface arc "$models/fmnist-tiny.model" --loss arcface --scale 16
+same_after_resume adacos ada "$models/fmnist-tiny.model" --loss adacos
+same_after_resume sphereface sphere "$models/fmnist-tiny.model" --loss sphereface --class-margin 3
+same_after_resume contrastive pairs "$models/fmnist-tiny.model" --loss contrastive --neg-margin 1.2
+check "a loss option the loss does not take" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" \
+    --loss cosface --lambda 1000,0.12,1,5 --out "$work/never"
+expect_text "the refusal names what cosface takes" "$work/err" "it takes: scale class-margin"
 check "softmax weights embed without the head" 0 "$facecl" embed "$models/fmnist-tiny.model" \
     --weights "$work/soft/weights.safetensors" "$work/a.pgm"
 check "train bad loss" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --loss hinge

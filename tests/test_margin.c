@@ -219,6 +219,77 @@ static void head_gradient_matches_finite_differences(void **state)
     }
 }
 
+static int ascending(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* AdaCos's Algorithm 1, written out: B_avg at the old scale, the median label angle. */
+static double adacos_by_hand(const double *c, const int *labels, double s)
+{
+    double b_avg = 0, theta[B];
+    for (int i = 0; i < B; i++) {
+        for (int j = 0; j < C; j++)
+            b_avg += j == labels[i] ? 0 : exp((float)s * c[i * C + j]) / B;
+        theta[i] = acos(c[i * C + labels[i]]);
+    }
+    qsort(theta, B, sizeof *theta, ascending);
+    const double median = B % 2 ? theta[B / 2] : (theta[B / 2 - 1] + theta[B / 2]) / 2;
+    return log(b_avg) / cos(fmin(atan(1.0), median)); /* pi/4 */
+}
+
+/* AdaCos: each training batch moves the scale as the reference does (from sqrt(2)
+ * log(C - 1)), the loss is NormFace's at the new scale, a loss without gradient leaves
+ * the scale alone, and the scale survives a save and load as text, bit for bit. */
+static void adacos_scales_as_the_paper_and_keeps_its_scale(void **state)
+{
+    (void)state;
+    harness h;
+    open_harness(&h, 0);
+    fcl_objective_destroy(&h.obj);
+    const fcl_loss_params p = {.class_margin = -1};
+    assert_int_equal(fcl_objective_add(&h.obj, h.net, FCL_LOSS_ADACOS, 1, &p, 1.0f), FCL_SUCCESS);
+    const int labels[B] = {0, 3, 4, 3, 1, 2};
+    const double target[B] = {0.9, 0.2, -0.3, 0.6, 0.75, 0.1};
+    float x[B * C], dc[B * C], cos[B * C];
+    make_rows(x, labels, target);
+    double scale = fcl_adacos_start(C), cd[B * C], ref_dc[B * C];
+    assert_true(fabs(scale - sqrt(2.0) * log(C - 1.0)) < 1e-12);
+    for (int step = 0; step < 3; step++) {
+        const double loss = device_loss(&h, x, labels, dc, cos, NULL);
+        for (int i = 0; i < B * C; i++)
+            cd[i] = cos[i];
+        scale = (float)adacos_by_hand(cd, labels, scale);
+        const fcl_margin_config cfg = {FCL_MARGIN_NORMFACE, scale, 0, false};
+        const double ref = fcl_margin_reference(&cfg, cd, labels, B, C, ref_dc, NULL);
+        if (fabs(loss - ref) > 1e-5 * fmax(1, fabs(ref)))
+            fail_msg("step %d: loss %.9g, NormFace at the reference's scale %.9g: %.9g", step, loss, scale, ref);
+        for (int i = 0; i < B * C; i++)
+            assert_true(fabs(dc[i] - ref_dc[i]) <= 1e-5 * fmax(1, fabs(ref_dc[i])));
+        x[step] += 0.05f; /* another batch */
+    }
+    char text[128], again[128];
+    assert_int_equal(fcl_objective_save_state(&h.obj, text, sizeof text), FCL_SUCCESS);
+    assert_non_null(strstr(text, "adacos="));
+    assert_true(fabs(strtod(text + 7, NULL) - scale) <= 1e-6 * scale);
+    /* No gradient, no move. */
+    device_loss(&h, x, labels, NULL, NULL, NULL);
+    assert_int_equal(fcl_objective_save_state(&h.obj, again, sizeof again), FCL_SUCCESS);
+    assert_string_equal(text, again);
+    /* A fresh objective takes the saved scale, exactly. */
+    fcl_objective fresh = {0};
+    assert_int_equal(fcl_objective_add(&fresh, h.net, FCL_LOSS_ADACOS, 1, &p, 1.0f), FCL_SUCCESS);
+    assert_int_equal(fcl_objective_load_state(&fresh, text), FCL_SUCCESS);
+    assert_int_equal(fcl_objective_save_state(&fresh, again, sizeof again), FCL_SUCCESS);
+    assert_string_equal(text, again);
+    fcl_set_log_level(FCL_LOG_ERROR + 1);
+    assert_int_equal(fcl_objective_load_state(&fresh, "adacos=-3"), FCL_ERR_FORMAT);
+    fcl_set_log_level(FCL_LOG_WARN);
+    fcl_objective_destroy(&fresh);
+    close_harness(&h);
+}
+
 static void outside_labels_and_wrong_nodes_are_refused(void **state)
 {
     (void)state;
@@ -246,6 +317,7 @@ int main(void)
         cmocka_unit_test(matches_the_reference),
         cmocka_unit_test(reference_gradient_is_the_derivative),
         cmocka_unit_test(head_gradient_matches_finite_differences),
+        cmocka_unit_test(adacos_scales_as_the_paper_and_keeps_its_scale),
         cmocka_unit_test(outside_labels_and_wrong_nodes_are_refused),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 extern const fcl_loss_def fcl_loss_triplet, fcl_loss_softmax, fcl_loss_normface, fcl_loss_cosface, fcl_loss_arcface,
-    fcl_loss_contrastive, fcl_loss_lsoftmax, fcl_loss_sphereface;
+    fcl_loss_contrastive, fcl_loss_lsoftmax, fcl_loss_sphereface, fcl_loss_adacos;
 
 const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT] = {
     [FCL_LOSS_TRIPLET] = &fcl_loss_triplet,
@@ -17,6 +17,7 @@ const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT] = {
     [FCL_LOSS_CONTRASTIVE] = &fcl_loss_contrastive,
     [FCL_LOSS_LSOFTMAX] = &fcl_loss_lsoftmax,
     [FCL_LOSS_SPHEREFACE] = &fcl_loss_sphereface,
+    [FCL_LOSS_ADACOS] = &fcl_loss_adacos,
 };
 _Static_assert(sizeof fcl_losses / sizeof fcl_losses[0] == FCL_LOSS_COUNT, "one entry per loss");
 
@@ -137,6 +138,48 @@ void fcl_objective_destroy(fcl_objective *o)
     for (int i = 0; i < o->n_terms; i++)
         o->terms[i].def->destroy(o->terms[i].state);
     o->n_terms = 0;
+}
+
+fcl_status fcl_objective_save_state(const fcl_objective *o, char *text, size_t size)
+{
+    size_t at = 0;
+    text[0] = '\0';
+    for (int i = 0; i < o->n_terms; i++) {
+        const fcl_loss_def *d = o->terms[i].def;
+        if (!d->save_state)
+            continue;
+        const int n = snprintf(text + at, size - at, "%s%s=", at ? " " : "", d->name);
+        if (n < 0 || (size_t)n >= size - at)
+            return FCL_ERR_INVALID_ARGUMENT;
+        at += (size_t)n;
+        fcl_status st = d->save_state(o->terms[i].state, text + at, size - at);
+        if (st != FCL_SUCCESS)
+            return st;
+        at += strlen(text + at);
+    }
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_objective_load_state(fcl_objective *o, const char *text)
+{
+    for (int i = 0; i < o->n_terms; i++) {
+        const fcl_loss_def *d = o->terms[i].def;
+        const size_t n = strlen(d->name);
+        for (const char *at = text; d->load_state && at && *at; at = strchr(at, ' '), at = at ? at + 1 : NULL)
+            if (strncmp(at, d->name, n) == 0 && at[n] == '=') {
+                char value[128];
+                const size_t len = strcspn(at + n + 1, " ");
+                if (len >= sizeof value)
+                    return FCL_ERR_FORMAT;
+                memcpy(value, at + n + 1, len);
+                value[len] = '\0';
+                fcl_status st = d->load_state(o->terms[i].state, value);
+                if (st != FCL_SUCCESS)
+                    return st;
+                break;
+            }
+    }
+    return FCL_SUCCESS;
 }
 
 bool fcl_loss_at(int i, fcl_loss_info *out)

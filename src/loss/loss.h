@@ -21,6 +21,7 @@ typedef enum fcl_loss_kind {
     FCL_LOSS_CONTRASTIVE,
     FCL_LOSS_LSOFTMAX,
     FCL_LOSS_SPHEREFACE,
+    FCL_LOSS_ADACOS,
     FCL_LOSS_COUNT
 } fcl_loss_kind;
 
@@ -61,6 +62,10 @@ typedef struct fcl_loss_def {
     /* The option names (`facecl train --NAME`) it takes beyond --loss, space-separated. */
     const char *options;
     void (*destroy)(void *state);
+    /* State a loss carries from step to step (AdaCos's scale), as text for checkpoints;
+     * NULL: none. */
+    fcl_status (*save_state)(void *state, char *text, size_t size);
+    fcl_status (*load_state)(void *state, const char *text);
 } fcl_loss_def;
 
 extern const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT];
@@ -100,4 +105,8 @@ fcl_status fcl_objective_add(fcl_objective *o, fcl_net *net, fcl_loss_kind kind,
  * first term's counts. */
 fcl_status fcl_objective_compute(fcl_objective *o, const int *labels, bool gradient, fcl_loss_result *out);
 void fcl_objective_destroy(fcl_objective *o);
+/* The terms' state as one line ("NAME=TEXT ...", empty without any), and back: the
+ * checkpoint's facecl.loss_state. A term whose state the text lacks keeps its start. */
+fcl_status fcl_objective_save_state(const fcl_objective *o, char *text, size_t size);
+fcl_status fcl_objective_load_state(fcl_objective *o, const char *text);
 #endif

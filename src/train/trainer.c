@@ -70,12 +70,14 @@ typedef struct run {
     fcl_optimizer *opt;
     const fcl_train_options *o;
     char config[sizeof ((fcl_st_meta *)0)->value];
+    char loss_state[sizeof ((fcl_st_meta *)0)->value]; /* the objective's, as saved and loaded */
     char path[3][4096]; /* checkpoint, weights, log */
 } run;
 
-enum { CKPT_STEP, CKPT_SAMPLER, CKPT_OPT_STEPS, CKPT_CONFIG, CKPT_META };
+/* The last is optional: checkpoints from before losses kept state have none. */
+enum { CKPT_STEP, CKPT_SAMPLER, CKPT_OPT_STEPS, CKPT_CONFIG, CKPT_LOSS_STATE, CKPT_META };
 static const char *const meta_keys[CKPT_META] = {"facecl.step", "facecl.sampler", "facecl.optimizer_steps",
-                                                 "facecl.train_config"};
+                                                 "facecl.train_config", "facecl.loss_state"};
 
 /* The parameters (with batch-norm statistics), the optimiser's buffers, the step and
  * the sampler state, in one file written atomically. */
@@ -99,6 +101,7 @@ static fcl_status save_checkpoint(run *r, long step, uint64_t sampler, const cha
     snprintf(meta[CKPT_SAMPLER].value, sizeof meta[0].value, "%" PRIu64, sampler);
     snprintf(meta[CKPT_OPT_STEPS].value, sizeof meta[0].value, "%ld", fcl_optimizer_steps(r->opt));
     snprintf(meta[CKPT_CONFIG].value, sizeof meta[0].value, "%s", r->config);
+    snprintf(meta[CKPT_LOSS_STATE].value, sizeof meta[0].value, "%s", r->loss_state);
     if (st == FCL_SUCCESS)
         st = fcl_safetensors_save(r->net->model, host, extra, nbuf, meta, CKPT_META, path);
     free(host);
@@ -119,7 +122,7 @@ static fcl_status load_checkpoint(run *r, long *step, uint64_t *sampler)
     for (int i = 0; i < CKPT_META; i++)
         meta[i].key = meta_keys[i];
     fcl_status st = fcl_safetensors_load(r->net->model, path, host, extra, nbuf, meta, CKPT_META);
-    for (int i = 0; i < CKPT_META && st == FCL_SUCCESS; i++)
+    for (int i = 0; i < CKPT_LOSS_STATE && st == FCL_SUCCESS; i++)
         if (!meta[i].found) {
             fcl_log(FCL_LOG_ERROR, "%s: no %s: not a facecl training checkpoint", path, meta_keys[i]);
             st = FCL_ERR_FORMAT;
@@ -139,6 +142,7 @@ static fcl_status load_checkpoint(run *r, long *step, uint64_t *sampler)
             st = FCL_ERR_FORMAT;
         } else {
             fcl_optimizer_set_steps(r->opt, opt_steps);
+            snprintf(r->loss_state, sizeof r->loss_state, "%s", meta[CKPT_LOSS_STATE].found ? meta[CKPT_LOSS_STATE].value : "");
         }
     }
     /* A sum of squares below 0 is a damaged file, not a learning rate too large (the
@@ -224,6 +228,8 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
                            1.0f);
     if (st == FCL_SUCCESS && o->softmax_weight > 0)
         st = fcl_objective_add(&loss, r->net, FCL_LOSS_SOFTMAX, logits, &params, o->softmax_weight);
+    if (st == FCL_SUCCESS && (st = fcl_objective_load_state(&loss, r->loss_state)) != FCL_SUCCESS)
+        fcl_log(FCL_LOG_ERROR, "%s: the loss's state '%s' cannot be restored", r->path[0], r->loss_state);
     if (st != FCL_SUCCESS) {
         fcl_objective_destroy(&loss);
         fcl_loader_destroy(loader);
@@ -276,7 +282,10 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
         if (ckpt || stop) {
             if (log)
                 fflush(log);
-            st = save_checkpoint(r, step, sampler_now, r->path[0], true);
+            if (st == FCL_SUCCESS)
+                st = fcl_objective_save_state(&loss, r->loss_state, sizeof r->loss_state);
+            if (st == FCL_SUCCESS)
+                st = save_checkpoint(r, step, sampler_now, r->path[0], true);
         }
         if (o->progress && (t - last_shown >= o->progress_seconds || step == o->steps || step == start + 1 || stop)) {
             report_progress(r, step, &res, lr, ips, (double)(o->steps - step) * (t - t0) / (double)(step - start),
