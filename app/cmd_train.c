@@ -53,7 +53,7 @@ static bool known_loss(const char *name, fcl_loss_info *info)
 
 static void usage(FILE *f, const fcl_train_options *d)
 {
-    char losses[1024];
+    char losses[4096];
     loss_lines(losses, sizeof losses);
     fprintf(f,
             "usage: facecl train MODEL DATA [options]\n\n"
@@ -79,6 +79,8 @@ static void usage(FILE *f, const fcl_train_options *d)
             "                       label's logit (lambda cos + psi) / (1 + lambda) (SphereFace's\n"
             "                       1000,0.12,1,5)\n"
             "  --easy-margin        arcface: no margin where cos theta_y <= 0 (InsightFace's option)\n"
+            "  --center-weight L    center: lambda, the centre term's weight beside softmax (%g)\n"
+            "  --center-rate A      center: the centres' update rate alpha (%g)\n"
             "  --pos-margin D       contrastive: same identities pulled within L2 distance D (%g)\n"
             "  --neg-margin D       contrastive: different ones pushed beyond D (%g; facecl's default for\n"
             "                       unit embeddings, whose distances lie in 0..2)\n"
@@ -108,7 +110,8 @@ static void usage(FILE *f, const fcl_train_options *d)
             "Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits; --resume\n"
             "goes on from there. Exit status: 0 done, 1 error, 2 bad usage, 3 stopped on NaN, 130\n"
             "interrupted.\n",
-            d->steps, d->P, d->K, d->loss, losses, (double)d->alpha, (double)d->pos_margin, (double)d->neg_margin,
+            d->steps, d->P, d->K, d->loss, losses, (double)d->alpha, (double)d->center_weight,
+            (double)d->center_rate, (double)d->pos_margin, (double)d->neg_margin,
             (unsigned long long)d->seed,
             d->crop_pad,
             d->checkpoint_every, cli_tune_seconds());
@@ -129,7 +132,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 
 int cmd_train(int argc, char **argv)
 {
-    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_SCALE, O_CLASS_MARGIN, O_EASY, O_POS, O_NEG, O_LAMBDA, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
+    enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_SCALE, O_CLASS_MARGIN, O_EASY, O_POS, O_NEG, O_CENTER_WEIGHT, O_CENTER_RATE, O_LAMBDA, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
            O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT, O_FORCE };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
@@ -139,6 +142,8 @@ int cmd_train(int argc, char **argv)
         {"scale", required_argument, NULL, O_SCALE}, {"class-margin", required_argument, NULL, O_CLASS_MARGIN},
         {"easy-margin", no_argument, NULL, O_EASY}, {"pos-margin", required_argument, NULL, O_POS},
         {"neg-margin", required_argument, NULL, O_NEG}, {"lambda", required_argument, NULL, O_LAMBDA},
+        {"center-weight", required_argument, NULL, O_CENTER_WEIGHT},
+        {"center-rate", required_argument, NULL, O_CENTER_RATE},
         {"optimizer", required_argument, NULL, O_OPT}, {"lr", required_argument, NULL, O_LR},
         {"weight-decay", required_argument, NULL, O_WD}, {"schedule", required_argument, NULL, O_SCHED},
         {"warmup", required_argument, NULL, O_WARMUP}, {"seed", required_argument, NULL, O_SEED},
@@ -181,7 +186,7 @@ int cmd_train(int argc, char **argv)
             break;
         case O_LOSS:
             if (!(ok = known_loss(optarg, &info))) {
-                char losses[1024];
+                char losses[4096];
                 loss_lines(losses, sizeof losses);
                 fprintf(stderr, "facecl train: unknown --loss '%s'; the losses are:\n%s", optarg, losses);
             }
@@ -194,6 +199,8 @@ int cmd_train(int argc, char **argv)
         case O_POS: ok = cli_double("pos-margin", optarg, 0, 4, &x), o.pos_margin = (float)x; break;
         case O_NEG: ok = cli_double("neg-margin", optarg, 0, 4, &x), o.neg_margin = (float)x; break;
         case O_LAMBDA: ok = parse_lambda(optarg, &o); break;
+        case O_CENTER_WEIGHT: ok = cli_double("center-weight", optarg, 0, 100, &x), o.center_weight = (float)x; break;
+        case O_CENTER_RATE: ok = cli_double("center-rate", optarg, 0, 1, &x), o.center_rate = (float)x; break;
         case O_SOFTMAX_WEIGHT:
             ok = cli_double("softmax-weight", optarg, 0, 100, &x), o.softmax_weight = (float)x;
             break;

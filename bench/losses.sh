@@ -11,12 +11,13 @@
 # training time and images/s, and writes table.md, results.csv and losses.svg (10-fold
 # accuracy per loss and protocol) into OUT. Finished runs are kept and not repeated.
 # Losses: semi-hard batch-hard batch-all (triplet with that miner), softmax, joint
-# (batch-all + 1 x softmax), normface cosface arcface adacos lsoftmax sphereface contrastive.
+# (batch-all + 1 x softmax), normface cosface arcface adacos lsoftmax sphereface center
+# contrastive.
 #   bench/losses.sh [--steps N] [--seeds "1 2 3"] [--model M] [--out DIR] [--build DIR] [--data DIR]
 #                   [--losses "..."] [--protocols "closed open"] [--train-args "..."]
 set -euo pipefail
 steps=600 seeds="1 2 3" model=models/fmnist-small.model out=runs/losses build=build train_args=""
-losses="semi-hard batch-hard batch-all softmax joint normface cosface arcface adacos lsoftmax sphereface contrastive"
+losses="semi-hard batch-hard batch-all softmax joint normface cosface arcface adacos lsoftmax sphereface center contrastive"
 protocols="closed open"
 data=/usr/share/datasets/fashion-mnist
 while [ $# -gt 0 ]; do
@@ -43,7 +44,7 @@ objective_of() { # the `facecl train` options of a loss's name, into objective[]
     case $1 in
         semi-hard|batch-hard|batch-all) objective=(--mining "$1") ;;
         joint) objective=(--mining batch-all --softmax-weight 1) ;;
-        softmax|normface|cosface|arcface|adacos|lsoftmax|sphereface|contrastive) objective=(--loss "$1") ;;
+        softmax|normface|cosface|arcface|adacos|lsoftmax|sphereface|center|contrastive) objective=(--loss "$1") ;;
         *) echo "bench/losses.sh: unknown loss '$1' (see --help)" >&2; exit 2 ;;
     esac
 }

@@ -442,6 +442,7 @@ typedef struct fcl_train_options {
     /* L-Softmax and SphereFace: lambda = max(min, base (1 + gamma step)^-power); the
      * integer margin m is class_margin (< 0: 4) */
     float lambda_base, lambda_gamma, lambda_power, lambda_min;
+    float center_weight, center_rate; /* centre loss: lambda (0.003) and the centres' rate alpha (0.5) */
     fcl_optim_config optim;
     fcl_schedule schedule; /* base_lr is optim.lr; total is steps */
     uint64_t seed;         /* initial weights, sampling, augmentation */

@@ -195,6 +195,7 @@ same_after_resume arcface arc "$models/fmnist-tiny.model" --loss arcface --scale
 same_after_resume adacos ada "$models/fmnist-tiny.model" --loss adacos
 same_after_resume sphereface sphere "$models/fmnist-tiny.model" --loss sphereface --class-margin 3
 same_after_resume contrastive pairs "$models/fmnist-tiny.model" --loss contrastive --neg-margin 1.2
+same_after_resume center centre "$models/fmnist-tiny.model" --loss center --center-weight 0.1
 check "a loss option the loss does not take" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" \
     --loss cosface --lambda 1000,0.12,1,5 --out "$work/never"
 expect_text "the refusal names what cosface takes" "$work/err" "it takes: scale class-margin"

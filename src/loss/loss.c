@@ -6,7 +6,8 @@
 #include <string.h>
 
 extern const fcl_loss_def fcl_loss_triplet, fcl_loss_softmax, fcl_loss_normface, fcl_loss_cosface, fcl_loss_arcface,
-    fcl_loss_contrastive, fcl_loss_lsoftmax, fcl_loss_sphereface, fcl_loss_adacos;
+    fcl_loss_contrastive, fcl_loss_lsoftmax, fcl_loss_sphereface, fcl_loss_adacos,
+    fcl_loss_center;
 
 const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT] = {
     [FCL_LOSS_TRIPLET] = &fcl_loss_triplet,
@@ -18,6 +19,7 @@ const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT] = {
     [FCL_LOSS_LSOFTMAX] = &fcl_loss_lsoftmax,
     [FCL_LOSS_SPHEREFACE] = &fcl_loss_sphereface,
     [FCL_LOSS_ADACOS] = &fcl_loss_adacos,
+    [FCL_LOSS_CENTER] = &fcl_loss_center,
 };
 _Static_assert(sizeof fcl_losses / sizeof fcl_losses[0] == FCL_LOSS_COUNT, "one entry per loss");
 
@@ -158,6 +160,19 @@ fcl_status fcl_objective_save_state(const fcl_objective *o, char *text, size_t s
         at += strlen(text + at);
     }
     return FCL_SUCCESS;
+}
+
+int fcl_objective_tensors(const fcl_objective *o, fcl_loss_tensor *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < o->n_terms && n < max; i++)
+        if (o->terms[i].def->state_tensor) {
+            /* "train." marks training state: a weights loader skips it (io/safetensors.h) */
+            snprintf(out[n].name, sizeof out[n].name, "train.loss.%s", o->terms[i].def->name);
+            out[n].buf = o->terms[i].def->state_tensor(o->terms[i].state, &out[n].count);
+            n++;
+        }
+    return n;
 }
 
 fcl_status fcl_objective_load_state(fcl_objective *o, const char *text)

@@ -22,6 +22,7 @@ typedef enum fcl_loss_kind {
     FCL_LOSS_LSOFTMAX,
     FCL_LOSS_SPHEREFACE,
     FCL_LOSS_ADACOS,
+    FCL_LOSS_CENTER,
     FCL_LOSS_COUNT
 } fcl_loss_kind;
 
@@ -35,6 +36,7 @@ typedef struct fcl_loss_params {
     bool easy_margin;   /* ArcFace */
     float pos_margin, neg_margin; /* contrastive: L2 distances */
     float lambda_base, lambda_gamma, lambda_power, lambda_min; /* L-Softmax, SphereFace */
+    float center_weight, center_rate; /* centre loss: lambda, alpha */
 } fcl_loss_params;
 
 /* One batch's loss, and what it averaged over. */
@@ -66,6 +68,9 @@ typedef struct fcl_loss_def {
      * NULL: none. */
     fcl_status (*save_state)(void *state, char *text, size_t size);
     fcl_status (*load_state)(void *state, const char *text);
+    /* State too large for text (the centre loss's centres): a device buffer of *count
+     * floats, kept in checkpoints as the tensor train.loss.NAME. NULL: none. */
+    cl_mem (*state_tensor)(void *state, size_t *count);
 } fcl_loss_def;
 
 extern const fcl_loss_def *const fcl_losses[FCL_LOSS_COUNT];
@@ -108,5 +113,12 @@ void fcl_objective_destroy(fcl_objective *o);
 /* The terms' state as one line ("NAME=TEXT ...", empty without any), and back: the
  * checkpoint's facecl.loss_state. A term whose state the text lacks keeps its start. */
 fcl_status fcl_objective_save_state(const fcl_objective *o, char *text, size_t size);
+/* The terms' state tensors, at most max: names ("train.loss.NAME"), buffers, counts. */
+typedef struct fcl_loss_tensor {
+    char name[64];
+    cl_mem buf;
+    size_t count;
+} fcl_loss_tensor;
+int fcl_objective_tensors(const fcl_objective *o, fcl_loss_tensor *out, int max);
 fcl_status fcl_objective_load_state(fcl_objective *o, const char *text);
 #endif

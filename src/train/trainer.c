@@ -21,6 +21,7 @@ fcl_train_options fcl_train_defaults(void)
         .P = 10, .K = 8, .steps = 1000, .loss = "triplet", .mining = FCL_MINING_SEMI_HARD, .alpha = 0.2f,
         .scale = 0, .class_margin = -1, .pos_margin = 0, .neg_margin = 1,
         .lambda_base = 1000, .lambda_gamma = 0.12f, .lambda_power = 1, .lambda_min = 5,
+        .center_weight = 0.003f, .center_rate = 0.5f,
         .optim = fcl_optim_defaults(FCL_OPT_ADAGRAD),
         .schedule = {.kind = FCL_SCHEDULE_COSINE, .gamma = 0.1, .warmup = 0},
         .seed = 1, .crop_pad = 2, .flip = true, .checkpoint_every = 100, .progress_seconds = 15,
@@ -55,6 +56,8 @@ static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_o
         {"lambda", "lambda_gamma", o->lambda_gamma},
         {"lambda", "lambda_power", o->lambda_power},
         {"lambda", "lambda_min", o->lambda_min},
+        {"center-weight", "center_weight", o->center_weight},
+        {"center-rate", "center_rate", o->center_rate},
     };
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
         if (fcl_loss_takes(def->name, settings[i].option)) {
@@ -70,7 +73,7 @@ typedef struct run {
     fcl_optimizer *opt;
     const fcl_train_options *o;
     char config[sizeof ((fcl_st_meta *)0)->value];
-    char loss_state[sizeof ((fcl_st_meta *)0)->value]; /* the objective's, as saved and loaded */
+    fcl_objective objective; /* the loss, with any state it carries from step to step */
     char path[3][4096]; /* checkpoint, weights, log */
 } run;
 
@@ -81,19 +84,51 @@ static const char *const meta_keys[CKPT_META] = {"facecl.step", "facecl.sampler"
 
 /* The parameters (with batch-norm statistics), the optimiser's buffers, the step and
  * the sampler state, in one file written atomically. */
+/* The optimiser's buffers, then the loss's state tensors, as a checkpoint's extra
+ * tensors (host copies in *host, the caller's to free). */
+enum { MAX_EXTRA = 2 + FCL_OBJECTIVE_MAX_TERMS };
+static int extra_tensors(run *r, fcl_st_tensor extra[MAX_EXTRA], cl_mem bufs[MAX_EXTRA],
+                         fcl_loss_tensor lt[FCL_OBJECTIVE_MAX_TERMS], float **host)
+{
+    static const char *const opt_names[2] = {FCL_ST_STATE_PREFIX "optimizer.0", FCL_ST_STATE_PREFIX "optimizer.1"};
+    const int n_opt = fcl_optimizer_state_count(r->opt);
+    const int n_loss = fcl_objective_tensors(&r->objective, lt, FCL_OBJECTIVE_MAX_TERMS);
+    size_t total = 0;
+    int n = 0;
+    for (int i = 0; i < n_opt; i++, n++) {
+        extra[n] = (fcl_st_tensor){opt_names[i], NULL, r->net->model->n_params};
+        bufs[n] = fcl_optimizer_state(r->opt, i);
+    }
+    for (int i = 0; i < n_loss; i++, n++) {
+        extra[n] = (fcl_st_tensor){lt[i].name, NULL, lt[i].count};
+        bufs[n] = lt[i].buf;
+    }
+    for (int i = 0; i < n; i++)
+        total += extra[i].count;
+    *host = malloc((total ? total : 1) * sizeof **host);
+    for (int i = 0, at = 0; *host && i < n; at += (int)extra[i].count, i++)
+        extra[i].data = *host + at;
+    return *host ? n : -1;
+}
+
+/* The parameters (with batch-norm statistics), the optimiser's buffers, the loss's
+ * state, the step and the sampler state, in one file written atomically. */
 static fcl_status save_checkpoint(run *r, long step, uint64_t sampler, const char *path, bool with_state)
 {
     const size_t n = r->net->model->n_params;
-    const int nbuf = with_state ? fcl_optimizer_state_count(r->opt) : 0;
-    float *host = malloc((size_t)(1 + nbuf) * (n ? n : 1) * sizeof *host);
-    if (!host)
+    fcl_st_tensor extra[MAX_EXTRA];
+    cl_mem bufs[MAX_EXTRA];
+    fcl_loss_tensor lt[FCL_OBJECTIVE_MAX_TERMS];
+    float *state = NULL, *host = malloc((n ? n : 1) * sizeof *host);
+    const int n_extra = with_state ? extra_tensors(r, extra, bufs, lt, &state) : 0;
+    if (!host || n_extra < 0) {
+        free(host);
+        free(state);
         return FCL_ERR_OUT_OF_HOST_MEMORY;
-    fcl_status st = fcl_net_read(r->net, r->net->params, 0, n, host);
-    fcl_st_tensor extra[2] = {{FCL_ST_STATE_PREFIX "optimizer.0", NULL, n}, {FCL_ST_STATE_PREFIX "optimizer.1", NULL, n}};
-    for (int i = 0; i < nbuf && st == FCL_SUCCESS; i++) {
-        extra[i].data = host + (size_t)(i + 1) * n;
-        st = fcl_net_read(r->net, fcl_optimizer_state(r->opt, i), 0, n, extra[i].data);
     }
+    fcl_status st = fcl_net_read(r->net, r->net->params, 0, n, host);
+    for (int i = 0; i < n_extra && st == FCL_SUCCESS; i++)
+        st = fcl_net_read(r->net, bufs[i], 0, extra[i].count, extra[i].data);
     fcl_st_meta meta[CKPT_META];
     for (int i = 0; i < CKPT_META; i++)
         meta[i].key = meta_keys[i];
@@ -101,10 +136,12 @@ static fcl_status save_checkpoint(run *r, long step, uint64_t sampler, const cha
     snprintf(meta[CKPT_SAMPLER].value, sizeof meta[0].value, "%" PRIu64, sampler);
     snprintf(meta[CKPT_OPT_STEPS].value, sizeof meta[0].value, "%ld", fcl_optimizer_steps(r->opt));
     snprintf(meta[CKPT_CONFIG].value, sizeof meta[0].value, "%s", r->config);
-    snprintf(meta[CKPT_LOSS_STATE].value, sizeof meta[0].value, "%s", r->loss_state);
     if (st == FCL_SUCCESS)
-        st = fcl_safetensors_save(r->net->model, host, extra, nbuf, meta, CKPT_META, path);
+        st = fcl_objective_save_state(&r->objective, meta[CKPT_LOSS_STATE].value, sizeof meta[0].value);
+    if (st == FCL_SUCCESS)
+        st = fcl_safetensors_save(r->net->model, host, extra, n_extra, meta, CKPT_META, path);
     free(host);
+    free(state);
     return st;
 }
 
@@ -113,15 +150,20 @@ static fcl_status load_checkpoint(run *r, long *step, uint64_t *sampler)
     const char *path = r->path[0];
     const size_t n = r->net->model->n_params;
     const int nbuf = fcl_optimizer_state_count(r->opt);
-    float *host = malloc((size_t)(1 + nbuf) * (n ? n : 1) * sizeof *host);
-    if (!host)
+    fcl_st_tensor extra[MAX_EXTRA];
+    cl_mem bufs[MAX_EXTRA];
+    fcl_loss_tensor lt[FCL_OBJECTIVE_MAX_TERMS];
+    float *state = NULL, *host = malloc((n ? n : 1) * sizeof *host);
+    const int n_extra = extra_tensors(r, extra, bufs, lt, &state);
+    if (!host || n_extra < 0) {
+        free(host);
+        free(state);
         return FCL_ERR_OUT_OF_HOST_MEMORY;
-    fcl_st_tensor extra[2] = {{FCL_ST_STATE_PREFIX "optimizer.0", host + n, n},
-                              {FCL_ST_STATE_PREFIX "optimizer.1", host + 2 * n, n}};
+    }
     fcl_st_meta meta[CKPT_META];
     for (int i = 0; i < CKPT_META; i++)
         meta[i].key = meta_keys[i];
-    fcl_status st = fcl_safetensors_load(r->net->model, path, host, extra, nbuf, meta, CKPT_META);
+    fcl_status st = fcl_safetensors_load(r->net->model, path, host, extra, n_extra, meta, CKPT_META);
     for (int i = 0; i < CKPT_LOSS_STATE && st == FCL_SUCCESS; i++)
         if (!meta[i].found) {
             fcl_log(FCL_LOG_ERROR, "%s: no %s: not a facecl training checkpoint", path, meta_keys[i]);
@@ -142,7 +184,6 @@ static fcl_status load_checkpoint(run *r, long *step, uint64_t *sampler)
             st = FCL_ERR_FORMAT;
         } else {
             fcl_optimizer_set_steps(r->opt, opt_steps);
-            snprintf(r->loss_state, sizeof r->loss_state, "%s", meta[CKPT_LOSS_STATE].found ? meta[CKPT_LOSS_STATE].value : "");
         }
     }
     /* A sum of squares below 0 is a damaged file, not a learning rate too large (the
@@ -158,9 +199,13 @@ static fcl_status load_checkpoint(run *r, long *step, uint64_t *sampler)
             }
     if (st == FCL_SUCCESS)
         st = fcl_net_write(r->net, r->net->params, 0, n, host);
-    for (int i = 0; i < nbuf && st == FCL_SUCCESS; i++)
-        st = fcl_net_write(r->net, fcl_optimizer_state(r->opt, i), 0, n, extra[i].data);
+    for (int i = 0; i < n_extra && st == FCL_SUCCESS; i++)
+        st = fcl_net_write(r->net, bufs[i], 0, extra[i].count, extra[i].data);
+    if (st == FCL_SUCCESS && meta[CKPT_LOSS_STATE].found &&
+        (st = fcl_objective_load_state(&r->objective, meta[CKPT_LOSS_STATE].value)) != FCL_SUCCESS)
+        fcl_log(FCL_LOG_ERROR, "%s: the loss's state '%s' cannot be restored", path, meta[CKPT_LOSS_STATE].value);
     free(host);
+    free(state);
     return st;
 }
 
@@ -212,29 +257,10 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     fcl_loader_config lc = {.data = data, .P = o->P, .K = o->K, .c = in.c, .h = in.h, .w = in.w,
                             .crop_pad = o->crop_pad, .flip = o->flip, .seed = o->seed};
     fcl_loader *loader;
-    fcl_objective loss = {0};
+    fcl_objective *loss = &r->objective;
     fcl_status st = fcl_loader_create(&lc, sampler_state, start, &loader);
     if (st != FCL_SUCCESS)
         return st;
-    /* The loss on what it reads: the embedding, or the logits of the classifier head
-     * after it (the network's output); a joint loss adds softmax on those logits. */
-    const fcl_loss_params params = {.mining = o->mining, .alpha = o->alpha, .scale = o->scale,
-                                    .class_margin = o->class_margin, .easy_margin = o->easy_margin,
-                                    .pos_margin = o->pos_margin, .neg_margin = o->neg_margin,
-                                    .lambda_base = o->lambda_base, .lambda_gamma = o->lambda_gamma,
-                                    .lambda_power = o->lambda_power, .lambda_min = o->lambda_min};
-    const int logits = r->net->model->n_nodes - 1;
-    st = fcl_objective_add(&loss, r->net, r->loss, fcl_losses[r->loss]->head ? logits : r->embedding_node, &params,
-                           1.0f);
-    if (st == FCL_SUCCESS && o->softmax_weight > 0)
-        st = fcl_objective_add(&loss, r->net, FCL_LOSS_SOFTMAX, logits, &params, o->softmax_weight);
-    if (st == FCL_SUCCESS && (st = fcl_objective_load_state(&loss, r->loss_state)) != FCL_SUCCESS)
-        fcl_log(FCL_LOG_ERROR, "%s: the loss's state '%s' cannot be restored", r->path[0], r->loss_state);
-    if (st != FCL_SUCCESS) {
-        fcl_objective_destroy(&loss);
-        fcl_loader_destroy(loader);
-        return st;
-    }
     fcl_schedule sched = o->schedule;
     sched.base_lr = o->optim.lr;
     sched.total = o->steps;
@@ -252,8 +278,8 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
         /* Dropout's masks: a function of the seed and the step, so a resumed run draws
          * what the uninterrupted one drew. */
         r->net->dropout_key = (uint32_t)(((o->seed + 1) * 0x9E3779B97F4A7C15ULL) >> 32) + (uint32_t)step;
-        loss.step = step;
-        st = fcl_train_step(r->net, &loss, r->opt, b->images, b->labels, (float)lr, &res);
+        loss->step = step;
+        st = fcl_train_step(r->net, loss, r->opt, b->images, b->labels, (float)lr, &res);
         sampler_now = b->sampler_after;
         fcl_loader_release(loader, b);
         if (st == FCL_ERR_NUMERIC && o->on_numeric == FCL_ON_NUMERIC_SKIP) {
@@ -283,8 +309,6 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
             if (log)
                 fflush(log);
             if (st == FCL_SUCCESS)
-                st = fcl_objective_save_state(&loss, r->loss_state, sizeof r->loss_state);
-            if (st == FCL_SUCCESS)
                 st = save_checkpoint(r, step, sampler_now, r->path[0], true);
         }
         if (o->progress && (t - last_shown >= o->progress_seconds || step == o->steps || step == start + 1 || stop)) {
@@ -309,7 +333,6 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
     }
     sum->mean_loss_last = loss_count ? loss_sum / (double)loss_count : NAN;
     sum->unreadable_images = fcl_loader_failures(loader);
-    fcl_objective_destroy(&loss);
     fcl_loader_destroy(loader);
     return st;
 }
@@ -379,6 +402,20 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         r.net->input_gradient = false; /* nothing reads the images' gradient */
     if (st == FCL_SUCCESS)
         st = fcl_optimizer_create(r.net, &o->optim, &r.opt);
+    /* The loss on what it reads: the embedding, or the logits of the classifier head
+     * after it (the network's output); a joint loss adds softmax on those logits. */
+    const fcl_loss_params params = {.mining = o->mining, .alpha = o->alpha, .scale = o->scale,
+                                    .class_margin = o->class_margin, .easy_margin = o->easy_margin,
+                                    .pos_margin = o->pos_margin, .neg_margin = o->neg_margin,
+                                    .lambda_base = o->lambda_base, .lambda_gamma = o->lambda_gamma,
+                                    .lambda_power = o->lambda_power, .lambda_min = o->lambda_min,
+                                    .center_weight = o->center_weight, .center_rate = o->center_rate};
+    const int logits = r.net ? r.net->model->n_nodes - 1 : 0;
+    if (st == FCL_SUCCESS)
+        st = fcl_objective_add(&r.objective, r.net, r.loss, fcl_losses[r.loss]->head ? logits : r.embedding_node,
+                               &params, 1.0f);
+    if (st == FCL_SUCCESS && o->softmax_weight > 0)
+        st = fcl_objective_add(&r.objective, r.net, FCL_LOSS_SOFTMAX, logits, &params, o->softmax_weight);
     long start = 0;
     uint64_t sampler = o->seed ^ 0x5a17e5ULL; /* the sampler's stream differs from the weights' */
     if (st == FCL_SUCCESS)
@@ -408,6 +445,7 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         fcl_net_print_profile(r.net, table);
         fclose(table);
     }
+    fcl_objective_destroy(&r.objective);
     fcl_optimizer_destroy(r.opt);
     fcl_net_destroy(r.net);
     fcl_model_destroy(head);
