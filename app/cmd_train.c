@@ -71,7 +71,11 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --mining M           semi-hard (the paper's), batch-hard or batch-all\n"
             "  --margin A           triplet margin alpha (%g)\n"
             "  --softmax-weight W   add W x softmax cross-entropy (through the same train.classifier\n"
-            "                       layer) to the triplet loss: a joint loss (0: triplet alone)\n"
+            "                       layer) to the triplet loss: a joint loss (0: triplet alone); also\n"
+            "                       to contrastive\n"
+            "  --joint-loss L       the head loss --softmax-weight adds instead of softmax (normface,\n"
+            "                       cosface, arcface, adacos, lsoftmax, sphereface, center), its\n"
+            "                       options as for --loss L\n"
             "  --scale S            normface, cosface, arcface: the logit scale s (default: the loss's)\n"
             "  --class-margin M     cosface, arcface: the margin m on the label's cosine or angle;\n"
             "                       lsoftmax, sphereface: the angle's multiplier m, 1 to 4 (4)\n"
@@ -83,7 +87,10 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --center-rate A      center: the centres' update rate alpha (%g)\n"
             "  --pos-margin D       contrastive: same identities pulled within L2 distance D (%g)\n"
             "  --neg-margin D       contrastive: different ones pushed beyond D (%g; facecl's default for\n"
-            "                       unit embeddings, whose distances lie in 0..2)\n"
+            "                       unit embeddings, whose distances lie in 0..2)\n",
+            d->steps, d->P, d->K, d->loss, losses, (double)d->alpha, (double)d->center_weight,
+            (double)d->center_rate, (double)d->pos_margin, (double)d->neg_margin);
+    fprintf(f, /* two parts: C compilers need not take longer strings */
             "  --optimizer O        adagrad (the paper's, lr 0.05), sgd (momentum 0.9, lr 0.01), adam (lr 1e-3)\n"
             "  --lr X               base learning rate (default: the optimiser's)\n"
             "  --weight-decay X     L2 weight decay (0)\n"
@@ -110,8 +117,6 @@ static void usage(FILE *f, const fcl_train_options *d)
             "Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits; --resume\n"
             "goes on from there. Exit status: 0 done, 1 error, 2 bad usage, 3 stopped on NaN, 130\n"
             "interrupted.\n",
-            d->steps, d->P, d->K, d->loss, losses, (double)d->alpha, (double)d->center_weight,
-            (double)d->center_rate, (double)d->pos_margin, (double)d->neg_margin,
             (unsigned long long)d->seed,
             d->crop_pad,
             d->checkpoint_every, cli_tune_seconds());
@@ -133,7 +138,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 int cmd_train(int argc, char **argv)
 {
     enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_SCALE, O_CLASS_MARGIN, O_EASY, O_POS, O_NEG, O_CENTER_WEIGHT, O_CENTER_RATE, O_LAMBDA, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
-           O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT, O_FORCE };
+           O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT, O_FORCE, O_JOINT };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
@@ -154,6 +159,7 @@ int cmd_train(int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},         {"profile", no_argument, NULL, O_PROFILE},
         {"stop-at", required_argument, NULL, O_STOP_AT}, {"loss", required_argument, NULL, O_LOSS},
         {"tune-seconds", required_argument, NULL, O_TUNE}, {"init", required_argument, NULL, O_INIT},
+        {"joint-loss", required_argument, NULL, O_JOINT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -216,6 +222,7 @@ int cmd_train(int argc, char **argv)
         case O_SCHED: ok = parse_schedule(optarg, &o.schedule.kind); break;
         case O_WARMUP: ok = cli_long("warmup", optarg, 0, 100000000, &o.schedule.warmup); break;
         case O_INIT: o.init = optarg; break;
+        case O_JOINT: o.joint_loss = optarg; break;
         case O_SEED: ok = cli_long("seed", optarg, 0, 0x7fffffffL, &v), o.seed = (uint64_t)v; break;
         case O_PAD: ok = cli_long("crop-pad", optarg, 0, 64, &v), o.crop_pad = (int)v; break;
         case O_NOFLIP: o.flip = false; break;
@@ -244,14 +251,21 @@ int cmd_train(int argc, char **argv)
     }
     o.loss = loss;
     cli_train_progress_set(&o, &progress);
-    if (strcmp(loss, "triplet") != 0 && o.softmax_weight > 0) {
-        fprintf(stderr, "facecl train: --softmax-weight adds softmax to the triplet loss; with --loss %s, "
-                        "leave it out\n", o.loss);
+    if (info.head && o.softmax_weight > 0) {
+        fprintf(stderr, "facecl train: --softmax-weight adds a head loss to a loss on the embedding (triplet, "
+                        "contrastive); --loss %s has a head already, so leave it out\n", o.loss);
+        return 2;
+    }
+    fcl_loss_info joint = {0};
+    if (o.joint_loss && (!known_loss(o.joint_loss, &joint) || !joint.head || o.softmax_weight <= 0)) {
+        fprintf(stderr, "facecl train: --joint-loss names the head loss --softmax-weight W adds (softmax, "
+                        "normface, cosface, arcface, adacos, lsoftmax, sphereface, center), not '%s'%s\n",
+                o.joint_loss, o.softmax_weight <= 0 ? ", and needs --softmax-weight" : "");
         return 2;
     }
     /* A loss's own options mean nothing to the others: say so rather than ignore them. */
     for (int i = 0; i < n_given; i++)
-        if (!fcl_loss_takes(info.name, given[i])) {
+        if (!fcl_loss_takes(info.name, given[i]) && !(o.joint_loss && fcl_loss_takes(joint.name, given[i]))) {
             fprintf(stderr, "facecl train: --%s is not an option of --loss %s (%s%s)\n", given[i], loss,
                     *info.options ? "it takes: " : "it takes none of the loss options", info.options);
             return 2;
@@ -292,9 +306,12 @@ int cmd_train(int argc, char **argv)
                      fcl_dataset_identities(data), margin_m, (double)o.lambda_base, (double)o.lambda_min);
         else if (info.head)
             snprintf(objective, sizeof objective, "%s over %d identities", o.loss, fcl_dataset_identities(data));
+        else if (fcl_loss_takes(info.name, "pos-margin"))
+            snprintf(objective, sizeof objective, "contrastive, margins %g and %g, %s weight %g", (double)o.pos_margin,
+                     (double)o.neg_margin, o.joint_loss ? o.joint_loss : "softmax", (double)o.softmax_weight);
         else
-            snprintf(objective, sizeof objective, "%s mining, margin %g, softmax weight %g", fcl_mining_name(o.mining),
-                     (double)o.alpha, (double)o.softmax_weight);
+            snprintf(objective, sizeof objective, "%s mining, margin %g, %s weight %g", fcl_mining_name(o.mining),
+                     (double)o.alpha, o.joint_loss ? o.joint_loss : "softmax", (double)o.softmax_weight);
         printf("  %ld steps of %d x %d images, %s, %s lr %g, output %s%s\n", o.steps, o.P, o.K, objective,
                fcl_optimizer_name(o.optim.kind), (double)o.optim.lr, o.out_dir, o.resume ? " (resuming)" : "");
         fflush(stdout);

@@ -434,7 +434,8 @@ typedef struct fcl_train_options {
     const char *loss;      /* a loss's name (`facecl train --help` lists them); NULL: "triplet" */
     fcl_mining mining;
     float alpha;           /* triplet margin */
-    float softmax_weight;  /* > 0: the triplet loss plus this x softmax cross-entropy over a head */
+    float softmax_weight;  /* > 0: the triplet loss plus this x joint_loss over a head */
+    const char *joint_loss; /* that head loss (softmax, normface, cosface, arcface, ...); NULL: "softmax" */
     float scale;           /* margin losses: s; <= 0: the loss's default (fcl_loss_info) */
     float class_margin;    /* margin losses: m; < 0: the loss's default */
     bool easy_margin;      /* ArcFace: no margin where cos theta_y <= 0 */

@@ -196,6 +196,12 @@ same_after_resume adacos ada "$models/fmnist-tiny.model" --loss adacos
 same_after_resume sphereface sphere "$models/fmnist-tiny.model" --loss sphereface --class-margin 3
 same_after_resume contrastive pairs "$models/fmnist-tiny.model" --loss contrastive --neg-margin 1.2
 same_after_resume center centre "$models/fmnist-tiny.model" --loss center --center-weight 0.1
+# Joint losses: triplet with CosFace on a cosine head, contrastive with softmax.
+same_after_resume "joint cosface" jcos "$models/fmnist-tiny.model" --mining batch-all --softmax-weight 0.5 \
+    --joint-loss cosface --scale 8
+same_after_resume "joint contrastive" jcon "$models/fmnist-tiny.model" --loss contrastive --softmax-weight 0.5
+check "a joint loss without a head" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --softmax-weight 1 \
+    --joint-loss contrastive --out "$work/never"
 check "a loss option the loss does not take" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" \
     --loss cosface --lambda 1000,0.12,1,5 --out "$work/never"
 expect_text "the refusal names what cosface takes" "$work/err" "it takes: scale class-margin"
@@ -217,7 +223,7 @@ grep -q '^dropout ' "$work/dropout.model" && passed=$((passed + 1)) || { failed=
 same_after_resume dropout drop "$work/dropout.model"
 check "softmax weight with softmax" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --loss softmax \
     --softmax-weight 1
-expect_text "softmax weight misuse explained" "$work/err" "with --loss softmax"
+expect_text "softmax weight misuse explained" "$work/err" "--loss softmax has a head already"
 check "negative softmax weight" 2 "$facecl" train "$models/fmnist-tiny.model" "$work/faces" --softmax-weight -1
 expect_text "negative softmax weight named" "$work/err" "softmax-weight"
 check "eval folder" 0 "$facecl" eval "$models/fmnist-tiny.model" --weights "$work/run/weights.safetensors" \

@@ -31,7 +31,7 @@ fcl_train_options fcl_train_defaults(void)
 /* Everything that decides the run's numbers: a checkpoint made under other settings
  * cannot continue bit for bit, so resume refuses it. */
 static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_options *o, fcl_loss_kind loss,
-                     char *out, size_t size)
+                     fcl_loss_kind joint, char *out, size_t size)
 {
     snprintf(out, size,
              "model=%s data=%s images=%d P=%d K=%d steps=%ld loss=%s mining=%s alpha=%g optimizer=%s lr=%g wd=%g "
@@ -41,29 +41,36 @@ static void describe(const fcl_model *m, const fcl_dataset *d, const fcl_train_o
              fcl_optimizer_name(o->optim.kind), (double)o->optim.lr, (double)o->optim.weight_decay,
              (int)o->schedule.kind, o->schedule.warmup, o->seed, o->crop_pad, (int)o->flip, o->init ? o->init : "",
              (double)o->softmax_weight);
-    /* The settings of the options this loss takes (the others' are in the line above). */
-    const fcl_loss_def *def = fcl_losses[loss];
-    const struct {
-        const char *option, *key;
-        double value;
-    } settings[] = {
-        {"scale", "scale", o->scale > 0 ? (double)o->scale : (double)def->default_scale},
-        {"class-margin", "margin", o->class_margin >= 0 ? (double)o->class_margin : (double)def->default_margin},
-        {"easy-margin", "easy", o->easy_margin},
-        {"pos-margin", "pos_margin", o->pos_margin},
-        {"neg-margin", "neg_margin", o->neg_margin},
-        {"lambda", "lambda_base", o->lambda_base},
-        {"lambda", "lambda_gamma", o->lambda_gamma},
-        {"lambda", "lambda_power", o->lambda_power},
-        {"lambda", "lambda_min", o->lambda_min},
-        {"center-weight", "center_weight", o->center_weight},
-        {"center-rate", "center_rate", o->center_rate},
-    };
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        if (fcl_loss_takes(def->name, settings[i].option)) {
-            const size_t at = strlen(out);
-            snprintf(out + at, size - at, " %s=%g", settings[i].key, settings[i].value);
-        }
+    if (o->softmax_weight > 0 && joint != FCL_LOSS_SOFTMAX) { /* a joint loss other than softmax */
+        const size_t at = strlen(out);
+        snprintf(out + at, size - at, " joint=%s", fcl_loss_name(joint));
+    }
+    /* The settings of the options its losses take (the others' are in the line above). */
+    const fcl_loss_kind terms[2] = {loss, joint};
+    for (int t = 0; t < (o->softmax_weight > 0 ? 2 : 1); t++) {
+        const fcl_loss_def *def = fcl_losses[terms[t]];
+        const struct {
+            const char *option, *key;
+            double value;
+        } settings[] = {
+            {"scale", "scale", o->scale > 0 ? (double)o->scale : (double)def->default_scale},
+            {"class-margin", "margin", o->class_margin >= 0 ? (double)o->class_margin : (double)def->default_margin},
+            {"easy-margin", "easy", o->easy_margin},
+            {"pos-margin", "pos_margin", o->pos_margin},
+            {"neg-margin", "neg_margin", o->neg_margin},
+            {"lambda", "lambda_base", o->lambda_base},
+            {"lambda", "lambda_gamma", o->lambda_gamma},
+            {"lambda", "lambda_power", o->lambda_power},
+            {"lambda", "lambda_min", o->lambda_min},
+            {"center-weight", "center_weight", o->center_weight},
+            {"center-rate", "center_rate", o->center_rate},
+        };
+        for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+            if (fcl_loss_takes(def->name, settings[i].option)) {
+                const size_t at = strlen(out);
+                snprintf(out + at, size - at, " %s=%g", settings[i].key, settings[i].value);
+            }
+    }
 }
 
 typedef struct run {
@@ -373,7 +380,15 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         fcl_log(FCL_LOG_ERROR, "training: unknown loss '%s' (`facecl train --help` lists them)", o->loss);
         return FCL_ERR_INVALID_ARGUMENT;
     }
-    describe(m, data, o, r.loss, r.config, sizeof r.config);
+    fcl_loss_kind joint;
+    if (fcl_loss_parse(o->joint_loss ? o->joint_loss : "softmax", &joint) != FCL_SUCCESS || !fcl_losses[joint]->head ||
+        (o->softmax_weight > 0 && fcl_losses[r.loss]->head)) {
+        fcl_log(FCL_LOG_ERROR, "training: a joint loss adds a loss over a classifier head (softmax, normface, cosface, "
+                               "arcface, ...) to one on the embedding, not '%s' to '%s'",
+                o->joint_loss ? o->joint_loss : "softmax", fcl_loss_name(r.loss));
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
+    describe(m, data, o, r.loss, joint, r.config, sizeof r.config);
     static const char *const names[3] = {FCL_CHECKPOINT_FILE, FCL_WEIGHTS_FILE, FCL_TRAIN_LOG_FILE};
     for (int i = 0; i < 3; i++)
         snprintf(r.path[i], sizeof r.path[i], "%s/%s", o->out_dir, names[i]);
@@ -391,10 +406,10 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     }
     fcl_model *head = NULL; /* softmax or joint: the embedding, then a classifier over the identities */
     /* Softmax alone or in a joint loss: a classifier over the identities on the embedding. */
+    const fcl_loss_kind head_loss = fcl_losses[r.loss]->head ? r.loss : joint;
     if (st == FCL_SUCCESS && (fcl_losses[r.loss]->head || o->softmax_weight > 0))
-        st = fcl_model_with_head(m, FCL_ST_STATE_PREFIX "classifier",
-                                 fcl_losses[r.loss]->head ? fcl_losses[r.loss]->head_op : FCL_OP_FC, data->n_classes,
-                                 &head);
+        st = fcl_model_with_head(m, FCL_ST_STATE_PREFIX "classifier", fcl_losses[head_loss]->head_op,
+                                 data->n_classes, &head);
     r.embedding_node = m->n_nodes - 1;
     if (st == FCL_SUCCESS)
         st = fcl_net_create(rt, head ? head : m, o->P * o->K, true, &r.net);
@@ -415,7 +430,7 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         st = fcl_objective_add(&r.objective, r.net, r.loss, fcl_losses[r.loss]->head ? logits : r.embedding_node,
                                &params, 1.0f);
     if (st == FCL_SUCCESS && o->softmax_weight > 0)
-        st = fcl_objective_add(&r.objective, r.net, FCL_LOSS_SOFTMAX, logits, &params, o->softmax_weight);
+        st = fcl_objective_add(&r.objective, r.net, joint, logits, &params, o->softmax_weight);
     long start = 0;
     uint64_t sampler = o->seed ^ 0x5a17e5ULL; /* the sampler's stream differs from the weights' */
     if (st == FCL_SUCCESS)
