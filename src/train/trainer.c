@@ -113,7 +113,8 @@ static int extra_tensors(run *r, fcl_st_tensor extra[MAX_EXTRA], cl_mem bufs[MAX
     for (int i = 0; i < n; i++)
         total += extra[i].count;
     *host = malloc((total ? total : 1) * sizeof **host);
-    for (int i = 0, at = 0; *host && i < n; at += (int)extra[i].count, i++)
+    size_t at = 0;
+    for (int i = 0; *host && i < n; at += extra[i].count, i++)
         extra[i].data = *host + at;
     return *host ? n : -1;
 }
