@@ -255,4 +255,6 @@ int fcl_no_params(const fcl_node *node, fcl_param_desc out[FCL_MAX_PARAMS]);
 uint64_t fcl_no_macs(const fcl_node *node);
 fcl_status fcl_infer_same(fcl_node *node, char *why, size_t why_size);
 fcl_status fcl_infer_window(fcl_node *node, int out_channels, char *why, size_t why_size);
+/* Shape of a layer with c= outputs over its flattened input (fc, cosine): c x 1 x 1. */
+fcl_status fcl_infer_units(fcl_node *node, char *why, size_t why_size);
 #endif

@@ -13,16 +13,6 @@ static const fcl_kernel_def k_cosine_forward = {"cosine.cl", "cosine_forward"};
 static const fcl_kernel_def k_cosine_backward_input = {"cosine.cl", "cosine_backward_input"};
 static const fcl_kernel_def k_cosine_backward_weight = {"cosine.cl", "cosine_backward_weight"};
 
-static fcl_status cosine_infer(fcl_node *nd, char *why, size_t why_size)
-{
-    if (nd->channels < 1) {
-        snprintf(why, why_size, "cosine needs c= (classes) >= 1");
-        return FCL_ERR_PARSE;
-    }
-    nd->out = (fcl_shape){nd->channels, 1, 1};
-    return FCL_SUCCESS;
-}
-
 static int cosine_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 {
     const int in = fcl_shape_size(nd->in);
@@ -100,7 +90,7 @@ static void cosine_reference(const fcl_node *nd, int n, const double *const *in,
 
 const fcl_op_def fcl_op_cosine = {
     .name = "cosine",
-    .infer = cosine_infer,
+    .infer = fcl_infer_units,
     .params = cosine_params,
     .macs = cosine_macs,
     .forward = cosine_forward,

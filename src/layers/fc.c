@@ -6,10 +6,10 @@
 /* The kernels this file launches. */
 static const fcl_kernel_def k_transpose = {"im2col.cl", "transpose"};
 
-static fcl_status fc_infer(fcl_node *nd, char *why, size_t why_size)
+fcl_status fcl_infer_units(fcl_node *nd, char *why, size_t why_size)
 {
     if (nd->channels < 1) {
-        snprintf(why, why_size, "fc needs c= (units) >= 1");
+        snprintf(why, why_size, "%s needs c= (units) >= 1", fcl_ops[nd->op]->name);
         return FCL_ERR_PARSE;
     }
     nd->out = (fcl_shape){nd->channels, 1, 1};
@@ -91,7 +91,7 @@ static void fc_reference(const fcl_node *nd, int n, const double *const *inputs,
 
 const fcl_op_def fcl_op_fc = {
     .name = "fc",
-    .infer = fc_infer,
+    .infer = fcl_infer_units,
     .params = fc_params,
     .macs = fc_macs,
     .forward = fc_forward,
