@@ -25,7 +25,7 @@ fcl_status eval_write_roc(const char *dir, const fcl_eval_result *r)
     char path[4096];
     size_t cap = 64 + n * 64, len = 0;
     char *csv = malloc(cap);
-    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y); /* malloc(0) may be NULL */
     fcl_status st = csv && x && y ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
     if (st == FCL_SUCCESS) {
         len += (size_t)snprintf(csv, cap, "false_accept_rate,true_accept_rate,threshold\n");

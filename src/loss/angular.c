@@ -87,11 +87,7 @@ static fcl_status angular_compute(void *state, const int *labels, long step, flo
     const fcl_node *head = &net->model->nodes[s->node];
     const int B = net->batch, C = fcl_shape_size(head->out), D = fcl_shape_size(head->in);
     const bool gradient = weight != 0.0f;
-    if (gradient && !net->training) {
-        fcl_log(FCL_LOG_ERROR, "the L-Softmax/SphereFace gradient needs a network created for training");
-        return FCL_ERR_INVALID_ARGUMENT;
-    }
-    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, C);
+    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, C, weight);
     fcl_view c = fcl_net_output_view(net, s->node), x = fcl_net_input_view(net, head, 0);
     if (st == FCL_SUCCESS && s->weight_norms)
         st = FCL_LAUNCH(net, &k_row_norms, (size_t)C, FCL_M(s->wn), FCL_I(0), FCL_M(net->params),

@@ -77,7 +77,7 @@ static fcl_status center_compute(void *state, const int *labels, long step, floa
     long wrong = 0, unused;
     fcl_status st = fcl_softmax_loss(s->softmax, labels, weight, &softmax_loss, &wrong);
     if (st == FCL_SUCCESS)
-        st = fcl_loss_rows_upload(net, &s->rows, labels, s->classes);
+        st = fcl_loss_rows_upload(net, &s->rows, labels, s->classes, weight);
     fcl_view x = fcl_net_output_view(net, s->embedding);
     const bool gradient = weight != 0.0f;
     if (st == FCL_SUCCESS)

@@ -54,11 +54,7 @@ static fcl_status contrastive_compute(void *state, const int *labels, long step,
     const int B = net->batch, D = fcl_shape_size(net->model->nodes[s->node].out);
     const long pairs = (long)B * (B - 1) / 2;
     const bool gradient = weight != 0.0f;
-    if (gradient && !net->training) {
-        fcl_log(FCL_LOG_ERROR, "the contrastive gradient needs a network created for training");
-        return FCL_ERR_INVALID_ARGUMENT;
-    }
-    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, 0);
+    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, 0, weight);
     if (st != FCL_SUCCESS)
         return st;
     fcl_view e = fcl_net_output_view(net, s->node);

@@ -78,8 +78,12 @@ void fcl_loss_rows_destroy(fcl_loss_rows *r)
     memset(r, 0, sizeof *r);
 }
 
-fcl_status fcl_loss_rows_upload(fcl_net *net, fcl_loss_rows *r, const int *labels, int classes)
+fcl_status fcl_loss_rows_upload(fcl_net *net, fcl_loss_rows *r, const int *labels, int classes, float weight)
 {
+    if (weight != 0.0f && !net->training) {
+        fcl_log(FCL_LOG_ERROR, "a loss's gradient needs a network created for training");
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
     for (int i = 0; i < r->batch; i++)
         if (labels[i] < 0 || (classes > 0 && labels[i] >= classes)) {
             fcl_log(FCL_LOG_ERROR, "label %d of image %d is outside the %d classes", labels[i], i, classes);

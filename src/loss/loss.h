@@ -89,7 +89,8 @@ typedef struct fcl_loss_rows {
 } fcl_loss_rows;
 fcl_status fcl_loss_rows_create(fcl_net *net, fcl_loss_rows *r);
 void fcl_loss_rows_destroy(fcl_loss_rows *r);
-fcl_status fcl_loss_rows_upload(fcl_net *net, fcl_loss_rows *r, const int *labels, int classes);
+/* Also refuses a gradient (weight != 0) on a network not created for training. */
+fcl_status fcl_loss_rows_upload(fcl_net *net, fcl_loss_rows *r, const int *labels, int classes, float weight);
 fcl_status fcl_loss_rows_sum(fcl_net *net, fcl_loss_rows *r, double *loss_sum, long *count_sum);
 
 #define FCL_OBJECTIVE_MAX_TERMS 4

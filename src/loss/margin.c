@@ -56,22 +56,14 @@ static fcl_status margin_create(fcl_net *net, int node, const fcl_margin_config 
     return FCL_SUCCESS;
 }
 
-static fcl_status margin_compute(void *state, const int *labels, long step, float weight, fcl_loss_result *out)
+/* The loss of the labels already uploaded, at the state's scale. */
+static fcl_status margin_launch(margin_state *s, float weight, fcl_loss_result *out)
 {
-    (void)step;
-    margin_state *s = state;
     fcl_net *net = s->net;
     const int B = net->batch, C = fcl_shape_size(net->model->nodes[s->node].out);
     const bool gradient = weight != 0.0f;
-    if (gradient && !net->training) {
-        fcl_log(FCL_LOG_ERROR, "the margin loss's gradient needs a network created for training");
-        return FCL_ERR_INVALID_ARGUMENT;
-    }
-    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, C);
-    if (st != FCL_SUCCESS)
-        return st;
     fcl_view c = fcl_net_output_view(net, s->node);
-    st = FCL_LAUNCH(net, &k_margin_xent, (size_t)B, FCL_M(net->training ? net->dacts : net->acts), FCL_M(net->acts),
+    fcl_status st = FCL_LAUNCH(net, &k_margin_xent, (size_t)B, FCL_M(net->training ? net->dacts : net->acts), FCL_M(net->acts),
                     FCL_I(c.off), FCL_I(c.ns), FCL_M(s->rows.labels), FCL_M(s->rows.stats), FCL_I(B), FCL_I(C),
                     FCL_I(s->cfg.variant), FCL_F(s->cfg.scale), FCL_F(s->cfg.margin), FCL_I(s->cfg.easy),
                     FCL_F(weight / (float)B), FCL_I(gradient));
@@ -81,6 +73,15 @@ static fcl_status margin_compute(void *state, const int *labels, long step, floa
         st = fcl_loss_rows_sum(net, &s->rows, &sum, &wrong);
     *out = (fcl_loss_result){.loss = sum / B, .count = B, .active = wrong, .active_fraction = (double)wrong / B};
     return st;
+}
+
+static fcl_status margin_compute(void *state, const int *labels, long step, float weight, fcl_loss_result *out)
+{
+    (void)step;
+    margin_state *s = state;
+    const int C = fcl_shape_size(s->net->model->nodes[s->node].out);
+    fcl_status st = fcl_loss_rows_upload(s->net, &s->rows, labels, C, weight);
+    return st == FCL_SUCCESS ? margin_launch(s, weight, out) : st;
 }
 
 double fcl_margin_reference(const fcl_margin_config *cfg, const double *c, const int *labels, int B, int C,
@@ -192,13 +193,12 @@ static fcl_status adacos_compute(void *state, const int *labels, long step, floa
     margin_state *s = state;
     fcl_net *net = s->net;
     const int B = net->batch, C = fcl_shape_size(net->model->nodes[s->node].out);
-    fcl_status st = FCL_SUCCESS;
-    if (weight != 0.0f) { /* a training step moves the scale; a loss alone reads it */
-        st = fcl_loss_rows_upload(net, &s->rows, labels, C);
+    (void)step;
+    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, C, weight);
+    if (st == FCL_SUCCESS && weight != 0.0f) { /* a training step moves the scale; a loss alone reads it */
         fcl_view c = fcl_net_output_view(net, s->node);
-        if (st == FCL_SUCCESS)
-            st = FCL_LAUNCH(net, &k_adacos_stats, (size_t)B, FCL_M(net->acts), FCL_I(c.off), FCL_I(c.ns),
-                            FCL_M(s->rows.labels), FCL_M(s->rows.stats), FCL_I(B), FCL_I(C), FCL_F(s->cfg.scale));
+        st = FCL_LAUNCH(net, &k_adacos_stats, (size_t)B, FCL_M(net->acts), FCL_I(c.off), FCL_I(c.ns),
+                        FCL_M(s->rows.labels), FCL_M(s->rows.stats), FCL_I(B), FCL_I(C), FCL_F(s->cfg.scale));
         if (st == FCL_SUCCESS)
             st = fcl_net_read(net, s->rows.stats, 0, 2 * (size_t)B, s->rows.host);
         double *others = malloc((size_t)B * sizeof *others), *label_cos = malloc((size_t)B * sizeof *label_cos);
@@ -211,7 +211,7 @@ static fcl_status adacos_compute(void *state, const int *labels, long step, floa
         free(others);
         free(label_cos);
     }
-    return st == FCL_SUCCESS ? margin_compute(state, labels, step, weight, out) : st;
+    return st == FCL_SUCCESS ? margin_launch(s, weight, out) : st;
 }
 
 static fcl_status adacos_save(void *state, char *text, size_t size)

@@ -44,11 +44,7 @@ fcl_status fcl_softmax_loss(fcl_softmax *s, const int *labels, float weight, dou
     fcl_net *net = s->net;
     const int B = net->batch, C = fcl_shape_size(net->model->nodes[s->node].out);
     const bool gradient = weight != 0.0f;
-    if (gradient && !net->training) {
-        fcl_log(FCL_LOG_ERROR, "the softmax gradient needs a network created for training");
-        return FCL_ERR_INVALID_ARGUMENT;
-    }
-    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, C);
+    fcl_status st = fcl_loss_rows_upload(net, &s->rows, labels, C, weight);
     if (st != FCL_SUCCESS)
         return st;
     fcl_view z = fcl_net_output_view(net, s->node);
