@@ -282,9 +282,12 @@ static void image_folders(void **state)
     assert_int_equal(fcl_dataset_find(&d, "bob", 1), 2);
     assert_int_equal(fcl_dataset_find(&d, "bob", 2), -1);
     float img[3 * 6 * 6];
-    assert_int_equal(fcl_dataset_image(&d, 2, 3, 6, 6, img), FCL_SUCCESS);
+    assert_int_equal(fcl_dataset_image(&d, 2, &(fcl_input_form){3, 6, 6, 0.0f, 255.0f}, img), FCL_SUCCESS);
     for (int i = 0; i < 3 * 36; i++)
         assert_true(fabsf(img[i] - 120 / 255.0f) < 1e-6f); /* x.pgm is all 120, grey to all channels */
+    assert_int_equal(fcl_dataset_image(&d, 2, &(fcl_input_form){1, 6, 6, 127.5f, 128.0f}, img), FCL_SUCCESS);
+    for (int i = 0; i < 36; i++)
+        assert_true(img[i] == (120 - 127.5f) / 128.0f); /* facenet-pytorch's standardisation */
     fcl_dataset_free(&d);
     /* A folder of images without identities, for clustering. */
     snprintf(path, sizeof path, "%s/alice", root);

@@ -191,6 +191,10 @@ CASE(fc_plain, 3, "input h=2 w=3 c=4\nfc a c=9\n")
 CASE(fc_relu, 3, "input h=1 w=1 c=13\nfc a c=7 relu=1\n")
 CASE(fc_whole_tiles, 9, "input h=1 w=1 c=6\nfc a c=35 relu=0\n")
 CASE(fc_maxout, 2, "input h=1 w=1 c=10\nfc a c=12\nmaxout b g=2\n")
+/* Inception-ResNet-v1's head: a bias-free fc, then batch norm over 1x1 maps (BatchNorm1d);
+ * and a bias-free fc before one with a bias (whose weights a stray bias would read). */
+CASE(fc_no_bias_batchnorm, 3, "input h=2 w=2 c=3\nfc a c=6 bias=0\nbatchnorm b eps=0.001\nl2norm e\n")
+CASE(fc_no_bias, 3, "input h=2 w=2 c=3\nfc a c=6 bias=0 relu=1\nfc b c=4\n")
 /* Dropout at rate 0 keeps everything: the views, and the gradient added into a layer's
  * (dropout_masks checks the masks themselves). */
 CASE(dropout_rate0, 2, "input h=2 w=3 c=4\ndropout a rate=0\n")
@@ -475,6 +479,8 @@ int main(void)
         cmocka_unit_test(fc_relu),
         cmocka_unit_test(fc_whole_tiles),
         cmocka_unit_test(fc_maxout),
+        cmocka_unit_test(fc_no_bias_batchnorm),
+        cmocka_unit_test(fc_no_bias),
         cmocka_unit_test(l2norm_embedding),
         cmocka_unit_test(batchnorm_train),
         cmocka_unit_test(batchnorm_relu),

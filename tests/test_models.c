@@ -194,6 +194,17 @@ static void bad_models_name_line_and_problem(void **state)
     expect_error("conv a k=3 c=4\n", FCL_ERR_PARSE, "bad.model:1:", "input");
     expect_error("input h=8 w=8\nconv a k=3 c=2\n", FCL_ERR_PARSE, "bad.model:1:", "c=");
     expect_error("input h=8 w=8 c=1\n", FCL_ERR_PARSE, "bad.model:", "at least one layer");
+    /* The pixel transform (pixel - mean) / std: std > 0, numbers only. */
+    expect_error("input h=8 w=8 c=1 std=0\nfc a c=2\n", FCL_ERR_PARSE, "bad.model:1:", "bad value '0' for std");
+    expect_error("input h=8 w=8 c=1 mean=grey\nfc a c=2\n", FCL_ERR_PARSE, "bad.model:1:", "for mean");
+    expect_error("input h=8 w=8 c=1 mean=1 mean=2\nfc a c=2\n", FCL_ERR_PARSE, "bad.model:1:", "twice");
+    assert_int_equal(fcl_model_parse("input h=4 w=4 c=3 mean=127.5 std=128\nfc a c=2\n", "ok.model", &ok),
+                     FCL_SUCCESS);
+    assert_true(ok->nodes[0].pixel_mean == 127.5f && ok->nodes[0].pixel_std == 128.0f);
+    fcl_model_destroy(ok);
+    assert_int_equal(fcl_model_parse("input h=4 w=4 c=3\nfc a c=2\n", "ok.model", &ok), FCL_SUCCESS);
+    assert_true(ok->nodes[0].pixel_mean == 0.0f && ok->nodes[0].pixel_std == 255.0f); /* pixels / 255 */
+    fcl_model_destroy(ok);
     fcl_model *m = NULL;
     assert_int_equal(fcl_model_load("/nonexistent/x.model", &m), FCL_ERR_IO);
     fcl_set_log_callback(NULL, NULL);
@@ -304,7 +315,9 @@ static void formatted_models_parse_back(void **state)
             if (x->op != y->op || strcmp(x->name, y->name) != 0 || x->n_inputs != y->n_inputs ||
                 memcmp(x->inputs, y->inputs, sizeof x->inputs) != 0 || memcmp(&x->out, &y->out, sizeof x->out) != 0 ||
                 x->kh != y->kh || x->kw != y->kw || x->sh != y->sh || x->sw != y->sw || x->ph != y->ph ||
-                x->pw != y->pw || x->relu != y->relu || x->param_off != y->param_off)
+                x->pw != y->pw || x->relu != y->relu || x->param_off != y->param_off || x->bias != y->bias ||
+                x->scale != y->scale || x->eps != y->eps || x->pixel_mean != y->pixel_mean ||
+                x->pixel_std != y->pixel_std)
                 fail_msg("%s: node %s differs after formatting", names[i], x->name);
         }
         free(text);

@@ -157,6 +157,7 @@ fcl_status fcl_embed_images(fcl_embedder *e, const fcl_image *images, int n, flo
     if (!e || !images || n < 1 || n > e->net->batch)
         return FCL_ERR_INVALID_ARGUMENT;
     const fcl_shape in = e->net->model->nodes[0].out;
+    const fcl_input_form form = fcl_model_input_form(e->net->model);
     for (int i = 0; i < n; i++) {
         const fcl_image *im = &images[i];
         const size_t row = (size_t)im->width * (size_t)im->channels;
@@ -185,7 +186,7 @@ fcl_status fcl_embed_images(fcl_embedder *e, const fcl_image *images, int n, flo
             }
             pixels = packed;
         }
-        fcl_status st = fcl_image_to_input(pixels, im->width, im->height, channels, in.h, in.w, in.c,
+        fcl_status st = fcl_image_to_input(pixels, im->width, im->height, channels, &form,
                                            e->input + (size_t)i * fcl_shape_size(in));
         free(packed);
         if (st != FCL_SUCCESS)
@@ -199,8 +200,9 @@ fcl_status fcl_embed_files(fcl_embedder *e, const char *const *paths, int n, flo
     if (!e || !paths || n < 1 || n > e->net->batch)
         return FCL_ERR_INVALID_ARGUMENT;
     const fcl_shape in = e->net->model->nodes[0].out;
+    const fcl_input_form form = fcl_model_input_form(e->net->model);
     for (int i = 0; i < n; i++) {
-        fcl_status st = fcl_image_load(paths[i], in.h, in.w, in.c, e->input + (size_t)i * fcl_shape_size(in));
+        fcl_status st = fcl_image_load(paths[i], &form, e->input + (size_t)i * fcl_shape_size(in));
         if (st != FCL_SUCCESS)
             return st; /* fcl_image_load named the file and the reason */
     }
@@ -267,8 +269,8 @@ fcl_status fcl_dataset_input(const fcl_dataset *d, int i, const fcl_model *m, fl
 {
     if (i < 0 || i >= d->n)
         return FCL_ERR_INVALID_ARGUMENT;
-    const fcl_shape in = m->nodes[0].out;
-    return fcl_dataset_image(d, i, in.c, in.h, in.w, input);
+    const fcl_input_form form = fcl_model_input_form(m);
+    return fcl_dataset_image(d, i, &form, input);
 }
 
 fcl_status fcl_embed_dataset(fcl_embedder *e, const fcl_dataset *d, const int *idx, int n, float *out,

@@ -54,6 +54,6 @@ fcl_status fcl_model_plan_memory(const fcl_model *m, int batch, size_t *planned_
 
 fcl_status fcl_image_file_to_input(const fcl_model *m, const char *path, float *input)
 {
-    const fcl_shape in = m->nodes[0].out;
-    return fcl_image_load(path, in.h, in.w, in.c, input);
+    const fcl_input_form form = fcl_model_input_form(m);
+    return fcl_image_load(path, &form, input);
 }

@@ -250,11 +250,11 @@ fcl_status fcl_dataset_open(const char *dir, const char *split, fcl_dataset *out
     return st;
 }
 
-fcl_status fcl_dataset_image(const fcl_dataset *d, int i, int c, int h, int w, float *out)
+fcl_status fcl_dataset_image(const fcl_dataset *d, int i, const fcl_input_form *form, float *out)
 {
     if (d->pixels)
-        return fcl_image_to_input(d->pixels + (size_t)i * d->ih * d->iw, d->iw, d->ih, 1, h, w, c, out);
-    return fcl_image_load(d->paths[i], h, w, c, out);
+        return fcl_image_to_input(d->pixels + (size_t)i * d->ih * d->iw, d->iw, d->ih, 1, form, out);
+    return fcl_image_load(d->paths[i], form, out);
 }
 
 int fcl_dataset_find(const fcl_dataset *d, const char *name, int number)

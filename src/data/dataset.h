@@ -2,6 +2,7 @@
  * with one sub-folder per identity whose images are decoded when used. */
 #ifndef FCL_DATA_DATASET_H
 #define FCL_DATA_DATASET_H
+#include "data/image.h"
 #include "facecl.h"
 
 #define FCL_CLASS_NAME_MAX 128
@@ -29,7 +30,7 @@ fcl_status fcl_dataset_open_images(const char *dir, fcl_dataset *out);
 void fcl_dataset_free(fcl_dataset *d);
 
 /* Image i as model input: c x h x w floats in [0, 1]. */
-fcl_status fcl_dataset_image(const fcl_dataset *d, int i, int c, int h, int w, float *out);
+fcl_status fcl_dataset_image(const fcl_dataset *d, int i, const fcl_input_form *form, float *out);
 
 /* Index of the `number`-th (1-based) image of identity `name`, or -1 (pairs files). */
 int fcl_dataset_find(const fcl_dataset *d, const char *name, int number);

@@ -8,9 +8,10 @@
 #include <stb_image.h>
 #include <stb_image_resize.h>
 
-fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int ic, int h, int w, int channels,
+fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int ic, const fcl_input_form *form,
                               float *out)
 {
+    const int channels = form->c, h = form->h, w = form->w;
     if (channels != 1 && channels != 3) {
         fcl_log(FCL_LOG_ERROR, "models take 1 (grey) or 3 (RGB) input channels, not %d", channels);
         return FCL_ERR_INVALID_ARGUMENT;
@@ -31,7 +32,7 @@ fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int i
     }
     for (int c = 0; c < channels; c++) /* interleaved HWC bytes -> planar CHW floats; grey fills every channel */
         for (int i = 0; i < h * w; i++)
-            out[(size_t)c * h * w + i] = resized[(size_t)i * ic + (ic == channels ? c : 0)] / 255.0f;
+            out[(size_t)c * h * w + i] = ((float)resized[(size_t)i * ic + (ic == channels ? c : 0)] - form->mean) / form->std;
     free(scratch);
     return FCL_SUCCESS;
 }
@@ -83,8 +84,9 @@ fcl_status fcl_image_check(const char *path)
     return FCL_ERR_FORMAT;
 }
 
-fcl_status fcl_image_load(const char *path, int h, int w, int channels, float *out)
+fcl_status fcl_image_load(const char *path, const fcl_input_form *form, float *out)
 {
+    const int channels = form->c, h = form->h, w = form->w;
     if (channels != 1 && channels != 3) {
         fcl_log(FCL_LOG_ERROR, "models take 1 (grey) or 3 (RGB) input channels, not %d", channels);
         return FCL_ERR_INVALID_ARGUMENT;
@@ -112,7 +114,7 @@ fcl_status fcl_image_load(const char *path, int h, int w, int channels, float *o
         fcl_log(FCL_LOG_ERROR, "%s: not a readable image (%s)", path, stbi_failure_reason());
         return FCL_ERR_FORMAT;
     }
-    fcl_status st = fcl_image_to_input(pixels, iw, ih, channels, h, w, channels, out);
+    fcl_status st = fcl_image_to_input(pixels, iw, ih, channels, form, out);
     if (st != FCL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "%s: resizing %dx%d to %dx%d failed", path, iw, ih, w, h);
     stbi_image_free(pixels);

@@ -9,12 +9,19 @@
 #define FCL_IMAGE_MAX_PIXELS (1 << 26)
 #endif
 
-/* Decodes path, converts to `channels` (1 = grey, 3 = RGB), resizes to h x w and
- * writes planar CHW floats in [0, 1] to out (channels*h*w). On failure logs why
- * (stb_image's reason) and returns FCL_ERR_FORMAT or FCL_ERR_IO. */
-fcl_status fcl_image_load(const char *path, int h, int w, int channels, float *out);
-/* The same from decoded interleaved bytes (iw x ih x ic, ic 1 or `channels`). */
-fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int ic, int h, int w, int channels,
+/* What a model takes: c x h x w planar floats, (pixel - mean) / std of 0..255 pixels
+ * (the model file's `input` line; mean 0 and std 255 unless it says otherwise). */
+typedef struct fcl_input_form {
+    int c, h, w;
+    float mean, std;
+} fcl_input_form;
+
+/* Decodes path, converts to form->c channels (1 = grey, 3 = RGB), resizes to h x w and
+ * writes the model's input to out (c*h*w floats). On failure logs why (stb_image's
+ * reason) and returns FCL_ERR_FORMAT or FCL_ERR_IO. */
+fcl_status fcl_image_load(const char *path, const fcl_input_form *form, float *out);
+/* The same from decoded interleaved bytes (iw x ih x ic, ic 1 or form->c). */
+fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int ic, const fcl_input_form *form,
                               float *out);
 /* Reads only the header: FCL_SUCCESS when stb_image can decode the file, otherwise a
  * warning naming the file. */

@@ -55,7 +55,7 @@ static void load_image(fcl_loader *l, int index, float *dst)
         int i = (index + tries) % d->n;
         if (d->labels[i] != d->labels[index])
             continue;
-        if (fcl_dataset_image(d, i, c->c, c->h, c->w, dst) == FCL_SUCCESS)
+        if (fcl_dataset_image(d, i, &c->input, dst) == FCL_SUCCESS)
             return;
         pthread_mutex_lock(&l->lock);
         l->failures++;
@@ -63,14 +63,14 @@ static void load_image(fcl_loader *l, int index, float *dst)
         fcl_log(FCL_LOG_WARN, "%s: unreadable, replaced by another image of the same identity",
                 d->paths ? d->paths[i] : d->source);
     }
-    memset(dst, 0, (size_t)c->c * c->h * c->w * sizeof *dst);
+    memset(dst, 0, (size_t)c->input.c * c->input.h * c->input.w * sizeof *dst);
 }
 
 static void make_batch(fcl_loader *l, fcl_batch *b, long step)
 {
     const fcl_loader_config *c = &l->config;
     const int B = c->P * c->K;
-    const size_t per = (size_t)c->c * c->h * c->w;
+    const size_t per = (size_t)c->input.c * c->input.h * c->input.w;
     fcl_sampler_next(l->sampler, l->indices);
     b->step = step;
     b->sampler_after = fcl_sampler_state(l->sampler);
@@ -79,7 +79,7 @@ static void make_batch(fcl_loader *l, fcl_batch *b, long step)
         load_image(l, l->indices[i], b->images + i * per);
         uint64_t key = c->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(step + 1)) ^ ((uint64_t)i << 40);
         fcl_splitmix64(&key);
-        fcl_augment(b->images + i * per, l->scratch, c->c, c->h, c->w, c->crop_pad, c->flip, key);
+        fcl_augment(b->images + i * per, l->scratch, c->input.c, c->input.h, c->input.w, c->crop_pad, c->flip, key);
     }
 }
 
@@ -138,7 +138,7 @@ fcl_status fcl_loader_create(const fcl_loader_config *config, uint64_t sampler_s
     pthread_cond_init(&l->changed, NULL);
     l->config = *config;
     l->next_make = l->next_take = first_step;
-    const size_t B = (size_t)config->P * config->K, per = (size_t)config->c * config->h * config->w;
+    const size_t B = (size_t)config->P * config->K, per = (size_t)config->input.c * config->input.h * config->input.w;
     fcl_status st = fcl_sampler_create(config->data->labels, (size_t)config->data->n, config->P, config->K, 0,
                                        &l->sampler);
     l->indices = malloc(B * sizeof *l->indices);

@@ -9,7 +9,7 @@
 typedef struct fcl_loader_config {
     const fcl_dataset *data;
     int P, K;
-    int c, h, w;   /* model input */
+    fcl_input_form input; /* the model's */
     int crop_pad;  /* random shift of up to this many pixels (0: none) */
     bool flip;     /* random horizontal flip */
     uint64_t seed; /* augmentation */

@@ -19,6 +19,7 @@ fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const in
                                     const fcl_reporter *report)
 {
     const fcl_shape in = net->model->nodes[0].out;
+    const fcl_input_form form = fcl_model_input_form(net->model);
     const size_t per = (size_t)fcl_shape_size(in), dim = (size_t)fcl_shape_size(fcl_model_output(net->model)->out);
     float *batch = calloc((size_t)net->batch * per, sizeof *batch), *emb = malloc((size_t)net->batch * dim * sizeof *emb);
     fcl_status st = batch && emb ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
@@ -26,7 +27,7 @@ fcl_status fcl_embed_dataset_images(fcl_net *net, const fcl_dataset *d, const in
     for (int start = 0; start < n && st == FCL_SUCCESS; start += net->batch) {
         int count = n - start < net->batch ? n - start : net->batch;
         for (int i = 0; i < count && st == FCL_SUCCESS; i++)
-            st = fcl_dataset_image(d, idx ? idx[start + i] : start + i, in.c, in.h, in.w, batch + i * per);
+            st = fcl_dataset_image(d, idx ? idx[start + i] : start + i, &form, batch + i * per);
         if (st == FCL_SUCCESS)
             st = fcl_net_forward(net, batch, emb);
         /* Finite weights can still overflow (every weight 3e38): scoring NaN distances

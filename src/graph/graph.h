@@ -3,6 +3,7 @@
 #ifndef FCL_GRAPH_GRAPH_H
 #define FCL_GRAPH_GRAPH_H
 
+#include "data/image.h"
 #include "gemm/gemm.h"
 #include "runtime/launch.h"
 
@@ -59,6 +60,7 @@ typedef struct fcl_node {
     float alpha, beta, k;        /* lrn */
     float eps, momentum;         /* batchnorm */
     float rate;                  /* dropout: the fraction of activations dropped in training */
+    float pixel_mean, pixel_std; /* input: the model takes (pixel - mean) / std of 0..255 pixels */
     /* planned */
     size_t param_off;            /* floats into the parameter arena */
     size_t state_off;            /* floats into the state arena (batchnorm batch stats) */
@@ -131,6 +133,12 @@ uint64_t fcl_model_macs(const fcl_model *model);
 size_t fcl_model_trainable(const fcl_model *model);
 /* Index of the output node: the last one. */
 static inline const fcl_node *fcl_model_output(const fcl_model *m) { return &m->nodes[m->n_nodes - 1]; }
+/* What the input node takes from an image. */
+static inline fcl_input_form fcl_model_input_form(const fcl_model *m)
+{
+    const fcl_node *in = &m->nodes[0];
+    return (fcl_input_form){in->out.c, in->out.h, in->out.w, in->pixel_mean, in->pixel_std};
+}
 
 /* Activation storage: root tensors; a node's output is a channel slice of one. */
 typedef struct fcl_tensor {

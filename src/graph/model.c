@@ -1,12 +1,12 @@
 /* The model file: one layer per line, `TYPE NAME key=value ...`, '#' comments.
  *
- *   input h=224 w=224 c=3
+ *   input h=224 w=224 c=3             # mean=0 std=255: the model takes (pixel - mean) / std
  *   conv conv1 k=7 s=2 c=64           # k, s, p: N or HxW; p=valid is 0; p defaults to (k-1)/2;
  *                                     # relu=1 unless relu=0; bias=0; groups=G
  *   maxpool pool1 k=3 s=2             # also l2pool, avgpool (global=1: whole input)
  *   lrn norm1                         # size=5 alpha=1e-4 beta=0.75 bias=1
  *   inception 3a 1x1=64 3x3r=96 3x3=128 5x5r=16 5x5=32 pool=max proj=32 [s=2]
- *   fc fc1 c=8192                     # relu=0 unless relu=1
+ *   fc fc1 c=8192                     # relu=0 unless relu=1; bias=0
  *   maxout fc1_max g=2
  *   batchnorm bn1 relu=1              # eps=1e-5 momentum=0.1
  *   dropout drop1 rate=0.3            # training only (0.5 unless given); identity for use
@@ -59,7 +59,7 @@ static const struct layer_key {
     {"c", KEY_INT, offsetof(fcl_node, channels), CONV | MASK(FCL_OP_FC) | MASK(FCL_OP_COSINE), 1, 1 << 20},
     {"relu", KEY_INT, offsetof(fcl_node, relu), CONV | MASK(FCL_OP_FC) | MASK(FCL_OP_BATCHNORM) | MASK(FCL_OP_ADD), 0,
      1},
-    {"bias", KEY_INT, offsetof(fcl_node, bias), CONV, 0, 1},
+    {"bias", KEY_INT, offsetof(fcl_node, bias), CONV | MASK(FCL_OP_FC), 0, 1},
     {"groups", KEY_INT, offsetof(fcl_node, groups), CONV, 1, 1 << 20},
     {"scale", KEY_FLOAT, offsetof(fcl_node, scale), MASK(FCL_OP_ADD), -1e6, 1e6},
     {"g", KEY_INT, offsetof(fcl_node, group_size), MASK(FCL_OP_MAXOUT), 2, 1024},
@@ -146,6 +146,7 @@ static fcl_node *new_node(parser *p, fcl_op op, const char *name)
     nd->groups = 1;
     nd->bias = 1;
     nd->scale = 1.0f;
+    nd->pixel_mean = 0.0f, nd->pixel_std = 255.0f; /* pixels / 255 */
     nd->size = 5;
     nd->alpha = 1e-4f;
     nd->beta = 0.75f;
@@ -315,17 +316,31 @@ static fcl_status parse_input(parser *p, char **tokens, int n_tokens)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     int *fields[3] = {&nd->in.h, &nd->in.w, &nd->in.c};
     static const char *const names[3] = {"h", "w", "c"};
+    /* The pixel transform: facenet-pytorch's models take (x - 127.5) / 128. */
+    float *pixel_fields[2] = {&nd->pixel_mean, &nd->pixel_std};
+    static const char *const pixel_names[2] = {"mean", "std"};
+    static const double pixel_min[2] = {-1e4, 1e-3}, pixel_max[2] = {1e4, 1e4};
     for (int t = 0; t < n_tokens; t++) {
         char *key, *value;
         double v;
-        int which = -1;
+        int which = -1, pixel = -1;
         if (!split_pair(tokens[t], &key, &value))
             return fail(p, FCL_ERR_PARSE, "expected key=value, got '%s'", tokens[t]);
         for (int i = 0; i < 3; i++)
             if (strcmp(key, names[i]) == 0)
                 which = i;
+        for (int i = 0; i < 2; i++)
+            if (strcmp(key, pixel_names[i]) == 0)
+                pixel = i;
+        if (pixel >= 0) {
+            if (!parse_number(value, &v) || v < pixel_min[pixel] || v > pixel_max[pixel])
+                return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s (want a number from %g to %g)", value, key,
+                            pixel_min[pixel], pixel_max[pixel]);
+            *pixel_fields[pixel] = (float)v;
+            continue;
+        }
         if (which < 0)
-            return fail(p, FCL_ERR_PARSE, "unknown key '%s' for input (h, w, c)", key);
+            return fail(p, FCL_ERR_PARSE, "unknown key '%s' for input (h, w, c, mean, std)", key);
         if (!parse_number(value, &v) || v < 1 || v > 8192 || v != floor(v))
             return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s (want a whole number from 1 to 8192)", value, key);
         *fields[which] = (int)v;
@@ -654,7 +669,8 @@ fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out
 static void format_node(FILE *f, const fcl_model *m, const fcl_node *nd)
 {
     if (nd->op == FCL_OP_INPUT) {
-        fprintf(f, "input h=%d w=%d c=%d\n", nd->out.h, nd->out.w, nd->out.c);
+        fprintf(f, "input h=%d w=%d c=%d mean=%.9g std=%.9g\n", nd->out.h, nd->out.w, nd->out.c,
+                (double)nd->pixel_mean, (double)nd->pixel_std);
         return;
     }
     fprintf(f, "%s %s in=", fcl_ops[nd->op]->name, nd->name);

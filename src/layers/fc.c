@@ -1,4 +1,5 @@
-/* Fully connected over the flattened input: (N, C*H*W) -> (N, units, 1, 1), fused ReLU. */
+/* Fully connected over the flattened input: (N, C*H*W) -> (N, units, 1, 1), optional
+ * bias, fused ReLU. */
 #include "graph/graph.h"
 
 #include <stdio.h>
@@ -21,7 +22,7 @@ static int fc_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
     int in = fcl_shape_size(nd->in);
     out[0] = (fcl_param_desc){"weight", (size_t)nd->channels * in, {nd->channels, in}, 2, true, FCL_INIT_AUTO};
     out[1] = (fcl_param_desc){"bias", (size_t)nd->channels, {nd->channels}, 1, true, FCL_INIT_AUTO};
-    return 2;
+    return nd->bias ? 2 : 1;
 }
 
 static uint64_t fc_macs(const fcl_node *nd) { return (uint64_t)nd->channels * fcl_shape_size(nd->in); }
@@ -46,7 +47,7 @@ static fcl_status fc_forward(fcl_net *net, const fcl_node *nd)
                   .a = net->params, .a_off = (int)nd->param_off, .lda = in,
                   .b = net->work, .ldb = N,
                   .c = net->work, .c_off = yt_off, .ldc = N,
-                  .relu = nd->relu, .bias_mode = 1, .bias = net->params, .bias_off = (int)(nd->param_off + fc_macs(nd))};
+                  .relu = nd->relu, .bias_mode = nd->bias ? 1 : 0, .bias = net->params, .bias_off = (int)(nd->param_off + fc_macs(nd))};
     if (st == FCL_SUCCESS)
         st = fcl_net_gemm(net, &g);
     if (st == FCL_SUCCESS)
@@ -70,7 +71,7 @@ static fcl_status fc_backward(fcl_net *net, const fcl_node *nd)
     fcl_status st = fcl_net_needs_input_gradient(net, nd, 0) ? fcl_net_gemm(net, &gx) : FCL_SUCCESS;
     if (st == FCL_SUCCESS)
         st = fcl_net_gemm(net, &gw);
-    if (st == FCL_SUCCESS)
+    if (st == FCL_SUCCESS && nd->bias)
         st = fcl_net_bias_backward(net, (int)(nd->param_off + fc_macs(nd)), y, O, 1);
     return st;
 }
@@ -82,7 +83,7 @@ static void fc_reference(const fcl_node *nd, int n, const double *const *inputs,
     const double *b = p + (size_t)O * in;
     for (int i = 0; i < n; i++)
         for (int o = 0; o < O; o++) {
-            double acc = b[o];
+            double acc = nd->bias ? b[o] : 0.0;
             for (int j = 0; j < in; j++)
                 acc += x[(size_t)i * in + j] * p[(size_t)o * in + j];
             y[(size_t)i * O + o] = nd->relu && acc < 0 ? 0 : acc;

@@ -261,8 +261,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
 {
     const fcl_train_options *o = r->o;
     const fcl_model *m = r->net->model;
-    fcl_shape in = m->nodes[0].out;
-    fcl_loader_config lc = {.data = data, .P = o->P, .K = o->K, .c = in.c, .h = in.h, .w = in.w,
+    fcl_loader_config lc = {.data = data, .P = o->P, .K = o->K, .input = fcl_model_input_form(m),
                             .crop_pad = o->crop_pad, .flip = o->flip, .seed = o->seed};
     fcl_loader *loader;
     fcl_objective *loss = &r->objective;
