@@ -46,6 +46,21 @@ install_packages() { # extra packages beyond PACKAGES as arguments
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# The Python oracles that tests compare with (tests/facenet_pytorch.sh): Debian's torch and
+# torchvision, and facenet-pytorch from PyPI with --no-deps (its pins would pull a second
+# torch from PyPI, gigabytes) into a venv over the system packages, .oracles/.
+ORACLE_PACKAGES=(python3-torch python3-torchvision python3-numpy python3-requests python3-tqdm python3-venv python3-pip)
+install_oracles() {
+    install_packages "${ORACLE_PACKAGES[@]}"
+    # Debian's own Python: the one python3-torch installs into (a pyenv or conda python3 is not).
+    [ -x .oracles/bin/python ] || /usr/bin/python3 -m venv --system-site-packages .oracles
+    if ! .oracles/bin/python -c 'import facenet_pytorch' 2>/dev/null; then
+        say "installing facenet-pytorch into .oracles/"
+        .oracles/bin/python -m pip install -q --no-deps 'facenet-pytorch==2.6.0' ||
+            say "could not install facenet-pytorch (offline?): the oracle test will fail; FACECL_REQUIRE_ORACLES=0 skips it"
+    fi
+}
+
 build() {
     local dir=$1; shift
     if [ ! -f "$dir/build.ninja" ]; then
@@ -70,8 +85,9 @@ case "$cmd" in
         ;;
     test)
         install_packages
+        install_oracles
         build "$BUILD"
-        meson test -C "$BUILD" --print-errorlogs "$@"
+        FACECL_REQUIRE_ORACLES=${FACECL_REQUIRE_ORACLES:-1} meson test -C "$BUILD" --print-errorlogs "$@"
         ;;
     compare)
         # The peers: OpenBLAS for the GEMM ceiling (found when Meson configures, hence

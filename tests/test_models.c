@@ -124,7 +124,7 @@ static void every_shipped_model_loads(void **state)
     (void)state;
     static const char *const names[] = {"nn1", "nn2", "nn3", "nn4", "nns1", "nns2",
                                         "fmnist-tiny", "fmnist-small", "fmnist-bn", "fmnist-bn512", "fmnist-inception",
-                                        "fmnist-nns2"};
+                                        "fmnist-nns2", "inception-resnet-v1", "fmnist-irv1"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         fcl_model_destroy(load(names[i]));
 }
@@ -301,7 +301,8 @@ static void formatted_models_parse_back(void **state)
 {
     (void)state;
     static const char *const names[] = {"nn1", "nn2", "nn3", "nn4", "nns1", "nns2", "fmnist-tiny", "fmnist-small",
-                                        "fmnist-bn", "fmnist-bn512-drop", "fmnist-inception", "fmnist-nns2"};
+                                        "fmnist-bn", "fmnist-bn512-drop", "fmnist-inception", "fmnist-nns2",
+                                        "inception-resnet-v1", "fmnist-irv1"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         fcl_model *m = load(names[i]), *again;
         char *text;
