@@ -16,7 +16,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(build-essential meson ninja-build pkg-config python3
           ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo libclblast-dev
-          libstb-dev zlib1g-dev libcmocka-dev oclgrind dataset-fashion-mnist)
+          libstb-dev libjpeg-dev zlib1g-dev libcmocka-dev oclgrind dataset-fashion-mnist)
 BUILD=${FACECL_BUILD_DIR:-build}
 
 say() { printf 'facecl.sh: %s\n' "$*" >&2; }
@@ -49,7 +49,7 @@ install_packages() { # extra packages beyond PACKAGES as arguments
 # The Python oracles that tests compare with (tests/facenet_pytorch.sh): Debian's torch and
 # torchvision, and facenet-pytorch from PyPI with --no-deps (its pins would pull a second
 # torch from PyPI, gigabytes) into a venv over the system packages, .oracles/.
-ORACLE_PACKAGES=(python3-torch python3-torchvision python3-numpy python3-requests python3-tqdm python3-venv python3-pip)
+ORACLE_PACKAGES=(python3-torch python3-torchvision python3-numpy python3-pil python3-requests python3-tqdm python3-venv python3-pip)
 install_oracles() {
     install_packages "${ORACLE_PACKAGES[@]}"
     # Debian's own Python: the one python3-torch installs into (a pyenv or conda python3 is not).

@@ -6,7 +6,7 @@
 Builds InceptionResnetV1(pretrained=None).eval() with seeded random weights and random
 batch-norm running statistics (so inference batch norm is exercised), saves its state
 dict, converts it with tools/facenet_pytorch_convert.py, writes 8 different 160x160 RGB
-images, and requires `facecl embed` of models/inception-resnet-v1.model to give
+images (4 PPM, 4 JPEG that PIL decodes for facenet-pytorch), and requires `facecl embed` of models/inception-resnet-v1.model to give
 facenet-pytorch's embeddings of the same pixels (standardised as facenet-pytorch's
 fixed_image_standardization does) within max |diff| 1e-4 and cosine >= 0.99999.
 It also counts PyTorch's parameters and multiply-adds and requires `facecl info` to
@@ -23,6 +23,7 @@ try:
     import numpy as np
     import torch
     from facenet_pytorch import InceptionResnetV1
+    from PIL import Image
 except ImportError as e:
     print(f"facenet_pytorch_oracle: skipped, {e} (tests/install_oracles.sh installs it)")
     sys.exit(77)
@@ -140,11 +141,17 @@ def main():
     if r.returncode != 0:
         return 1
 
-    imgs = images(2)
-    paths = []
-    for i, img in enumerate(imgs):
-        paths.append(os.path.join(work, f"face{i}.ppm"))
-        write_ppm(paths[i], img)
+    # Half PPM (exact pixels), half JPEG decoded by PIL, as facenet-pytorch's users load faces.
+    imgs, paths = [], []
+    for i, img in enumerate(images(2)):
+        if i < N_IMAGES // 2:
+            paths.append(os.path.join(work, f"face{i}.ppm"))
+            write_ppm(paths[i], img)
+        else:
+            paths.append(os.path.join(work, f"face{i}.jpg"))
+            Image.fromarray(img).save(paths[i], quality=90)
+            img = np.asarray(Image.open(paths[i]).convert("RGB"))
+        imgs.append(img)
     x = torch.tensor(np.stack(imgs)).permute(0, 3, 1, 2).float()
     with torch.no_grad():
         theirs = net((x - 127.5) / 128.0).numpy()  # facenet_pytorch.fixed_image_standardization
@@ -168,6 +175,35 @@ def main():
     check(m is not None and int(m.group(1) or m.group(2)) == params,
           f"facecl info's parameters = PyTorch's ({params})")
     check(a is not None and int(a.group(1)) == macs, f"facecl info's multiply-adds = PyTorch's ({macs})")
+
+    # Fine-tuning from the converted weights: triplet and softmax (a fresh head), a step each,
+    # on 3 identities of 2 of the images.
+    for i, path in enumerate(paths[:6]):
+        person = os.path.join(work, "faces", f"person{i // 2}")
+        os.makedirs(person, exist_ok=True)
+        os.link(path, os.path.join(person, os.path.basename(path)))
+    for loss in ("triplet", "softmax"):
+        r = subprocess.run([facecl, "train", model, os.path.join(work, "faces"), "--init", weights, "--loss", loss,
+                            "--steps", "1", "--identities", "3", "--per-identity", "2", "--quiet",
+                            "--out", os.path.join(work, f"finetune-{loss}")], capture_output=True, text=True)
+        check(r.returncode == 0, f"train --init the converted weights, {loss} {r.stderr.strip()[-300:]}")
+
+    # The converter on what it must refuse, and on a classifier it leaves out.
+    state = net.state_dict()
+    del state["repeat_2.4.branch1.1.bn.running_var"]
+    torch.save(state, os.path.join(work, "partial.pt"))
+    with open(os.path.join(work, "not-torch.pt"), "wb") as f:
+        f.write(b"not a pickle")
+    classifier = InceptionResnetV1(pretrained=None, classify=True, num_classes=5).state_dict()
+    torch.save(classifier, os.path.join(work, "classifier.pt"))
+    for name, want, text in [("partial.pt", 1, "repeat_2.4.branch1.1.bn.running_var"),
+                             ("not-torch.pt", 1, "not a PyTorch file"), ("classifier.pt", 0, "5-way logits")]:
+        out = os.path.join(work, name + ".safetensors")
+        r = subprocess.run([sys.executable, os.path.join(tools, "facenet_pytorch_convert.py"),
+                            os.path.join(work, name), out, "--model", model], capture_output=True, text=True)
+        said = r.stdout + r.stderr
+        check(r.returncode == want and text in said and os.path.exists(out) == (want == 0),
+              f"converter on {name}: exit {r.returncode}, says '{said.strip()[-160:]}'")
 
     for name, pattern, replacement in [
             ("scale", r"(add repeat_2\.3 .*scale=)0\.1\b", r"\g<1>0.12"),

@@ -256,6 +256,45 @@ static void write_image(const char *path, int w, int h, int value, bool corrupt)
     fclose(f);
 }
 
+/* JPEGs go through libjpeg (the pixels PIL gives; tests/facenet_pytorch_oracle.py checks
+ * them against it): baseline, progressive and grey files decode; a cut-short one is an
+ * error naming the file, not an image with a grey bottom. */
+static void jpegs_decode_whole_or_not_at_all(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int c, h, w;
+    } files[] = {{"rgb.jpg", 3, 6, 7}, {"progressive.jpg", 3, 9, 8}, {"grey.jpg", 1, 5, 4}, {"rgb.jpg", 1, 6, 7}};
+    char path[512];
+    float img[3 * 9 * 8];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/../tests/fuzz/corpus/image/%s", FACECL_MODEL_DIR, files[i].name);
+        const fcl_input_form form = {files[i].c, files[i].h, files[i].w, 0.0f, 255.0f};
+        assert_int_equal(fcl_image_load(path, &form, img), FCL_SUCCESS);
+        float lo = 1, hi = 0;
+        for (int j = 0; j < files[i].c * files[i].h * files[i].w; j++)
+            lo = fminf(lo, img[j]), hi = fmaxf(hi, img[j]);
+        assert_true(lo >= 0 && hi <= 1 && hi - lo > 0.3f); /* random pixels, in range */
+    }
+    snprintf(path, sizeof path, "%s/../tests/fuzz/corpus/image/rgb.jpg", FACECL_MODEL_DIR);
+    size_t size;
+    char *bytes;
+    assert_int_equal(fcl_read_file(path, &bytes, &size), FCL_SUCCESS);
+    char cut[] = "/tmp/facecl-test-cut-XXXXXX";
+    int fd = mkstemp(cut);
+    assert_true(fd >= 0);
+    assert_true(write(fd, bytes, size - 16) == (ssize_t)(size - 16)); /* the scan data cut short */
+    close(fd);
+    free(bytes);
+    fcl_set_log_callback(capture, NULL);
+    assert_int_equal(fcl_image_load(cut, &(fcl_input_form){3, 6, 7, 0.0f, 255.0f}, img), FCL_ERR_FORMAT);
+    fcl_set_log_callback(NULL, NULL);
+    assert_non_null(strstr(last_error, cut));
+    assert_non_null(strstr(last_error, "JPEG"));
+    unlink(cut);
+}
+
 static void image_folders(void **state)
 {
     (void)state;
@@ -430,6 +469,7 @@ int main(void)
         cmocka_unit_test(pairs_parser_reads_lfw_format),
         cmocka_unit_test(pairs_parser_rejects_malformed_files),
         cmocka_unit_test(generated_pairs_round_trip),
+        cmocka_unit_test(jpegs_decode_whole_or_not_at_all),
         cmocka_unit_test(image_folders),
         cmocka_unit_test(clustering_cuts_the_average_linkage_tree),
         cmocka_unit_test(cluster_quality_matches_hand_values),

@@ -4,13 +4,13 @@ models/inception-resnet-v1.model: the downloaded 20180402-114759-vggface2.pt or
 20180408-102900-casia-webface.pt, or any InceptionResnetV1().state_dict() saved with
 torch.save. Offline; needs torch (whoever holds a .pt has it).
 
-    tools/facenet_pytorch_convert.py IN.pt OUT.safetensors [--keep-classifier]
-           [--model models/inception-resnet-v1.model]
+    tools/facenet_pytorch_convert.py IN.pt OUT.safetensors [--model models/inception-resnet-v1.model]
 
 facecl's tensor names are the state dict's keys (the model file names its nodes after
 the PyTorch modules), batch-norm running statistics included. `num_batches_tracked`
-(facecl keeps no such counter) is dropped, and so is the `logits` classifier unless
---keep-classifier keeps it as `train.classifier` (a `facecl train --init` head).
+(facecl keeps no such counter) is dropped, and so is the `logits` classifier over the
+training identities (8631 VGGFace2 or 10575 CASIA-WebFace people): an embedding model has
+no use for it, and `facecl train --init` starts a head of its own for its own identities.
 Every tensor of the model file must be in the state dict and every key of the state
 dict must be used: a partial or foreign file is refused with the key named (facecl
 checks each tensor's shape when it loads the output).
@@ -49,8 +49,6 @@ def main():
     ap.add_argument("output", help="the facecl .safetensors file to write")
     ap.add_argument("--model", default=os.path.join(os.path.dirname(__file__), "..", "models",
                                                     "inception-resnet-v1.model"))
-    ap.add_argument("--keep-classifier", action="store_true",
-                    help="keep `logits` as train.classifier (for fine-tuning with its classes)")
     args = ap.parse_args()
     try:
         import torch
@@ -73,12 +71,9 @@ def main():
                      f"not an InceptionResnetV1 state dict for {args.model}")
         tensors.append((name, state[name]))
     used = set(wanted)
+    dropped = [name for name in state if name in ("logits.weight", "logits.bias")]
     for name in state:
-        if name in used or name.endswith("num_batches_tracked"):
-            continue
-        if name in ("logits.weight", "logits.bias"):
-            if args.keep_classifier:
-                tensors.append(("train.classifier." + name.split(".")[1], state[name]))
+        if name in used or name in dropped or name.endswith("num_batches_tracked"):
             continue
         sys.exit(f"facenet_pytorch_convert: {args.input}: tensor {name} has no place in {args.model}")
 
@@ -109,7 +104,8 @@ def main():
         if os.path.exists(tmp):
             os.unlink(tmp)
         sys.exit(f"facenet_pytorch_convert: cannot write {args.output}: {e.strerror}")
-    print(f"{args.output}: {len(tensors)} tensors, {offset // 4} floats from {args.input}")
+    print(f"{args.output}: {len(tensors)} tensors, {offset // 4} floats from {args.input}" +
+          (f" (its {state['logits.weight'].shape[0]}-way logits classifier left out)" if "logits.weight" in state else ""))
 
 
 if __name__ == "__main__":

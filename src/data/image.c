@@ -1,4 +1,5 @@
 #include "data/image.h"
+#include "data/jpeg.h"
 #include "runtime/log.h"
 
 #include <errno.h>
@@ -102,6 +103,20 @@ fcl_status fcl_image_load(const char *path, const fcl_input_form *form, float *o
         return FCL_ERR_FORMAT;
     }
     int iw, ih, ic;
+    if (fcl_is_jpeg(f)) {
+        char why[256];
+        unsigned char *pixels = fcl_jpeg_decode(f, channels, FCL_IMAGE_MAX_PIXELS, &iw, &ih, why, sizeof why);
+        fclose(f);
+        if (!pixels) {
+            fcl_log(FCL_LOG_ERROR, "%s: not a readable JPEG (%s)", path, why);
+            return FCL_ERR_FORMAT;
+        }
+        fcl_status st = fcl_image_to_input(pixels, iw, ih, channels, form, out);
+        if (st != FCL_SUCCESS)
+            fcl_log(FCL_LOG_ERROR, "%s: resizing %dx%d to %dx%d failed", path, iw, ih, w, h);
+        free(pixels);
+        return st;
+    }
     if (stbi_info_from_file(f, &iw, &ih, &ic) && (double)iw * ih > FCL_IMAGE_MAX_PIXELS) {
         fclose(f); /* a few header bytes must not make us decode gigabytes */
         fcl_log(FCL_LOG_ERROR, "%s: %d x %d pixels is more than facecl decodes (%d megapixels)", path, iw, ih,
