@@ -324,8 +324,8 @@ static fcl_status compare_conv_ways(const fcl_model *m, int batch, conv_row *row
         int row = 0;
         for (int i = 1; st == FCL_SUCCESS && i < m->n_nodes && row < max; i++) {
             const fcl_node *nd = &m->nodes[i];
-            if (nd->op != FCL_OP_CONV || (nd->kh == 1 && nd->kw == 1))
-                continue;
+            if (nd->op != FCL_OP_CONV || (nd->kh == 1 && nd->kw == 1) || !fcl_conv_implicit_fits(nd))
+                continue; /* the implicit kernel cannot take it (1x7, per-axis padding): im2col both ways */
             conv_row *c = &rows[row++];
             snprintf(c->layer, sizeof c->layer, "%.39s", nd->name);
             snprintf(c->shape, sizeof c->shape, "%d->%d %dx%d s%d, %dx%d", nd->in.c, nd->out.c, nd->kh, nd->kw,

@@ -159,14 +159,14 @@ __kernel void gemm(const int M, const int N, const int K, const int chunks,
  * = A (M x K weights, K = channels*KH*KW, lda apart) times the input's columns read in
  * place instead of unfolded by im2col: B(k, n) = X[c, oy*S - P + ky, ox*S - P + kx] for
  * k = (c*KH + ky)*KW + kx, n = oy*OW + ox, 0 in the padding. Batched over images
- * (dimension 2); bias per output channel, optional ReLU. A tile whose TN positions lie
+ * (dimension 2); bias per output channel (bias_mode 1) or none (0), optional ReLU. A tile whose TN positions lie
  * in one output row reads one vector per k at stride 1 when its window is inside the
  * image; every other read is a bounded gather. */
 __kernel void gemm_conv(const int M, const int N, const int K, __global const float *A, const int a_off,
                         const int lda, __global const float *X, const int x_off, const int x_ns, const int H,
                         const int W, const int OW, const int KH, const int KW, const int S, const int P,
                         __global float *C, const int c_off, const int ldc, const int c_batch,
-                        __global const float *bias, const int bias_off, const int relu)
+                        const int bias_mode, __global const float *bias, const int bias_off, const int relu)
 {
     const int n0 = get_global_id(0) * TN, m0 = get_global_id(1) * TM, z = get_global_id(2);
     if (n0 >= N || m0 >= M)
@@ -208,7 +208,7 @@ __kernel void gemm_conv(const int M, const int N, const int K, __global const fl
                 ky = 0, xc += H * W;
         }
     }
-    STORE_TILE(0, 1, (m0 + i) * ldc, 1)
+    STORE_TILE(0, bias_mode, (m0 + i) * ldc, 1)
 }
 
 /* B (K x N per chunk and batch entry, rows ldb apart) into panels of width PW: packed[zc]

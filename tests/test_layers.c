@@ -263,6 +263,8 @@ static void implicit_gemm_convolutions(void **state)
         "input h=11 w=9 c=2\nconv a k=5 s=2 c=3 relu=0\n", "input h=9 w=8 c=3\nconv a k=3 c=17\n",
         "input h=13 w=11 c=3\nconv a k=7 s=2 c=4 relu=0\n", "input h=6 w=8 c=2\nconv a kh=3 kw=2 p=0 c=3 relu=0\n",
         "input h=5 w=40 c=2\nconv a k=3 c=5\n",          "input h=4 w=37 c=3\nconv a k=3 p=0 c=7 relu=0\n",
+        /* bias-free, as Inception-ResNet-v1's before their batch norms */
+        "input h=9 w=8 c=3\nconv a k=3 s=2 p=0 c=5 bias=0 relu=0\nconv b k=3 c=4 bias=0\n",
     };
     static const char *const tiles[] = {NULL, "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0"};
     setenv("FACECL_CONV", "implicit", 1);

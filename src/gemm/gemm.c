@@ -364,7 +364,7 @@ fcl_status fcl_gemm_conv_run(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_con
         FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->b_batch), FCL_I(cv->H), FCL_I(cv->W), FCL_I(cv->OW),
         FCL_I(cv->KH), FCL_I(cv->KW), FCL_I(cv->S), FCL_I(cv->P),
         FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch),
-        FCL_M(g->bias), FCL_I(g->bias_off), FCL_I(g->relu),
+        FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off), FCL_I(g->relu),
     };
     return fcl_enqueue(ctx->launch, &k_gemm_conv, k->conv, 3, global, cfg.lx ? local : NULL, args,
                        sizeof args / sizeof args[0]);

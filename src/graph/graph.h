@@ -178,6 +178,9 @@ struct fcl_net {
 
 /* The per-kernel device times, largest first, then the slowest layers (needs a runtime
  * opened with profiling). */
+/* Whether a convolution's forward can run as an implicit GEMM (FACECL_CONV=implicit):
+ * one stride and one padding for both axes, no groups (src/layers/conv.c). */
+bool fcl_conv_implicit_fits(const fcl_node *nd);
 void fcl_net_print_profile(const fcl_net *net, FILE *f);
 
 /* A node's output (or input i) as a view: offset and batch stride in floats. */

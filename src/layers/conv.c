@@ -126,9 +126,9 @@ static void columns_as_b(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_gemm 
 
 /* The implicit GEMM (FACECL_CONV=implicit): per image, Y (out.c x Q) = W * columns read
  * from x in place. Its kernel takes one stride and padding and no groups. */
-static bool implicit_fits(const fcl_node *nd)
+bool fcl_conv_implicit_fits(const fcl_node *nd)
 {
-    return nd->sh == nd->sw && nd->ph == nd->pw && nd->groups == 1 && nd->bias;
+    return nd->op == FCL_OP_CONV && nd->sh == nd->sw && nd->ph == nd->pw && nd->groups == 1;
 }
 
 static fcl_status forward_implicit(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_view y)
@@ -138,7 +138,7 @@ static fcl_status forward_implicit(fcl_net *net, const fcl_node *nd, fcl_view x,
                         .a = net->params, .a_off = (int)nd->param_off, .lda = R,
                         .b = net->acts, .b_off = x.off, .b_batch = x.ns,
                         .c = net->acts, .c_off = y.off, .ldc = Q, .c_batch = y.ns,
-                        .relu = nd->relu, .bias_mode = 1, .bias = net->params,
+                        .relu = nd->relu, .bias_mode = nd->bias ? 1 : 0, .bias = net->params,
                         .bias_off = (int)(nd->param_off + weight_count(nd))};
     const fcl_conv_geometry cv = {nd->in.h, nd->in.w, nd->out.w, nd->kh, nd->kw, nd->sh, nd->ph};
     return fcl_gemm_conv_run(net->gemm, &g, &cv);
@@ -149,7 +149,7 @@ static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
     const int R = rows(nd), Q = positions(nd), Kg = group_out(nd);
-    if (!pointwise(nd) && net->conv_implicit && implicit_fits(nd))
+    if (!pointwise(nd) && net->conv_implicit && fcl_conv_implicit_fits(nd))
         return forward_implicit(net, nd, x, y);
     fcl_status st = FCL_SUCCESS;
     for (int grp = 0; grp < nd->groups && st == FCL_SUCCESS; grp++) {
