@@ -25,6 +25,10 @@ static void kernel_text(const fcl_layer_info *l, char *buf, size_t size)
         snprintf(buf, size, "size %d", l->lrn_size);
     else if (is_type(l, "add") && l->scale != 1.0f)
         snprintf(buf, size, "scale %g", (double)l->scale);
+    else if (is_type(l, "input") && l->pixel_mean == 0.0f) /* what it takes of an image's 0..255 pixels x */
+        snprintf(buf, size, "x/%g", (double)l->pixel_std);
+    else if (is_type(l, "input"))
+        snprintf(buf, size, "(x-%g)/%g", (double)l->pixel_mean, (double)l->pixel_std);
 }
 
 /* The names a node reads, when that is not simply the line above (the DAG's edges). */
@@ -98,10 +102,11 @@ static void print_json(const fcl_model_summary *m, const fcl_layer_info *layers,
         /* The attributes, so that other tools (bench/pytorch_peer.py) can rebuild the graph. */
         printf("], \"kernel\": [%d, %d], \"stride\": [%d, %d], \"pad\": [%d, %d], \"relu\": %d, "
                "\"groups\": %d, \"bias\": %d, \"maxout\": %d, \"scale\": %g, \"size\": %d, \"alpha\": %g, "
-               "\"beta\": %g, \"k\": %g, \"eps\": %g}%s\n",
+               "\"beta\": %g, \"k\": %g, \"eps\": %g, \"rate\": %g, \"mean\": %g, \"std\": %g}%s\n",
                l->kernel_h, l->kernel_w, l->stride_h, l->stride_w, l->pad_h, l->pad_w, l->relu, l->groups, l->bias,
                l->maxout_group, (double)l->scale, l->lrn_size, (double)l->alpha, (double)l->beta, (double)l->k,
-               (double)l->eps, i + 1 < m->layers ? "," : "");
+               (double)l->eps, (double)l->rate, (double)l->pixel_mean, (double)l->pixel_std,
+               i + 1 < m->layers ? "," : "");
     }
     printf("]}\n");
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # facecl against its peers on this machine, in one run: GEMM GFLOP/s (facecl default and
-# tuned, CLBlast default and hand-set, OpenBLAS on the host), NN2 and NN1 images/s for
-# inference (batch 1, 16) and a training step (batch 16) next to PyTorch on the same
+# tuned, CLBlast default and hand-set, OpenBLAS on the host), NN2, NN1 and
+# Inception-ResNet-v1 images/s for inference (batch 1, 16) and a training step (batch 16) next to PyTorch on the same
 # cores, and where a training step's device time goes. Writes table.txt, results.json
 # and pytorch.txt to bench/results/compare/ (or OUT).
 #   bench/compare.sh [BUILD_DIR [OUT]]        (from the source directory)
@@ -9,7 +9,8 @@
 # from libopenblas-dev and CLBlast from libclblast-dev at build time.
 set -eu
 build=${1:-build} out=${2:-bench/results/compare}
-models=models/nn2.model,models/nn1.model
+# MODELS: a comma-separated list of model files instead of the default three.
+models=${MODELS:-models/nn2.model,models/nn1.model,models/inception-resnet-v1.model}
 mkdir -p "$out"
 py=
 for candidate in /usr/bin/python3 python3; do

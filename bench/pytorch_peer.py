@@ -38,7 +38,7 @@ class Graph(torch.nn.Module):
                 self.mods[str(i)] = torch.nn.Conv2d(cin, cout, (kh, kw), tuple(l["stride"]), tuple(l["pad"]),
                                                     groups=l["groups"], bias=bool(l["bias"]))
             elif l["type"] == "fc":
-                self.mods[str(i)] = torch.nn.Linear(l["in"][0] * l["in"][1] * cin, cout)
+                self.mods[str(i)] = torch.nn.Linear(l["in"][0] * l["in"][1] * cin, cout, bias=bool(l["bias"]))
             elif l["type"] == "batchnorm":
                 self.mods[str(i)] = torch.nn.BatchNorm2d(cout, eps=l["eps"])
             elif l["type"] == "prelu":
@@ -77,6 +77,8 @@ class Graph(torch.nn.Module):
             elif t == "add":
                 y = sum(outs[j] for j in l["inputs"][:-1]) + l["scale"] * outs[l["inputs"][-1]]
                 y = F.relu(y) if l["relu"] else y
+            elif t == "dropout":
+                y = F.dropout(src, l["rate"], self.training)
             elif t == "l2norm":
                 y = F.normalize(src, dim=1)
             elif t == "concat":

@@ -226,6 +226,8 @@ typedef struct fcl_layer_info {
     int maxout_group, lrn_size;
     float scale;                  /* add: on the last input */
     float alpha, beta, k, eps;    /* lrn, prelu's start, batchnorm's eps */
+    float rate;                   /* dropout: the fraction dropped in training */
+    float pixel_mean, pixel_std;  /* input: the model takes (pixel - mean) / std of 0..255 pixels */
     size_t parameters;            /* trainable */
     uint64_t multiply_adds;       /* per image */
     int n_inputs;
