@@ -33,7 +33,8 @@ fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int i
     }
     for (int c = 0; c < channels; c++) /* interleaved HWC bytes -> planar CHW floats; grey fills every channel */
         for (int i = 0; i < h * w; i++)
-            out[(size_t)c * h * w + i] = ((float)resized[(size_t)i * ic + (ic == channels ? c : 0)] - form->mean) / form->std;
+            out[(size_t)c * h * w + i] =
+                ((float)resized[(size_t)i * ic + (ic == channels ? c : 0)] - form->mean) / form->std;
     free(scratch);
     return FCL_SUCCESS;
 }
@@ -103,35 +104,36 @@ fcl_status fcl_image_load(const char *path, const fcl_input_form *form, float *o
         return FCL_ERR_FORMAT;
     }
     int iw, ih, ic;
-    if (fcl_is_jpeg(f)) {
+    unsigned char *pixels;
+    const bool jpeg = fcl_is_jpeg(f);
+    if (jpeg) {
         char why[256];
-        unsigned char *pixels = fcl_jpeg_decode(f, channels, FCL_IMAGE_MAX_PIXELS, &iw, &ih, why, sizeof why);
+        pixels = fcl_jpeg_decode(f, channels, FCL_IMAGE_MAX_PIXELS, &iw, &ih, why, sizeof why);
         fclose(f);
         if (!pixels) {
             fcl_log(FCL_LOG_ERROR, "%s: not a readable JPEG (%s)", path, why);
             return FCL_ERR_FORMAT;
         }
-        fcl_status st = fcl_image_to_input(pixels, iw, ih, channels, form, out);
-        if (st != FCL_SUCCESS)
-            fcl_log(FCL_LOG_ERROR, "%s: resizing %dx%d to %dx%d failed", path, iw, ih, w, h);
-        free(pixels);
-        return st;
-    }
-    if (stbi_info_from_file(f, &iw, &ih, &ic) && (double)iw * ih > FCL_IMAGE_MAX_PIXELS) {
-        fclose(f); /* a few header bytes must not make us decode gigabytes */
-        fcl_log(FCL_LOG_ERROR, "%s: %d x %d pixels is more than facecl decodes (%d megapixels)", path, iw, ih,
-                FCL_IMAGE_MAX_PIXELS >> 20);
-        return FCL_ERR_FORMAT;
-    }
-    unsigned char *pixels = stbi_load_from_file(f, &iw, &ih, &ic, channels);
-    fclose(f);
-    if (!pixels) {
-        fcl_log(FCL_LOG_ERROR, "%s: not a readable image (%s)", path, stbi_failure_reason());
-        return FCL_ERR_FORMAT;
+    } else {
+        if (stbi_info_from_file(f, &iw, &ih, &ic) && (double)iw * ih > FCL_IMAGE_MAX_PIXELS) {
+            fclose(f); /* a few header bytes must not make us decode gigabytes */
+            fcl_log(FCL_LOG_ERROR, "%s: %d x %d pixels is more than facecl decodes (%d megapixels)", path, iw, ih,
+                    FCL_IMAGE_MAX_PIXELS >> 20);
+            return FCL_ERR_FORMAT;
+        }
+        pixels = stbi_load_from_file(f, &iw, &ih, &ic, channels);
+        fclose(f);
+        if (!pixels) {
+            fcl_log(FCL_LOG_ERROR, "%s: not a readable image (%s)", path, stbi_failure_reason());
+            return FCL_ERR_FORMAT;
+        }
     }
     fcl_status st = fcl_image_to_input(pixels, iw, ih, channels, form, out);
     if (st != FCL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "%s: resizing %dx%d to %dx%d failed", path, iw, ih, w, h);
-    stbi_image_free(pixels);
+    if (jpeg)
+        free(pixels);
+    else
+        stbi_image_free(pixels);
     return st;
 }
