@@ -7,41 +7,13 @@ facecl=$1 models=$2
 work=$(mktemp -d)
 busy=
 trap '[ -n "$busy" ] && kill -9 "$busy" 2>/dev/null; rm -rf "$work"' EXIT
-passed=0 failed=0
+. "$(dirname "$0")/checks.sh"
 
-check() { # description, expected exit status, command...
-    local what=$1 want=$2
-    shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" = "$want" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAILED: $what: exit $got, wanted $want"
-        sed 's/^/  | /' "$work/out" "$work/err" | head -20
-    fi
-}
-expect_text() { # description, file, text
-    if grep -q -- "$3" "$2"; then passed=$((passed + 1)); else
-        failed=$((failed + 1))
-        echo "FAILED: $1: '$3' not in output"
-        sed 's/^/  | /' "$2" | head -20
-    fi
-}
-
-# Trains 4 steps in one go (into $work/OUT) and paused after 2, then resumed (into
-# $work/OUT-2): the weights must be the same bit for bit. Arguments: what, OUT, model,
-# then options.
+# The runs resume on $work/faces (below); arguments: what, OUT (under $work), model, options.
 same_after_resume() {
-    local what=$1 out=$work/$2 model=$3
-    shift 3
-    local args=(--steps 4 --identities 3 --per-identity 2 --quiet "$@")
-    check "train $what" 0 "$facecl" train "$model" "$work/faces" "${args[@]}" --out "$out"
-    check "train $what paused" 130 "$facecl" train "$model" "$work/faces" "${args[@]}" --out "$out-2" --stop-at 2
-    check "train $what resumed" 0 "$facecl" train "$model" "$work/faces" "${args[@]}" --out "$out-2" --resume
-    cmp -s "$out/weights.safetensors" "$out-2/weights.safetensors" && passed=$((passed + 1)) ||
-        { failed=$((failed + 1)); echo "FAILED: $what: resumed weights differ"; }
+    local what=$1 out=$work/$2
+    shift 2
+    same_after_resume_on "$work/faces" "$what" "$out" "$@"
 }
 
 printf 'P5 28 28 255\n' >"$work/a.pgm"

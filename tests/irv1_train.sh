@@ -8,35 +8,13 @@ set -u
 facecl=$1 models=$2 fmnist=${3:-/usr/share/datasets/fashion-mnist}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
+. "$(dirname "$0")/checks.sh"
 
-check() { # description, expected exit status, command...
-    local what=$1 want=$2
-    shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" = "$want" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAILED: $what: exit $got, wanted $want"
-        sed 's/^/  | /' "$work/out" "$work/err" | head -20
-    fi
-}
-
-# Trains 4 steps in one go and paused after 2, then resumed: the same bits.
-# Arguments: what, model, data, then options.
+# Arguments: what, model, data, then options; each run in a directory of its own.
 same_after_resume() {
-    local what=$1 model=$2 data=$3 out=$work/run$((passed + failed))
+    local what=$1 model=$2 data=$3
     shift 3
-    local args=(--steps 4 --identities 3 --per-identity 2 --quiet "$@")
-    check "$what" 0 "$facecl" train "$model" "$data" "${args[@]}" --out "$out"
-    check "$what paused" 130 "$facecl" train "$model" "$data" "${args[@]}" --out "$out-2" --stop-at 2
-    check "$what resumed" 0 "$facecl" train "$model" "$data" "${args[@]}" --out "$out-2" --resume
-    if cmp -s "$out/weights.safetensors" "$out-2/weights.safetensors"; then passed=$((passed + 1)); else
-        failed=$((failed + 1))
-        echo "FAILED: $what: resumed weights differ"
-    fi
+    same_after_resume_on "$data" "$what" "$work/run$((passed + failed))" "$model" "$@"
 }
 
 small=$models/fmnist-irv1.model
