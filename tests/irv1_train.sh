@@ -2,7 +2,8 @@
 # Inception-ResNet-v1 trains: fmnist-irv1 on Fashion-MNIST with every loss facecl has,
 # each paused and resumed bit for bit; a longer run that must learn (10-fold accuracy
 # far above an untrained network's); and the full 160x160 network a few steps on an
-# image folder, paused and resumed bit for bit. Prints 'N passed, N failed'.
+# image folder, paused and resumed bit for bit, and embedding 16 images at once. Prints
+# 'N passed, N failed'.
 #   tests/irv1_train.sh FACECL MODELS_DIR [FASHION_MNIST_DIR]
 set -u
 facecl=$1 models=$2 fmnist=${3:-/usr/share/datasets/fashion-mnist}
@@ -52,5 +53,15 @@ for id in 0 1 2; do
     done
 done
 same_after_resume "inception-resnet-v1 triplet" "$models/inception-resnet-v1.model" "$work/faces" --mining batch-all
+
+# A GEMM configuration that leaves the work-group to the device, at batch 16: on PoCL
+# that made one work-group of conv2d_4a's whole 4 x 648-tile grid and overflowed a
+# worker thread's stack (a segfault in `facecl tune`, found on this model).
+mkdir -p "$work/sixteen"
+for i in $(seq 1 16); do
+    { printf 'P6 160 160 255\n'; head -c $((160 * 160 * 3)) /dev/urandom; } >"$work/sixteen/$i.ppm"
+done
+check "inception-resnet-v1 embeds 16 images with lx=0" 0 env FACECL_GEMM_CONFIG=tm=8,vw=16,wn=3,ku=1,lx=0,ly=0,kc=0,sk=1,pb=0 \
+    "$facecl" embed "$models/inception-resnet-v1.model" --npy "$work/sixteen.npy" "$work"/sixteen/*.ppm
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -186,13 +186,20 @@ static fcl_status gemm_kernel(fcl_gemm_ctx *ctx, const fcl_gemm_config *c, bool 
 
 /* A work-item per TM x TN tile of C, the batch along dimension 2; with a work-group set,
  * rounded up to whole work-groups (the kernels skip tiles beyond M and N). */
-static void tile_grid(const fcl_gemm_config *c, const fcl_gemm *g, size_t global[3], size_t local[3])
+/* lx = 0 leaves the work-group to the device, except on a CPU: PoCL then makes one
+ * work-group of a whole small grid (4 x 648 tiles of 8 x 48 for Inception-ResNet-v1's
+ * 20736x192x720), whose tiles overflow its worker thread's 8 MB stack (a segfault in
+ * `facecl tune`); there a tile is its own work-group, as lx = ly = 1. */
+static void tile_grid(const fcl_gemm_ctx *ctx, const fcl_gemm_config *c, const fcl_gemm *g, size_t global[3],
+                      size_t local[3], bool *device_chooses)
 {
     global[0] = (size_t)(g->N + fcl_gemm_config_tn(c) - 1) / fcl_gemm_config_tn(c);
     global[1] = (size_t)(g->M + c->tm - 1) / c->tm;
     global[2] = (size_t)g->batch;
-    local[0] = (size_t)c->lx, local[1] = (size_t)c->ly, local[2] = 1;
-    for (int d = 0; d < 2 && c->lx; d++)
+    const bool cpu = ctx->rt->info.type == FCL_DEVICE_CPU;
+    *device_chooses = c->lx == 0 && !cpu;
+    local[0] = c->lx ? (size_t)c->lx : 1, local[1] = c->lx ? (size_t)c->ly : 1, local[2] = 1;
+    for (int d = 0; d < 2 && !*device_chooses; d++)
         global[d] = (global[d] + local[d] - 1) / local[d] * local[d];
 }
 
@@ -202,7 +209,8 @@ static fcl_status launch_passes(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_
                                 int b_k_stride)
 {
     size_t global[3], local[3];
-    tile_grid(c, g, global, local);
+    bool device_chooses;
+    tile_grid(ctx, c, g, global, local, &device_chooses);
     /* Split K into passes of kc: each pass's slices of A and B stay in cache, the passes
      * after the first accumulate into C, the bias goes in once and the ReLU last. */
     const int passes = c->kc && g->K > c->kc ? (g->K + c->kc - 1) / c->kc : 1;
@@ -219,7 +227,7 @@ static fcl_status launch_passes(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_
             FCL_I(g->m_seg > 0 ? g->m_seg : g->M), FCL_I(g->a_seg), FCL_I(g->c_seg), FCL_I(g->trans_c),
         };
         fcl_status st = fcl_enqueue(ctx->launch, g->trans_a ? &k_gemm_tn : &k_gemm_nn, kernel, 3, global,
-                                    c->lx ? local : NULL, args, sizeof args / sizeof args[0]);
+                                    device_chooses ? NULL : local, args, sizeof args / sizeof args[0]);
         if (st != FCL_SUCCESS)
             return st;
     }
@@ -358,7 +366,8 @@ fcl_status fcl_gemm_conv_run(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_con
     if (st != FCL_SUCCESS)
         return st;
     size_t global[3], local[3];
-    tile_grid(&cfg, g, global, local);
+    bool device_chooses;
+    tile_grid(ctx, &cfg, g, global, local, &device_chooses);
     const fcl_arg args[] = {
         FCL_I(g->M), FCL_I(g->N), FCL_I(g->K), FCL_M(g->a), FCL_I(g->a_off), FCL_I(g->lda),
         FCL_M(g->b), FCL_I(g->b_off), FCL_I(g->b_batch), FCL_I(cv->H), FCL_I(cv->W), FCL_I(cv->OW),
@@ -366,7 +375,7 @@ fcl_status fcl_gemm_conv_run(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_con
         FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch),
         FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off), FCL_I(g->relu),
     };
-    return fcl_enqueue(ctx->launch, &k_gemm_conv, k->conv, 3, global, cfg.lx ? local : NULL, args,
+    return fcl_enqueue(ctx->launch, &k_gemm_conv, k->conv, 3, global, device_chooses ? NULL : local, args,
                        sizeof args / sizeof args[0]);
 }
 

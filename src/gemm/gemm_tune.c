@@ -200,10 +200,11 @@ static int local_candidates(const fcl_device_info *info, const fcl_gemm_shape *s
                             fcl_gemm_config *out)
 {
     (void)sh;
-    static const int cpu_locals[][2] = {{0, 0}, {1, 1}, {4, 4}, {2, 8}, {8, 2}, {1, 16}, {16, 1}, {8, 8}};
+    /* No {0, 0} on a CPU: it runs as {1, 1} there (tile_grid in gemm.c). */
+    static const int cpu_locals[][2] = {{1, 1}, {4, 4}, {2, 8}, {8, 2}, {1, 16}, {16, 1}, {8, 8}};
     static const int gpu_locals[][2] = {{0, 0}, {8, 8}, {16, 4}, {16, 16}, {32, 4}, {32, 8}, {64, 1}};
     const bool cpu = info->type == FCL_DEVICE_CPU;
-    const int count = cpu ? 8 : 7;
+    const int count = 7;
     int n = 0;
     for (int i = 0; i < count; i++) {
         const int *l = cpu ? cpu_locals[i] : gpu_locals[i];
