@@ -15,6 +15,7 @@ typedef struct fcl_input_form {
     int c, h, w;
     float mean, std;
 } fcl_input_form;
+static inline size_t fcl_input_floats(const fcl_input_form *f) { return (size_t)f->c * f->h * f->w; }
 
 /* Decodes path, converts to form->c channels (1 = grey, 3 = RGB), resizes to h x w and
  * writes the model's input to out (c*h*w floats). On failure logs why (stb_image's

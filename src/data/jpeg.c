@@ -12,7 +12,7 @@ bool fcl_is_jpeg(FILE *f)
     return jpeg;
 }
 
-/* libjpeg's default error handler calls exit(): ours jumps back with the message. */
+/* libjpeg's default error handler ends the process: ours jumps back with the message. */
 typedef struct error_jump {
     struct jpeg_error_mgr mgr;
     jmp_buf back;

@@ -63,14 +63,14 @@ static void load_image(fcl_loader *l, int index, float *dst)
         fcl_log(FCL_LOG_WARN, "%s: unreadable, replaced by another image of the same identity",
                 d->paths ? d->paths[i] : d->source);
     }
-    memset(dst, 0, (size_t)c->input.c * c->input.h * c->input.w * sizeof *dst);
+    memset(dst, 0, fcl_input_floats(&c->input) * sizeof *dst);
 }
 
 static void make_batch(fcl_loader *l, fcl_batch *b, long step)
 {
     const fcl_loader_config *c = &l->config;
     const int B = c->P * c->K;
-    const size_t per = (size_t)c->input.c * c->input.h * c->input.w;
+    const size_t per = fcl_input_floats(&c->input);
     fcl_sampler_next(l->sampler, l->indices);
     b->step = step;
     b->sampler_after = fcl_sampler_state(l->sampler);
@@ -138,7 +138,7 @@ fcl_status fcl_loader_create(const fcl_loader_config *config, uint64_t sampler_s
     pthread_cond_init(&l->changed, NULL);
     l->config = *config;
     l->next_make = l->next_take = first_step;
-    const size_t B = (size_t)config->P * config->K, per = (size_t)config->input.c * config->input.h * config->input.w;
+    const size_t B = (size_t)config->P * config->K, per = fcl_input_floats(&config->input);
     fcl_status st = fcl_sampler_create(config->data->labels, (size_t)config->data->n, config->P, config->K, 0,
                                        &l->sampler);
     l->indices = malloc(B * sizeof *l->indices);

@@ -314,40 +314,42 @@ static fcl_status parse_input(parser *p, char **tokens, int n_tokens)
     fcl_node *nd = new_node(p, FCL_OP_INPUT, "input");
     if (!nd)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
-    int *fields[3] = {&nd->in.h, &nd->in.w, &nd->in.c};
-    static const char *const names[3] = {"h", "w", "c"};
-    /* The pixel transform: facenet-pytorch's models take (x - 127.5) / 128. */
-    float *pixel_fields[2] = {&nd->pixel_mean, &nd->pixel_std};
-    static const char *const pixel_names[2] = {"mean", "std"};
-    static const double pixel_min[2] = {-1e4, 1e-3}, pixel_max[2] = {1e4, 1e4};
+    /* The shape (whole numbers, required) and the pixel transform (facenet-pytorch's
+     * models take (x - 127.5) / 128; the default is x / 255). */
+    static const struct {
+        const char *key;
+        size_t offset;
+        bool whole;
+        double min, max;
+    } input_keys[] = {
+        {"h", offsetof(fcl_node, in.h), true, 1, 8192},       {"w", offsetof(fcl_node, in.w), true, 1, 8192},
+        {"c", offsetof(fcl_node, in.c), true, 1, 8192},       {"mean", offsetof(fcl_node, pixel_mean), false, -1e4, 1e4},
+        {"std", offsetof(fcl_node, pixel_std), false, 1e-3, 1e4},
+    };
+    const size_t n_keys = sizeof input_keys / sizeof input_keys[0];
     for (int t = 0; t < n_tokens; t++) {
         char *key, *value;
         double v;
-        int which = -1, pixel = -1;
+        size_t k = 0;
         if (!split_pair(tokens[t], &key, &value))
             return fail(p, FCL_ERR_PARSE, "expected key=value, got '%s'", tokens[t]);
-        for (int i = 0; i < 3; i++)
-            if (strcmp(key, names[i]) == 0)
-                which = i;
-        for (int i = 0; i < 2; i++)
-            if (strcmp(key, pixel_names[i]) == 0)
-                pixel = i;
-        if (pixel >= 0) {
-            if (!parse_number(value, &v) || v < pixel_min[pixel] || v > pixel_max[pixel])
-                return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s (want a number from %g to %g)", value, key,
-                            pixel_min[pixel], pixel_max[pixel]);
-            *pixel_fields[pixel] = (float)v;
-            continue;
-        }
-        if (which < 0)
+        while (k < n_keys && strcmp(key, input_keys[k].key) != 0)
+            k++;
+        if (k == n_keys)
             return fail(p, FCL_ERR_PARSE, "unknown key '%s' for input (h, w, c, mean, std)", key);
-        if (!parse_number(value, &v) || v < 1 || v > 8192 || v != floor(v))
-            return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s (want a whole number from 1 to 8192)", value, key);
-        *fields[which] = (int)v;
+        const bool whole = input_keys[k].whole;
+        if (!parse_number(value, &v) || v < input_keys[k].min || v > input_keys[k].max || (whole && v != floor(v)))
+            return fail(p, FCL_ERR_PARSE, "bad value '%s' for %s (want a %s from %g to %g)", value, key,
+                        whole ? "whole number" : "number", input_keys[k].min, input_keys[k].max);
+        char *field = (char *)nd + input_keys[k].offset;
+        if (whole)
+            *(int *)field = (int)v;
+        else
+            *(float *)field = (float)v;
     }
-    for (int i = 0; i < 3; i++)
-        if (*fields[i] == 0)
-            return fail(p, FCL_ERR_PARSE, "input needs %s=", names[i]);
+    for (size_t k = 0; k < n_keys; k++)
+        if (input_keys[k].whole && *(const int *)((const char *)nd + input_keys[k].offset) == 0)
+            return fail(p, FCL_ERR_PARSE, "input needs %s=", input_keys[k].key);
     return FCL_SUCCESS;
 }
 
