@@ -226,7 +226,9 @@ fcl_status fcl_plan_activations(const fcl_model *model, int batch, bool training
 
 fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bool training, fcl_net **out);
 void fcl_net_destroy(fcl_net *net);
-/* He-normal weights for conv/fc (std sqrt(2/fan_in)), zero biases, BN gamma 1. */
+/* He-normal weights for conv/fc (std sqrt(2/fan_in)), zero biases, BN gamma 1: into
+ * the host arena (m->n_params floats), or the net's parameters. */
+void fcl_model_init_params(const fcl_model *m, uint64_t seed, float *host);
 fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed);
 /* input: batch x input shape (host, NCHW); output: batch x output size (host, may be NULL). */
 fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output);

@@ -460,12 +460,8 @@ static double normal(uint64_t *s)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed)
+void fcl_model_init_params(const fcl_model *m, uint64_t seed, float *host)
 {
-    const fcl_model *m = net->model;
-    float *host = calloc(m->n_params ? m->n_params : 1, sizeof *host);
-    if (!host)
-        return FCL_ERR_OUT_OF_HOST_MEMORY;
     uint64_t state = seed;
     for (int i = 0; i < m->n_nodes; i++) {
         const fcl_node *nd = &m->nodes[i];
@@ -482,10 +478,21 @@ fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed)
                 double fan_in = (double)d[j].count / d[j].dims[0], std = sqrt(2.0 / fan_in);
                 for (size_t q = 0; q < d[j].count; q++)
                     p[q] = (float)(std * normal(&state));
+            } else {
+                memset(p, 0, d[j].count * sizeof *p);
             }
             at += d[j].count;
         }
     }
+}
+
+fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed)
+{
+    const fcl_model *m = net->model;
+    float *host = calloc(m->n_params ? m->n_params : 1, sizeof *host);
+    if (!host)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    fcl_model_init_params(m, seed, host);
     fcl_status st = fcl_net_write(net, net->params, 0, m->n_params, host);
     free(host);
     return st;

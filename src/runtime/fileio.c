@@ -70,11 +70,11 @@ static void sync_parent_dir(const char *path)
 static fcl_status write_in_place(const char *path, const void *data, size_t length)
 {
     FILE *f = fopen(path, "wb");
-    if (!f)
-        return FCL_ERR_IO;
-    bool ok = fwrite(data, 1, length, f) == length;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
+    bool ok = f && fwrite(data, 1, length, f) == length;
+    ok = f && (fflush(f) == 0) && ok;
+    ok = f && (fclose(f) == 0) && ok;
+    if (!ok)
+        fcl_log(FCL_LOG_ERROR, "writing %s: %s", path, strerror(errno)); /* ENOSPC from /dev/full, EPIPE, ... */
     return ok ? FCL_SUCCESS : FCL_ERR_IO;
 }
 
@@ -82,7 +82,8 @@ fcl_status fcl_write_file_atomic(const char *path, const void *data, size_t leng
 {
     struct stat sb;
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-        return S_ISDIR(sb.st_mode) ? FCL_ERR_IO : write_in_place(path, data, length);
+        return S_ISDIR(sb.st_mode) ? (fcl_log(FCL_LOG_ERROR, "writing %s: it is a directory", path), FCL_ERR_IO)
+                                   : write_in_place(path, data, length);
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
     if (!tmp)
