@@ -16,7 +16,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(build-essential meson ninja-build pkg-config python3
           ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo libclblast-dev
-          libstb-dev libjpeg-dev zlib1g-dev libcmocka-dev oclgrind dataset-fashion-mnist)
+          libstb-dev libjpeg-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcmocka-dev oclgrind dataset-fashion-mnist)
 BUILD=${FACECL_BUILD_DIR:-build}
 
 say() { printf 'facecl.sh: %s\n' "$*" >&2; }
@@ -46,9 +46,11 @@ install_packages() { # extra packages beyond PACKAGES as arguments
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# The Python oracles that tests compare with (tests/facenet_pytorch.sh): Debian's torch and
-# torchvision, and facenet-pytorch from PyPI with --no-deps (its pins would pull a second
-# torch from PyPI, gigabytes) into a venv over the system packages, .oracles/.
+# The Python oracles that tests compare with (tests/oracle.sh): Debian's torch and
+# torchvision, and from PyPI into a venv over the system packages (.oracles/):
+# facenet-pytorch with --no-deps (its pins would pull a second torch, gigabytes), and
+# onnx and onnxruntime at versions that run on Debian's numpy, which is held (numpy 2
+# would break Debian's torch 1.13).
 ORACLE_PACKAGES=(python3-torch python3-torchvision python3-numpy python3-pil python3-requests python3-tqdm python3-venv python3-pip)
 install_oracles() {
     install_packages "${ORACLE_PACKAGES[@]}"
@@ -58,6 +60,13 @@ install_oracles() {
         say "installing facenet-pytorch into .oracles/"
         .oracles/bin/python -m pip install -q --no-deps 'facenet-pytorch==2.6.0' ||
             say "could not install facenet-pytorch (offline?): the oracle test will fail; FACECL_REQUIRE_ORACLES=0 skips it"
+    fi
+    if ! .oracles/bin/python -c 'import onnx, onnxruntime' 2>/dev/null; then
+        say "installing onnx and onnxruntime into .oracles/"
+        local numpy
+        numpy=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
+        .oracles/bin/python -m pip install -q 'onnx==1.17.0' 'onnxruntime==1.20.1' "numpy==$numpy" ||
+            say "could not install onnx and onnxruntime (offline?): the onnx test will fail; FACECL_REQUIRE_ORACLES=0 skips it"
     fi
 }
 
@@ -124,7 +133,7 @@ case "$cmd" in
         # Each target: the seed corpus (tests/fuzz/corpus) replayed, then mutated for S
         # seconds; what it learns is kept in $BUILD-fuzz/corpus, a crash in $BUILD-fuzz/crash-*.
         status=0
-        for target in model safetensors idx pairs image cache tuning; do
+        for target in model safetensors idx pairs image cache tuning onnx; do
             mkdir -p "$BUILD-fuzz/corpus/$target"
             log="$BUILD-fuzz/fuzz-$target.log"
             if "$BUILD-fuzz/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \

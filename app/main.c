@@ -23,6 +23,8 @@ static const struct command {
     {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},
     {"info", cmd_info, "per-layer table of a model: sizes, params, multiply-adds (--json, --memory)"},
     {"embed", cmd_embed, "L2-normalised embeddings of images (CSV, .npy)"},
+    {"export", cmd_export, "write a model and its weights as ONNX (onnxruntime, OpenVINO, ...)"},
+    {"import", cmd_import, "read an ONNX network as a facecl model and weights"},
     {"version", cmd_version, "print the facecl version"},
     {"help", cmd_help, "show this help"},
 };

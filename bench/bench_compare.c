@@ -5,7 +5,8 @@
  *   (the practical ceiling of a CPU);
  *   whole networks (images/s): inference at batch 1 and 16, a training step at batch 16
  *   (forward, semi-hard triplet loss, backward, AdaGrad), next to PyTorch's numbers from
- *   bench/pytorch_peer.py (--peer FILE), as ratios;
+ *   bench/pytorch_peer.py and, for inference, onnxruntime's from bench/onnxruntime_peer.py
+ *   (--peer FILE: both scripts' lines), as ratios;
  *   a per-kernel profile of one training step (OpenCL event timing), and the GB/s its
  *   pooling and normalisation layers reach against the device's copy bandwidth;
  *   NN2's k x k convolutions forward through im2col + GEMM and through an implicit GEMM.
@@ -42,6 +43,7 @@ typedef struct net_row {
     double macs;
     double infer_b1, infer_b16, train_b16;  /* facecl images/s */
     double peer_b1, peer_b16, peer_train;   /* PyTorch images/s, 0: none */
+    double ort_b1, ort_b16;                 /* onnxruntime images/s, 0: none */
 } net_row;
 
 static double seconds_budget = 5; /* per network measurement */
@@ -502,23 +504,27 @@ int main(int argc, char **argv)
         snprintf(key, sizeof key, "%.60s_infer_b1", n->model), n->peer_b1 = peer_value(peer_path, key);
         snprintf(key, sizeof key, "%.60s_infer_b16", n->model), n->peer_b16 = peer_value(peer_path, key);
         snprintf(key, sizeof key, "%.60s_train_b16", n->model), n->peer_train = peer_value(peer_path, key);
+        snprintf(key, sizeof key, "%.60s_ort_infer_b1", n->model), n->ort_b1 = peer_value(peer_path, key);
+        snprintf(key, sizeof key, "%.60s_ort_infer_b16", n->model), n->ort_b16 = peer_value(peer_path, key);
     }
-    printf("\nwhole networks, images/s (PyTorch: bench/pytorch_peer.py on the same cores)\n");
-    printf("%-8s %-16s %9s %9s %9s %12s\n", "model", "workload", "facecl", "PyTorch", "facecl /", "facecl");
-    printf("%-8s %-16s %9s %9s %9s %12s\n", "", "", "", "", "PyTorch", "GFLOP/s");
+    printf("\nwhole networks, images/s (PyTorch: bench/pytorch_peer.py; onnxruntime: bench/onnxruntime_peer.py "
+           "running facecl's export; the same cores)\n");
+    printf("%-8s %-16s %9s %9s %9s %9s %9s %12s\n", "model", "workload", "facecl", "PyTorch", "facecl /", "onnxrt",
+           "facecl /", "facecl");
+    printf("%-8s %-16s %9s %9s %9s %9s %9s %12s\n", "", "", "", "", "PyTorch", "", "onnxrt", "GFLOP/s");
     for (int i = 0; i < n_models && st == FCL_SUCCESS; i++) {
         const net_row *n = &nets[i];
         const struct {
             const char *what;
-            double ours, peer, macs_factor;
-        } lines[] = {{"inference b=1", n->infer_b1, n->peer_b1, 1},
-                     {"inference b=16", n->infer_b16, n->peer_b16, 1},
-                     {"train step b=16", n->train_b16, n->peer_train, 3}};
+            double ours, peer, ort, macs_factor;
+        } lines[] = {{"inference b=1", n->infer_b1, n->peer_b1, n->ort_b1, 1},
+                     {"inference b=16", n->infer_b16, n->peer_b16, n->ort_b16, 1},
+                     {"train step b=16", n->train_b16, n->peer_train, 0, 3}};
         for (int l = 0; l < 3; l++) {
-            char q[16];
-            printf("%-8s %-16s %9.2f %9.2f %9s %12.1f\n", n->model, lines[l].what, lines[l].ours, lines[l].peer,
-                   ratio(lines[l].ours, lines[l].peer, q, sizeof q),
-                   2 * n->macs * lines[l].macs_factor * lines[l].ours / 1e9);
+            char q[16], r[16];
+            printf("%-8s %-16s %9.2f %9.2f %9s %9.2f %9s %12.1f\n", n->model, lines[l].what, lines[l].ours,
+                   lines[l].peer, ratio(lines[l].ours, lines[l].peer, q, sizeof q), lines[l].ort,
+                   ratio(lines[l].ours, lines[l].ort, r, sizeof r), 2 * n->macs * lines[l].macs_factor * lines[l].ours / 1e9);
         }
     }
     /* Where the time goes: one profiled training step of the first model. */
@@ -579,7 +585,9 @@ int main(int argc, char **argv)
                 json_number(f, "facecl_train_b16", nets[i].train_b16, true);
                 json_number(f, "pytorch_infer_b1", nets[i].peer_b1, true);
                 json_number(f, "pytorch_infer_b16", nets[i].peer_b16, true);
-                json_number(f, "pytorch_train_b16", nets[i].peer_train, false);
+                json_number(f, "pytorch_train_b16", nets[i].peer_train, true);
+                json_number(f, "onnxruntime_infer_b1", nets[i].ort_b1, true);
+                json_number(f, "onnxruntime_infer_b16", nets[i].ort_b16, false);
                 fprintf(f, "}%s\n", i + 1 < n_models ? "," : "");
             }
             fprintf(f, "], \"conv_forward_ms\": [\n");

@@ -535,6 +535,28 @@ FCL_API fcl_status fcl_tune(fcl_runtime *rt, const fcl_model *const *models, int
  * PoCL single products vary by 1.5x from run to run, so the best is the ceiling). */
 FCL_API fcl_status fcl_gemm_benchmark(fcl_runtime *rt, int n, double *gflops);
 
+/* ---- Model exchange: ONNX (README: "ONNX", with the op table) ---- */
+/* model with the weights file's parameters (weights NULL: seeded random ones, as
+ * training starts, for measuring the architecture) as an ONNX file (opset 13) at
+ * out_path, atomically: input "pixels" (0..255, N x C x H x W, the model's pixel
+ * transform inside), output "embedding", the batch dimension dynamic; the model's
+ * name and the weights' stored threshold in metadata_props. */
+FCL_API fcl_status fcl_onnx_export(const fcl_model *model, const char *weights, uint64_t seed, const char *out_path);
+
+/* What fcl_onnx_import needs beyond the file. */
+typedef struct fcl_onnx_import_options {
+    const char *name; /* the model's name; NULL: the one facecl's export stored, the graph's, the file's */
+    /* The ONNX graph's input is (pixel - pixel_mean) / pixel_std of 0..255 pixels (0 and
+     * 1: it takes the pixels themselves); a leading Sub/Div/Mul by constants in the graph
+     * composes with it into the model file's input transform. */
+    float pixel_mean, pixel_std;
+} fcl_onnx_import_options;
+/* An ONNX file (standard ops: README "ONNX") as a model file and a safetensors weights
+ * file, both written atomically; an op or pattern facecl cannot run is an error naming
+ * the node and its op type. options NULL: the defaults (pixels as given). */
+FCL_API fcl_status fcl_onnx_import(const char *onnx_path, const fcl_onnx_import_options *options,
+                                   const char *model_path, const char *weights_path);
+
 /* ---- Files, as the library writes its own ---- */
 /* A whole file; *data is NUL-terminated and the caller's to free(). */
 FCL_API fcl_status fcl_read_file(const char *path, char **data, size_t *length);

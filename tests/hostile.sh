@@ -194,12 +194,42 @@ run output "cluster onto the weights" "$facecl" cluster "$model" --weights "$wei
 run output "train over a finished run" "$facecl" train "$model" "$work/faces" --steps 2 --identities 2 \
     --per-identity 2 --out "$work/run" --quiet
 cmp -s "$good" "$work/victim.pgm" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: an input was overwritten"; }
+# Model exchange: an ONNX file cut short, bit-flipped or noise (tests/onnx_oracle.py
+# checks the messages), exports to a full disk and onto their own inputs.
+"$facecl" export "$model" --weights "$weights" "$work/tiny.onnx" >/dev/null
+python3 - "$work" <<'PY'
+import os, random, sys
+work = sys.argv[1]
+rnd = random.Random(24)
+good = open(os.path.join(work, "tiny.onnx"), "rb").read()
+os.makedirs(os.path.join(work, "onnx"), exist_ok=True)
+variants = {"empty": b"", "noise": bytes(rnd.randrange(256) for _ in range(2048))}
+for i in range(6):
+    variants[f"cut{i}"] = good[: rnd.randrange(len(good))]
+for i in range(6):
+    b = bytearray(good)
+    for _ in range(1 + i * 3):
+        b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+    variants[f"flip{i}"] = bytes(b)
+for name, data in variants.items():
+    open(os.path.join(work, "onnx", name + ".onnx"), "wb").write(data)
+PY
+for f in "$work"/onnx/*; do
+    run onnx "import $(basename "$f")" "$facecl" import "$f" "$work/imported.model" "$work/imported.safetensors"
+done
+if [ -w /dev/full ]; then
+    run onnx "export to /dev/full" "$facecl" export "$model" --weights "$weights" /dev/full
+fi
+run onnx "export onto its weights" "$facecl" export "$model" --weights "$weights" "$weights"
+run onnx "import onto its input" "$facecl" import "$work/tiny.onnx" "$work/tiny.onnx" "$work/imported.safetensors"
+"$facecl" embed "$model" --weights "$weights" "$good" >/dev/null 2>&1 && passed=$((passed + 1)) ||
+    { failed=$((failed + 1)); echo "FAILED: the weights were overwritten by an export"; }
 # Writing "atomically" to a device must write to it, not rename a file over the node.
 if [ -e /dev/full ]; then
     [ -c /dev/full ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAILED: /dev/full was replaced"; }
 fi
 
-for class in image model weights idx pairs memory output; do
+for class in image model weights idx pairs memory output onnx; do
     eval "echo \"$class: \${count_$class:-0} cases\""
 done
 echo "$passed passed, $failed failed"
