@@ -11,6 +11,7 @@ static void usage(FILE *f)
                "it as a facecl model file and weights, which every command then takes: embed, verify,\n"
                "eval, cluster, train --init, info. Exporters' scaffolding is folded away (Constant,\n"
                "Identity, Flatten, the Shape arithmetic of a dynamic batch, ReLUs into the layer before).\n"
+               "Several outputs (MTCNN's heads) become one, their channels side by side in order.\n"
                "What facecl cannot run is an error naming the node and its op type; nothing is written.\n\n"
                "  --name NAME   the model's name (default: the one facecl's export stored, else the\n"
                "                graph's, else the file's)\n"

@@ -17,9 +17,11 @@ static void kernel_text(const fcl_layer_info *l, char *buf, size_t size)
         snprintf(stride, sizeof stride, "%d", l->stride_h);
     else
         snprintf(stride, sizeof stride, "%dx%d", l->stride_h, l->stride_w);
-    if (is_type(l, "conv") || is_type(l, "maxpool") || is_type(l, "l2pool") || is_type(l, "avgpool"))
-        snprintf(buf, size, "%dx%dx%d, %s", l->kernel_h, l->kernel_w, cin, stride);
-    else if (is_type(l, "maxout"))
+    if (is_type(l, "conv") || is_type(l, "maxpool") || is_type(l, "l2pool") || is_type(l, "avgpool")) {
+        const int n = snprintf(buf, size, "%dx%dx%d, %s", l->kernel_h, l->kernel_w, cin, stride);
+        if (l->ceil_mode && n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n, ", ceil");
+    } else if (is_type(l, "maxout"))
         snprintf(buf, size, "maxout p=%d", l->maxout_group);
     else if (is_type(l, "lrn"))
         snprintf(buf, size, "size %d", l->lrn_size);
@@ -102,10 +104,10 @@ static void print_json(const fcl_model_summary *m, const fcl_layer_info *layers,
         /* The attributes, so that other tools (bench/pytorch_peer.py) can rebuild the graph. */
         printf("], \"kernel\": [%d, %d], \"stride\": [%d, %d], \"pad\": [%d, %d], \"relu\": %d, "
                "\"groups\": %d, \"bias\": %d, \"maxout\": %d, \"scale\": %g, \"size\": %d, \"alpha\": %g, "
-               "\"beta\": %g, \"k\": %g, \"eps\": %g, \"rate\": %g, \"mean\": %g, \"std\": %g}%s\n",
+               "\"beta\": %g, \"k\": %g, \"eps\": %g, \"rate\": %g, \"mean\": %g, \"std\": %g, \"ceil\": %d}%s\n",
                l->kernel_h, l->kernel_w, l->stride_h, l->stride_w, l->pad_h, l->pad_w, l->relu, l->groups, l->bias,
                l->maxout_group, (double)l->scale, l->lrn_size, (double)l->alpha, (double)l->beta, (double)l->k,
-               (double)l->eps, (double)l->rate, (double)l->pixel_mean, (double)l->pixel_std,
+               (double)l->eps, (double)l->rate, (double)l->pixel_mean, (double)l->pixel_std, l->ceil_mode,
                i + 1 < m->layers ? "," : "");
     }
     printf("]}\n");

@@ -63,10 +63,12 @@ class Graph(torch.nn.Module):
                 if kh == 0:  # global
                     kh, kw = src.shape[2], src.shape[3]
                 pad, stride = max(l["pad"][0], 0), l["stride"][0]  # pools take one of each
+                ceil = bool(l.get("ceil", 0))
                 if t == "maxpool":
-                    y = F.max_pool2d(src, (kh, kw), stride, pad)
+                    y = F.max_pool2d(src, (kh, kw), stride, pad, ceil_mode=ceil)
                 elif t == "avgpool":
-                    y = F.avg_pool2d(src, (kh, kw), stride if l["kernel"][0] else 1, pad)
+                    y = F.avg_pool2d(src, (kh, kw), stride if l["kernel"][0] else 1, pad, ceil_mode=ceil,
+                                     count_include_pad=False)
                 else:
                     y = (F.avg_pool2d(src * src, (kh, kw), stride, pad) * (kh * kw)).sqrt()
             elif t == "lrn":

@@ -56,3 +56,42 @@ __kernel void prelu_backward_slope(__global float *da, const int da_off, __globa
         }
     da[da_off + c] += acc;
 }
+
+/* Softmax over the channels at every position (MTCNN's face/no-face heads): one
+ * work-item per (image, position), max-subtracted. (N, C, HW) views. */
+__kernel void softmax_forward(__global float *y, const int y_off, const int y_ns, __global const float *x,
+                              const int x_off, const int x_ns, const int N, const int C, const int HW)
+{
+    const int i = get_global_id(0);
+    if (i >= N * HW)
+        return;
+    const int n = i / HW, q = i % HW;
+    __global const float *xp = x + x_off + n * x_ns + q;
+    __global float *yp = y + y_off + n * y_ns + q;
+    float m = xp[0];
+    for (int c = 1; c < C; c++)
+        m = fmax(m, xp[c * HW]);
+    float sum = 0.0f;
+    for (int c = 0; c < C; c++)
+        sum += exp(xp[c * HW] - m);
+    for (int c = 0; c < C; c++)
+        yp[c * HW] = exp(xp[c * HW] - m) / sum;
+}
+
+/* dx += y (dy - sum_c dy_c y_c), per position. */
+__kernel void softmax_backward(__global float *dx, const int dx_off, const int dx_ns, __global const float *dy,
+                               const int dy_off, const int dy_ns, __global const float *y, const int y_off,
+                               const int y_ns, const int N, const int C, const int HW)
+{
+    const int i = get_global_id(0);
+    if (i >= N * HW)
+        return;
+    const int n = i / HW, q = i % HW;
+    __global const float *gp = dy + dy_off + n * dy_ns + q, *yp = y + y_off + n * y_ns + q;
+    __global float *dxp = dx + dx_off + n * dx_ns + q;
+    float dot = 0.0f;
+    for (int c = 0; c < C; c++)
+        dot += gp[c * HW] * yp[c * HW];
+    for (int c = 0; c < C; c++)
+        dxp[c * HW] += yp[c * HW] * (gp[c * HW] - dot);
+}

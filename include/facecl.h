@@ -224,6 +224,7 @@ typedef struct fcl_layer_info {
     int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w; /* windowed ops; 0 otherwise */
     int groups, bias, relu;       /* conv: groups and whether it has a bias; relu after */
     int maxout_group, lrn_size;
+    int ceil_mode;                /* pools: output size rounded up (PyTorch's ceil_mode) */
     float scale;                  /* add: on the last input */
     float alpha, beta, k, eps;    /* lrn, prelu's start, batchnorm's eps */
     float rate;                   /* dropout: the fraction dropped in training */
@@ -553,7 +554,9 @@ typedef struct fcl_onnx_import_options {
 } fcl_onnx_import_options;
 /* An ONNX file (standard ops: README "ONNX") as a model file and a safetensors weights
  * file, both written atomically; an op or pattern facecl cannot run is an error naming
- * the node and its op type. options NULL: the defaults (pixels as given). */
+ * the node and its op type. Several graph outputs become one, their channels side by
+ * side in the graph's order (the model file's header says which are which). options
+ * NULL: the defaults (pixels as given). */
 FCL_API fcl_status fcl_onnx_import(const char *onnx_path, const fcl_onnx_import_options *options,
                                    const char *model_path, const char *weights_path);
 

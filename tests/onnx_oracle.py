@@ -11,7 +11,8 @@
    on the same pixels `facecl embed` reads from PNG files, at batch 3 and batch 1:
    max |diff| <= 1e-4 and cosine >= 0.99999. Then imported back: the imported model
    gives `facecl embed` output bit for bit equal to the original's.
-2. Networks exported by torch.onnx.export: facenet-pytorch's InceptionResnetV1 (random
+2. Networks exported by torch.onnx.export: facenet-pytorch's MTCNN (P-Net, R-Net and
+   O-Net with their pretrained weights, every head compared), its InceptionResnetV1 (random
    weights, batch-norm folded into the convolutions by the exporter, the x.view(N, -1)
    shape arithmetic), and facecl's NN2, NN1-small (nns1, maxout and L2 pools) and
    fmnist-bn rebuilt in PyTorch (bench/pytorch_peer.py's Graph; LRN exported as ONNX's
@@ -19,8 +20,8 @@
 3. A mutant (one convolution's padding changed in the ONNX file) must fail the
    comparison, so that the comparison can fail.
 4. Hostile files (truncated, noise, cyclic, unknown ops and domains, huge or lying
-   dimensions, external data pointing outside, NaN weights, ...) and MTCNN's networks
-   are refused with a message naming the file and what is wrong; nothing is written.
+   dimensions, external data pointing outside, NaN weights, ...) are refused with a
+   message naming the file and what is wrong; nothing is written.
 Exit 0: all held; 1: a check failed; 77: onnxruntime, onnx or torch not installed (skip).
 """
 import json
@@ -55,7 +56,7 @@ conv c2 in=p1 k=3x1 p=1x0 c=8 groups=2 relu=0
 batchnorm b2 in=c2 relu=1 eps=0.001
 conv c3 in=p1 k=1 c=8 relu=0 bias=0
 add sum3 in=p1,b2,c3 scale=0.3 relu=1
-maxpool mp in=sum3 k=3 s=2 p=1
+maxpool mp in=sum3 k=3 s=2 p=0 ceil=1
 avgpool ap in=sum3 k=3 s=2 p=1
 l2pool lp in=sum3 k=2 s=2
 concat cat in=mp,ap
@@ -245,9 +246,9 @@ class LRN(torch.autograd.Function):
         return g.op("LRN", x, size_i=size, alpha_f=alpha, beta_f=beta, bias_f=k)
 
 
-def torch_export(net, x, path):
+def torch_export(net, x, path, dynamic=True):
     torch.onnx.export(net, torch.from_numpy(x), path, opset_version=13, input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
+                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}} if dynamic else None)
 
 
 def randomise_bn(net, rng):
@@ -270,19 +271,21 @@ def pytorch_exports(facecl, models, work, rng):
         from facenet_pytorch import InceptionResnetV1
         net = InceptionResnetV1(pretrained=None).eval()
         randomise_bn(net, rng)
-        cases.append(("facenet-pytorch InceptionResnetV1", net, (3, 160, 160), 127.5, 128.0))
+        cases.append(("facenet-pytorch InceptionResnetV1", net, (3, 160, 160), 127.5, 128.0, True))
     except ImportError as e:
         check(False, f"facenet-pytorch importable ({e})")
     for name in ("nn2", "nns1", "fmnist-bn"):
         c, h, w, info = facecl_model_input(facecl, os.path.join(models, name + ".model"))
         net = Graph(info["layers"]).eval()
         randomise_bn(net, rng)
-        cases.append((f"{name} rebuilt in PyTorch", net, (c, h, w), 0.0, 255.0))
-    for what, net, (c, h, w), mean, std in cases:
-        tag = what.split()[0]
+        cases.append((f"{name} rebuilt in PyTorch", net, (c, h, w), 0.0, 255.0, True))
+    # exported for batch 1 only: Reshape (1, -1) is a flatten too, and facecl runs any batch
+    cases.append(("fmnist-bn rebuilt in PyTorch, exported at a fixed batch of 1", net, (c, h, w), 0.0, 255.0, False))
+    for what, net, (c, h, w), mean, std, dynamic in cases:
+        tag = what.split()[0] + ("" if dynamic else "-fixed")
         path = os.path.join(work, tag + "-torch.onnx")
         paths, x = images(work, tag + "-torch", c, h, w, rng)
-        torch_export(net, (x[:1] - mean) / std, path)
+        torch_export(net, (x[:1] - mean) / std, path, dynamic)
         with torch.no_grad():
             theirs = net(torch.from_numpy((x - mean) / std)).reshape(len(x), -1).numpy()
         model, weights = os.path.join(work, tag + "-torch.model"), os.path.join(work, tag + "-torch.safetensors")
@@ -325,8 +328,7 @@ def small_graph(mutate=None):
 
 def hostile_files(facecl, work):
     """Broken, lying and hostile .onnx files: refused with a message that says what is
-    wrong (exit 1), nothing written, no crash; and MTCNN's networks, whose Softmax and
-    ceil-rounded pools facecl cannot run yet, refused naming the node."""
+    wrong (exit 1), nothing written, no crash."""
     from onnx import TensorProto, helper
 
     def set_input(parts, k, name):
@@ -357,16 +359,16 @@ def hostile_files(facecl, work):
         next(a for a in parts["nodes"][0].attribute if a.name == "pads").ints[:] = [1, 1, 0, 0]
 
     def ceil_pool(parts):
-        parts["nodes"][2] = helper.make_node("MaxPool", ["r"], ["p"], name="pool", kernel_shape=[3, 3], strides=[2, 2],
-                                             ceil_mode=1)
+        parts["nodes"][2] = helper.make_node("AveragePool", ["r"], ["p"], name="pool", kernel_shape=[3, 3],
+                                             strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)
 
     def twice(parts):
         parts["nodes"].insert(1, helper.make_node("Identity", ["x"], ["c"], name="again"))
 
     cases = {
         "cycle": (lambda p: set_input(p, 1, "p"), "no earlier node produces"),
-        "unknown op": (lambda p: p["nodes"].append(helper.make_node("Softmax", ["y"], ["s"], name="soft"))
-                       or p["outputs"][0].__setattr__("name", "s"), "no layer for Softmax"),
+        "unknown op": (lambda p: p["nodes"].append(helper.make_node("Tanh", ["y"], ["s"], name="squash"))
+                       or p["outputs"][0].__setattr__("name", "s"), "no layer for Tanh"),
         "custom domain": (lambda p: p["nodes"][1].__setattr__("domain", "com.example"), "op domain"),
         "huge dims": (huge, "dimension"),
         "lying dims": (lying, "values for its 200 elements"),
@@ -376,7 +378,7 @@ def hostile_files(facecl, work):
         "opset 99": (lambda p: p.__setitem__("opset", 99), "opset 99"),
         "output never computed": (lambda p: p["outputs"][0].__setattr__("name", "nowhere"), "never computed"),
         "asymmetric pads": (asymmetric, "symmetric"),
-        "ceil-rounded pool": (ceil_pool, "ceil_mode=1"),
+        "ceil-rounded padded average": (ceil_pool, "ceil_mode=1 with padding"),
         "defined twice": (twice, "defined twice"),
     }
     files = {}
@@ -398,15 +400,6 @@ def hostile_files(facecl, work):
     model, weights = os.path.join(work, "h.model"), os.path.join(work, "h.safetensors")
     r = run(facecl, "import", path, model, weights)
     check(r.returncode == 0 and os.path.exists(model), f"the hostile cases' base model imports {r.stderr.strip()[-200:]}")
-    try:
-        from facenet_pytorch import MTCNN
-        mtcnn = MTCNN()
-        for name, net, size in (("P-Net", mtcnn.pnet, 24), ("R-Net", mtcnn.rnet, 24), ("O-Net", mtcnn.onet, 48)):
-            path = os.path.join(work, name + ".onnx")
-            torch.onnx.export(net.eval(), torch.zeros(1, 3, size, size), path, opset_version=13)
-            files[f"MTCNN {name}"] = (path, "node")
-    except ImportError as e:
-        check(False, f"facenet-pytorch's MTCNN importable ({e})")
     for what, (path, expect) in files.items():
         for f in (model, weights):
             if os.path.exists(f):
@@ -417,11 +410,46 @@ def hostile_files(facecl, work):
               and not os.path.exists(weights), f"hostile {what}: refused, nothing written ({said[:220]})")
 
 
+def mtcnn_networks(facecl, work, rng):
+    """facenet-pytorch's MTCNN with its pretrained weights (in the wheel): P-Net, R-Net
+    and O-Net exported by torch.onnx.export, imported (PReLU, ceil-rounded pools, the
+    softmax head, R-Net's and O-Net's transpose before the dense layers, the heads
+    joined into one output), and facecl's outputs within 1e-4 of PyTorch's."""
+    try:
+        from facenet_pytorch import MTCNN
+    except ImportError as e:
+        check(False, f"facenet-pytorch's MTCNN importable ({e})")
+        return
+    mtcnn = MTCNN()
+    for name, net, (h, w) in (("P-Net", mtcnn.pnet, (37, 50)), ("R-Net", mtcnn.rnet, (24, 24)),
+                              ("O-Net", mtcnn.onet, (48, 48))):
+        net.eval()
+        paths, x = images(work, name, 3, h, w, rng)
+        scaled = (x - 127.5) / 128  # MTCNN's own (x - 127.5) * 0.0078125
+        path, model, weights = (os.path.join(work, name + e) for e in (".onnx", ".model", ".safetensors"))
+        torch_export(net, scaled[:1], path, dynamic=True)
+        with torch.no_grad():
+            heads = net(torch.from_numpy(scaled))
+        theirs = torch.cat([t.reshape(len(x), t.shape[1], -1) for t in heads], 1).reshape(len(x), -1).numpy()
+        r = run(facecl, "import", path, model, weights, "--mean", 127.5, "--std", 128)
+        check(r.returncode == 0, f"MTCNN {name} (facenet-pytorch's weights): facecl import {r.stderr.strip()[-300:]}")
+        if r.returncode:
+            continue
+        ours, err = facecl_embed(facecl, model, weights, paths, os.path.join(work, "mtcnn.npy"))
+        ok, how = close(ours, theirs)
+        check(ok, f"MTCNN {name}: facecl's outputs (its heads side by side) are PyTorch's ({how}) {err}")
+        again = os.path.join(work, name + "-facecl.onnx")  # and back out: softmax, ceil pools, the joined heads
+        r = run(facecl, "export", model, "--weights", weights, again)
+        ok, how = close(ours, ort_run(again, x) if r.returncode == 0 else None)
+        check(ok, f"MTCNN {name}: facecl's export of it, run by onnxruntime, gives facecl's outputs ({how})")
+
+
 def main():
     facecl, models, work = sys.argv[1:4]
     rng = np.random.default_rng(11)
     shipped_and_zoo(facecl, models, work, rng)
     pytorch_exports(facecl, models, work, rng)
+    mtcnn_networks(facecl, work, rng)
     hostile_files(facecl, work)
     print(f"onnx_oracle: {passed[0]} checks passed, {len(failures)} failed")
     return 1 if failures else 0

@@ -184,6 +184,14 @@ CASE(maxpool_14_stride2, 2, "input h=5 w=14 c=3\nmaxpool a k=3 s=2\n")
 CASE(l2pool_wide_rows, 2, "input h=4 w=26 c=2\nl2pool a k=3\n")
 CASE(avgpool_wide_stride2, 2, "input h=5 w=37 c=2\navgpool a k=3 s=2\n")
 CASE(avgpool_wide_rows, 2, "input h=4 w=27 c=2\navgpool a k=3 s=1\n")
+/* ceil=1 (MTCNN's pools): the last windows hang over the bottom and right edges. */
+/* Softmax over channels: at every position of a map, and over flat units. */
+CASE(softmax_map, 2, "input h=4 w=5 c=3\nsoftmax s\n")
+CASE(softmax_units, 3, "input h=6 w=6 c=2\nfc f c=4\nsoftmax s\n")
+CASE(maxpool_ceil, 2, "input h=9 w=12 c=3\nmaxpool a k=3 s=2 ceil=1\n")
+CASE(maxpool_ceil_wide, 2, "input h=5 w=24 c=2\nmaxpool a k=2 s=2 ceil=1\n")
+CASE(l2pool_ceil, 2, "input h=8 w=7 c=2\nl2pool a k=3 s=2 ceil=1\n")
+CASE(avgpool_ceil, 2, "input h=7 w=10 c=2\navgpool a k=3 s=2 p=1 ceil=1\n")
 CASE(lrn_across_channels, 2, "input h=3 w=4 c=7\nlrn a size=5 alpha=0.5 beta=0.75 bias=2\n")
 /* beta 0.75 has a square-root path in cl/lrn.cl; any other takes the general power. */
 CASE(lrn_other_beta, 2, "input h=2 w=3 c=9\nlrn a size=3 alpha=0.8 beta=0.6 bias=1.5\n")
@@ -472,6 +480,12 @@ int main(void)
         cmocka_unit_test(l2pool_wide_rows),
         cmocka_unit_test(avgpool_wide_stride2),
         cmocka_unit_test(avgpool_wide_rows),
+        cmocka_unit_test(softmax_map),
+        cmocka_unit_test(softmax_units),
+        cmocka_unit_test(maxpool_ceil),
+        cmocka_unit_test(maxpool_ceil_wide),
+        cmocka_unit_test(l2pool_ceil),
+        cmocka_unit_test(avgpool_ceil),
         cmocka_unit_test(lrn_across_channels),
         cmocka_unit_test(lrn_other_beta),
         cmocka_unit_test(dropout_rate0),

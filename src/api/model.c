@@ -35,6 +35,7 @@ fcl_status fcl_model_layer(const fcl_model *m, int index, fcl_layer_info *out)
         .in_c = nd->in.c, .in_h = nd->in.h, .in_w = nd->in.w, .out_c = nd->out.c, .out_h = nd->out.h, .out_w = nd->out.w,
         .kernel_h = nd->kh, .kernel_w = nd->kw, .stride_h = nd->sh, .stride_w = nd->sw, .pad_h = nd->ph, .pad_w = nd->pw,
         .groups = nd->groups, .bias = nd->bias, .relu = nd->relu, .maxout_group = nd->group_size, .lrn_size = nd->size,
+        .ceil_mode = nd->ceil_mode,
         .scale = nd->scale, .alpha = nd->alpha, .beta = nd->beta, .k = nd->k, .eps = nd->eps, .rate = nd->rate,
         .pixel_mean = nd->pixel_mean, .pixel_std = nd->pixel_std,
         .parameters = node_parameters(nd), .multiply_adds = fcl_ops[nd->op]->macs(nd), .n_inputs = nd->n_inputs,

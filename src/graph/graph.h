@@ -26,6 +26,7 @@ typedef enum fcl_op {
     FCL_OP_ADD,
     FCL_OP_PRELU,
     FCL_OP_COSINE,
+    FCL_OP_SOFTMAX,
     FCL_OP_COUNT
 } fcl_op;
 
@@ -55,6 +56,7 @@ typedef struct fcl_node {
     int groups;                  /* conv: channel groups (1; the input channels: depthwise) */
     int bias;                    /* conv: with a bias (1) or without (0) */
     int group_size;              /* maxout */
+    int ceil_mode;               /* pools: the output size rounded up, as PyTorch's ceil_mode (MTCNN) */
     float scale;                 /* add: the factor on its last input */
     int size;                    /* lrn window */
     float alpha, beta, k;        /* lrn */

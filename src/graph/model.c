@@ -56,6 +56,7 @@ static const struct layer_key {
     {"s", KEY_PAIR, offsetof(fcl_node, sh), WINDOW_OPS, 1, 64},
     {"p", KEY_PAIR, offsetof(fcl_node, ph), WINDOW_OPS, 0, 63},
     {"global", KEY_GLOBAL, 0, POOL_OPS, 0, 1},
+    {"ceil", KEY_INT, offsetof(fcl_node, ceil_mode), POOL_OPS, 0, 1},
     {"c", KEY_INT, offsetof(fcl_node, channels), CONV | MASK(FCL_OP_FC) | MASK(FCL_OP_COSINE), 1, 1 << 20},
     {"relu", KEY_INT, offsetof(fcl_node, relu), CONV | MASK(FCL_OP_FC) | MASK(FCL_OP_BATCHNORM) | MASK(FCL_OP_ADD), 0,
      1},
@@ -683,7 +684,8 @@ static void format_node(FILE *f, const fcl_model *m, const fcl_node *nd)
     for (size_t i = 0; i < sizeof layer_keys / sizeof layer_keys[0]; i++) {
         const struct layer_key *k = &layer_keys[i];
         if (!(k->ops & MASK(nd->op)) || strcmp(k->key, "kh") == 0 || strcmp(k->key, "kw") == 0 ||
-            (global && strcmp(k->key, "k") == 0) || (global && strcmp(k->key, "p") == 0))
+            (global && strcmp(k->key, "k") == 0) || (global && strcmp(k->key, "p") == 0) ||
+            (strcmp(k->key, "ceil") == 0 && !nd->ceil_mode)) /* only where it is on: older files stay as they were */
             continue;
         const char *field = (const char *)nd + k->offset;
         switch (k->kind) {

@@ -5,7 +5,7 @@
 
 extern const fcl_op_def fcl_op_input, fcl_op_conv, fcl_op_maxpool, fcl_op_l2pool, fcl_op_avgpool, fcl_op_lrn,
     fcl_op_fc, fcl_op_maxout, fcl_op_l2norm, fcl_op_batchnorm, fcl_op_concat, fcl_op_dropout, fcl_op_add, fcl_op_prelu,
-    fcl_op_cosine;
+    fcl_op_cosine, fcl_op_softmax;
 
 const fcl_op_def *const fcl_ops[FCL_OP_COUNT] = {
     [FCL_OP_INPUT] = &fcl_op_input,
@@ -23,6 +23,7 @@ const fcl_op_def *const fcl_ops[FCL_OP_COUNT] = {
     [FCL_OP_ADD] = &fcl_op_add,
     [FCL_OP_PRELU] = &fcl_op_prelu,
     [FCL_OP_COSINE] = &fcl_op_cosine,
+    [FCL_OP_SOFTMAX] = &fcl_op_softmax,
 };
 _Static_assert(sizeof fcl_ops / sizeof fcl_ops[0] == FCL_OP_COUNT, "one entry per op");
 

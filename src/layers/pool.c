@@ -1,6 +1,9 @@
 /* Pooling: max, L2 (sqrt of the sum of squares) and average, over KxK windows with
  * stride and padding; `global` pooling is a window the size of the input. Padding is
- * never counted (average divides by the window's elements inside the input). */
+ * never counted (average divides by the window's elements inside the input). With
+ * ceil=1 the output size rounds up (PyTorch's ceil_mode, which MTCNN pools with): the
+ * last window hangs over the edge and pools what lies inside, as the kernels clip
+ * every window. */
 #include "graph/graph.h"
 
 #include <math.h>
@@ -30,7 +33,17 @@ static fcl_status pool_infer(fcl_node *nd, char *why, size_t why_size)
                  nd->kh, nd->kw, nd->in.h, nd->in.w);
         return FCL_ERR_SHAPE;
     }
-    return fcl_infer_window(nd, nd->in.c, why, why_size);
+    fcl_status st = fcl_infer_window(nd, nd->in.c, why, why_size);
+    if (st == FCL_SUCCESS && nd->ceil_mode) { /* PyTorch's rule: the last window starts inside the input */
+        const int in[2] = {nd->in.h, nd->in.w}, k[2] = {nd->kh, nd->kw}, s[2] = {nd->sh, nd->sw}, p[2] = {nd->ph, nd->pw};
+        int *out[2] = {&nd->out.h, &nd->out.w};
+        for (int a = 0; a < 2; a++) {
+            *out[a] = (in[a] + 2 * p[a] - k[a] + s[a] - 1) / s[a] + 1;
+            if ((*out[a] - 1) * s[a] >= in[a] + p[a])
+                (*out[a])--;
+        }
+    }
+    return st;
 }
 
 #define POOL_SIZES(nd)                                                                                  \

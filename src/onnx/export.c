@@ -312,6 +312,8 @@ static int pool_onnx(exporter *ex, const fcl_node *nd, int index, const char *ou
         attr_int(ex, n, "p", 2);
     if (nd->op == FCL_OP_AVGPOOL && !global)
         attr_int(ex, n, "count_include_pad", 0); /* facecl divides by the window's elements inside the input */
+    if (nd->ceil_mode)
+        attr_int(ex, n, "ceil_mode", 1);
     return 4;
 }
 
@@ -496,12 +498,22 @@ static int dropout_onnx(exporter *ex, const fcl_node *nd, int index, const char 
     return ex->rank[nd->inputs[0]];
 }
 
+/* Softmax over the channels: ONNX's along axis 1 (opset 13: that axis alone). */
+static int softmax_onnx(exporter *ex, const fcl_node *nd, int index, const char *out)
+{
+    (void)index;
+    Onnx__NodeProto *n = EMIT(ex, "Softmax", nd->name, out, ex->tensor[nd->inputs[0]]);
+    if (n)
+        attr_int(ex, n, "axis", 1);
+    return ex->rank[nd->inputs[0]];
+}
+
 static const translate_fn translations[FCL_OP_COUNT] = {
     [FCL_OP_CONV] = conv_onnx,       [FCL_OP_MAXPOOL] = pool_onnx,   [FCL_OP_L2POOL] = pool_onnx,
     [FCL_OP_AVGPOOL] = pool_onnx,    [FCL_OP_LRN] = lrn_onnx,        [FCL_OP_FC] = fc_onnx,
     [FCL_OP_MAXOUT] = maxout_onnx,   [FCL_OP_L2NORM] = l2norm_onnx,  [FCL_OP_BATCHNORM] = batchnorm_onnx,
     [FCL_OP_CONCAT] = concat_onnx,   [FCL_OP_DROPOUT] = dropout_onnx, [FCL_OP_ADD] = add_onnx,
-    [FCL_OP_PRELU] = prelu_onnx,     [FCL_OP_COSINE] = cosine_onnx,
+    [FCL_OP_PRELU] = prelu_onnx,     [FCL_OP_COSINE] = cosine_onnx,  [FCL_OP_SOFTMAX] = softmax_onnx,
 };
 
 /* The pixel transform: (pixels - mean) / std, the two steps facecl's loader takes. */
@@ -568,6 +580,11 @@ static fcl_status translate_graph(exporter *ex)
         const bool last = i == m->n_nodes - 1;
         const char *final = last ? FCL_ONNX_OUTPUT : nd->name;
         const char *out = nd->relu ? fmt_name(ex, nd->name, "pre_relu") : fcl_onnx_strdup(&ex->mem, final);
+        if (nd->op == FCL_OP_L2POOL && nd->ceil_mode) {
+            fcl_log(FCL_LOG_ERROR, "%s: layer '%s': an L2 pool with ceil=1 has no ONNX form at opset %d (LpPool "
+                    "gained ceil_mode in opset 18)", m->source, nd->name, FCL_ONNX_OPSET);
+            return FCL_ERR_UNSUPPORTED;
+        }
         if (nd->op == FCL_OP_LRN && nd->size % 2 == 0) {
             fcl_log(FCL_LOG_ERROR, "%s: layer '%s': an LRN window of even size %d sums %d channels in facecl and %d in "
                     "ONNX: export needs an odd size", m->source, nd->name, nd->size, nd->size + 1, nd->size);

@@ -40,6 +40,7 @@ typedef enum vkind {
     V_UNIT,    /* activation / its ReduceL2 norm (floored): an l2norm, or a cosine layer's start */
     V_WNORM,   /* the row norms of a constant matrix (floored): a cosine layer's weight norms */
     V_UNITW,   /* that matrix divided by them: a cosine layer's unit weights */
+    V_PERMUTED, /* activation with C, H, W transposed (`perm`): only a flatten into an fc may follow */
 } vkind;
 
 typedef struct value {
@@ -61,6 +62,8 @@ typedef struct value {
     bool summed;      /* V_NORM: the square root of ReduceSumSquare (+ eps), facecl's l2norm exactly */
     int matrix;       /* V_WNORM, V_UNITW: the constant's value index */
     const Onnx__NodeProto *origin; /* V_UNIT: the Div, which names the l2norm it becomes */
+    int perm[3];      /* V_PERMUTED, and a V_ACT flattened from one (permuted): C, H, W's order (0, 1, 2) */
+    bool permuted;    /* V_ACT of rank 2: its features are in perm's order, for an fc's weights to follow */
 } value;
 
 /* Open addressing from a name to an int. */
@@ -78,12 +81,16 @@ typedef struct importer {
     size_t n_values, cap_values;
     struct name_map by_name; /* value name -> index */
     struct name_map readers; /* value name -> how many node inputs and graph outputs read it */
+    struct name_map layer_names; /* facecl node names taken -> node index */
     fcl_node *nodes;
     float *(*node_params)[FCL_MAX_PARAMS]; /* per facecl node: its parameter tensors in facecl order */
     int n_nodes, cap_nodes;
     double pixel_mean, pixel_std; /* what the layers reading the input take it as */
     bool input_used;
     value input_act; /* the input as the layers read it: facecl node 0 */
+    fcl_strbuf outputs_note; /* which channels of the model's output hold which graph output */
+    int output_channels;
+    int64_t fixed_batch; /* the graph input's batch size when it is a number (0: dynamic) */
     const Onnx__NodeProto *at; /* the node being translated, for messages */
     int at_index;
 } importer;
@@ -202,17 +209,20 @@ static fcl_status define(importer *im, const char *name, value v, value **out)
 
 /* ---- constants ---- */
 
+/* A tensor's name for messages (a Constant's tensor may have none). */
+#define TNAME(t) ((t)->name ? (t)->name : "(a Constant's)")
+
 static fcl_status tensor_dims(importer *im, const Onnx__TensorProto *t, value *v)
 {
     if (t->n_dims > MAX_DIMS)
-        return fail(im, FCL_ERR_FORMAT, "tensor '%s' has %zu dimensions (at most %d)", t->name, t->n_dims, MAX_DIMS);
+        return fail(im, FCL_ERR_FORMAT, "tensor '%s' has %zu dimensions (at most %d)", TNAME(t), t->n_dims, MAX_DIMS);
     uint64_t count = 1;
     for (size_t k = 0; k < t->n_dims; k++) {
         if (t->dims[k] < 0 || (uint64_t)t->dims[k] > MAX_TENSOR)
-            return fail(im, FCL_ERR_FORMAT, "tensor '%s' has dimension %" PRId64, t->name, t->dims[k]);
+            return fail(im, FCL_ERR_FORMAT, "tensor '%s' has dimension %" PRId64, TNAME(t), t->dims[k]);
         count *= (uint64_t)t->dims[k];
         if (count > MAX_TENSOR)
-            return fail(im, FCL_ERR_FORMAT, "tensor '%s' would hold more than %u values", t->name, MAX_TENSOR);
+            return fail(im, FCL_ERR_FORMAT, "tensor '%s' would hold more than %u values", TNAME(t), MAX_TENSOR);
         v->dims[k] = t->dims[k];
     }
     v->ndims = (int)t->n_dims;
@@ -220,7 +230,8 @@ static fcl_status tensor_dims(importer *im, const Onnx__TensorProto *t, value *v
     return FCL_SUCCESS;
 }
 
-/* A TensorProto's data: float or int64, inline (typed field or raw little-endian bytes). */
+/* A TensorProto's data: float or int64, inline (typed field or raw little-endian
+ * bytes, copied as they are: little-endian hosts, as for safetensors). */
 static fcl_status tensor_value(importer *im, const Onnx__TensorProto *t, value *v)
 {
     *v = (value){.kind = V_CONST};
@@ -230,7 +241,7 @@ static fcl_status tensor_value(importer *im, const Onnx__TensorProto *t, value *
     if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
         return fail(im, FCL_ERR_UNSUPPORTED,
                     "tensor '%s' keeps its data in another file (external data): facecl imports self-contained "
-                    ".onnx files; save one with onnx.save(model, path, save_as_external_data=False)", t->name);
+                    ".onnx files; save one with onnx.save(model, path, save_as_external_data=False)", TNAME(t));
     const bool is_float = t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
                is_int = t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
     if (!is_float && !is_int) {
@@ -239,7 +250,7 @@ static fcl_status tensor_value(importer *im, const Onnx__TensorProto *t, value *
     }
     const size_t typed = is_float ? t->n_float_data : t->n_int64_data, size = is_float ? 4 : 8;
     if (t->has_raw_data ? t->raw_data.len != v->count * size : typed != v->count)
-        return fail(im, FCL_ERR_FORMAT, "tensor '%s' has %zu values for its %zu elements", t->name,
+        return fail(im, FCL_ERR_FORMAT, "tensor '%s' has %zu values for its %zu elements", TNAME(t),
                     t->has_raw_data ? t->raw_data.len / size : typed, v->count);
     void *data = fcl_onnx_alloc(&im->mem, v->count * size);
     if (!data)
@@ -253,7 +264,7 @@ static fcl_status tensor_value(importer *im, const Onnx__TensorProto *t, value *
         v->f = data;
         for (size_t k = 0; k < v->count; k++)
             if (!isfinite(v->f[k]))
-                return fail(im, FCL_ERR_NUMERIC, "tensor '%s' holds NaN or Inf (value %zu)", t->name, k);
+                return fail(im, FCL_ERR_NUMERIC, "tensor '%s' holds NaN or Inf (value %zu)", TNAME(t), k);
     } else {
         v->i = data;
     }
@@ -282,7 +293,7 @@ static float attr_float(const Onnx__NodeProto *n, const char *name, float fallba
     return a && a->has_f ? a->f : fallback;
 }
 
-/* An ints attribute of exactly `want` values (want 0: any number up to max); false when absent. */
+/* An ints attribute of at most max values into out; false when absent or longer. */
 static bool attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, size_t max, size_t *count)
 {
     const Onnx__AttributeProto *a = attribute(n, name);
@@ -300,7 +311,7 @@ static const char *input_name(const Onnx__NodeProto *n, size_t i)
     return i < n->n_input && n->input[i] && n->input[i][0] ? n->input[i] : NULL;
 }
 
-/* Input i's value, or an error (an empty optional input gives NULL with *v). */
+/* Input i's value; an error when it is missing (empty) or not defined before this node. */
 static fcl_status input(importer *im, const Onnx__NodeProto *n, size_t i, value **v)
 {
     const char *name = input_name(n, i);
@@ -392,6 +403,9 @@ static fcl_status activation(importer *im, const Onnx__NodeProto *n, size_t i, v
         return fail(im, FCL_ERR_UNSUPPORTED,
                     "input %zu ('%s') must be the output of a layer facecl runs (facecl knows it as part of a %s)",
                     i + 1, (*v)->name, (*v)->kind == V_CONST ? "constant" : "pattern");
+    if ((*v)->permuted && strcmp(n->op_type, "Gemm") != 0 && strcmp(n->op_type, "MatMul") != 0)
+        return fail(im, FCL_ERR_UNSUPPORTED, "input %zu ('%s') is a transposed tensor flattened: facecl takes it "
+                    "only into a fully connected layer (Gemm, MatMul), whose weights it reorders", i + 1, (*v)->name);
     return FCL_SUCCESS;
 }
 
@@ -444,13 +458,14 @@ static void choose_name(importer *im, const Onnx__NodeProto *n, const char *weig
         snprintf(base, sizeof base, "%s%d", len ? "input_" : "layer", im->n_nodes);
     snprintf(out, FCL_NAME_MAX, "%s", base);
     for (int k = 2;; k++) {
-        bool taken = false;
-        for (int j = 0; j < im->n_nodes && !taken; j++)
-            taken = j != self && strcmp(im->nodes[j].name, out) == 0;
-        if (!taken)
-            return;
+        const int *taken = map_get(&im->layer_names, out);
+        if (!taken || *taken == self)
+            break;
         snprintf(out, FCL_NAME_MAX, "%s.%d", base, k);
     }
+    const char *key = fcl_onnx_strdup(&im->mem, out); /* the nodes move as they grow: the map keeps a copy */
+    if (!key || !map_put(&im->layer_names, key, self >= 0 ? self : im->n_nodes))
+        im->mem.failed = true;
 }
 
 /* A new facecl node of op over the given facecl inputs, with facecl's defaults. */
@@ -474,6 +489,8 @@ static fcl_node *new_node(importer *im, fcl_op op, const Onnx__NodeProto *n, con
     memset(im->node_params[im->n_nodes], 0, sizeof im->node_params[im->n_nodes]);
     if (n)
         choose_name(im, n, weight, -1, nd->name);
+    if (im->mem.failed)
+        return NULL;
     im->n_nodes++;
     nd->op = op;
     nd->sh = nd->sw = 1;
@@ -566,10 +583,10 @@ static fcl_status shape_op(importer *im, const Onnx__NodeProto *n)
     fcl_status st = input(im, n, 0, &x);
     if (st != FCL_SUCCESS)
         return st;
-    if (x->kind != V_ACT && x->kind != V_PIXELS)
+    if (x->kind != V_ACT && x->kind != V_PIXELS && x->kind != V_PERMUTED)
         return fail(im, FCL_ERR_UNSUPPORTED, "Shape of '%s', which is no layer output", x->name);
-    const fcl_shape s = x->kind == V_ACT ? im->nodes[x->node].out : im->nodes[0].out;
-    const int rank = x->kind == V_ACT ? x->rank : 4;
+    const fcl_shape s = x->kind == V_PIXELS ? im->nodes[0].out : im->nodes[x->node].out;
+    const int rank = x->kind == V_PIXELS ? 4 : x->rank;
     value v = {.kind = V_CONST, .is_int = true, .ndims = 1, .count = (size_t)rank};
     v.dims[0] = rank;
     if (!(v.i = fcl_onnx_alloc(&im->mem, 4 * sizeof *v.i)))
@@ -577,6 +594,11 @@ static fcl_status shape_op(importer *im, const Onnx__NodeProto *n)
     v.i[0] = BATCH;
     v.i[1] = rank == 4 ? s.c : fcl_shape_size(s);
     v.i[2] = s.h, v.i[3] = s.w;
+    if (x->kind == V_PERMUTED) { /* the transposed sizes */
+        const int64_t size[3] = {s.c, s.h, s.w};
+        for (int k = 0; k < 3; k++)
+            v.i[k + 1] = size[x->perm[k]];
+    }
     int64_t start = attr_int(n, "start", 0), end = attr_int(n, "end", rank);
     start = start < 0 ? start + rank : start, end = end < 0 ? end + rank : end;
     start = start < 0 ? 0 : start > rank ? rank : start, end = end < start ? start : end > rank ? rank : end;
@@ -862,15 +884,12 @@ static fcl_status pool_op(importer *im, const Onnx__NodeProto *n)
         return fail(im, FCL_ERR_UNSUPPORTED,
                     "count_include_pad=1 with padding: facecl's average leaves the padding out (count_include_pad=0)");
     }
+    nd->ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
+    if (nd->ceil_mode && nd->op == FCL_OP_AVGPOOL && (pads || include_pad))
+        return fail(im, FCL_ERR_UNSUPPORTED, "ceil_mode=1 with padding: facecl's ceil-rounded average is over the "
+                    "input's elements only");
     if ((st = infer(im, nd)) != FCL_SUCCESS)
         return st;
-    if (attr_int(n, "ceil_mode", 0)) { /* fine when ceiling and floor agree */
-        const int oh = (in.h + 2 * nd->ph - nd->kh + nd->sh - 1) / nd->sh + 1,
-                  ow = (in.w + 2 * nd->pw - nd->kw + nd->sw - 1) / nd->sw + 1;
-        if (oh != nd->out.h || ow != nd->out.w)
-            return fail(im, FCL_ERR_UNSUPPORTED, "ceil_mode=1 gives %dx%d where facecl's floor gives %dx%d", oh, ow,
-                        nd->out.h, nd->out.w);
-    }
     if (squares) {
         /* waits for a Mul by the window size (the average made a sum) and its Sqrt */
         return define_output(im, n, (value){.kind = V_SQPOOL, .node = im->n_nodes - 1, .scale = 1.0f});
@@ -915,12 +934,21 @@ static fcl_status linear(importer *im, const Onnx__NodeProto *n, value *x, value
         return fail(im, FCL_ERR_SHAPE, "weight '%s' takes %" PRId64 " inputs, its input has %d", w->name, in,
                     fcl_shape_size(nd->in));
     float *wt = w->f;
-    if (!transposed) { /* facecl keeps [out, in] */
+    if (!transposed || x->permuted) { /* facecl keeps [out, in], in C, H, W order */
         if (!(wt = fcl_onnx_alloc(&im->mem, w->count * sizeof *wt)))
             return FCL_ERR_OUT_OF_HOST_MEMORY;
-        for (int64_t r = 0; r < in; r++)
-            for (int64_t c = 0; c < out; c++)
-                wt[c * in + r] = w->f[r * out + c];
+        const fcl_shape s = nd->in;
+        const int size[3] = {s.c, s.h, s.w};
+        const int *p = x->permuted ? x->perm : (const int[3]){0, 1, 2};
+        for (int c = 0; c < s.c; c++)
+            for (int h = 0; h < s.h; h++)
+                for (int q = 0; q < s.w; q++) {
+                    const int at[3] = {c, h, q};
+                    const int64_t mine = ((int64_t)c * s.h + h) * s.w + q, /* facecl's feature index */
+                        theirs = ((int64_t)at[p[0]] * size[p[1]] + at[p[1]]) * size[p[2]] + at[p[2]];
+                    for (int64_t o = 0; o < out; o++)
+                        wt[o * in + mine] = transposed ? w->f[o * in + theirs] : w->f[theirs * out + o];
+                }
     }
     if ((st = set_param(im, 0, wt, w->count, w->name)) != FCL_SUCCESS)
         return st;
@@ -976,10 +1004,25 @@ static fcl_status matmul_op(importer *im, const Onnx__NodeProto *n)
     return st != FCL_SUCCESS ? st : linear(im, n, x, w, false, NULL);
 }
 
+/* A transposed tensor flattened: an activation whose features are in another order. */
+static fcl_status flatten_permuted(importer *im, const Onnx__NodeProto *n, const value *x)
+{
+    value v = *x;
+    v.name = NULL;
+    v.kind = V_ACT;
+    v.rank = 2;
+    v.permuted = true;
+    return define_output(im, n, v);
+}
+
 static fcl_status flatten_op(importer *im, const Onnx__NodeProto *n)
 {
     value *x;
-    fcl_status st = activation(im, n, 0, &x);
+    fcl_status st = input(im, n, 0, &x);
+    if (st == FCL_SUCCESS && x->kind == V_PERMUTED && attr_int(n, "axis", 1) == 1)
+        return flatten_permuted(im, n, x);
+    if (st == FCL_SUCCESS)
+        st = activation(im, n, 0, &x);
     if (st != FCL_SUCCESS)
         return st;
     if (attr_int(n, "axis", 1) != 1)
@@ -996,7 +1039,8 @@ static fcl_status reshape_op(importer *im, const Onnx__NodeProto *n)
     fcl_status st = input(im, n, 0, &x);
     if (st == FCL_SUCCESS && x->kind == V_CONST)
         return reshape_ints(im, n);
-    if (st == FCL_SUCCESS)
+    const bool permuted = st == FCL_SUCCESS && x->kind == V_PERMUTED;
+    if (st == FCL_SUCCESS && !permuted)
         st = activation(im, n, 0, &x);
     if (st == FCL_SUCCESS)
         st = int_const(im, n, 1, &shape);
@@ -1013,6 +1057,8 @@ static fcl_status reshape_op(importer *im, const Onnx__NodeProto *n)
         t[k] = shape->i[k];
         if (t[k] == 0 && k < (size_t)x->rank && !attr_int(n, "allowzero", 0))
             t[k] = in_dims[k];
+        if (k == 0 && im->fixed_batch && t[k] == im->fixed_batch)
+            t[k] = BATCH;
         if (k == 0 && t[k] == BATCH)
             continue;
         if (t[k] == -1 && infer_at < 0)
@@ -1034,6 +1080,10 @@ static fcl_status reshape_op(importer *im, const Onnx__NodeProto *n)
         known = size;
     if (known != size)
         return fail(im, FCL_ERR_SHAPE, "a Reshape of %" PRId64 " values per image to %" PRId64, size, known);
+    if (permuted && shape->count != 2)
+        return fail(im, FCL_ERR_UNSUPPORTED, "a transposed tensor reshaped other than flat (N, -1)");
+    if (permuted)
+        return flatten_permuted(im, n, x);
     value v = *x;
     v.name = NULL;
     if (shape->count == 2) { /* a flatten */
@@ -1164,6 +1214,49 @@ static fcl_status norm_floor_op(importer *im, const Onnx__NodeProto *n)
     v.name = NULL;
     v.summed = false;
     return define_output(im, n, v);
+}
+
+/* Transpose of C, H, W (the batch stays first): for a flatten into an fc, as MTCNN's
+ * R-Net and O-Net do (permute(0, 3, 2, 1) before their dense layers). */
+static fcl_status transpose_op(importer *im, const Onnx__NodeProto *n)
+{
+    value *x;
+    fcl_status st = activation(im, n, 0, &x);
+    if (st != FCL_SUCCESS)
+        return st;
+    int64_t perm[8];
+    size_t count = 0;
+    if (!attr_ints(n, "perm", perm, 8, &count) || count != 4 || perm[0] != 0 || x->rank != 4)
+        return fail(im, FCL_ERR_UNSUPPORTED, "facecl transposes the C, H, W axes of an N x C x H x W tensor only "
+                    "(perm = [0, ...]), ahead of a flatten into an fc");
+    value v = {.kind = V_PERMUTED, .node = x->node, .rank = 4};
+    bool seen[3] = {false, false, false};
+    for (int k = 0; k < 3; k++) {
+        if (perm[k + 1] < 1 || perm[k + 1] > 3 || seen[perm[k + 1] - 1])
+            return fail(im, FCL_ERR_FORMAT, "perm is no permutation");
+        seen[perm[k + 1] - 1] = true;
+        v.perm[k] = (int)perm[k + 1] - 1;
+    }
+    return define_output(im, n, v);
+}
+
+/* Softmax along the channels (axis 1; opset < 13 flattened from its axis: the same for N x C). */
+static fcl_status softmax_op(importer *im, const Onnx__NodeProto *n)
+{
+    value *x;
+    fcl_status st = activation(im, n, 0, &x);
+    if (st != FCL_SUCCESS)
+        return st;
+    const int64_t axis = attr_int(n, "axis", -1);
+    const bool channels = axis == 1 || (axis == -1 && x->rank == 2) || axis == 1 - x->rank;
+    if (!channels || (x->rank != 2 && x->rank != 4) ||
+        (x->rank == 2 && fcl_shape_size(im->nodes[x->node].out) != im->nodes[x->node].out.c))
+        return fail(im, FCL_ERR_UNSUPPORTED, "a Softmax along axis %" PRId64 ": facecl's is over the channels (axis 1)",
+                    axis);
+    fcl_node *nd = new_node(im, FCL_OP_SOFTMAX, n, NULL, &x->node, 1);
+    if (!nd)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    return (st = infer(im, nd)) != FCL_SUCCESS ? st : node_output(im, n, x->rank);
 }
 
 static fcl_status relu_op(importer *im, const Onnx__NodeProto *n)
@@ -1452,9 +1545,11 @@ static const struct {
     {"Relu", relu_op},
     {"Reshape", reshape_op},
     {"Shape", shape_op},
+    {"Softmax", softmax_op},
     {"Sqrt", sqrt_op},
     {"Squeeze", reshape_ints},
     {"Sub", arith_op},
+    {"Transpose", transpose_op},
     {"Unsqueeze", reshape_ints},
 };
 
@@ -1504,6 +1599,8 @@ static fcl_status graph_input(importer *im, const fcl_onnx_import_options *o)
                                               : NULL;
     if (!shape || t->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || shape->n_dim != 4)
         return fail(im, FCL_ERR_UNSUPPORTED, "input '%s' must be a float32 tensor N x C x H x W", in->name);
+    if (shape->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && shape->dim[0]->dim_value > 0)
+        im->fixed_batch = shape->dim[0]->dim_value; /* a Reshape to (that, -1) is a flatten too */
     int dims[3];
     for (int k = 0; k < 3; k++) {
         const Onnx__TensorShapeProto__Dimension *d = shape->dim[k + 1];
@@ -1516,6 +1613,8 @@ static fcl_status graph_input(importer *im, const fcl_onnx_import_options *o)
     if (!nd)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
     snprintf(nd->name, sizeof nd->name, "input");
+    if (!map_put(&im->layer_names, "input", 0))
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
     nd->out = (fcl_shape){dims[0], dims[1], dims[2]};
     return define(im, in->name, (value){.kind = V_PIXELS, .mean = o->pixel_mean, .std = o->pixel_std}, NULL);
 }
@@ -1584,17 +1683,37 @@ static fcl_status translate(importer *im, const Onnx__ModelProto *model, const f
             return fail(im, FCL_ERR_UNSUPPORTED, "more than %d layers", MAX_NODES);
     }
     im->at = NULL;
-    if (g->n_output != 1 || !g->output[0]->name)
-        return fail(im, FCL_ERR_UNSUPPORTED, "%zu graph outputs: a facecl model has one, the embedding", g->n_output);
-    value *out = lookup(im, g->output[0]->name);
-    if (!out)
-        return fail(im, FCL_ERR_FORMAT, "the graph output '%s' is never computed", g->output[0]->name);
-    if (out->kind == V_UNIT && (st = unit_as_l2norm(im, out)) != FCL_SUCCESS)
-        return st;
-    if (out->kind != V_ACT || out->node == 0)
-        return fail(im, FCL_ERR_UNSUPPORTED, "the graph output '%s' is no layer's output", out->name);
-    if (out->node != im->n_nodes - 1)
-        return fail(im, FCL_ERR_UNSUPPORTED, "the graph output '%s' is not the last layer computed", out->name);
+    if (g->n_output < 1 || g->n_output > FCL_MAX_INPUTS)
+        return fail(im, FCL_ERR_UNSUPPORTED, "%zu graph outputs (facecl: 1 to %d)", g->n_output, FCL_MAX_INPUTS);
+    int outputs[FCL_MAX_INPUTS];
+    for (size_t k = 0; k < g->n_output; k++) {
+        value *out = g->output[k]->name ? lookup(im, g->output[k]->name) : NULL;
+        if (!out)
+            return fail(im, FCL_ERR_FORMAT, "graph output %zu ('%s') is never computed", k + 1,
+                        g->output[k]->name ? g->output[k]->name : "");
+        if (out->kind == V_UNIT && (st = unit_as_l2norm(im, out)) != FCL_SUCCESS)
+            return st;
+        if (out->kind != V_ACT || out->node == 0 || out->permuted)
+            return fail(im, FCL_ERR_UNSUPPORTED, "the graph output '%s' is no layer's output", out->name);
+        outputs[k] = out->node;
+        fcl_strbuf_printf(&im->outputs_note, "%s%s = channels %d-%d", k ? ", " : "", out->name, im->output_channels,
+                          im->output_channels + im->nodes[out->node].out.c - 1);
+        im->output_channels += im->nodes[out->node].out.c;
+    }
+    if (g->n_output > 1) { /* several heads (MTCNN's): one output, their channels side by side */
+        fcl_node *nd = new_node(im, FCL_OP_CONCAT, NULL, NULL, outputs, (int)g->n_output);
+        if (!nd)
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
+        snprintf(nd->name, sizeof nd->name, "outputs");
+        for (int k = 2; map_get(&im->layer_names, nd->name); k++)
+            snprintf(nd->name, sizeof nd->name, "outputs.%d", k);
+        if ((st = infer(im, nd)) != FCL_SUCCESS)
+            return fail(im, st, "the %zu graph outputs cannot be joined into facecl's one output: their sizes "
+                        "differ other than in channels", g->n_output);
+    } else if (outputs[0] != im->n_nodes - 1) {
+        return fail(im, FCL_ERR_UNSUPPORTED, "the graph output '%s' is not the last layer computed",
+                    g->output[0]->name);
+    }
     if (!im->input_used)
         return fail(im, FCL_ERR_UNSUPPORTED, "no layer reads the input");
     im->nodes[0].pixel_mean = (float)im->pixel_mean;
@@ -1651,9 +1770,13 @@ static fcl_status write_outputs(importer *im, const Onnx__ModelProto *model, con
         return st;
     fcl_strbuf text = {0};
     const char *base = strrchr(im->path, '/') ? strrchr(im->path, '/') + 1 : im->path;
-    fcl_strbuf_printf(&text, "# Imported by facecl import from %s (producer: %s %s).\n%s", base,
+    fcl_strbuf_printf(&text, "# Imported by facecl import from %s (producer: %s %s).\n", base,
                       model->producer_name ? model->producer_name : "unknown",
-                      model->producer_version ? model->producer_version : "", body);
+                      model->producer_version ? model->producer_version : "");
+    if (model->graph->n_output > 1)
+        fcl_strbuf_printf(&text, "# Its %zu outputs, side by side in the last layer's: %s.\n", model->graph->n_output,
+                          im->outputs_note.text ? im->outputs_note.text : "");
+    fcl_strbuf_printf(&text, "%s", body);
     free(body);
     if ((st = fcl_strbuf_status(&text)) != FCL_SUCCESS) {
         free(text.text);
@@ -1722,6 +1845,8 @@ fcl_status fcl_onnx_import(const char *onnx_path, const fcl_onnx_import_options 
     onnx__model_proto__free_unpacked(model, NULL);
     map_free(&im.by_name);
     map_free(&im.readers);
+    map_free(&im.layer_names);
+    free(im.outputs_note.text);
     free(im.values);
     free(im.nodes);
     free(im.node_params);
