@@ -251,6 +251,19 @@ def torch_export(net, x, path, dynamic=True):
                       dynamic_axes={"x": {0: "n"}, "y": {0: "n"}} if dynamic else None)
 
 
+def import_and_compare(facecl, what, onnx_path, model, weights, mean, std, paths, theirs, work):
+    """facecl import of a torch.onnx.export file, then facecl's outputs against PyTorch's
+    (theirs); facecl's outputs, or None when the import failed."""
+    r = run(facecl, "import", onnx_path, model, weights, "--mean", mean, "--std", std)
+    check(r.returncode == 0, f"{what}: facecl import of torch.onnx.export's file {r.stderr.strip()[-400:]}")
+    if r.returncode:
+        return None
+    ours, err = facecl_embed(facecl, model, weights, paths, os.path.join(work, "torch.npy"))
+    ok, how = close(ours, theirs)
+    check(ok, f"{what}: facecl's outputs of the imported model are PyTorch's ({how}) {err}")
+    return ours
+
+
 def randomise_bn(net, rng):
     with torch.no_grad():
         for mod in net.modules():
@@ -289,13 +302,8 @@ def pytorch_exports(facecl, models, work, rng):
         with torch.no_grad():
             theirs = net(torch.from_numpy((x - mean) / std)).reshape(len(x), -1).numpy()
         model, weights = os.path.join(work, tag + "-torch.model"), os.path.join(work, tag + "-torch.safetensors")
-        r = run(facecl, "import", path, model, weights, "--mean", mean, "--std", std)
-        check(r.returncode == 0, f"{what}: facecl import of torch.onnx.export's file {r.stderr.strip()[-400:]}")
-        if r.returncode:
+        if import_and_compare(facecl, what, path, model, weights, mean, std, paths, theirs, work) is None:
             continue
-        ours, err = facecl_embed(facecl, model, weights, paths, os.path.join(work, "torch.npy"))
-        ok, how = close(ours, theirs)
-        check(ok, f"{what}: facecl's embeddings of the imported model are PyTorch's ({how}) {err}")
         if tag == "facenet-pytorch":
             mine = run(facecl, "info", "--json", model)
             ref = run(facecl, "info", "--json", os.path.join(models, "inception-resnet-v1.model"))
@@ -431,13 +439,10 @@ def mtcnn_networks(facecl, work, rng):
         with torch.no_grad():
             heads = net(torch.from_numpy(scaled))
         theirs = torch.cat([t.reshape(len(x), t.shape[1], -1) for t in heads], 1).reshape(len(x), -1).numpy()
-        r = run(facecl, "import", path, model, weights, "--mean", 127.5, "--std", 128)
-        check(r.returncode == 0, f"MTCNN {name} (facenet-pytorch's weights): facecl import {r.stderr.strip()[-300:]}")
-        if r.returncode:
+        ours = import_and_compare(facecl, f"MTCNN {name} (facenet-pytorch's weights, its heads side by side)", path,
+                                  model, weights, 127.5, 128, paths, theirs, work)
+        if ours is None:
             continue
-        ours, err = facecl_embed(facecl, model, weights, paths, os.path.join(work, "mtcnn.npy"))
-        ok, how = close(ours, theirs)
-        check(ok, f"MTCNN {name}: facecl's outputs (its heads side by side) are PyTorch's ({how}) {err}")
         again = os.path.join(work, name + "-facecl.onnx")  # and back out: softmax, ceil pools, the joined heads
         r = run(facecl, "export", model, "--weights", weights, again)
         ok, how = close(ours, ort_run(again, x) if r.returncode == 0 else None)
