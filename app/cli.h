@@ -18,6 +18,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
 
 /* Prints the device table (or JSON) to f. */
 void cli_print_devices(FILE *f, const fcl_device_info *devices, size_t count, bool json);

@@ -22,6 +22,7 @@ static const struct command {
     {"tune", cmd_tune, "tune the GEMM kernels for this device on a model's shapes (stored per device)"},
     {"devices", cmd_devices, "list OpenCL devices (--json, --check builds and runs the kernels)"},
     {"info", cmd_info, "per-layer table of a model: sizes, params, multiply-adds (--json, --memory)"},
+    {"detect", cmd_detect, "find faces, their boxes and landmarks (MTCNN; CSV, JSON, PNG overlays, crops)"},
     {"embed", cmd_embed, "L2-normalised embeddings of images (CSV, .npy)"},
     {"export", cmd_export, "write a model and its weights as ONNX (onnxruntime, OpenVINO, ...)"},
     {"import", cmd_import, "read an ONNX network as a facecl model and weights"},

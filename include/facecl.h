@@ -239,6 +239,10 @@ FCL_API fcl_status fcl_model_layer(const fcl_model *model, int index, fcl_layer_
 /* The model as a model file in its explicit form (every key, every in=, inception
  * modules as their branches); it parses to the same network. *text: free() it. */
 FCL_API fcl_status fcl_model_format(const fcl_model *model, char **text);
+/* A copy of model planned for a height x width input (a fully convolutional network,
+ * as MTCNN's P-Net over an image pyramid): FCL_ERR_SHAPE, logged, when a layer's
+ * parameters depend on the input size (an fc over a map) or a window no longer fits. */
+FCL_API fcl_status fcl_model_for_input(const fcl_model *model, int height, int width, fcl_model **out);
 /* Activation memory of inference at `batch`: as planned (buffers shared by lifetime)
  * and as if every activation had its own, in bytes. */
 FCL_API fcl_status fcl_model_plan_memory(const fcl_model *model, int batch, size_t *planned_bytes,
@@ -291,6 +295,42 @@ FCL_API fcl_status fcl_embedder_nonfinite_layer(fcl_embedder *e, const float *in
 /* Multiply-adds the device's matrix products have run for e so far (counted where
  * they are launched: what the paper's FLOPS become on this device). */
 FCL_API uint64_t fcl_embedder_device_macs(const fcl_embedder *e);
+
+/* ---- Images and faces in them: MTCNN detection (README: detect) ---- */
+/* path decoded to 8-bit pixels of `channels` (1 grey, 3 RGB): image->pixels is the
+ * caller's, released with fcl_image_release; errors name the file. */
+FCL_API fcl_status fcl_image_read(const char *path, int channels, fcl_image *image);
+FCL_API void fcl_image_release(fcl_image *image);
+
+typedef struct fcl_detect_options {
+    int min_face;         /* smallest face looked for, in pixels (20) */
+    double factor;        /* the image pyramid's step (0.709) */
+    float thresholds[3];  /* face probability P-Net, R-Net and O-Net must give (0.6, 0.7, 0.7) */
+} fcl_detect_options;
+/* MTCNN's (and facenet-pytorch's) defaults. */
+FCL_API fcl_detect_options fcl_detect_defaults(void);
+
+typedef struct fcl_face {
+    float box[4];          /* x1, y1, x2, y2 in the image's pixels */
+    float probability;     /* O-Net's */
+    float landmarks[5][2]; /* x, y of the left eye, right eye, nose, left and right mouth corners */
+} fcl_face;
+
+typedef struct fcl_detector fcl_detector;
+/* MTCNN on rt: models_dir holds mtcnn-pnet.model, mtcnn-rnet.model and mtcnn-onet.model
+ * (the project's models/), weights_dir their .safetensors (tools/mtcnn_convert.py). */
+FCL_API fcl_status fcl_detector_create(fcl_runtime *rt, const char *models_dir, const char *weights_dir,
+                                       fcl_detector **out);
+FCL_API void fcl_detector_destroy(fcl_detector *d);
+/* The faces in image (grey or RGB), most probable first, as facenet-pytorch's
+ * MTCNN.detect finds them; *faces (NULL when none) is the caller's to free(). o NULL:
+ * the defaults. */
+FCL_API fcl_status fcl_detect(fcl_detector *d, const fcl_image *image, const fcl_detect_options *o,
+                              fcl_face **faces, int *n_faces);
+/* The size x size crop of face that facenet-pytorch's extract_face makes (its box widened
+ * by margin pixels of the output, clipped to the image, resized as Pillow's bilinear
+ * filter does), image's channels per pixel, into out. */
+FCL_API fcl_status fcl_face_crop(const fcl_image *image, const fcl_face *face, int size, int margin, uint8_t *out);
 
 /* ---- Data sets ---- */
 typedef struct fcl_dataset fcl_dataset;

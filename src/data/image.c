@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <stb_image.h>
 #include <stb_image_resize.h>
@@ -86,9 +87,9 @@ fcl_status fcl_image_check(const char *path)
     return FCL_ERR_FORMAT;
 }
 
-fcl_status fcl_image_load(const char *path, const fcl_input_form *form, float *out)
+fcl_status fcl_image_decode(const char *path, int channels, unsigned char **out, int *width, int *height)
 {
-    const int channels = form->c, h = form->h, w = form->w;
+    *out = NULL;
     if (channels != 1 && channels != 3) {
         fcl_log(FCL_LOG_ERROR, "models take 1 (grey) or 3 (RGB) input channels, not %d", channels);
         return FCL_ERR_INVALID_ARGUMENT;
@@ -105,8 +106,7 @@ fcl_status fcl_image_load(const char *path, const fcl_input_form *form, float *o
     }
     int iw, ih, ic;
     unsigned char *pixels;
-    const bool jpeg = fcl_is_jpeg(f);
-    if (jpeg) {
+    if (fcl_is_jpeg(f)) {
         char why[256];
         pixels = fcl_jpeg_decode(f, channels, FCL_IMAGE_MAX_PIXELS, &iw, &ih, why, sizeof why);
         fclose(f);
@@ -121,19 +121,58 @@ fcl_status fcl_image_load(const char *path, const fcl_input_form *form, float *o
                     FCL_IMAGE_MAX_PIXELS >> 20);
             return FCL_ERR_FORMAT;
         }
-        pixels = stbi_load_from_file(f, &iw, &ih, &ic, channels);
+        unsigned char *decoded = stbi_load_from_file(f, &iw, &ih, &ic, channels);
         fclose(f);
-        if (!pixels) {
+        if (!decoded) {
             fcl_log(FCL_LOG_ERROR, "%s: not a readable image (%s)", path, stbi_failure_reason());
             return FCL_ERR_FORMAT;
         }
+        /* one way to free whatever decoded it: a copy in malloc's memory */
+        pixels = malloc((size_t)iw * ih * channels);
+        if (pixels)
+            memcpy(pixels, decoded, (size_t)iw * ih * channels);
+        stbi_image_free(decoded);
+        if (!pixels)
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
     }
-    fcl_status st = fcl_image_to_input(pixels, iw, ih, channels, form, out);
+    *out = pixels;
+    *width = iw;
+    *height = ih;
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_image_load(const char *path, const fcl_input_form *form, float *out)
+{
+    const int channels = form->c, h = form->h, w = form->w;
+    int iw, ih;
+    unsigned char *pixels;
+    fcl_status st = fcl_image_decode(path, channels, &pixels, &iw, &ih);
+    if (st != FCL_SUCCESS)
+        return st;
+    st = fcl_image_to_input(pixels, iw, ih, channels, form, out);
     if (st != FCL_SUCCESS)
         fcl_log(FCL_LOG_ERROR, "%s: resizing %dx%d to %dx%d failed", path, iw, ih, w, h);
-    if (jpeg)
-        free(pixels);
-    else
-        stbi_image_free(pixels);
+    free(pixels);
     return st;
+}
+
+fcl_status fcl_image_read(const char *path, int channels, fcl_image *image)
+{
+    if (!path || !image)
+        return FCL_ERR_INVALID_ARGUMENT;
+    *image = (fcl_image){0};
+    unsigned char *pixels;
+    int w, h;
+    fcl_status st = fcl_image_decode(path, channels, &pixels, &w, &h);
+    if (st == FCL_SUCCESS)
+        *image = (fcl_image){.pixels = pixels, .width = w, .height = h, .channels = channels};
+    return st;
+}
+
+void fcl_image_release(fcl_image *image)
+{
+    if (!image)
+        return;
+    free((void *)(uintptr_t)image->pixels); /* fcl_image_read's own buffer */
+    *image = (fcl_image){0};
 }

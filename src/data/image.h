@@ -21,6 +21,9 @@ static inline size_t fcl_input_floats(const fcl_input_form *f) { return (size_t)
  * writes the model's input to out (c*h*w floats). On failure logs why (stb_image's
  * reason) and returns FCL_ERR_FORMAT or FCL_ERR_IO. */
 fcl_status fcl_image_load(const char *path, const fcl_input_form *form, float *out);
+/* Decodes path to interleaved bytes of `channels` (1 grey, 3 RGB) per pixel: *pixels
+ * (malloc'd, the caller's to free()) of *width x *height. Errors as fcl_image_load's. */
+fcl_status fcl_image_decode(const char *path, int channels, unsigned char **pixels, int *width, int *height);
 /* The same from decoded interleaved bytes (iw x ih x ic, ic 1 or form->c). */
 fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int ic, const fcl_input_form *form,
                               float *out);

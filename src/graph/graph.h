@@ -232,7 +232,8 @@ void fcl_net_destroy(fcl_net *net);
  * the host arena (m->n_params floats), or the net's parameters. */
 void fcl_model_init_params(const fcl_model *m, uint64_t seed, float *host);
 fcl_status fcl_net_init_params(fcl_net *net, uint64_t seed);
-/* input: batch x input shape (host, NCHW); output: batch x output size (host, may be NULL). */
+/* input: batch x input shape (host, NCHW; NULL: already in the input node's tensor on
+ * the device); output: batch x output size (host, may be NULL). */
 fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output);
 /* Backward from d(output) (host): fcl_net_begin_backward, the upload, then
  * fcl_net_backward_layers. Parameter gradients accumulate into net->grads (zero them

@@ -745,6 +745,45 @@ fcl_status fcl_model_with_head(const fcl_model *m, const char *name, fcl_op op, 
     return FCL_SUCCESS;
 }
 
+fcl_status fcl_model_for_input(const fcl_model *m, int height, int width, fcl_model **out)
+{
+    *out = NULL;
+    if (!m || height < 1 || width < 1 || height > 8192 || width > 8192)
+        return FCL_ERR_INVALID_ARGUMENT;
+    fcl_model *r = calloc(1, sizeof *r);
+    fcl_node *nodes = malloc((size_t)m->n_nodes * sizeof *nodes);
+    if (!r || !nodes) {
+        free(r);
+        free(nodes);
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    *r = *m;
+    memcpy(nodes, m->nodes, (size_t)m->n_nodes * sizeof *nodes);
+    r->nodes = nodes;
+    for (int i = 1; i < m->n_nodes; i++) /* a global pool stays global: its window follows the input */
+        if ((MASK(nodes[i].op) & POOL_OPS) && nodes[i].kh == nodes[i].in.h && nodes[i].kw == nodes[i].in.w &&
+            nodes[i].ph == 0 && nodes[i].pw == 0)
+            nodes[i].kh = nodes[i].kw = 0;
+    nodes[0].in.h = nodes[0].out.h = height;
+    nodes[0].in.w = nodes[0].out.w = width;
+    parser p = {.source = m->source, .line = 0, .m = r, .cap = m->n_nodes};
+    fcl_status st = infer_shapes(&p);
+    for (int i = 0; st == FCL_SUCCESS && i < m->n_nodes; i++) /* node i's parameters end where i + 1's start */
+        if ((i + 1 < m->n_nodes ? nodes[i + 1].param_off : r->n_params) !=
+            (i + 1 < m->n_nodes ? m->nodes[i + 1].param_off : m->n_params)) {
+            fcl_log(FCL_LOG_ERROR, "%s: %s (%s) has parameters that depend on the input size: the model runs at "
+                                   "%dx%d only, not %dx%d", m->source, nodes[i].name, fcl_ops[nodes[i].op]->name,
+                    m->nodes[0].out.h, m->nodes[0].out.w, height, width);
+            st = FCL_ERR_SHAPE;
+        }
+    if (st != FCL_SUCCESS) {
+        fcl_model_destroy(r);
+        return st;
+    }
+    *out = r;
+    return FCL_SUCCESS;
+}
+
 fcl_status fcl_model_load(const char *path, fcl_model **out)
 {
     char *text;

@@ -509,7 +509,7 @@ static fcl_status upload_input(fcl_net *net, const float *input)
 fcl_status fcl_net_forward(fcl_net *net, const float *input, float *output)
 {
     const fcl_model *m = net->model;
-    fcl_status st = upload_input(net, input);
+    fcl_status st = input ? upload_input(net, input) : FCL_SUCCESS;
     for (int i = 1; i < m->n_nodes && st == FCL_SUCCESS; i++) {
         net->profile_node = i, net->profile_backward = false;
         st = fcl_ops[m->nodes[i].op]->forward(net, &m->nodes[i]);
