@@ -61,6 +61,20 @@ install_oracles() {
         .oracles/bin/python -m pip install -q --no-deps 'facenet-pytorch==2.6.0' ||
             say "could not install facenet-pytorch (offline?): the oracle test will fail; FACECL_REQUIRE_ORACLES=0 skips it"
     fi
+    # A real photograph for the MTCNN oracle: skimage/data/astronaut.png (public domain),
+    # taken from the scikit-image wheel (only the file; nothing is installed).
+    if [ ! -f .oracles/data/astronaut.png ]; then
+        say "fetching astronaut.png from the scikit-image wheel into .oracles/data/"
+        mkdir -p .oracles/data .oracles/wheels
+        if .oracles/bin/python -m pip download -q --no-deps --only-binary :all: -d .oracles/wheels 'scikit-image==0.26.0'; then
+            .oracles/bin/python -c 'import glob, sys, zipfile
+z = zipfile.ZipFile(glob.glob(".oracles/wheels/scikit_image-*.whl")[0])
+open(".oracles/data/astronaut.png", "wb").write(z.read("skimage/data/astronaut.png"))'
+            rm -rf .oracles/wheels
+        else
+            say "could not fetch scikit-image (offline?): the mtcnn oracle test will fail; FACECL_REQUIRE_ORACLES=0 skips it"
+        fi
+    fi
     if ! .oracles/bin/python -c 'import onnx, onnxruntime' 2>/dev/null; then
         say "installing onnx and onnxruntime into .oracles/"
         local numpy

@@ -277,6 +277,9 @@ typedef struct fcl_image {
     int width, height, channels;
     size_t stride;
 } fcl_image;
+/* An image converted to model's channels, resized to its input and scaled as `facecl
+ * embed` does: C x H x W floats into input. */
+FCL_API fcl_status fcl_image_to_model_input(const fcl_model *model, const fcl_image *image, float *input);
 /* Images of any size: converted to the model's channels, resized to its input and
  * scaled as `facecl embed` does, then embedded. */
 FCL_API fcl_status fcl_embed_images(fcl_embedder *e, const fcl_image *images, int n, float *embeddings);

@@ -152,45 +152,54 @@ fcl_status fcl_embedder_nonfinite_layer(fcl_embedder *e, const float *input, int
 
 uint64_t fcl_embedder_device_macs(const fcl_embedder *e) { return e ? e->net->gemm->macs : 0; }
 
+fcl_status fcl_image_to_model_input(const fcl_model *m, const fcl_image *im, float *input)
+{
+    if (!m || !im || !input)
+        return FCL_ERR_INVALID_ARGUMENT;
+    const fcl_shape in = m->nodes[0].out;
+    const fcl_input_form form = fcl_model_input_form(m);
+    const size_t row = (size_t)im->width * (size_t)im->channels;
+    if (!im->pixels || im->width < 1 || im->height < 1 || (im->channels != 1 && im->channels != 3) ||
+        (im->stride && im->stride < row)) {
+        fcl_log(FCL_LOG_ERROR, "%dx%d with %d channels (stride %zu) is not an 8-bit grey or RGB image", im->width,
+                im->height, im->channels, im->stride);
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
+    /* fcl_image_to_input reads packed rows of 1 or the model's channels: repack
+     * strided rows, and turn RGB into grey for a grey model as stb_image does. */
+    const bool grey = im->channels == 3 && in.c == 1, strided = im->stride && im->stride != row;
+    const int channels = grey ? 1 : im->channels;
+    const unsigned char *pixels = im->pixels;
+    unsigned char *packed = NULL;
+    if (grey || strided) {
+        if (!(packed = malloc((size_t)im->width * channels * (size_t)im->height)))
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
+        for (int y = 0; y < im->height; y++) {
+            const unsigned char *src = im->pixels + (im->stride ? im->stride : row) * (size_t)y;
+            unsigned char *dst = packed + (size_t)im->width * channels * (size_t)y;
+            if (!grey)
+                memcpy(dst, src, row);
+            for (int x = 0; grey && x < im->width; x++, src += 3)
+                dst[x] = (unsigned char)((src[0] * 77 + src[1] * 150 + src[2] * 29) >> 8);
+        }
+        pixels = packed;
+    }
+    fcl_status st = fcl_image_to_input(pixels, im->width, im->height, channels, &form, input);
+    free(packed);
+    return st;
+}
+
 fcl_status fcl_embed_images(fcl_embedder *e, const fcl_image *images, int n, float *embeddings)
 {
     if (!e || !images || n < 1 || n > e->net->batch)
         return FCL_ERR_INVALID_ARGUMENT;
-    const fcl_shape in = e->net->model->nodes[0].out;
-    const fcl_input_form form = fcl_model_input_form(e->net->model);
+    const size_t per_image = (size_t)fcl_shape_size(e->net->model->nodes[0].out);
     for (int i = 0; i < n; i++) {
-        const fcl_image *im = &images[i];
-        const size_t row = (size_t)im->width * (size_t)im->channels;
-        if (!im->pixels || im->width < 1 || im->height < 1 || (im->channels != 1 && im->channels != 3) ||
-            (im->stride && im->stride < row)) {
-            fcl_log(FCL_LOG_ERROR, "image %d: %dx%d with %d channels (stride %zu) is not an 8-bit grey or RGB image",
-                    i, im->width, im->height, im->channels, im->stride);
-            return FCL_ERR_INVALID_ARGUMENT;
-        }
-        /* fcl_image_to_input reads packed rows of 1 or the model's channels: repack
-         * strided rows, and turn RGB into grey for a grey model as stb_image does. */
-        const bool grey = im->channels == 3 && in.c == 1, strided = im->stride && im->stride != row;
-        const int channels = grey ? 1 : im->channels;
-        const unsigned char *pixels = im->pixels;
-        unsigned char *packed = NULL;
-        if (grey || strided) {
-            if (!(packed = malloc((size_t)im->width * channels * (size_t)im->height)))
-                return FCL_ERR_OUT_OF_HOST_MEMORY;
-            for (int y = 0; y < im->height; y++) {
-                const unsigned char *src = im->pixels + (im->stride ? im->stride : row) * (size_t)y;
-                unsigned char *dst = packed + (size_t)im->width * channels * (size_t)y;
-                if (!grey)
-                    memcpy(dst, src, row);
-                for (int x = 0; grey && x < im->width; x++, src += 3)
-                    dst[x] = (unsigned char)((src[0] * 77 + src[1] * 150 + src[2] * 29) >> 8);
-            }
-            pixels = packed;
-        }
-        fcl_status st = fcl_image_to_input(pixels, im->width, im->height, channels, &form,
-                                           e->input + (size_t)i * fcl_shape_size(in));
-        free(packed);
-        if (st != FCL_SUCCESS)
+        fcl_status st = fcl_image_to_model_input(e->net->model, &images[i], e->input + (size_t)i * per_image);
+        if (st != FCL_SUCCESS) {
+            fcl_log(FCL_LOG_ERROR, "image %d of %d could not be prepared as the model's input", i, n);
             return st;
+        }
     }
     return fcl_embed(e, e->input, n, embeddings);
 }
