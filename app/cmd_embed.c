@@ -13,16 +13,12 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: facecl embed MODEL [--weights W.safetensors] [--csv OUT.csv] [--npy OUT.npy]\n"
-               "                    [--device D] [--seed N] [--detect --mtcnn DIR [--margin M]] IMAGE...\n\n"
+               "                    [--device D] [--seed N] " CLI_FACES_USAGE " IMAGE...\n\n"
                "Decodes each image (JPEG, PNG, BMP, ...), resizes it to the model's input, and prints\n"
                "its L2-normalised embedding as a CSV row `file,e0,e1,...` (or writes --csv/--npy).\n"
                "Without --weights the network has seeded random weights (for trying models out).\n"
                "An image that cannot be read is reported and skipped; the exit status is then 1.\n\n"
-               "  --detect      embed each image's most probable face, found by MTCNN and cropped\n"
-               "                to the model's input as facenet-pytorch's MTCNN(image_size, margin)\n"
-               "                does; an image without a face is named and skipped\n"
-               "  --mtcnn DIR   MTCNN's weights (tools/mtcnn_convert.py DIR), for --detect\n"
-               "  --margin M    pixels of the crop around the box (0, facenet-pytorch's default)\n");
+               CLI_FACES_HELP);
 }
 
 typedef struct outputs {
@@ -49,16 +45,20 @@ int cmd_embed(int argc, char **argv)
         {"weights", required_argument, NULL, 'w'}, {"csv", required_argument, NULL, 'c'},
         {"npy", required_argument, NULL, 'n'},     {"device", required_argument, NULL, 'd'},
         {"seed", required_argument, NULL, 's'},    {"help", no_argument, NULL, 'h'},
-        {"detect", no_argument, NULL, 'D'},        {"mtcnn", required_argument, NULL, 'M'},
-        {"margin", required_argument, NULL, 'g'},
+        CLI_FACES_OPTIONS,
         {0, 0, 0, 0},
     };
-    const char *weights = NULL, *csv_path = NULL, *npy_path = NULL, *device = NULL, *mtcnn = NULL;
+    const char *weights = NULL, *csv_path = NULL, *npy_path = NULL, *device = NULL;
     unsigned long long seed = 1;
-    bool detect = false;
-    long margin = 0;
+    cli_faces_args fa = {0};
+    bool ok = true;
     int c;
-    while ((c = getopt_long(argc, argv, "w:c:n:d:s:hDM:g:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "w:c:n:d:s:h", opts, NULL)) != -1) {
+        if (cli_faces_option(&fa, c, optarg, &ok)) {
+            if (!ok)
+                return 2;
+            continue;
+        }
         switch (c) {
         case 'w': weights = optarg; break;
         case 'c': csv_path = optarg; break;
@@ -66,12 +66,6 @@ int cmd_embed(int argc, char **argv)
         case 'd': device = optarg; break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'h': usage(stdout); return 0;
-        case 'D': detect = true; break;
-        case 'M': mtcnn = optarg; break;
-        case 'g':
-            if (!cli_long("margin", optarg, 0, 4095, &margin))
-                return 2;
-            break;
         default: return 2;
         }
     }
@@ -79,12 +73,7 @@ int cmd_embed(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (detect != (mtcnn != NULL)) {
-        fprintf(stderr, "facecl embed: %s\n", detect ? "--detect needs MTCNN's weights: --mtcnn DIR (make DIR once "
-                                                       "with tools/mtcnn_convert.py DIR)"
-                                                     : "--mtcnn is for --detect");
-        return 2;
-    }
+
     /* Every input: the model, the weights, the images. */
     const char *const *inputs = (const char *const *)argv + optind;
     const int n_inputs = argc - optind;
@@ -109,14 +98,12 @@ int cmd_embed(int argc, char **argv)
         fcl_model_destroy(m);
         return 1;
     }
-    cli_faces faces = {0};
-    if (detect) {
-        const int rc = cli_faces_open(&faces, rt, mtcnn, (int)margin, "embed");
-        if (rc) {
-            fcl_runtime_destroy(rt);
-            fcl_model_destroy(m);
-            return rc;
-        }
+    cli_faces faces;
+    const int faces_rc = cli_faces_open(&faces, rt, &fa, "embed");
+    if (faces_rc) {
+        fcl_runtime_destroy(rt);
+        fcl_model_destroy(m);
+        return faces_rc;
     }
     st = fcl_embedder_create(rt, m, batch, &e);
     if (st == FCL_SUCCESS)
@@ -165,7 +152,7 @@ int cmd_embed(int argc, char **argv)
         st = fcl_npy_save(npy_path, o.all, o.n, o.dim);
     if (st == FCL_SUCCESS && skipped)
         fprintf(stderr, "facecl embed: %d of %d images could not be read%s and were skipped\n", skipped, n_images,
-                detect ? " or held no face" : "");
+                fa.detect ? " or held no face" : "");
     free(x), free(y), free(slot_of), free(o.all);
     fcl_embedder_destroy(e);
     cli_faces_close(&faces);

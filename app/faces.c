@@ -4,14 +4,32 @@
 
 #include <stdlib.h>
 
-int cli_faces_open(cli_faces *f, fcl_runtime *rt, const char *mtcnn_dir, int margin, const char *who)
+bool cli_faces_option(cli_faces_args *a, int c, const char *arg, bool *ok)
 {
-    *f = (cli_faces){.margin = margin};
-    fcl_status st = fcl_detector_create(rt, CLI_MODEL_DIR, mtcnn_dir, &f->detector);
+    switch (c) {
+    case CLI_FACES_DETECT: a->detect = true; return true;
+    case CLI_FACES_MTCNN: a->mtcnn = arg; return true;
+    case CLI_FACES_MARGIN: *ok = cli_long("margin", arg, 0, 4095, &a->margin); return true;
+    default: return false;
+    }
+}
+
+int cli_faces_open(cli_faces *f, fcl_runtime *rt, const cli_faces_args *a, const char *who)
+{
+    *f = (cli_faces){.margin = (int)a->margin};
+    if (a->detect != (a->mtcnn != NULL)) {
+        fprintf(stderr, "facecl %s: %s\n", who, a->detect ? "--detect needs MTCNN's weights: --mtcnn DIR (make DIR "
+                                                             "once with tools/mtcnn_convert.py DIR)"
+                                                           : "--mtcnn and --margin are for --detect");
+        return 2;
+    }
+    if (!a->detect)
+        return 0;
+    fcl_status st = fcl_detector_create(rt, CLI_MODEL_DIR, a->mtcnn, &f->detector);
     if (st != FCL_SUCCESS) {
         fprintf(stderr, "facecl %s: --detect needs MTCNN's weights in %s (make them once with "
-                        "tools/mtcnn_convert.py %s)\n", who, mtcnn_dir, mtcnn_dir);
-        return cli_fail(mtcnn_dir, st);
+                        "tools/mtcnn_convert.py %s)\n", who, a->mtcnn, a->mtcnn);
+        return cli_fail(a->mtcnn, st);
     }
     return 0;
 }
@@ -53,7 +71,7 @@ bool cli_face_input(cli_faces *f, const fcl_model *m, const char *path, float *i
     if (st != FCL_SUCCESS)
         cli_fail(path, st);
     else if (n == 0)
-        fprintf(stderr, "facecl %s: %s: no face found: skipped\n", who, path);
+        fprintf(stderr, "facecl %s: %s: no face found\n", who, path);
     free(crop);
     free(faces);
     fcl_image_release(&im);

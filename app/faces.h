@@ -5,14 +5,37 @@
 #define FCL_APP_FACES_H
 #include "facecl.h"
 
+#include <getopt.h>
+
+/* The options, for a command's getopt_long table and its usage text. */
+enum { CLI_FACES_DETECT = 300, CLI_FACES_MTCNN, CLI_FACES_MARGIN };
+#define CLI_FACES_OPTIONS                                                                             \
+    {"detect", no_argument, NULL, CLI_FACES_DETECT}, {"mtcnn", required_argument, NULL, CLI_FACES_MTCNN}, \
+        {"margin", required_argument, NULL, CLI_FACES_MARGIN}
+#define CLI_FACES_USAGE "[--detect --mtcnn DIR [--margin M]]"
+#define CLI_FACES_HELP                                                                          \
+    "  --detect      use each image's most probable face, found by MTCNN and cropped to the\n"  \
+    "                model's input as facenet-pytorch's MTCNN(image_size, margin) does; an\n"   \
+    "                image without a face is named and skipped\n"                               \
+    "  --mtcnn DIR   MTCNN's weights (make DIR once with tools/mtcnn_convert.py DIR)\n"         \
+    "  --margin M    pixels of the crop around the box (0, facenet-pytorch's default)\n"
+
+typedef struct cli_faces_args {
+    bool detect;
+    const char *mtcnn;
+    long margin;
+} cli_faces_args;
+/* Whether getopt's c is one of the options (taken into a; *ok false on a bad value). */
+bool cli_faces_option(cli_faces_args *a, int c, const char *arg, bool *ok);
+
 typedef struct cli_faces {
     fcl_detector *detector; /* NULL: --detect not given, images are used whole */
     int margin;
 } cli_faces;
 
-/* Opens MTCNN from mtcnn_dir (tools/mtcnn_convert.py) and models/; 0, or the exit
- * status after saying what failed. */
-int cli_faces_open(cli_faces *f, fcl_runtime *rt, const char *mtcnn_dir, int margin, const char *who);
+/* With --detect, opens MTCNN from a->mtcnn (tools/mtcnn_convert.py) and models/; 0, or
+ * the exit status after saying what failed (2: --detect and --mtcnn not together). */
+int cli_faces_open(cli_faces *f, fcl_runtime *rt, const cli_faces_args *a, const char *who);
 void cli_faces_close(cli_faces *f);
 /* path as model's input: its most probable face (with a detector), else the whole image.
  * False, having named the file and why (unreadable, no face), when there is none. */

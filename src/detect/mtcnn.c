@@ -20,8 +20,10 @@ static const fcl_kernel_def k_resample_area = {"resample.cl", "resample_area"};
 
 enum { STAGE_P, STAGE_R, STAGE_O, STAGES };
 static const char *const stage_model[STAGES] = {"mtcnn-pnet", "mtcnn-rnet", "mtcnn-onet"};
-/* Crops per pass of R-Net and O-Net (P-Net runs one pyramid level at a time). */
+/* Crops per pass of R-Net and O-Net at most (P-Net runs one pyramid level at a time);
+ * fewer run in passes of powers of two (9 crops: 8 + 1), as a net's batch is fixed. */
 static const int stage_batch[STAGES] = {1, 64, 16};
+#define LADDER 7 /* batches 1, 2, 4 ... 64 */
 #define PNET_STRIDE 2
 #define PNET_CELL 12
 #define MAX_LEVELS 64 /* the pyramid of an 8192-pixel side at factor 0.99 is smaller */
@@ -37,7 +39,7 @@ struct fcl_detector {
     fcl_runtime *rt;
     fcl_model *models[STAGES];
     float *params[STAGES];   /* the weights, written into every net planned for a stage */
-    fcl_net *refine[STAGES]; /* R-Net and O-Net ([STAGE_P] unused) */
+    fcl_net *refine[STAGES][LADDER]; /* R-Net and O-Net at batch 2^i, planned on first use */
     level levels[MAX_LEVELS];
     int n_levels;
 };
@@ -69,7 +71,8 @@ void fcl_detector_destroy(fcl_detector *d)
         return;
     drop_levels(d);
     for (int s = 0; s < STAGES; s++) {
-        fcl_net_destroy(d->refine[s]);
+        for (int i = 0; i < LADDER; i++)
+            fcl_net_destroy(d->refine[s][i]);
         fcl_model_destroy(d->models[s]);
         free(d->params[s]);
     }
@@ -115,8 +118,6 @@ fcl_status fcl_detector_create(fcl_runtime *rt, const char *models_dir, const ch
             snprintf(path, sizeof path, "%s/%s.safetensors", weights_dir, stage_model[s]);
             st = fcl_weights_load(d->models[s], path, d->params[s]);
         }
-        if (st == FCL_SUCCESS && s != STAGE_P)
-            st = net_with_weights(d, s, d->models[s], stage_batch[s], &d->refine[s]);
     }
     if (st != FCL_SUCCESS) {
         fcl_detector_destroy(d);
@@ -347,27 +348,31 @@ static fcl_status propose(fcl_detector *d, cl_mem image, int height, int width, 
 static fcl_status refine(fcl_detector *d, int stage, cl_mem image, int height, int width, float threshold, cand *c,
                          int *n)
 {
-    fcl_net *net = d->refine[stage];
-    const int batch = net->batch, per = fcl_shape_size(fcl_model_output(net->model)->out);
-    int *boxes = malloc((size_t)batch * 4 * sizeof *boxes), *which = malloc((size_t)batch * sizeof *which);
-    float *heads = malloc((size_t)batch * per * sizeof *heads);
+    const int per = fcl_shape_size(fcl_model_output(d->models[stage])->out);
+    int *boxes = malloc(((size_t)*n + 1) * 4 * sizeof *boxes), *which = malloc(((size_t)*n + 1) * sizeof *which);
+    float *heads = malloc((size_t)stage_batch[stage] * per * sizeof *heads);
     fcl_status st = boxes && which && heads ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
-    int kept = 0, next = 0;
-    while (st == FCL_SUCCESS && next < *n) {
-        int k = 0;
-        for (; next < *n && k < batch; next++)
-            if (crop_of(&c[next], width, height, &boxes[4 * k]))
-                which[k++] = next;
-        if (k == 0)
-            break;
-        st = resample_into(net, image, height, width, boxes, k);
+    int crops = 0, kept = 0;
+    for (int i = 0; i < *n && st == FCL_SUCCESS; i++)
+        if (crop_of(&c[i], width, height, &boxes[4 * crops]))
+            which[crops++] = i;
+    for (int done = 0; done < crops && st == FCL_SUCCESS;) {
+        int rung = 0; /* the largest batch 2^rung <= what is left, at most the stage's */
+        while (rung + 1 < LADDER && (1 << (rung + 1)) <= crops - done && (1 << (rung + 1)) <= stage_batch[stage])
+            rung++;
+        const int k = 1 << rung;
+        fcl_net **net = &d->refine[stage][rung];
+        if (!*net)
+            st = net_with_weights(d, stage, d->models[stage], k, net);
         if (st == FCL_SUCCESS)
-            st = fcl_net_forward(net, NULL, heads);
+            st = resample_into(*net, image, height, width, &boxes[4 * done], k);
+        if (st == FCL_SUCCESS)
+            st = fcl_net_forward(*net, NULL, heads);
         for (int b = 0; b < k && st == FCL_SUCCESS; b++) {
             const float *h = &heads[(size_t)b * per];
             if (!(h[1] > threshold))
                 continue;
-            cand e = c[which[b]];
+            cand e = c[which[done + b]];
             e.score = h[1];
             memcpy(e.reg, &h[2], sizeof e.reg);
             if (stage == STAGE_O) { /* landmarks: fractions of the box, sizes + 1, 1-based */
@@ -377,8 +382,9 @@ static fcl_status refine(fcl_detector *d, int stage, cl_mem image, int height, i
                     e.points[p][1] = hh * h[11 + p] + e.y1 - 1.0f;
                 }
             }
-            c[kept++] = e; /* kept <= which[b]: nothing unread is overwritten */
+            c[kept++] = e; /* kept <= which[done + b]: nothing unread is overwritten */
         }
+        done += k;
     }
     free(boxes), free(which), free(heads);
     *n = kept;
