@@ -1,5 +1,6 @@
 /* facecl cluster MODEL --weights W DATA: groups images by identity. */
 #include "cli.h"
+#include "faces.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -23,7 +24,7 @@ static void usage(FILE *f)
                "  --threshold T     squared-distance threshold (default: the one facecl eval stored in W)\n"
                "  --images N        cluster at most the first N images (IDX default 2000; at most %d)\n"
                "  --out FILE        the CSV (default: W's directory/clusters.csv)\n"
-               "  --device D        OpenCL device\n",
+               "  --device D        OpenCL device\n" CLI_FACES_HELP,
             FCL_CLUSTER_MAX);
 }
 
@@ -152,14 +153,17 @@ int cmd_cluster(int argc, char **argv)
         {"weights", required_argument, NULL, 'w'}, {"threshold", required_argument, NULL, O_THRESHOLD},
         {"images", required_argument, NULL, O_IMAGES}, {"out", required_argument, NULL, 'o'},
         {"device", required_argument, NULL, 'd'},  {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
+        CLI_FACES_OPTIONS,                         {0, 0, 0, 0},
     };
+    cli_faces_args fa = {0};
     const char *weights = NULL, *device = NULL, *out = NULL;
     double given = -1;
     long max_images = -1;
     bool ok = true;
     int c;
     while (ok && (c = getopt_long(argc, argv, "w:o:d:h", opts, NULL)) != -1) {
+        if (cli_faces_option(&fa, c, optarg, &ok))
+            continue;
         switch (c) {
         case 'w': weights = optarg; break;
         case 'o': out = optarg; break;
@@ -200,6 +204,8 @@ int cmd_cluster(int argc, char **argv)
     }
     cli_net s;
     int status = cli_net_open(&s, argv[optind], weights, device, 100);
+    if (status == 0 && (status = cli_faces_dataset(&fa, s.rt, s.model, d, "cluster")) == 0 && n > fcl_dataset_images(d))
+        n = fcl_dataset_images(d);
     const fcl_model_summary ms = status == 0 ? fcl_model_describe(s.model) : (fcl_model_summary){0};
     const int dim = ms.embedding_size;
     float *emb = status == 0 ? malloc((size_t)n * dim * sizeof *emb) : NULL;

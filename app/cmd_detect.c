@@ -11,7 +11,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: facecl detect --mtcnn DIR [--json] [--out FILE] [--overlay DIR] [--crops DIR]\n"
-               "                     [--size N] [--margin M] [--min-face N] [--factor F]\n"
+               "                     [--size N] [--margin M | --align] [--min-face N] [--factor F]\n"
                "                     [--thresholds P,R,O] [--models DIR] [--device D] IMAGE...\n\n"
                "Finds the faces in each image with MTCNN (P-Net over an image pyramid, R-Net, O-Net;\n"
                "Zhang et al. 2016) as facenet-pytorch's MTCNN does, and prints one CSV row per face,\n"
@@ -19,7 +19,8 @@ static void usage(FILE *f)
                "left eye, right eye, nose, left and right mouth corner (pixels).\n\n"
                "  --mtcnn DIR       the weights: mtcnn-{pnet,rnet,onet}.safetensors, made once from\n"
                "                    facenet-pytorch's by tools/mtcnn_convert.py DIR\n"
-               "  --models DIR      where mtcnn-{pnet,rnet,onet}.model are (default: models)\n"
+               "  --models DIR      where mtcnn-{pnet,rnet,onet}.model are (default: the --mtcnn DIR,\n"
+               "                    where tools/mtcnn_convert.py copies them)\n"
                "  --json            a JSON array of images with their faces, instead of CSV\n"
                "  --out FILE        write there (atomically) instead of stdout\n"
                "  --overlay DIR     DIR/<image>.png: the image with boxes (green) and landmarks (red)\n"
@@ -27,6 +28,8 @@ static void usage(FILE *f)
                "                    extract_face does (<image>_1.png ... the others)\n"
                "  --size N          crop size in pixels (160, Inception-ResNet-v1's input)\n"
                "  --margin M        crop margin in pixels of the crop (0, facenet-pytorch's default)\n"
+               "  --align           crops rotated and scaled so the five landmarks meet the canonical\n"
+               "                    five-point template (insightface's 112x112, scaled to --size)\n"
                "  --min-face N      smallest face looked for, pixels (20)\n"
                "  --factor F        the pyramid's scale step (0.709)\n"
                "  --thresholds P,R,O  face probability each stage needs (0.6,0.7,0.7)\n"
@@ -91,7 +94,7 @@ static void emit(fcl_strbuf *b, bool json, const char *image, const fcl_image *i
 
 /* The pictures of one image's faces: the overlay and the crops. */
 static fcl_status pictures(const char *image, const fcl_image *im, const fcl_face *faces, int n,
-                           const char *overlay_dir, const char *crops_dir, int size, int margin)
+                           const char *overlay_dir, const char *crops_dir, int size, int margin, bool align)
 {
     char stem[1024], path[4096];
     stem_of(image, stem, sizeof stem);
@@ -109,7 +112,7 @@ static fcl_status pictures(const char *image, const fcl_image *im, const fcl_fac
             snprintf(path, sizeof path, "%s/%s_%d.png", crops_dir, stem, i);
         else
             snprintf(path, sizeof path, "%s/%s.png", crops_dir, stem);
-        st = fcl_face_crop(im, &faces[i], size, margin, crop);
+        st = align ? fcl_face_align(im, &faces[i], size, crop) : fcl_face_crop(im, &faces[i], size, margin, crop);
         if (st == FCL_SUCCESS)
             st = png_write(path, crop, size, size, im->channels);
         if (st != FCL_SUCCESS)
@@ -128,14 +131,15 @@ int cmd_detect(int argc, char **argv)
         {"size", required_argument, NULL, 's'},       {"margin", required_argument, NULL, 'm'},
         {"min-face", required_argument, NULL, 'f'},   {"factor", required_argument, NULL, 'F'},
         {"thresholds", required_argument, NULL, 't'}, {"device", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},             {0, 0, 0, 0},
+        {"align", no_argument, NULL, 'a'},            {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
     };
-    const char *weights = NULL, *models = CLI_MODEL_DIR, *out = NULL, *overlay = NULL, *crops = NULL, *device = NULL;
-    bool json = false, ok = true;
+    const char *weights = NULL, *models = NULL, *out = NULL, *overlay = NULL, *crops = NULL, *device = NULL;
+    bool json = false, ok = true, align = false;
     long size = 160, margin = 0, min_face = 20;
     fcl_detect_options o = fcl_detect_defaults();
     int c;
-    while (ok && (c = getopt_long(argc, argv, "w:M:jo:O:C:s:m:f:F:t:d:h", opts, NULL)) != -1) {
+    while (ok && (c = getopt_long(argc, argv, "w:M:jo:O:C:s:m:f:F:t:d:ah", opts, NULL)) != -1) {
         switch (c) {
         case 'w': weights = optarg; break;
         case 'M': models = optarg; break;
@@ -149,6 +153,7 @@ int cmd_detect(int argc, char **argv)
         case 'F': ok = cli_double("factor", optarg, 0.1, 0.99, &o.factor); break;
         case 't': ok = parse_thresholds(optarg, o.thresholds); break;
         case 'd': device = optarg; break;
+        case 'a': align = true; break;
         case 'h': usage(stdout); return 0;
         default: ok = false;
         }
@@ -160,6 +165,10 @@ int cmd_detect(int argc, char **argv)
             fprintf(stderr, "facecl detect: give MTCNN's weights: --mtcnn DIR (make DIR once with "
                             "tools/mtcnn_convert.py DIR; it needs facenet-pytorch's wheel)\n");
         usage(stderr);
+        return 2;
+    }
+    if (align && margin) {
+        fprintf(stderr, "facecl detect: --align and --margin are two ways to crop: give one\n");
         return 2;
     }
     if (margin >= size) {
@@ -180,7 +189,7 @@ int cmd_detect(int argc, char **argv)
     if (!rt)
         return 1;
     fcl_detector *d = NULL;
-    st = fcl_detector_create(rt, models, weights, &d);
+    st = fcl_detector_create(rt, models ? models : weights, weights, &d);
     if (st != FCL_SUCCESS) {
         fcl_runtime_destroy(rt);
         return cli_fail(weights, st);
@@ -209,7 +218,7 @@ int cmd_detect(int argc, char **argv)
             emit(&b, json, images[i], &im, faces, n, done == 0);
             if (n == 0)
                 fprintf(stderr, "facecl detect: %s: no face\n", images[i]);
-            st = pictures(images[i], &im, faces, n, overlay, crops, (int)size, (int)margin);
+            st = pictures(images[i], &im, faces, n, overlay, crops, (int)size, (int)margin, align);
             found += n, done++;
         }
         free(faces);

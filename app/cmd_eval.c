@@ -1,6 +1,7 @@
 /* facecl eval MODEL --weights W DATA: verification and identification, as the paper and
  * LFW report them. */
 #include "cli.h"
+#include "faces.h"
 #include "eval_report.h"
 
 #include <getopt.h>
@@ -28,7 +29,7 @@ static void usage(FILE *f)
                "  --far-images N    images whose pairs give VAL and the ROC (3000)\n"
                "  --gallery N       gallery images for identification (10000)\n"
                "  --json            print results.json instead of the table\n"
-               "  --device D        OpenCL device\n");
+               "  --device D        OpenCL device\n" CLI_FACES_HELP);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -39,14 +40,17 @@ int cmd_eval(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},     {"far", required_argument, NULL, O_FAR},
         {"far-images", required_argument, NULL, O_FAR_IMAGES}, {"gallery", required_argument, NULL, O_GALLERY},
         {"json", no_argument, NULL, O_JSON},       {"device", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},          {0, 0, 0, 0},
+        {"help", no_argument, NULL, 'h'},          CLI_FACES_OPTIONS, {0, 0, 0, 0},
     };
+    cli_faces_args fa = {0};
     fcl_eval_options o = fcl_eval_defaults();
     const char *weights = NULL, *out_dir = NULL, *device = NULL;
     bool json = false, ok = true;
     long v;
     int c;
     while (ok && (c = getopt_long(argc, argv, "w:o:d:h", opts, NULL)) != -1) {
+        if (cli_faces_option(&fa, c, optarg, &ok))
+            continue;
         switch (c) {
         case 'w': weights = optarg; break;
         case 'o': out_dir = optarg; break;
@@ -82,6 +86,8 @@ int cmd_eval(int argc, char **argv)
     cli_net s = {0};
     int status = st == FCL_SUCCESS ? cli_net_open(&s, argv[optind], weights, device, 100) : cli_fail(data_dir, st);
     fcl_eval_result r = {0};
+    if (status == 0)
+        status = cli_faces_dataset(&fa, s.rt, s.model, test, "eval");
     if (status == 0) {
         if (!json)
             printf("facecl eval: %s with %s on %s, [%d] %s\n", fcl_model_describe(s.model).name, weights, data_dir,

@@ -1,5 +1,6 @@
 /* facecl train MODEL DATA: triplet-loss training with online mining on the device. */
 #include "cli.h"
+#include "faces.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -113,7 +114,10 @@ static void usage(FILE *f, const fcl_train_options *d)
             "                       up to S seconds (default %.0f, FACECL_TUNE_SECONDS; 0: off;\n"
             "                       never with --resume, which keeps the kernels it started with)\n"
             "  --quiet              no progress lines\n"
-            "  --profile            time every kernel and print where the device time went\n\n"
+            "  --profile            time every kernel and print where the device time went\n"
+            "  --detect, --mtcnn DIR, --crop-margin M  train on each image's most probable face\n"
+            "                       (MTCNN, cropped as facenet-pytorch does at the model's input\n"
+            "                       size, once, into the cache; images without one are named, left out)\n\n"
             "Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits; --resume\n"
             "goes on from there. Exit status: 0 done, 1 error, 2 bad usage, 3 stopped on NaN, 130\n"
             "interrupted.\n",
@@ -159,7 +163,7 @@ int cmd_train(int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},         {"profile", no_argument, NULL, O_PROFILE},
         {"stop-at", required_argument, NULL, O_STOP_AT}, {"loss", required_argument, NULL, O_LOSS},
         {"tune-seconds", required_argument, NULL, O_TUNE}, {"init", required_argument, NULL, O_INIT},
-        {"joint-loss", required_argument, NULL, O_JOINT},
+        {"joint-loss", required_argument, NULL, O_JOINT}, CLI_FACES_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -176,7 +180,10 @@ int cmd_train(int argc, char **argv)
     bool ok = true;
     int c;
     int index = -1;
+    cli_faces_args fa = {0};
     while (ok && (c = getopt_long(argc, argv, "o:d:h", opts, &index)) != -1) {
+        if (cli_faces_option(&fa, c, optarg, &ok))
+            continue;
         if (c >= O_SCALE && c <= O_LAMBDA && index >= 0 && n_given < 8)
             given[n_given++] = opts[index].name;
         index = -1;
@@ -290,8 +297,13 @@ int cmd_train(int argc, char **argv)
     fcl_runtime_options ro = {0}; /* zero: the defaults */
     ro.profiling = o.profile;
     fcl_runtime *rt = cli_open_runtime(device, &ro);
-    int status = 1;
+    int status = rt ? cli_faces_dataset(&fa, rt, m, data, "train") : 1;
+    if (rt && status != 0) {
+        fcl_runtime_destroy(rt);
+        rt = NULL;
+    }
     if (rt) {
+        status = 1;
         printf("facecl train: %s on %d images of %d identities (%s), [%d] %s\n", ms.name, fcl_dataset_images(data),
                fcl_dataset_identities(data), fcl_dataset_source(data), fcl_runtime_device(rt)->index,
                fcl_runtime_device(rt)->name);

@@ -1,40 +1,14 @@
-/* PNG pictures of detections (stb_image_write, encoded in memory, then written whole
- * through fcl_write_file_atomic so a crash leaves the old file or none). */
+/* PNG pictures of detections (fcl_image_write_png: written whole, atomically, so a
+ * crash leaves the old file or none). */
 #include "overlay.h"
 
 #include <math.h>
-#include <stb_image_write.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void collect(void *context, void *data, int size)
-{
-    fcl_strbuf *b = context;
-    if (b->failed)
-        return;
-    if (b->len + (size_t)size > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->len + (size_t)size)
-            cap *= 2;
-        char *g = realloc(b->text, cap);
-        if (!g) {
-            b->failed = true;
-            return;
-        }
-        b->text = g, b->cap = cap;
-    }
-    memcpy(b->text + b->len, data, (size_t)size);
-    b->len += (size_t)size;
-}
-
 fcl_status png_write(const char *path, const uint8_t *pixels, int width, int height, int channels)
 {
-    fcl_strbuf b = {0};
-    fcl_status st = stbi_write_png_to_func(collect, &b, width, height, channels, pixels, width * channels) && !b.failed
-                        ? fcl_write_file_atomic(path, b.text, b.len)
-                        : FCL_ERR_OUT_OF_HOST_MEMORY;
-    free(b.text);
-    return st;
+    return fcl_image_write_png(path, &(fcl_image){.pixels = pixels, .width = width, .height = height, .channels = channels});
 }
 
 static void dot(uint8_t *rgb, int w, int h, int x, int y, const uint8_t colour[3])

@@ -304,6 +304,8 @@ FCL_API uint64_t fcl_embedder_device_macs(const fcl_embedder *e);
  * caller's, released with fcl_image_release; errors name the file. */
 FCL_API fcl_status fcl_image_read(const char *path, int channels, fcl_image *image);
 FCL_API void fcl_image_release(fcl_image *image);
+/* image (grey or RGB) as a PNG file, written atomically; errors name the file. */
+FCL_API fcl_status fcl_image_write_png(const char *path, const fcl_image *image);
 
 typedef struct fcl_detect_options {
     int min_face;         /* smallest face looked for, in pixels (20) */
@@ -321,7 +323,8 @@ typedef struct fcl_face {
 
 typedef struct fcl_detector fcl_detector;
 /* MTCNN on rt: models_dir holds mtcnn-pnet.model, mtcnn-rnet.model and mtcnn-onet.model
- * (the project's models/), weights_dir their .safetensors (tools/mtcnn_convert.py). */
+ * (the project's models/), weights_dir their .safetensors (tools/mtcnn_convert.py, which
+ * copies the model files there too: one folder may be both). */
 FCL_API fcl_status fcl_detector_create(fcl_runtime *rt, const char *models_dir, const char *weights_dir,
                                        fcl_detector **out);
 FCL_API void fcl_detector_destroy(fcl_detector *d);
@@ -334,6 +337,10 @@ FCL_API fcl_status fcl_detect(fcl_detector *d, const fcl_image *image, const fcl
  * by margin pixels of the output, clipped to the image, resized as Pillow's bilinear
  * filter does), image's channels per pixel, into out. */
 FCL_API fcl_status fcl_face_crop(const fcl_image *image, const fcl_face *face, int size, int margin, uint8_t *out);
+/* The face aligned instead: rotated and scaled so its five landmarks land, in least
+ * squares, on the canonical 112x112 five-point template (insightface's, scaled to size),
+ * size x size with image's channels into out; FCL_ERR_NUMERIC for non-finite landmarks. */
+FCL_API fcl_status fcl_face_align(const fcl_image *image, const fcl_face *face, int size, uint8_t *out);
 
 /* ---- Data sets ---- */
 typedef struct fcl_dataset fcl_dataset;
@@ -354,6 +361,15 @@ FCL_API int fcl_dataset_label(const fcl_dataset *d, int i);
 FCL_API const char *fcl_dataset_identity_name(const fcl_dataset *d, int identity);
 /* Files left out as unreadable when the folder was scanned. */
 FCL_API int fcl_dataset_skipped(const fcl_dataset *d);
+/* --detect for a folder data set: each image replaced by its most probable face (as
+ * fcl_detect finds it), cropped by fcl_face_crop (align: fcl_face_align) at size x size
+ * into crop_dir
+ * (<identity>/<file name>.png; a crop newer than its image is reused, not remade).
+ * Images without a face are named in the log and left out (counted by
+ * fcl_dataset_skipped), and so are identities left without images; the data set then
+ * reads the crops (fcl_dataset_image_path names them). IDX sets are refused. */
+FCL_API fcl_status fcl_dataset_detect_faces(fcl_dataset *d, fcl_detector *detector, int size, int margin,
+                                            bool align, const char *crop_dir, const fcl_reporter *report);
 /* Image i prepared as model's input (C x H x W floats). */
 FCL_API fcl_status fcl_dataset_input(const fcl_dataset *d, int i, const fcl_model *model, float *input);
 /* Embeds images idx[0..n) of d (idx NULL: the first n) in batches of the embedder's

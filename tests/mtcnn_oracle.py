@@ -10,7 +10,11 @@ domain; `./facecl.sh test` takes it from the scikit-image wheel into .oracles/da
    as MTCNN.detect, boxes and landmarks within 1 px, probabilities within 1e-3.
 3. `facecl detect --crops` gives MTCNN(image_size=160, margin=M, post_process=False)'s
    crops within 1 grey level, and `facecl embed --detect` embeds that crop.
-4. The converter refuses a state dict that is not MTCNN's, writing nothing.
+4. `--align`: MTCNN run again on an aligned crop finds the landmarks on the five-point
+   template; a corrupt image among good ones is named and skipped (exit 1), missing
+   weights named; `train`, `eval` and `cluster --detect` on a folder of identities crop
+   each image's face into the cache and name the image without one.
+5. The converter refuses a state dict that is not MTCNN's, writing nothing.
 
     mtcnn_oracle.py FACECL MODELS_DIR WORK_DIR   (run by tests/oracle.sh)
 """
@@ -144,6 +148,70 @@ def crops(facecl, models, weights, scenes_, work):
           f"({r.stderr.strip()[-160:]})")
 
 
+TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
+                     [70.7299, 92.2041]])
+
+
+def commands(facecl, models, weights, scenes_, work):
+    out = os.path.join(work, "aligned")
+    r = run(facecl, "detect", "--mtcnn", weights, "--json", "--crops", out, "--align", scenes_["astronaut"])
+    before = np.array(json.loads(r.stdout)[0]["faces"][0]["landmarks"]) if r.returncode == 0 else None
+    crop = os.path.join(out, "astronaut.png")
+    again = run(facecl, "detect", "--mtcnn", weights, "--json", crop) if r.returncode == 0 else None
+    faces = json.loads(again.stdout)[0]["faces"] if again is not None and again.returncode == 0 else []
+    off = None
+    if faces:  # where the least-squares similarity onto the template puts the photo's landmarks
+        q = TEMPLATE * 160 / 112
+        p, qc = before - before.mean(0), q - q.mean(0)
+        a, b = (qc * p).sum(), (qc[:, 1] * p[:, 0] - qc[:, 0] * p[:, 1]).sum()
+        c, s = a / (p ** 2).sum(), b / (p ** 2).sum()
+        mapped = p @ np.array([[c, -s], [s, c]]).T + q.mean(0)
+        off = float(np.abs(np.array(faces[0]["landmarks"]) - mapped).max())
+    check(off is not None and off <= 2, f"--align: the aligned crop's landmarks, found again, lie where the best "
+          f"similarity onto the five-point template puts them (max {off} px) {r.stderr.strip()[-160:]}")
+    bad = os.path.join(work, "cut.png")
+    with open(scenes_["astronaut"], "rb") as f:
+        data = f.read()
+    with open(bad, "wb") as f:
+        f.write(data[: len(data) // 3])
+    r = run(facecl, "detect", "--mtcnn", weights, bad, scenes_["mirrored"])
+    check(r.returncode == 1 and bad in r.stderr and "mirrored" in r.stdout,
+          f"a corrupt image is named and skipped, the others detected, exit 1 ({r.stderr.strip()[-160:]})")
+    r = run(facecl, "detect", "--mtcnn", os.path.join(work, "nowhere"), scenes_["astronaut"])
+    check(r.returncode == 1 and "nowhere" in r.stderr, f"missing weights are named ({r.stderr.strip()[-160:]})")
+    r = run(facecl, "embed", os.path.join(models, "fmnist-tiny.model"), "--detect", scenes_["astronaut"])
+    check(r.returncode == 2 and "--mtcnn" in r.stderr, "--detect without --mtcnn says what it needs (exit 2)")
+    # a folder of two identities, one image without a face
+    data = os.path.join(work, "people")
+    photo = Image.open(PHOTO).convert("RGB")
+    for who, flip in (("astro", False), ("mirror", True)):
+        os.makedirs(os.path.join(data, who))
+        for i, scale in enumerate((1.0, 0.8, 0.6)):
+            im = photo.resize((int(512 * scale), int(512 * scale)), Image.BILINEAR)
+            (im.transpose(Image.FLIP_LEFT_RIGHT) if flip else im).save(os.path.join(data, who, f"{i}.jpg"))
+    Image.open(scenes_["no face"]).save(os.path.join(data, "astro", "wall.png"))
+    env = dict(os.environ, FACECL_CACHE_DIR=os.path.join(work, "cache"), FACECL_TUNE_SECONDS="0")
+    model = os.path.join(models, "fmnist-tiny.model")
+    run_dir = os.path.join(work, "run")
+    t = subprocess.run([facecl, "train", model, data, "--steps", "2", "--identities", "2", "--per-identity", "2",
+                        "--out", run_dir, "--detect", "--mtcnn", weights], capture_output=True, text=True, env=env)
+    crops = [os.path.join(dp, f) for dp, _, fs in os.walk(os.path.join(work, "cache", "faces")) for f in fs]
+    check(t.returncode == 0 and len(crops) == 6 and "wall.png" in t.stderr and "6 images of 2 identities" in t.stdout,
+          f"train --detect: 6 faces cropped into the cache, the wall named ({len(crops)} crops) {t.stderr.strip()[-200:]}")
+    c = subprocess.run([facecl, "cluster", model, "--weights", os.path.join(run_dir, "weights.safetensors"),
+                        "--threshold", "1", data, "--out", os.path.join(work, "c.csv"), "--detect", "--mtcnn", weights],
+                       capture_output=True, text=True, env=env)
+    rows = open(os.path.join(work, "c.csv")).read().splitlines()[1:] if c.returncode == 0 else []
+    check(len(rows) == 6 and all(".jpg.png" in r for r in rows), f"cluster --detect clusters the 6 faces "
+          f"({len(rows)} rows) {c.stderr.strip()[-160:]}")
+    e = subprocess.run([facecl, "eval", model, "--weights", os.path.join(run_dir, "weights.safetensors"), data,
+                        "--detect", "--mtcnn", weights, "--out", os.path.join(work, "eval")],
+                       capture_output=True, text=True, env=env)
+    # six images are too few for ten folds: what matters here is that eval reads the faces
+    check("1 of 7 images left out" in e.stdout and "wall.png" in e.stderr and "faces" in e.stderr,
+          f"eval --detect evaluates the faces, the wall named ({e.stderr.strip()[-200:]})")
+
+
 def refusals(work, weights):
     bad = os.path.join(work, "bad")
     os.makedirs(bad)
@@ -172,6 +240,7 @@ def main():
     s = scenes(work)
     detections(facecl, weights, s, mtcnn)
     crops(facecl, models, weights, s, work)
+    commands(facecl, models, weights, s, work)
     refusals(work, weights)
     print(f"mtcnn_oracle: {passed[0]} checks passed, {len(failures)} failed")
     return 1 if failures else 0

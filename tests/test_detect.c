@@ -2,7 +2,8 @@
  * (tests/mtcnn_oracle.py): the device's area resampling against a plain C reference
  * (down, up and odd boxes; run under Oclgrind too), P-Net planned for other input sizes
  * (and models whose parameters depend on the size refused), and the face crop's
- * resize on images whose answer is known. */
+ * resize on images whose answer is known, and the five-point alignment undoing a known
+ * rotation and scale. */
 #include "graph/graph.h"
 #include "runtime/launch.h"
 
@@ -163,12 +164,49 @@ static void face_crops_resize_as_pillow(void **state)
     assert_int_equal(fcl_face_crop(&im, &f, 40, 40, out), FCL_ERR_INVALID_ARGUMENT); /* margin >= size */
 }
 
+/* A smooth pattern, so bilinear resampling of it is close to exact. */
+static double pattern(double x, double y) { return 127.5 + 100 * sin(x * 0.05) * cos(y * 0.04); }
+
+static void alignment_undoes_a_similarity(void **state)
+{
+    (void)state;
+    enum { W = 400, H = 300, S = 112 };
+    static uint8_t px[W * H], out[S * S];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            px[y * W + x] = (uint8_t)lround(pattern(x, y));
+    static const double tmpl[5][2] = {
+        {38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041},
+    };
+    const fcl_image im = {.pixels = px, .width = W, .height = H, .channels = 1};
+    /* the face is the template turned 20 degrees, 1.7 times larger, moved to (150, 20): inside the image */
+    const double a = 20 * 3.14159265358979 / 180, sc = 1.7, c = sc * cos(a), s = sc * sin(a), tx = 150, ty = 20;
+    fcl_face f = {0};
+    for (int i = 0; i < 5; i++) {
+        f.landmarks[i][0] = (float)(c * tmpl[i][0] - s * tmpl[i][1] + tx);
+        f.landmarks[i][1] = (float)(s * tmpl[i][0] + c * tmpl[i][1] + ty);
+    }
+    assert_int_equal(fcl_face_align(&im, &f, S, out), FCL_SUCCESS);
+    double worst = 0;
+    for (int y = 0; y < S; y++) /* output pixel (x, y) shows the image at T(x, y) */
+        for (int x = 0; x < S; x++)
+            worst = fmax(worst, fabs(out[y * S + x] - pattern(c * x - s * y + tx, s * x + c * y + ty)));
+    if (worst > 2.5) /* rounding to bytes twice, and bilinear over a gentle curve */
+        fail_msg("aligned face differs from the pattern by %g grey levels", worst);
+    for (int i = 0; i < 5; i++) /* the same points twice over: nothing to fit */
+        f.landmarks[i][0] = f.landmarks[i][1] = 10;
+    assert_int_equal(fcl_face_align(&im, &f, S, out), FCL_ERR_INVALID_ARGUMENT);
+    f.landmarks[2][0] = NAN;
+    assert_int_equal(fcl_face_align(&im, &f, S, out), FCL_ERR_NUMERIC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resampling_matches_the_reference),
         cmocka_unit_test(models_plan_for_other_input_sizes),
         cmocka_unit_test(face_crops_resize_as_pillow),
+        cmocka_unit_test(alignment_undoes_a_similarity),
     };
     return cmocka_run_group_tests(tests, open_test_runtime, close_test_runtime);
 }

@@ -7,8 +7,9 @@ Offline; needs torch.
     tools/mtcnn_convert.py OUT_DIR [--from DIR]
 
 DIR holds the three .pt files (default: the installed facenet_pytorch package's data/).
-Writes OUT_DIR/mtcnn-pnet.safetensors, mtcnn-rnet.safetensors and mtcnn-onet.safetensors,
-which `facecl detect --mtcnn OUT_DIR` reads. facecl's tensor names are the state dicts'
+Writes OUT_DIR/mtcnn-pnet.safetensors, mtcnn-rnet.safetensors and mtcnn-onet.safetensors
+and copies the three model files beside them, so OUT_DIR is all `facecl detect --mtcnn
+OUT_DIR` needs, from any directory. facecl's tensor names are the state dicts'
 keys (the model files name their layers after facenet-pytorch's modules); the one
 change is the first dense layer of R-Net and O-Net: facenet-pytorch flattens the
 C x H x W map width-first (x.permute(0, 3, 2, 1)), facecl channel-first, so its weight
@@ -72,8 +73,16 @@ def main():
         path = os.path.join(source, pt)
         if not os.path.isfile(path):
             sys.exit(f"{WHO}: {path}: no such file (facenet-pytorch's {pt})")
-        convert(net, path, os.path.join(args.models, f"mtcnn-{net}.model"),
-                os.path.join(args.out_dir, f"mtcnn-{net}.safetensors"))
+        model = os.path.join(args.models, f"mtcnn-{net}.model")
+        convert(net, path, model, os.path.join(args.out_dir, f"mtcnn-{net}.safetensors"))
+        copy = os.path.join(args.out_dir, os.path.basename(model))
+        if os.path.abspath(copy) != os.path.abspath(model):
+            with open(model, "rb") as f:
+                text = f.read()
+            tmp = f"{copy}.tmp.{os.getpid()}"
+            with open(tmp, "wb") as f:
+                f.write(text)
+            os.replace(tmp, copy)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <stb_image.h>
 #include <stb_image_resize.h>
+#include <stb_image_write.h>
 
 fcl_status fcl_image_to_input(const unsigned char *pixels, int iw, int ih, int ic, const fcl_input_form *form,
                               float *out)
@@ -175,4 +176,41 @@ void fcl_image_release(fcl_image *image)
         return;
     free((void *)(uintptr_t)image->pixels); /* fcl_image_read's own buffer */
     *image = (fcl_image){0};
+}
+
+/* stb_image_write's output gathered in memory, for one atomic write. */
+static void collect_png(void *context, void *data, int size)
+{
+    fcl_strbuf *b = context;
+    if (b->failed)
+        return;
+    if (b->len + (size_t)size > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + (size_t)size)
+            cap *= 2;
+        char *g = realloc(b->text, cap);
+        if (!g) {
+            b->failed = true;
+            return;
+        }
+        b->text = g, b->cap = cap;
+    }
+    memcpy(b->text + b->len, data, (size_t)size);
+    b->len += (size_t)size;
+}
+
+fcl_status fcl_image_write_png(const char *path, const fcl_image *im)
+{
+    if (!path || !im || !im->pixels || im->width < 1 || im->height < 1 || (im->channels != 1 && im->channels != 3))
+        return FCL_ERR_INVALID_ARGUMENT;
+    const int stride = (int)(im->stride ? im->stride : (size_t)im->width * im->channels);
+    fcl_strbuf b = {0};
+    fcl_status st = stbi_write_png_to_func(collect_png, &b, im->width, im->height, im->channels, im->pixels, stride) &&
+                            !b.failed
+                        ? fcl_write_file_atomic(path, b.text, b.len)
+                        : FCL_ERR_OUT_OF_HOST_MEMORY;
+    if (st == FCL_ERR_IO)
+        fcl_log(FCL_LOG_ERROR, "%s: cannot write the PNG", path);
+    free(b.text);
+    return st;
 }
