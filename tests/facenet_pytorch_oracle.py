@@ -19,6 +19,8 @@ import re
 import subprocess
 import sys
 
+from oracle_checks import check, summary  # noqa: E402 (tests/)
+
 try:
     import numpy as np
     import torch
@@ -29,15 +31,7 @@ except ImportError as e:
     sys.exit(77)
 
 N_IMAGES, MAX_DIFF, MIN_COSINE = 8, 1e-4, 0.99999
-failures, passed = [], [0]
 
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if ok:
-        passed[0] += 1
-    else:
-        failures.append(what)
 
 
 def random_network(seed, calibration):
@@ -218,8 +212,7 @@ def main():
         diff, cos = compare(broken, theirs)
         check(diff > MAX_DIFF or cos < MIN_COSINE, f"broken {name} fails the comparison (max |diff| {diff:.3g})")
 
-    print(f"facenet-pytorch oracle: {passed[0]} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary("facenet-pytorch oracle")
 
 
 if __name__ == "__main__":

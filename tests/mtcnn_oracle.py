@@ -23,6 +23,8 @@ import os
 import subprocess
 import sys
 
+from oracle_checks import check, run, summary  # noqa: E402 (tests/)
+
 try:
     import numpy as np
     import torch
@@ -34,19 +36,7 @@ except ImportError as e:
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PHOTO = os.path.join(ROOT, ".oracles", "data", "astronaut.png")
-failures, passed = [], [0]
 
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if ok:
-        passed[0] += 1
-    else:
-        failures.append(what)
-
-
-def run(*args):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True)
 
 
 def scenes(work):
@@ -242,8 +232,7 @@ def main():
     crops(facecl, models, weights, s, work)
     commands(facecl, models, weights, s, work)
     refusals(work, weights)
-    print(f"mtcnn_oracle: {passed[0]} checks passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary("mtcnn_oracle")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import struct
 import subprocess
 import sys
 
+from oracle_checks import check, run, summary  # noqa: E402 (tests/)
+
 try:
     import numpy as np
     import onnx
@@ -43,7 +45,6 @@ except ImportError as e:
 
 MAX_DIFF, MIN_COSINE = 1e-4, 0.99999
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-failures, passed = [], [0]
 
 # Every layer type, each way its ONNX form can differ: a 4-d maxout, a scaled 3-way
 # add with ReLU, an l2norm of a C x H x W tensor, concat of flat tensors, batchnorm
@@ -72,17 +73,6 @@ dropout d in=p3 rate=0.2
 cosine cos in=d c=10
 """
 
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if ok:
-        passed[0] += 1
-    else:
-        failures.append(what)
-
-
-def run(*args):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True)
 
 
 def write_safetensors(path, tensors):
@@ -456,8 +446,7 @@ def main():
     pytorch_exports(facecl, models, work, rng)
     mtcnn_networks(facecl, work, rng)
     hostile_files(facecl, work)
-    print(f"onnx_oracle: {passed[0]} checks passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary("onnx_oracle")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 #include "support.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <cmocka.h>
 
 fcl_runtime *rt;
 
@@ -21,4 +25,13 @@ int close_test_runtime(void **state)
     fcl_runtime_destroy(rt);
     rt = NULL;
     return 0;
+}
+
+fcl_model *load_shipped_model(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.model", FACECL_MODEL_DIR, name);
+    fcl_model *m = NULL;
+    assert_int_equal(fcl_model_load(path, &m), FCL_SUCCESS);
+    return m;
 }

@@ -8,4 +8,6 @@ extern fcl_runtime *rt;
 /* cmocka group setup/teardown */
 int open_test_runtime(void **state);
 int close_test_runtime(void **state);
+/* models/<name>.model, parsed; fails the test when it cannot be. */
+struct fcl_model *load_shipped_model(const char *name);
 #endif

@@ -86,19 +86,10 @@ static void resampling_matches_the_reference(void **state)
     free(out);
 }
 
-static fcl_model *load(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s.model", FACECL_MODEL_DIR, name);
-    fcl_model *m = NULL;
-    assert_int_equal(fcl_model_load(path, &m), FCL_SUCCESS);
-    return m;
-}
-
 static void models_plan_for_other_input_sizes(void **state)
 {
     (void)state;
-    fcl_model *pnet = load("mtcnn-pnet"), *sized = NULL;
+    fcl_model *pnet = load_shipped_model("mtcnn-pnet"), *sized = NULL;
     assert_int_equal(fcl_model_for_input(pnet, 37, 50, &sized), FCL_SUCCESS);
     const fcl_shape out = fcl_model_output(sized)->out; /* conv 35x48, ceil pool 18x24, two convs 14x20 */
     assert_int_equal(out.c, 6);
@@ -124,11 +115,11 @@ static void models_plan_for_other_input_sizes(void **state)
     fcl_model_destroy(sized);
     fcl_net_destroy(net);
     fcl_net_destroy(cell);
-    fcl_model *rnet = load("mtcnn-rnet");
+    fcl_model *rnet = load_shipped_model("mtcnn-rnet");
     assert_int_equal(fcl_model_for_input(rnet, 30, 30, &sized), FCL_ERR_SHAPE); /* dense4 sees a bigger map */
     assert_null(sized);
     assert_int_equal(fcl_model_for_input(pnet, 9, 40, &sized), FCL_ERR_SHAPE); /* conv3 finds a 2x2 map */
-    fcl_model *irv1 = load("inception-resnet-v1"); /* its global pool follows the input */
+    fcl_model *irv1 = load_shipped_model("inception-resnet-v1"); /* its global pool follows the input */
     assert_int_equal(fcl_model_for_input(irv1, 200, 200, &sized), FCL_SUCCESS);
     assert_int_equal(fcl_shape_size(fcl_model_output(sized)->out), 512);
     fcl_model_destroy(sized);

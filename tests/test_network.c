@@ -17,15 +17,6 @@
 
 #include "support.h"
 
-static fcl_model *load(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s.model", FACECL_MODEL_DIR, name);
-    fcl_model *m = NULL;
-    assert_int_equal(fcl_model_load(path, &m), FCL_SUCCESS);
-    return m;
-}
-
 static float *random_images(size_t count, uint64_t seed)
 {
     float *x = malloc(count * sizeof *x);
@@ -39,7 +30,7 @@ static float *random_images(size_t count, uint64_t seed)
 static void nn2_forward_gives_unit_embeddings(void **state)
 {
     (void)state;
-    fcl_model *m = load("nn2");
+    fcl_model *m = load_shipped_model("nn2");
     const int batch = 2;
     fcl_net *net;
     assert_int_equal(fcl_net_create(rt, m, batch, false, &net), FCL_SUCCESS);
@@ -67,7 +58,7 @@ static void nn2_forward_gives_unit_embeddings(void **state)
 static void inference_plan_matches_training_plan(void **state)
 {
     (void)state;
-    fcl_model *m = load("fmnist-inception");
+    fcl_model *m = load_shipped_model("fmnist-inception");
     const int batch = 5;
     fcl_net *infer, *train;
     assert_int_equal(fcl_net_create(rt, m, batch, false, &infer), FCL_SUCCESS);
@@ -89,7 +80,7 @@ static void inference_plan_matches_training_plan(void **state)
 static void saved_weights_reproduce_embeddings(void **state)
 {
     (void)state;
-    fcl_model *m = load("fmnist-small");
+    fcl_model *m = load_shipped_model("fmnist-small");
     fcl_net *a, *b;
     assert_int_equal(fcl_net_create(rt, m, 3, false, &a), FCL_SUCCESS);
     assert_int_equal(fcl_net_create(rt, m, 3, false, &b), FCL_SUCCESS);
@@ -184,7 +175,7 @@ static void capture(fcl_log_level level, const char *message, void *user)
 static void too_large_for_the_device_says_how_much(void **state)
 {
     (void)state;
-    fcl_model *m = load("nn1");
+    fcl_model *m = load_shipped_model("nn1");
     fcl_net *net = NULL;
     fcl_set_log_callback(capture, NULL);
     /* NN1 training at batch 20000: activations alone are far beyond any device here. */
