@@ -293,6 +293,17 @@ expect_text "reset leaves the defaults" "$work/out" "shipped defaults"
 check "tune bad budget" 2 "$facecl" tune --seconds -1
 check "tune unknown model" 1 "$facecl" tune no-such-model
 
+# detect and --detect without MTCNN's weights (tests/mtcnn_oracle.py runs them with)
+check "detect without --mtcnn" 2 "$facecl" detect "$work/a.pgm"
+expect_text "detect says how to get the weights" "$work/err" "tools/mtcnn_convert.py"
+check "detect, weights missing" 1 "$facecl" detect --mtcnn "$work/no-mtcnn" "$work/a.pgm"
+expect_text "detect names the missing file" "$work/err" "no-mtcnn/mtcnn-pnet"
+check "detect bad thresholds" 2 "$facecl" detect --mtcnn "$work/no-mtcnn" --thresholds 0.6,2 "$work/a.pgm"
+check "detect --align with --margin" 2 "$facecl" detect --mtcnn "$work/no-mtcnn" --align --margin 4 "$work/a.pgm"
+check "embed --mtcnn without --detect" 2 "$facecl" embed "$models/fmnist-tiny.model" --mtcnn "$work/no-mtcnn" "$work/a.pgm"
+check "train --detect on IDX" 2 "$facecl" train "$models/fmnist-tiny.model" /usr/share/datasets/fashion-mnist \
+    --steps 1 --out "$work/idx-detect" --detect --mtcnn "$work/no-mtcnn"
+
 check "demo without data" 1 "$facecl" demo --data "$work/no-icds" --model "$models/fmnist-tiny.model"
 expect_text "demo names the data package" "$work/err" "dataset-fashion-mnist"
 if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
