@@ -33,6 +33,7 @@ static void usage(FILE *f)
                "  --min-face N      smallest face looked for, pixels (20)\n"
                "  --factor F        the pyramid's scale step (0.709)\n"
                "  --thresholds P,R,O  face probability each stage needs (0.6,0.7,0.7)\n"
+               "  --device D        OpenCL device (index, gpu, cpu or a name)\n"
                "The defaults are MTCNN's and facenet-pytorch's. An image without a face is named on\n"
                "stderr; one that cannot be read is named and skipped, and the exit status is then 1.\n");
 }
@@ -236,9 +237,9 @@ int cmd_detect(int argc, char **argv)
     free(b.text);
     const double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     if (st == FCL_SUCCESS)
-        fprintf(stderr, "facecl detect: %d face%s in %d image%s (%.2f images/s on %s)%s\n", found,
+        fprintf(stderr, "facecl detect: %d face%s in %d image%s (%.2f images/s on %s)\n", found,
                 found == 1 ? "" : "s", done, done == 1 ? "" : "s", s > 0 ? done / s : 0.0,
-                fcl_runtime_device(rt)->name, skipped ? "" : "");
+                fcl_runtime_device(rt)->name);
     if (st == FCL_SUCCESS && skipped)
         fprintf(stderr, "facecl detect: %d of %d images could not be read and were skipped\n", skipped, n_images);
     fcl_detector_destroy(d);
