@@ -13,14 +13,17 @@ __kernel void relu_backward(__global float *dy, const int dy_off, const int dy_n
 }
 
 /* PReLU with a slope per channel: y = x > 0 ? x : a[c] x.  (N, C, HW) views. */
+/* A 2-D grid: dimension 0 the positions of one channel's plane (rounded up to the
+ * work-group), dimension 1 image x channel, so no work-item divides by the plane size
+ * (the divisions made it compute-bound on CPUs). */
 __kernel void prelu_forward(__global float *y, const int y_off, const int y_ns, __global const float *x,
                             const int x_off, const int x_ns, __global const float *p, const int a_off,
                             const int N, const int C, const int HW)
 {
-    const int i = get_global_id(0);
-    if (i >= N * C * HW)
+    const int k = get_global_id(0), nc = get_global_id(1);
+    if (k >= HW || nc >= N * C)
         return;
-    const int n = i / (C * HW), j = i % (C * HW), c = j / HW;
+    const int n = nc / C, c = nc - n * C, j = c * HW + k;
     const float v = x[x_off + n * x_ns + j];
     y[y_off + n * y_ns + j] = v > 0.0f ? v : p[a_off + c] * v;
 }

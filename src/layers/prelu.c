@@ -19,9 +19,18 @@ static int prelu_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 static fcl_status prelu_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, (int)(nd - net->model->nodes));
-    return FCL_LAUNCH(net, &k_prelu_forward, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->acts),
-                      FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params),
-                      FCL_I(nd->param_off), PRELU_SIZES(nd));
+    /* 64 work-items a group: along the plane, or over several channels when the plane is
+     * smaller (a dense layer's 1 x 1), so few of them idle. */
+    enum { GROUP = 64 };
+    const size_t hw = (size_t)nd->in.h * nd->in.w, rows = (size_t)net->batch * nd->in.c;
+    size_t lx = 1;
+    while (lx < hw && lx < GROUP)
+        lx *= 2;
+    const size_t ly = GROUP / lx;
+    const size_t global[2] = {(hw + lx - 1) / lx * lx, (rows + ly - 1) / ly * ly}, local[2] = {lx, ly};
+    return fcl_enqueue(&net->launch, &k_prelu_forward, NULL, 2, global, local,
+                       FCL_ARGS(FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off),
+                                FCL_I(x.ns), FCL_M(net->params), FCL_I(nd->param_off), PRELU_SIZES(nd)));
 }
 
 static fcl_status prelu_backward(fcl_net *net, const fcl_node *nd)
