@@ -93,15 +93,19 @@ static void emit(fcl_strbuf *b, bool json, const char *image, const fcl_image *i
     }
 }
 
-/* The pictures of one image's faces: the overlay and the crops. */
+/* The pictures of one image's faces: the overlay and the crops, never over an input
+ * (`--crops .` beside photo.png would name photo.png). */
 static fcl_status pictures(const char *image, const fcl_image *im, const fcl_face *faces, int n,
-                           const char *overlay_dir, const char *crops_dir, int size, int margin, bool align)
+                           const char *overlay_dir, const char *crops_dir, int size, int margin, bool align,
+                           const char *const *inputs, int n_inputs)
 {
     char stem[1024], path[4096];
     stem_of(image, stem, sizeof stem);
     fcl_status st = FCL_SUCCESS;
     if (overlay_dir) {
         snprintf(path, sizeof path, "%s/%s.png", overlay_dir, stem);
+        if (cli_output_is_input("detect", "--overlay", path, inputs, n_inputs))
+            return FCL_ERR_INVALID_ARGUMENT;
         if ((st = overlay_write_png(path, im, faces, n)) != FCL_SUCCESS)
             return cli_fail(path, st), st;
     }
@@ -113,9 +117,14 @@ static fcl_status pictures(const char *image, const fcl_image *im, const fcl_fac
             snprintf(path, sizeof path, "%s/%s_%d.png", crops_dir, stem, i);
         else
             snprintf(path, sizeof path, "%s/%s.png", crops_dir, stem);
+        if (cli_output_is_input("detect", "--crops", path, inputs, n_inputs)) {
+            st = FCL_ERR_INVALID_ARGUMENT;
+            break;
+        }
         st = align ? fcl_face_align(im, &faces[i], size, crop) : fcl_face_crop(im, &faces[i], size, margin, crop);
         if (st == FCL_SUCCESS)
-            st = png_write(path, crop, size, size, im->channels);
+            st = fcl_image_write_png(path, &(fcl_image){.pixels = crop, .width = size, .height = size,
+                                                        .channels = im->channels});
         if (st != FCL_SUCCESS)
             cli_fail(path, st);
     }
@@ -219,7 +228,8 @@ int cmd_detect(int argc, char **argv)
             emit(&b, json, images[i], &im, faces, n, done == 0);
             if (n == 0)
                 fprintf(stderr, "facecl detect: %s: no face\n", images[i]);
-            st = pictures(images[i], &im, faces, n, overlay, crops, (int)size, (int)margin, align);
+            st = pictures(images[i], &im, faces, n, overlay, crops, (int)size, (int)margin, align,
+                          (const char *const *)images, n_images);
             found += n, done++;
         }
         free(faces);

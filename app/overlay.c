@@ -6,11 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-fcl_status png_write(const char *path, const uint8_t *pixels, int width, int height, int channels)
-{
-    return fcl_image_write_png(path, &(fcl_image){.pixels = pixels, .width = width, .height = height, .channels = channels});
-}
-
 static void dot(uint8_t *rgb, int w, int h, int x, int y, const uint8_t colour[3])
 {
     if (x >= 0 && y >= 0 && x < w && y < h)
@@ -49,7 +44,7 @@ fcl_status overlay_write_png(const char *path, const fcl_image *im, const fcl_fa
                         dot(rgb, w, h, (int)lroundf(faces[f].landmarks[p][0]) + dx,
                             (int)lroundf(faces[f].landmarks[p][1]) + dy, red);
     }
-    fcl_status st = png_write(path, rgb, w, h, 3);
+    fcl_status st = fcl_image_write_png(path, &(fcl_image){.pixels = rgb, .width = w, .height = h, .channels = 3});
     free(rgb);
     return st;
 }

@@ -167,6 +167,14 @@ def commands(facecl, models, weights, scenes_, work):
     r = run(facecl, "detect", "--mtcnn", weights, bad, scenes_["mirrored"])
     check(r.returncode == 1 and bad in r.stderr and "mirrored" in r.stdout,
           f"a corrupt image is named and skipped, the others detected, exit 1 ({r.stderr.strip()[-160:]})")
+    own = os.path.join(work, "own.png")  # --crops into the photo's own folder would name the photo itself
+    Image.open(PHOTO).save(own)
+    with open(own, "rb") as f:
+        kept = f.read()
+    r = run(facecl, "detect", "--mtcnn", weights, "--crops", work, own)
+    with open(own, "rb") as f:
+        check(r.returncode == 1 and f.read() == kept and "overwritten" in r.stderr,
+              f"a crop that would overwrite its photo is refused, the photo intact ({r.stderr.strip()[-120:]})")
     r = run(facecl, "detect", "--mtcnn", os.path.join(work, "nowhere"), scenes_["astronaut"])
     check(r.returncode == 1 and "nowhere" in r.stderr, f"missing weights are named ({r.stderr.strip()[-160:]})")
     r = run(facecl, "embed", os.path.join(models, "fmnist-tiny.model"), "--detect", scenes_["astronaut"])

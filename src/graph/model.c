@@ -669,6 +669,12 @@ fcl_status fcl_model_parse(const char *text, const char *source, fcl_model **out
 
 /* One node as a model-file line: every key of its op with the value it holds, and its
  * inputs by name (the DAG form, which parses back into the same node). */
+/* A pool whose window is its whole (unpadded) input: `global=1` in the file. */
+static bool is_global_pool(const fcl_node *nd)
+{
+    return (MASK(nd->op) & POOL_OPS) && nd->kh == nd->in.h && nd->kw == nd->in.w && nd->ph == 0 && nd->pw == 0;
+}
+
 static void format_node(FILE *f, const fcl_model *m, const fcl_node *nd)
 {
     if (nd->op == FCL_OP_INPUT) {
@@ -679,8 +685,7 @@ static void format_node(FILE *f, const fcl_model *m, const fcl_node *nd)
     fprintf(f, "%s %s in=", fcl_ops[nd->op]->name, nd->name);
     for (int j = 0; j < nd->n_inputs; j++)
         fprintf(f, "%s%s", j ? "," : "", m->nodes[nd->inputs[j]].name);
-    const bool global = (MASK(nd->op) & POOL_OPS) && nd->kh == nd->in.h && nd->kw == nd->in.w && nd->ph == 0 &&
-                        nd->pw == 0;
+    const bool global = is_global_pool(nd);
     for (size_t i = 0; i < sizeof layer_keys / sizeof layer_keys[0]; i++) {
         const struct layer_key *k = &layer_keys[i];
         if (!(k->ops & MASK(nd->op)) || strcmp(k->key, "kh") == 0 || strcmp(k->key, "kw") == 0 ||
@@ -716,19 +721,28 @@ fcl_status fcl_model_format(const fcl_model *m, char **text)
     return FCL_SUCCESS;
 }
 
+/* A copy of m with room for `spare` more nodes; NULL without memory. */
+static fcl_model *copy_model(const fcl_model *m, int spare)
+{
+    fcl_model *c = calloc(1, sizeof *c);
+    fcl_node *nodes = malloc(((size_t)m->n_nodes + (size_t)spare) * sizeof *nodes);
+    if (!c || !nodes) {
+        free(c);
+        free(nodes);
+        return NULL;
+    }
+    *c = *m;
+    memcpy(nodes, m->nodes, (size_t)m->n_nodes * sizeof *nodes);
+    c->nodes = nodes;
+    return c;
+}
+
 fcl_status fcl_model_with_head(const fcl_model *m, const char *name, fcl_op op, int units, fcl_model **out)
 {
     *out = NULL;
-    fcl_model *h = calloc(1, sizeof *h);
-    fcl_node *nodes = malloc(((size_t)m->n_nodes + 1) * sizeof *nodes);
-    if (!h || !nodes) {
-        free(h);
-        free(nodes);
+    fcl_model *h = copy_model(m, 1);
+    if (!h)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
-    }
-    *h = *m;
-    memcpy(nodes, m->nodes, (size_t)m->n_nodes * sizeof *nodes);
-    h->nodes = nodes;
     parser p = {.source = m->source, .line = 0, .m = h, .cap = m->n_nodes + 1};
     fcl_status st = check_name(&p, name);
     if (st == FCL_SUCCESS) {
@@ -750,20 +764,13 @@ fcl_status fcl_model_for_input(const fcl_model *m, int height, int width, fcl_mo
     *out = NULL;
     if (!m || height < 1 || width < 1 || height > 8192 || width > 8192)
         return FCL_ERR_INVALID_ARGUMENT;
-    fcl_model *r = calloc(1, sizeof *r);
-    fcl_node *nodes = malloc((size_t)m->n_nodes * sizeof *nodes);
-    if (!r || !nodes) {
-        free(r);
-        free(nodes);
+    fcl_model *r = copy_model(m, 0);
+    if (!r)
         return FCL_ERR_OUT_OF_HOST_MEMORY;
-    }
-    *r = *m;
-    memcpy(nodes, m->nodes, (size_t)m->n_nodes * sizeof *nodes);
-    r->nodes = nodes;
+    fcl_node *nodes = r->nodes;
     for (int i = 1; i < m->n_nodes; i++) /* a global pool stays global: its window follows the input */
-        if ((MASK(nodes[i].op) & POOL_OPS) && nodes[i].kh == nodes[i].in.h && nodes[i].kw == nodes[i].in.w &&
-            nodes[i].ph == 0 && nodes[i].pw == 0)
-            nodes[i].kh = nodes[i].kw = 0;
+        if (is_global_pool(&nodes[i]))
+            nodes[i].kh = nodes[i].kw = 0; /* as the parser leaves it: pool_infer takes the input's size */
     nodes[0].in.h = nodes[0].out.h = height;
     nodes[0].in.w = nodes[0].out.w = width;
     parser p = {.source = m->source, .line = 0, .m = r, .cap = m->n_nodes};
