@@ -28,12 +28,15 @@ static void usage(FILE *f)
             "(10-fold verification, VAL at FAR 1e-3, rank-1) for several seeds, and measures it\n"
             "(multiply-adds counted on the device, training and inference images/s, achieved GFLOP/s\n"
             "against the device's GEMM ceiling). Prints the tables and writes results.json,\n"
-            "table.txt, flops_val.svg and time_accuracy.svg to the output directory. An interrupted\n"
+            "table.txt, flops_val.svg, time_val.svg and time_accuracy.svg to the output directory,\n"
+            "with the Pareto fronts of VAL against multiply-adds and against device time per image,\n"
+            "and VAL's rank correlation with each. An interrupted\n"
             "sweep (Ctrl-C, a crash) continues where it stopped when run again.\n\n"
             "  --models A,B,...  model names in %s/ or .model paths\n"
             "                    (default %s)\n"
             "  --steps N         the same steps for every model (default %ld)\n"
             "  --minutes M       the same training time for every model instead: steps from a timed run\n"
+            "  --epochs E        the same passes over the training set for every model instead\n"
             "  --seeds S         seeds 1..S per model (default %d)\n"
             "  --quick           %ld steps, %d seed, a smaller evaluation: minutes, for a first look and CI\n"
             "  --far-images N    test images whose pairs give VAL at FAR 1e-3 (%d; --quick %d)\n"
@@ -78,11 +81,12 @@ static bool parse_models(char *list, char paths[][4096], fcl_sweep_options *o)
 
 static int flops_accuracy(int argc, char **argv)
 {
-    enum { O_MODELS = 256, O_STEPS, O_MINUTES, O_SEEDS, O_QUICK, O_P, O_K, O_DATA, O_OUT, O_DEVICE, O_QUIET,
+    enum { O_MODELS = 256, O_STEPS, O_MINUTES, O_EPOCHS, O_SEEDS, O_QUICK, O_P, O_K, O_DATA, O_OUT, O_DEVICE, O_QUIET,
            O_FAR_IMAGES, O_GALLERY };
     static const struct option opts[] = {
         {"models", required_argument, NULL, O_MODELS}, {"steps", required_argument, NULL, O_STEPS},
-        {"minutes", required_argument, NULL, O_MINUTES}, {"seeds", required_argument, NULL, O_SEEDS},
+        {"minutes", required_argument, NULL, O_MINUTES}, {"epochs", required_argument, NULL, O_EPOCHS},
+        {"seeds", required_argument, NULL, O_SEEDS},
         {"quick", no_argument, NULL, O_QUICK},         {"identities", required_argument, NULL, O_P},
         {"per-identity", required_argument, NULL, O_K}, {"data", required_argument, NULL, O_DATA},
         {"out", required_argument, NULL, O_OUT},       {"device", required_argument, NULL, O_DEVICE},
@@ -93,7 +97,7 @@ static int flops_accuracy(int argc, char **argv)
     char *models = strdup(default_models);
     const char *data_dir = CLI_FASHION_MNIST_DIR, *device = NULL, *out_dir = NULL;
     long steps = 0, seeds = 0, P = 10, K = 8, far_images = 0, gallery = 0;
-    double minutes = 0;
+    double minutes = 0, epochs = 0;
     bool quick = false, quiet = false, ok = models != NULL;
     int c;
     optind = 1;
@@ -102,6 +106,7 @@ static int flops_accuracy(int argc, char **argv)
         case O_MODELS: free(models), models = strdup(optarg), ok = models != NULL; break;
         case O_STEPS: ok = cli_long("steps", optarg, 1, 10000000, &steps); break;
         case O_MINUTES: ok = cli_double("minutes", optarg, 0.01, 100000, &minutes); break;
+        case O_EPOCHS: ok = cli_double("epochs", optarg, 0.001, 100000, &epochs); break;
         case O_SEEDS: ok = cli_long("seeds", optarg, 1, FCL_SWEEP_MAX_SEEDS, &seeds); break;
         case O_QUICK: quick = true; break;
         case O_P: ok = cli_long("identities", optarg, 2, 1000, &P); break;
@@ -116,8 +121,8 @@ static int flops_accuracy(int argc, char **argv)
         default: ok = false;
         }
     }
-    if (ok && steps > 0 && minutes > 0) {
-        fprintf(stderr, "facecl bench: --steps and --minutes are two budgets; give one\n");
+    if (ok && (steps > 0) + (minutes > 0) + (epochs > 0) > 1) {
+        fprintf(stderr, "facecl bench: --steps, --minutes and --epochs are three budgets; give one\n");
         ok = false;
     }
     if (!ok || optind != argc) {
@@ -128,7 +133,8 @@ static int flops_accuracy(int argc, char **argv)
     }
     const struct sweep_preset *preset = quick ? &quick_preset : &full_preset;
     static char paths[FCL_SWEEP_MAX_MODELS][4096];
-    fcl_sweep_options o = {.steps = minutes > 0 ? 0 : steps > 0 ? steps : preset->steps, .minutes = minutes,
+    fcl_sweep_options o = {.steps = minutes > 0 || epochs > 0 ? 0 : steps > 0 ? steps : preset->steps,
+                           .minutes = minutes, .epochs = epochs,
                            .seeds = seeds > 0 ? (int)seeds : preset->seeds, .P = (int)P, .K = (int)K,
                            .out_dir = out_dir ? out_dir : preset->out_dir, .far_images = (int)(far_images ? far_images : preset->far_images),
                            .gallery_images = (int)(gallery ? gallery : preset->gallery_images),
@@ -157,7 +163,7 @@ static int flops_accuracy(int argc, char **argv)
         if (st == FCL_SUCCESS) {
             printf("\n");
             fcl_sweep_print(stdout, &report);
-            printf("\nwritten: %s/{table.txt, results.json, flops_val.svg, time_accuracy.svg}\n", o.out_dir);
+            printf("\nwritten: %s/{table.txt, results.json, flops_val.svg, time_val.svg, time_accuracy.svg}\n", o.out_dir);
             status = 0;
         } else {
             status = st == FCL_ERR_INTERRUPTED ? 130 : cli_fail("bench flops-accuracy", st);

@@ -143,6 +143,8 @@ fcl_status fcl_sweep_config_text(const fcl_sweep_options *o, const fcl_model *co
                           (unsigned long long)fcl_model_describe(models[i]).multiply_adds, fcl_model_describe(models[i]).parameters);
     if (o->minutes > 0)
         fcl_strbuf_printf(out, "budget minutes %g\n", o->minutes);
+    else if (o->epochs > 0)
+        fcl_strbuf_printf(out, "budget epochs %g\n", o->epochs);
     else
         fcl_strbuf_printf(out, "budget steps %ld\n", o->steps);
     fcl_strbuf_printf(out, "seeds %d\nbatch %d x %d\nevaluation far-images %d gallery %d\n", o->seeds, o->P, o->K,
@@ -237,8 +239,10 @@ static fcl_status calibrate(fcl_runtime *rt, const fcl_model *m, const fcl_datas
         return st;
     sm->calibration_ips = sum.steady_images_per_second;
     sm->train_macs_counted = (double)sum.gemm_macs / ((double)CALIBRATION_STEPS * o->P * o->K);
-    sm->steps = o->minutes > 0 ? (long)fmax(1, floor(o->minutes * 60 * sm->calibration_ips / (o->P * o->K)))
-                               : o->steps;
+    const int B = o->P * o->K;
+    sm->steps = o->minutes > 0  ? (long)fmax(1, floor(o->minutes * 60 * sm->calibration_ips / B))
+                : o->epochs > 0 ? (long)fmax(1, ceil(o->epochs * fcl_dataset_images(train) / B))
+                                : o->steps;
     values[0] = sm->calibration_ips;
     values[1] = (double)sm->steps;
     values[2] = sm->train_macs_counted;
@@ -366,8 +370,8 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
     report->options = o;
     snprintf(report->device, sizeof report->device, "%s", fcl_runtime_device(rt)->name);
     if (o->n_models < 1 || o->n_models > FCL_SWEEP_MAX_MODELS || o->seeds < 1 || o->seeds > FCL_SWEEP_MAX_SEEDS ||
-        (o->steps > 0) == (o->minutes > 0)) {
-        fcl_log(FCL_LOG_ERROR, "a sweep needs 1 to %d models, 1 to %d seeds, and either steps or minutes",
+        (o->steps > 0) + (o->minutes > 0) + (o->epochs > 0) != 1) {
+        fcl_log(FCL_LOG_ERROR, "a sweep needs 1 to %d models, 1 to %d seeds, and one budget: steps, minutes or epochs",
                 FCL_SWEEP_MAX_MODELS, FCL_SWEEP_MAX_SEEDS);
         return FCL_ERR_INVALID_ARGUMENT;
     }

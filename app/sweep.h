@@ -22,6 +22,7 @@ typedef struct fcl_sweep_options {
     int n_models;
     long steps;     /* > 0: the same number of steps for every model */
     double minutes; /* > 0: the same training time instead (steps from a timed run) */
+    double epochs;  /* > 0: the same passes over the training set instead */
     int seeds;      /* seeds 1..seeds */
     int P, K;
     const char *out_dir;
@@ -84,9 +85,10 @@ fcl_status fcl_sweep_claim_dir(const char *out_dir, const char *config_text);
 /* Mean and sample standard deviation of field `offset` (offsetof(fcl_sweep_run, x)) over a model's runs. */
 void fcl_sweep_stat(const fcl_sweep_model *m, size_t offset, double *mean, double *std);
 
-/* The results: a table, the paper's points beside it, results.json, flops_val.svg
- * (multiply-adds against VAL, log x) and time_accuracy.svg (training time against
- * 10-fold accuracy) in the output directory. */
+/* The results: a table with the Pareto fronts and rank correlations (app/pareto.h), the
+ * paper's points beside it, results.json, flops_val.svg (multiply-adds against VAL, log
+ * x, the front drawn), time_val.svg (device time per image against VAL, its front) and
+ * time_accuracy.svg (training time against 10-fold accuracy) in the output directory. */
 void fcl_sweep_print(FILE *f, const fcl_sweep_report *r);
 fcl_status fcl_sweep_write_outputs(const fcl_sweep_report *r);
 #endif

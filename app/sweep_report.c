@@ -1,6 +1,7 @@
 /* What a FLOPS-versus-accuracy sweep found: the tables, the paper's points beside
  * them, results.json and the two plots. */
 #include "sweep.h"
+#include "pareto.h"
 #include "plot.h"
 #include "text.h"
 
@@ -37,13 +38,95 @@ static double train_gflops(const fcl_sweep_model *m)
     return 2 * MEAN(m, train_macs_counted) * MEAN(m, train_images_per_second) / 1e9;
 }
 
+/* The budget every model got, as the table's title says it. */
+static void budget_text(const fcl_sweep_options *o, char *out, size_t size)
+{
+    if (o->minutes > 0)
+        snprintf(out, size, "same training time: %g min a run", o->minutes);
+    else if (o->epochs > 0)
+        snprintf(out, size, "same epochs: %g", o->epochs);
+    else
+        snprintf(out, size, "same steps: %ld", o->steps);
+}
+
+/* Milliseconds of device time per image in inference (the evaluation's embedding pass). */
+static double ms_per_image(const fcl_sweep_model *m)
+{
+    const double ips = MEAN(m, infer_images_per_second);
+    return ips > 0 ? 1000 / ips : NAN;
+}
+
+/* The models with runs, each one's mean cost (multiply-adds, or device ms per image) and
+ * VAL, and which of them are on the Pareto front of VAL against that cost. */
+typedef struct model_points {
+    const fcl_sweep_model *model[FCL_SWEEP_MAX_MODELS];
+    double macs[FCL_SWEEP_MAX_MODELS], ms[FCL_SWEEP_MAX_MODELS], val[FCL_SWEEP_MAX_MODELS];
+    bool macs_front[FCL_SWEEP_MAX_MODELS], ms_front[FCL_SWEEP_MAX_MODELS];
+    int n;
+    double rho_macs, rho_ms; /* Spearman's rank correlation of VAL with each cost, over all n */
+} model_points;
+
+static void model_points_of(const fcl_sweep_report *r, model_points *p)
+{
+    p->n = 0;
+    for (int i = 0; i < r->n_models; i++) {
+        const fcl_sweep_model *m = &r->models[i];
+        if (!m->n_runs)
+            continue;
+        p->model[p->n] = m;
+        p->macs[p->n] = MEAN(m, macs);
+        p->ms[p->n] = ms_per_image(m);
+        p->val[p->n] = MEAN(m, val);
+        p->n++;
+    }
+    fcl_pareto_front(p->macs, p->val, p->n, p->macs_front);
+    fcl_pareto_front(p->ms, p->val, p->n, p->ms_front);
+    p->rho_macs = fcl_rank_correlation(p->macs, p->val, p->n);
+    p->rho_ms = fcl_rank_correlation(p->ms, p->val, p->n);
+}
+
+/* "a, b, c": the front's models in order of cost. */
+static void front_names(const model_points *p, const double *cost, const bool *front, char *out, size_t size)
+{
+    int order[FCL_SWEEP_MAX_MODELS], k = 0;
+    for (int i = 0; i < p->n; i++)
+        if (front[i]) {
+            int j = k++;
+            for (; j > 0 && cost[order[j - 1]] > cost[i]; j--)
+                order[j] = order[j - 1];
+            order[j] = i;
+        }
+    out[0] = '\0';
+    for (int j = 0; j < k; j++)
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", j ? ", " : "", p->model[order[j]]->name);
+}
+
+/* The table's front column: [on the multiply-adds front][on the device-time front]. */
+static const char *const front_marks[2][2] = {{"", "T"}, {"F", "F,T"}};
+
+static void print_fronts(FILE *f, const model_points *p)
+{
+    char names[FCL_SWEEP_MAX_MODELS * 70];
+    front_names(p, p->macs, p->macs_front, names, sizeof names);
+    fprintf(f, "\nPareto front of VAL against multiply-adds (no model has more VAL for fewer): %s\n", names);
+    front_names(p, p->ms, p->ms_front, names, sizeof names);
+    fprintf(f, "Pareto front of VAL against device time per image on this device: %s\n", names);
+    fprintf(f, "Spearman rank correlation of VAL with multiply-adds over the %d models: %.3f; with device time "
+               "per image: %.3f\n(along a front VAL rises with cost by construction; these are over every model)\n",
+            p->n, p->rho_macs, p->rho_ms);
+}
+
 void fcl_sweep_print(FILE *f, const fcl_sweep_report *r)
 {
     const fcl_sweep_options *o = r->options;
-    fprintf(f, "FLOPS against accuracy on %s (%d seed%s, batch %d x %d, %s)\n\n", r->device, o->seeds,
-            o->seeds == 1 ? "" : "s", o->P, o->K, o->minutes > 0 ? "same training time" : "same steps");
-    fprintf(f, "%-20s %9s %8s %6s  %-15s  %-15s  %-15s %7s\n", "model", "M-adds", "params", "steps",
-            "10-fold acc %", "VAL@FAR1e-3 %", "rank-1 %", "NCM %");
+    char budget[64];
+    budget_text(o, budget, sizeof budget);
+    model_points pts;
+    model_points_of(r, &pts);
+    fprintf(f, "FLOPS against accuracy on %s (%s; %d seed%s, batch %d x %d)\n\n", r->device, budget, o->seeds,
+            o->seeds == 1 ? "" : "s", o->P, o->K);
+    fprintf(f, "%-20s %9s %8s %6s  %-15s  %-15s  %-15s %7s %5s\n", "model", "M-adds", "params", "steps",
+            "10-fold acc %", "VAL@FAR1e-3 %", "rank-1 %", "NCM %", "front");
     for (int i = 0; i < r->n_models; i++) {
         const fcl_sweep_model *m = &r->models[i];
         if (!m->n_runs)
@@ -54,10 +137,15 @@ void fcl_sweep_print(FILE *f, const fcl_sweep_report *r)
         STAT(m, rank1, &r1, &r1_s);
         char params[16];
         fcl_format_count(MEAN(m, params), params, sizeof params);
-        fprintf(f, "%-20s %9.3f %8s %6ld  %6.2f +- %-5.2f  %6.2f +- %-5.2f  %6.2f +- %-5.2f %7.2f\n", m->name,
+        int k = 0;
+        while (k < pts.n && pts.model[k] != m)
+            k++;
+        fprintf(f, "%-20s %9.3f %8s %6ld  %6.2f +- %-5.2f  %6.2f +- %-5.2f  %6.2f +- %-5.2f %7.2f %5s\n", m->name,
                 MEAN(m, macs) / 1e6, params, m->steps, 100 * acc, 100 * acc_s, 100 * val, 100 * val_s, 100 * r1,
-                100 * r1_s, 100 * MEAN(m, ncm));
+                100 * r1_s, 100 * MEAN(m, ncm), front_marks[pts.macs_front[k]][pts.ms_front[k]]);
     }
+    fprintf(f, "(front: F on the Pareto front of VAL against multiply-adds, T against device time per image)\n");
+    print_fronts(f, &pts);
     fprintf(f, "\nmeasured on this device (GEMM ceiling %.1f GFLOP/s: facecl's GEMM at n = %d, the best square):\n",
             r->gemm_gflops, r->gemm_n);
     fprintf(f, "%-20s %10s %10s %11s %9s %9s %9s %11s %9s\n", "model", "fwd M-adds", "train M-ad", "train img/s",
@@ -105,8 +193,28 @@ static fcl_status write_json(const fcl_sweep_report *r, const char *path)
     fcl_strbuf_printf(&b, "\",\n  \"gemm_ceiling_gflops\": %.4g, \"gemm_ceiling_n\": %d,\n", r->gemm_gflops,
                       r->gemm_n);
     fcl_strbuf_printf(&b, "  \"budget\": {\"%s\": %g}, \"seeds\": %d, \"P\": %d, \"K\": %d,\n",
-                      o->minutes > 0 ? "minutes" : "steps", o->minutes > 0 ? o->minutes : (double)o->steps, o->seeds,
-                      o->P, o->K);
+                      o->minutes > 0 ? "minutes" : o->epochs > 0 ? "epochs" : "steps",
+                      o->minutes > 0 ? o->minutes : o->epochs > 0 ? o->epochs : (double)o->steps, o->seeds, o->P, o->K);
+    model_points pts;
+    model_points_of(r, &pts);
+    const struct {
+        const char *name;
+        const bool *front;
+        double rho;
+    } fronts[] = {{"multiply_adds", pts.macs_front, pts.rho_macs}, {"device_ms_per_image", pts.ms_front, pts.rho_ms}};
+    fcl_strbuf_printf(&b, "  \"pareto_front\": {");
+    for (size_t k = 0; k < 2; k++) {
+        fcl_strbuf_printf(&b, "%s\"%s\": [", k ? ", " : "", fronts[k].name);
+        for (int i = 0, shown = 0; i < pts.n; i++)
+            if (fronts[k].front[i])
+                fcl_strbuf_printf(&b, "%s\"%s\"", shown++ ? ", " : "", pts.model[i]->name);
+        fcl_strbuf_printf(&b, "]");
+    }
+    fcl_strbuf_printf(&b, "},\n  \"val_rank_correlation\": {");
+    for (size_t k = 0; k < 2; k++) /* NAN (a constant column, one model) is JSON's null */
+        fcl_strbuf_printf(&b, isfinite(fronts[k].rho) ? "%s\"%s\": %.4f" : "%s\"%s\": null", k ? ", " : "",
+                          fronts[k].name, fronts[k].rho);
+    fcl_strbuf_printf(&b, "},\n");
     fcl_strbuf_printf(&b, "  \"models\": [");
     for (int i = 0; i < r->n_models; i++) {
         const fcl_sweep_model *m = &r->models[i];
@@ -158,28 +266,35 @@ static fcl_status write_json(const fcl_sweep_report *r, const char *path)
     return st;
 }
 
-/* One labelled point per model (mean, error bar the std over seeds) of y against x. */
-static fcl_status plot_models(const fcl_sweep_report *r, const char *path, const char *title, const char *x_label,
-                              const char *y_label, size_t x_offset, size_t y_offset)
+/* One labelled point per model of p (mean, error bar the std over seeds) of y against
+ * x[i] (log axis); with front, the Pareto front of y against x drawn as a line. */
+static fcl_status plot_models(const model_points *pts, const char *path, const char *title, const char *x_label,
+                              const char *y_label, const double *x_in, size_t y_offset, const bool *front)
 {
     double x[FCL_SWEEP_MAX_MODELS], y[FCL_SWEEP_MAX_MODELS], err[FCL_SWEEP_MAX_MODELS];
+    double fx[FCL_SWEEP_MAX_MODELS], fy[FCL_SWEEP_MAX_MODELS];
     const char *labels[FCL_SWEEP_MAX_MODELS];
-    int n = 0;
+    int n = 0, nf = 0;
     double x_min = INFINITY, x_max = 0, y_min = 100, y_max = 0;
-    for (int i = 0; i < r->n_models; i++) {
-        const fcl_sweep_model *m = &r->models[i];
-        if (!m->n_runs)
+    for (int i = 0; i < pts->n; i++) {
+        if (!(x_in[i] > 0) || !isfinite(x_in[i])) /* not on a log axis */
             continue;
         double std;
-        x[n] = mean_of(m, x_offset);
-        fcl_sweep_stat(m, y_offset, &y[n], &std);
+        x[n] = x_in[i];
+        fcl_sweep_stat(pts->model[i], y_offset, &y[n], &std);
         y[n] *= 100;
         err[n] = 100 * std;
-        labels[n] = m->name;
+        labels[n] = pts->model[i]->name;
         x_min = fmin(x_min, x[n]);
         x_max = fmax(x_max, x[n]);
         y_min = fmin(y_min, y[n] - err[n]);
         y_max = fmax(y_max, y[n] + err[n]);
+        if (front && front[i]) { /* in order of x */
+            int j = nf++;
+            for (; j > 0 && fx[j - 1] > x[n]; j--)
+                fx[j] = fx[j - 1], fy[j] = fy[j - 1];
+            fx[j] = x[n], fy[j] = y[n];
+        }
         n++;
     }
     if (n == 0)
@@ -187,9 +302,10 @@ static fcl_status plot_models(const fcl_sweep_report *r, const char *path, const
     /* Whole decades on the log axis; the y range padded and rounded to 5 points. */
     fcl_plot p = {title, x_label, y_label, true, pow(10, floor(log10(x_min))), pow(10, ceil(log10(x_max) + 1e-9)),
                   fmax(0, 5 * floor(y_min / 5 - 0.2)), fmin(100, 5 * ceil(y_max / 5 + 0.2))};
-    fcl_plot_series s = {.label = "this device, mean +- std over seeds", .x = x, .y = y, .y_err = err,
-                         .point_labels = labels, .n = n, .points = true};
-    return fcl_plot_svg(path, &p, &s, 1);
+    fcl_plot_series s[2] = {{.label = "this device, mean +- std over seeds", .x = x, .y = y, .y_err = err,
+                             .point_labels = labels, .n = n, .points = true},
+                            {.label = "Pareto front", .x = fx, .y = fy, .n = nf}};
+    return fcl_plot_svg(path, &p, s, front ? 2 : 1);
 }
 
 fcl_status fcl_sweep_write_outputs(const fcl_sweep_report *r)
@@ -197,16 +313,25 @@ fcl_status fcl_sweep_write_outputs(const fcl_sweep_report *r)
     char path[4300];
     snprintf(path, sizeof path, "%s/results.json", r->options->out_dir);
     fcl_status st = write_json(r, path);
+    model_points pts;
+    model_points_of(r, &pts);
+    double train_seconds[FCL_SWEEP_MAX_MODELS];
+    for (int i = 0; i < pts.n; i++)
+        train_seconds[i] = MEAN(pts.model[i], train_seconds);
     if (st == FCL_SUCCESS) {
         snprintf(path, sizeof path, "%s/flops_val.svg", r->options->out_dir);
-        st = plot_models(r, path, "FLOPS against VAL (as FaceNet's Figure 4)", "multiply-adds per image (log)",
-                         "VAL at FAR 1e-3 (%)", offsetof(fcl_sweep_run, macs), offsetof(fcl_sweep_run, val));
+        st = plot_models(&pts, path, "FLOPS against VAL (as FaceNet's Figure 4)", "multiply-adds per image (log)",
+                         "VAL at FAR 1e-3 (%)", pts.macs, offsetof(fcl_sweep_run, val), pts.macs_front);
+    }
+    if (st == FCL_SUCCESS) { /* the same VAL against what a model costs here: memory-bound layers move points */
+        snprintf(path, sizeof path, "%s/time_val.svg", r->options->out_dir);
+        st = plot_models(&pts, path, "device time against VAL on this device", "device ms per image, inference (log)",
+                         "VAL at FAR 1e-3 (%)", pts.ms, offsetof(fcl_sweep_run, val), pts.ms_front);
     }
     if (st == FCL_SUCCESS) {
         snprintf(path, sizeof path, "%s/time_accuracy.svg", r->options->out_dir);
-        st = plot_models(r, path, "training time against accuracy on this device", "training seconds (log)",
-                         "10-fold verification accuracy (%)", offsetof(fcl_sweep_run, train_seconds),
-                         offsetof(fcl_sweep_run, accuracy));
+        st = plot_models(&pts, path, "training time against accuracy on this device", "training seconds (log)",
+                         "10-fold verification accuracy (%)", train_seconds, offsetof(fcl_sweep_run, accuracy), NULL);
     }
     if (st == FCL_SUCCESS) { /* the terminal's table, as a file */
         char *text = NULL;

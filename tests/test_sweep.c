@@ -2,6 +2,7 @@
  * partial or corrupt one is not "done"), the output directory's configuration check,
  * the statistics over seeds, and the report files. */
 #include "sweep.h"
+#include "pareto.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -166,11 +167,11 @@ static void report_files(void **state)
     char out[128], path[200];
     snprintf(out, sizeof out, "%s/report", dir);
     assert_int_equal(fcl_mkdir_p(out), FCL_SUCCESS);
-    fcl_sweep_options o = {.n_models = 2, .steps = 300, .seeds = 2, .P = 10, .K = 8, .out_dir = out};
+    fcl_sweep_options o = {.n_models = 3, .steps = 300, .seeds = 2, .P = 10, .K = 8, .out_dir = out};
     static fcl_sweep_report r;
     memset(&r, 0, sizeof r);
     r.options = &o;
-    r.n_models = 2;
+    r.n_models = 3;
     r.gemm_gflops = 40;
     r.gemm_n = 1024;
     snprintf(r.device, sizeof r.device, "a \"quoted\" device");
@@ -183,6 +184,15 @@ static void report_files(void **state)
     r.models[1].runs[0] = sample_run(1, 0.90);
     r.models[1].runs[1] = sample_run(2, 0.94);
     r.models[1].runs[0].macs = r.models[1].runs[1].macs = 50e6;
+    r.models[1].runs[0].val = 0.70, r.models[1].runs[1].val = 0.72;
+    r.models[1].runs[0].infer_images_per_second = r.models[1].runs[1].infer_images_per_second = 500;
+    /* costs more than small-one on both axes and is worth less: on neither front */
+    snprintf(r.models[2].name, sizeof r.models[2].name, "wasteful-one");
+    r.models[2].n_runs = 1;
+    r.models[2].steps = 300;
+    r.models[2].runs[0] = sample_run(1, 0.85);
+    r.models[2].runs[0].macs = 20e6, r.models[2].runs[0].val = 0.40;
+    r.models[2].runs[0].infer_images_per_second = 1000;
     assert_int_equal(fcl_sweep_write_outputs(&r), FCL_SUCCESS);
 
     snprintf(path, sizeof path, "%s/results.json", out);
@@ -193,17 +203,63 @@ static void report_files(void **state)
     /* training GFLOP/s: 2 x 13.5M counted multiply-adds x 480.25 images/s */
     assert_non_null(strstr(json, "\"train_gflops\": 12.97, \"train_ceiling_fraction\": 0.3242"));
     assert_non_null(strstr(json, "\"name\": \"NNS2\""));
+    /* VAL ranks 2, 3, 1 against multiply-add ranks 1, 3, 2 (and the same ms ranks):
+     * rho = 1 - 6 (1 + 0 + 1) / (3 (9 - 1)) = 0.5 */
+    assert_non_null(strstr(json, "\"pareto_front\": {\"multiply_adds\": [\"small-one\", \"big-one\"], "
+                                 "\"device_ms_per_image\": [\"small-one\", \"big-one\"]}"));
+    assert_non_null(strstr(json, "\"val_rank_correlation\": {\"multiply_adds\": 0.5000, \"device_ms_per_image\": 0.5000}"));
     snprintf(path, sizeof path, "%s/flops_val.svg", out);
     const char *svg = slurp(path);
     assert_non_null(strstr(svg, "<svg"));
     assert_non_null(strstr(svg, "big-one"));
     assert_non_null(strstr(svg, "small-one"));
+    assert_non_null(strstr(svg, "Pareto front"));
+    assert_non_null(strstr(svg, "<polyline"));
+    snprintf(path, sizeof path, "%s/time_val.svg", out);
+    svg = slurp(path);
+    assert_non_null(strstr(svg, "device ms per image"));
+    assert_non_null(strstr(svg, "wasteful-one"));
     snprintf(path, sizeof path, "%s/time_accuracy.svg", out);
     assert_non_null(strstr(slurp(path), "</svg>"));
     snprintf(path, sizeof path, "%s/table.txt", out);
     const char *table = slurp(path);
     assert_non_null(strstr(table, "big-one"));
     assert_non_null(strstr(table, " 92.00 +- 2.83"));
+    assert_non_null(strstr(table, "same steps: 300"));
+    assert_non_null(strstr(table, "against multiply-adds (no model has more VAL for fewer): small-one, big-one\n"));
+    assert_non_null(strstr(table, "over the 3 models: 0.500; with device time per image: 0.500"));
+}
+
+/* Hand-made points: (cost, value) with a tie on the front, a dominated point, a point
+ * equal to a front point, and one with a NaN. */
+static void pareto_front_by_hand(void **state)
+{
+    (void)state;
+    const double cost[] = {1, 2, 3, 4, 2, NAN, 5};
+    const double value[] = {0.5, 0.7, 0.6, 0.9, 0.7, 1.0, 0.9};
+    bool front[7];
+    assert_int_equal(fcl_pareto_front(cost, value, 7, front), 4);
+    const bool want[] = {true, true, false, true, true, false, false}; /* 2: under (2, .7); 6: (4, .9) is cheaper */
+    for (int i = 0; i < 7; i++)
+        assert_true(front[i] == want[i]);
+    assert_int_equal(fcl_pareto_front(cost, value, 1, front), 1);
+}
+
+static void rank_correlation_by_hand(void **state)
+{
+    (void)state;
+    const double x[] = {1, 2, 3, 4, 5}, y[] = {2, 1, 4, 3, 5};
+    /* d = -1, 1, -1, 1, 0: 1 - 6 * 4 / (5 * 24) */
+    assert_true(fabs(fcl_rank_correlation(x, y, 5) - 0.8) < 1e-12);
+    const double rev[] = {50, 40, 30, 20, 10};
+    assert_true(fabs(fcl_rank_correlation(x, rev, 5) + 1) < 1e-12);
+    /* ties share their mean rank: x ranks 1, 2.5, 2.5, 4 against 1, 2, 3, 4 gives
+     * 4.5 / sqrt(4.5 * 5) */
+    const double tx[] = {1, 2, 2, 3}, ty[] = {10, 20, 30, 40};
+    assert_true(fabs(fcl_rank_correlation(tx, ty, 4) - 4.5 / sqrt(22.5)) < 1e-12);
+    const double flat[] = {3, 3, 3, 3};
+    assert_true(isnan(fcl_rank_correlation(tx, flat, 4)));
+    assert_true(isnan(fcl_rank_correlation(x, y, 1)));
 }
 
 int main(void)
@@ -214,6 +270,8 @@ int main(void)
         cmocka_unit_test(claim_dir),
         cmocka_unit_test(statistics_over_seeds),
         cmocka_unit_test(report_files),
+        cmocka_unit_test(pareto_front_by_hand),
+        cmocka_unit_test(rank_correlation_by_hand),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
