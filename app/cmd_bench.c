@@ -9,15 +9,21 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const default_models = "fmnist-tiny,fmnist-nns2,fmnist-bn,fmnist-inception";
-
-/* The two budgets: the full sweep and --quick (one seed, fewer steps, smaller evaluation). */
+/* The full sweep: nine models from 0.13M to 62M multiply-adds per image (480x): a
+ * resolution series (fmnist-bn at 14, 20 and 28 pixels, as the paper's NN4/NN3/NN2), a
+ * width series (fmnist-bn x1, x2, x4), and three other architectures; each trained for
+ * the same time. --quick: four of them, one seed, a few steps, a smaller evaluation. */
 static const struct sweep_preset {
-    long steps;
+    const char *models;
+    long steps;     /* 0: the budget is minutes */
+    double minutes;
     int seeds, far_images, gallery_images;
     const char *out_dir;
-} full_preset = {400, 3, 3000, 10000, "runs/flops-accuracy"},
-  quick_preset = {60, 1, 2000, 5000, "runs/flops-accuracy-quick"};
+} full_preset = {"fmnist-tiny,fmnist-bn-r14,fmnist-nns2,fmnist-bn-r20,fmnist-bn,fmnist-inception,fmnist-irv1,"
+                 "fmnist-bn-w2,fmnist-bn-w4",
+                 0, 2, 3, 3000, 10000, "runs/flops-accuracy"},
+  quick_preset = {"fmnist-tiny,fmnist-nns2,fmnist-bn,fmnist-inception", 60, 0, 1, 2000, 5000,
+                  "runs/flops-accuracy-quick"};
 
 static void usage(FILE *f)
 {
@@ -32,13 +38,17 @@ static void usage(FILE *f)
             "with the Pareto fronts of VAL against multiply-adds and against device time per image,\n"
             "and VAL's rank correlation with each. An interrupted\n"
             "sweep (Ctrl-C, a crash) continues where it stopped when run again.\n\n"
-            "  --models A,B,...  model names in %s/ or .model paths\n"
-            "                    (default %s)\n"
-            "  --steps N         the same steps for every model (default %ld)\n"
-            "  --minutes M       the same training time for every model instead: steps from a timed run\n"
-            "  --epochs E        the same passes over the training set for every model instead\n"
+            "  --models A,B,...  model names in %s/ or .model paths (default\n"
+            "                    %s;\n"
+            "                    the embedding sizes of the paper's Table 5:\n"
+            "                    fmnist-bn-emb64,fmnist-bn,fmnist-bn-emb256,fmnist-bn-emb512)\n"
+            "budgets (one; default the same %g minutes of training for every model):\n"
+            "  --minutes M       the same training time for every model: steps from a short timed run\n"
+            "  --epochs E        the same passes over the training set for every model\n"
+            "  --steps N         the same steps for every model\n"
             "  --seeds S         seeds 1..S per model (default %d)\n"
-            "  --quick           %ld steps, %d seed, a smaller evaluation: minutes, for a first look and CI\n"
+            "  --quick           %s, %ld steps, %d seed,\n"
+            "                    a smaller evaluation: minutes, for a first look and CI\n"
             "  --far-images N    test images whose pairs give VAL at FAR 1e-3 (%d; --quick %d)\n"
             "  --gallery N       training images in the identification gallery (%d; --quick %d)\n"
             "  --identities P    identities per batch (10)\n"
@@ -48,7 +58,8 @@ static void usage(FILE *f)
             "  --out DIR         results (default %s, with --quick %s)\n"
             "  --device D        OpenCL device (index, gpu, cpu or a name)\n"
             "  --quiet           no progress lines\n",
-            CLI_MODEL_DIR, default_models, full_preset.steps, full_preset.seeds, quick_preset.steps, quick_preset.seeds,
+            CLI_MODEL_DIR, full_preset.models, full_preset.minutes, full_preset.seeds, quick_preset.models,
+            quick_preset.steps, quick_preset.seeds,
             full_preset.far_images, quick_preset.far_images, full_preset.gallery_images, quick_preset.gallery_images,
             CLI_FASHION_MNIST_DIR, full_preset.out_dir, quick_preset.out_dir);
 }
@@ -94,11 +105,11 @@ static int flops_accuracy(int argc, char **argv)
         {"gallery", required_argument, NULL, O_GALLERY}, {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
-    char *models = strdup(default_models);
+    char *models = NULL;
     const char *data_dir = CLI_FASHION_MNIST_DIR, *device = NULL, *out_dir = NULL;
     long steps = 0, seeds = 0, P = 10, K = 8, far_images = 0, gallery = 0;
     double minutes = 0, epochs = 0;
-    bool quick = false, quiet = false, ok = models != NULL;
+    bool quick = false, quiet = false, ok = true;
     int c;
     optind = 1;
     while (ok && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -132,9 +143,12 @@ static int flops_accuracy(int argc, char **argv)
         return 2;
     }
     const struct sweep_preset *preset = quick ? &quick_preset : &full_preset;
+    if (!models && !(models = strdup(preset->models)))
+        return cli_fail("bench flops-accuracy", FCL_ERR_OUT_OF_HOST_MEMORY);
+    const bool budget_given = steps > 0 || minutes > 0 || epochs > 0;
     static char paths[FCL_SWEEP_MAX_MODELS][4096];
-    fcl_sweep_options o = {.steps = minutes > 0 || epochs > 0 ? 0 : steps > 0 ? steps : preset->steps,
-                           .minutes = minutes, .epochs = epochs,
+    fcl_sweep_options o = {.steps = budget_given ? steps : preset->steps,
+                           .minutes = budget_given ? minutes : preset->minutes, .epochs = epochs,
                            .seeds = seeds > 0 ? (int)seeds : preset->seeds, .P = (int)P, .K = (int)K,
                            .out_dir = out_dir ? out_dir : preset->out_dir, .far_images = (int)(far_images ? far_images : preset->far_images),
                            .gallery_images = (int)(gallery ? gallery : preset->gallery_images),
