@@ -351,6 +351,9 @@ int cmd_train(int argc, char **argv)
                    FCL_TRAIN_LOG_FILE);
             status = 0;
         } else {
+            if (st == FCL_ERR_INTERRUPTED && o.stop_at > 0 && !stop_requested)
+                fprintf(stderr, "facecl train: paused after step %ld as --stop-at asked; %s/%s holds the progress: "
+                                "the same command with --resume goes on\n", o.stop_at, o.out_dir, FCL_CHECKPOINT_FILE);
             status = st == FCL_ERR_NUMERIC ? 3 : st == FCL_ERR_INTERRUPTED ? 130 : cli_fail("train", st);
         }
     }

@@ -520,7 +520,8 @@ typedef struct fcl_train_options {
     fcl_train_progress_fn progress; /* NULL: no reports */
     void *progress_user;
     double progress_seconds; /* between reports (15) */
-    long stop_at;          /* > 0: pause after this step with a checkpoint, as if interrupted */
+    long stop_at;          /* > 0: pause after this step with a checkpoint (FCL_ERR_INTERRUPTED, no warning:
+                            * the caller asked); a run resumed at or past it pauses at once */
     bool profile;          /* time every kernel (a runtime with profiling): summary.profile */
     volatile sig_atomic_t *stop; /* when *stop becomes non-zero: checkpoint, return FCL_ERR_INTERRUPTED */
 } fcl_train_options;

@@ -113,6 +113,11 @@ static void paused_and_resumed_equals_uninterrupted(void **state)
     b.stop_at = 6;
     assert_int_equal(fcl_train(rt, model, &data, &b, &sum), FCL_ERR_INTERRUPTED);
     assert_int_equal(sum.first_step, 3);
+    /* Resumed at its pause (a caller killed before it recorded the pause): paused at
+     * once, nothing trained, the checkpoint as it was. */
+    assert_int_equal(fcl_train(rt, model, &data, &b, &sum), FCL_ERR_INTERRUPTED);
+    assert_int_equal(sum.first_step, 6);
+    assert_int_equal(sum.steps_done, 6);
     b.stop_at = 0;
     assert_int_equal(fcl_train(rt, model, &data, &b, &sum), FCL_SUCCESS);
     assert_int_equal(sum.first_step, 6);

@@ -333,8 +333,9 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
             sum->steady_images_per_second = (double)(step - start - 1) * B / (t - t1);
         sum->gemm_macs = r->net->gemm->macs - macs0;
         if (stop && st == FCL_SUCCESS) {
-            fcl_log(FCL_LOG_WARN, "stopped at step %ld; %s holds the progress: run again with --resume", step,
-                    r->path[0]);
+            if (step != o->stop_at) /* a pause the caller planned is the caller's to mention */
+                fcl_log(FCL_LOG_WARN, "stopped at step %ld; %s holds the progress: run again with --resume", step,
+                        r->path[0]);
             st = FCL_ERR_INTERRUPTED;
         }
     }
@@ -446,10 +447,14 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         fcl_log(FCL_LOG_WARN, "cannot write %s; training goes on without the log", r.path[2]);
     if (st == FCL_SUCCESS && !o->resume) /* step 0, so a run killed before its first checkpoint can resume */
         st = save_checkpoint(&r, 0, sampler, r.path[0], true);
-    if (st == FCL_SUCCESS && start < o->steps)
+    if (st == FCL_SUCCESS && o->stop_at > 0 && start >= o->stop_at && start < o->steps) {
+        out->steps_done = start; /* resumed at or past its pause: it pauses again at once, untouched */
+        st = FCL_ERR_INTERRUPTED;
+    } else if (st == FCL_SUCCESS && start < o->steps) {
         st = train_loop(&r, data, start, sampler, log, out);
-    else
+    } else {
         out->steps_done = start;
+    }
     if (st == FCL_SUCCESS)
         st = save_checkpoint(&r, o->steps, 0, r.path[1], false);
     if (log)
