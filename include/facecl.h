@@ -350,6 +350,11 @@ FCL_API fcl_status fcl_dataset_load(const char *dir, const char *split, fcl_data
 FCL_API void fcl_dataset_destroy(fcl_dataset *d);
 FCL_API int fcl_dataset_images(const fcl_dataset *d);
 FCL_API int fcl_dataset_identities(const fcl_dataset *d);
+/* Holds out every `every`-th image of each identity (its every-th, 2 every-th, ...
+ * image in the set's order), for a validation split that never trains: *held_out gets
+ * those, *kept the rest; both keep every identity. every >= 2; a set without
+ * identities is refused. */
+FCL_API fcl_status fcl_dataset_split(const fcl_dataset *d, int every, fcl_dataset **kept, fcl_dataset **held_out);
 /* A folder of images without identities (every label -1), for clustering. */
 FCL_API fcl_status fcl_dataset_load_images(const char *dir, fcl_dataset **out);
 /* The directory it was loaded from. */

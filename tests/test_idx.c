@@ -148,6 +148,48 @@ static void label_gaps_are_refused(void **state)
     rmdir(dir);
 }
 
+/* fcl_dataset_split: every 2nd image of each identity held out, in the set's order,
+ * for an IDX set (pixels copied) and a folder set (paths copied, identity ranges redone). */
+static void split_holds_out_every_nth_of_each_identity(void **state)
+{
+    (void)state;
+    unsigned char pixels[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    int labels[9] = {0, 1, 0, 0, 1, 2, 0, 1, 1};
+    char names[3][FCL_CLASS_NAME_MAX] = {"a", "b", "c"};
+    fcl_dataset d = {.n = 9, .n_classes = 3, .labels = labels, .class_names = names, .pixels = pixels, .ih = 1, .iw = 1};
+    fcl_dataset *kept, *held;
+    assert_int_equal(fcl_dataset_split(&d, 2, &kept, &held), FCL_SUCCESS);
+    const unsigned char want_held[] = {3, 5, 7, 9}, want_kept[] = {1, 2, 4, 6, 8};
+    const int held_labels[] = {0, 1, 0, 1}, kept_labels[] = {0, 1, 0, 2, 1};
+    assert_int_equal(held->n, 4);
+    assert_int_equal(kept->n, 5);
+    assert_int_equal(held->n_classes, 3);
+    assert_memory_equal(held->pixels, want_held, 4);
+    assert_memory_equal(kept->pixels, want_kept, 5);
+    assert_memory_equal(held->labels, held_labels, sizeof held_labels);
+    assert_memory_equal(kept->labels, kept_labels, sizeof kept_labels);
+    assert_string_equal(kept->class_names[2], "c");
+    fcl_dataset_destroy(kept);
+    fcl_dataset_destroy(held);
+    assert_int_equal(fcl_dataset_split(&d, 1, &kept, &held), FCL_ERR_INVALID_ARGUMENT);
+    assert_null(kept);
+
+    char *paths[6] = {"a/1", "a/2", "a/3", "b/1", "b/2", "c/1"};
+    int folder_labels[6] = {0, 0, 0, 1, 1, 2}, starts[4] = {0, 3, 5, 6};
+    fcl_dataset f = {.n = 6, .n_classes = 3, .labels = folder_labels, .class_names = names, .class_start = starts,
+                     .paths = paths};
+    assert_int_equal(fcl_dataset_split(&f, 2, &kept, &held), FCL_SUCCESS);
+    const int held_starts[] = {0, 1, 2, 2}, kept_starts[] = {0, 2, 3, 4};
+    assert_memory_equal(held->class_start, held_starts, sizeof held_starts);
+    assert_memory_equal(kept->class_start, kept_starts, sizeof kept_starts);
+    assert_string_equal(held->paths[0], "a/2");
+    assert_string_equal(held->paths[1], "b/2");
+    assert_string_equal(kept->paths[1], "a/3");
+    assert_string_equal(kept->paths[3], "c/1");
+    fcl_dataset_destroy(kept);
+    fcl_dataset_destroy(held);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +198,7 @@ int main(void)
         cmocka_unit_test(bad_headers_are_rejected),
         cmocka_unit_test(reads_fashion_mnist_when_installed),
         cmocka_unit_test(label_gaps_are_refused),
+        cmocka_unit_test(split_holds_out_every_nth_of_each_identity),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

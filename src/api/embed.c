@@ -247,6 +247,37 @@ void fcl_dataset_destroy(fcl_dataset *d)
     free(d);
 }
 
+fcl_status fcl_dataset_split(const fcl_dataset *d, int every, fcl_dataset **kept, fcl_dataset **held_out)
+{
+    *kept = *held_out = NULL;
+    if (every < 2 || d->n_classes < 1) {
+        fcl_log(FCL_LOG_ERROR, "%s: a split holds out every N-th image (N >= 2, not %d) of each identity of a "
+                               "labelled set", d->source, every);
+        return FCL_ERR_INVALID_ARGUMENT;
+    }
+    bool *held = malloc((size_t)(d->n ? d->n : 1) * sizeof *held);
+    int *seen = calloc((size_t)d->n_classes, sizeof *seen);
+    *kept = calloc(1, sizeof **kept);
+    *held_out = calloc(1, sizeof **held_out);
+    fcl_status st = held && seen && *kept && *held_out ? FCL_SUCCESS : FCL_ERR_OUT_OF_HOST_MEMORY;
+    for (int i = 0; st == FCL_SUCCESS && i < d->n; i++)
+        held[i] = ++seen[d->labels[i]] % every == 0;
+    if (st == FCL_SUCCESS)
+        st = fcl_dataset_subset(d, held, *held_out);
+    for (int i = 0; st == FCL_SUCCESS && i < d->n; i++)
+        held[i] = !held[i];
+    if (st == FCL_SUCCESS)
+        st = fcl_dataset_subset(d, held, *kept);
+    free(held);
+    free(seen);
+    if (st != FCL_SUCCESS) {
+        fcl_dataset_destroy(*kept);
+        fcl_dataset_destroy(*held_out);
+        *kept = *held_out = NULL;
+    }
+    return st;
+}
+
 int fcl_dataset_images(const fcl_dataset *d) { return d->n; }
 int fcl_dataset_identities(const fcl_dataset *d) { return d->n_classes; }
 

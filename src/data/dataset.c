@@ -291,3 +291,44 @@ fcl_status fcl_dataset_open_images(const char *dir, fcl_dataset *out)
         fcl_dataset_free(out);
     return st;
 }
+
+fcl_status fcl_dataset_subset(const fcl_dataset *d, const bool *take, fcl_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->source, sizeof out->source, "%s", d->source);
+    out->n_classes = d->n_classes;
+    out->ih = d->ih, out->iw = d->iw;
+    int n = 0;
+    for (int i = 0; i < d->n; i++)
+        n += take[i];
+    const size_t plane = (size_t)d->ih * d->iw;
+    out->labels = malloc((size_t)(n ? n : 1) * sizeof *out->labels);
+    out->class_names = d->n_classes ? malloc((size_t)d->n_classes * sizeof *out->class_names) : NULL;
+    out->class_start = d->class_start ? calloc((size_t)d->n_classes + 1, sizeof *out->class_start) : NULL;
+    out->pixels = d->pixels ? malloc((n ? n : 1) * plane) : NULL;
+    out->paths = d->paths ? calloc((size_t)(n ? n : 1), sizeof *out->paths) : NULL;
+    if (!out->labels || (d->n_classes && !out->class_names) || (d->class_start && !out->class_start) ||
+        (d->pixels && !out->pixels) || (d->paths && !out->paths)) {
+        fcl_dataset_free(out);
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    }
+    if (d->n_classes)
+        memcpy(out->class_names, d->class_names, (size_t)d->n_classes * sizeof *out->class_names);
+    for (int i = 0; i < d->n; i++) {
+        if (!take[i])
+            continue;
+        if (d->paths && !(out->paths[out->n] = strdup(d->paths[i]))) {
+            fcl_dataset_free(out);
+            return FCL_ERR_OUT_OF_HOST_MEMORY;
+        }
+        if (d->pixels)
+            memcpy(out->pixels + (size_t)out->n * plane, d->pixels + (size_t)i * plane, plane);
+        out->labels[out->n++] = d->labels[i];
+    }
+    /* Folders list their images by identity: the subset keeps that order. */
+    for (int i = 0; out->class_start && i < out->n; i++)
+        out->class_start[out->labels[i] + 1]++;
+    for (int k = 0; out->class_start && k < out->n_classes; k++)
+        out->class_start[k + 1] += out->class_start[k];
+    return FCL_SUCCESS;
+}

@@ -28,6 +28,9 @@ fcl_status fcl_dataset_open(const char *dir, const char *split, fcl_dataset *out
 /* A folder of images with no identities (labels -1, n_classes 0), for clustering. */
 fcl_status fcl_dataset_open_images(const char *dir, fcl_dataset *out);
 void fcl_dataset_free(fcl_dataset *d);
+/* The images of d with take[i] set, in d's order, into out (the identities and their
+ * names all kept, an identity may be left without images). */
+fcl_status fcl_dataset_subset(const fcl_dataset *d, const bool *take, fcl_dataset *out);
 
 /* Image i as model input: c x h x w floats in [0, 1]. */
 fcl_status fcl_dataset_image(const fcl_dataset *d, int i, const fcl_input_form *form, float *out);
