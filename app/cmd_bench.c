@@ -46,6 +46,9 @@ static void usage(FILE *f)
             "  --minutes M       the same training time for every model: steps from a short timed run\n"
             "  --epochs E        the same passes over the training set for every model\n"
             "  --steps N         the same steps for every model\n"
+            "  --converged CAP   until converged, at most CAP steps: every %d-th training image of each\n"
+            "                    class held out, its 10-fold accuracy checked every %d steps, stopping\n"
+            "                    after %d checks without a better one; the best check's weights count\n"
             "  --seeds S         seeds 1..S per model (default %d)\n"
             "  --quick           %s, %ld steps, %d seed,\n"
             "                    a smaller evaluation: minutes, for a first look and CI\n"
@@ -58,7 +61,8 @@ static void usage(FILE *f)
             "  --out DIR         results (default %s, with --quick %s)\n"
             "  --device D        OpenCL device (index, gpu, cpu or a name)\n"
             "  --quiet           no progress lines\n",
-            CLI_MODEL_DIR, full_preset.models, full_preset.minutes, full_preset.seeds, quick_preset.models,
+            CLI_MODEL_DIR, full_preset.models, full_preset.minutes, FCL_SWEEP_HOLDOUT, FCL_SWEEP_VALIDATE_EVERY,
+            FCL_SWEEP_PATIENCE, full_preset.seeds, quick_preset.models,
             quick_preset.steps, quick_preset.seeds,
             full_preset.far_images, quick_preset.far_images, full_preset.gallery_images, quick_preset.gallery_images,
             CLI_FASHION_MNIST_DIR, full_preset.out_dir, quick_preset.out_dir);
@@ -92,11 +96,12 @@ static bool parse_models(char *list, char paths[][4096], fcl_sweep_options *o)
 
 static int flops_accuracy(int argc, char **argv)
 {
-    enum { O_MODELS = 256, O_STEPS, O_MINUTES, O_EPOCHS, O_SEEDS, O_QUICK, O_P, O_K, O_DATA, O_OUT, O_DEVICE, O_QUIET,
+    enum { O_MODELS = 256, O_STEPS, O_MINUTES, O_EPOCHS, O_CONVERGED, O_SEEDS, O_QUICK, O_P, O_K, O_DATA, O_OUT, O_DEVICE, O_QUIET,
            O_FAR_IMAGES, O_GALLERY };
     static const struct option opts[] = {
         {"models", required_argument, NULL, O_MODELS}, {"steps", required_argument, NULL, O_STEPS},
         {"minutes", required_argument, NULL, O_MINUTES}, {"epochs", required_argument, NULL, O_EPOCHS},
+        {"converged", required_argument, NULL, O_CONVERGED},
         {"seeds", required_argument, NULL, O_SEEDS},
         {"quick", no_argument, NULL, O_QUICK},         {"identities", required_argument, NULL, O_P},
         {"per-identity", required_argument, NULL, O_K}, {"data", required_argument, NULL, O_DATA},
@@ -107,7 +112,7 @@ static int flops_accuracy(int argc, char **argv)
     };
     char *models = NULL;
     const char *data_dir = CLI_FASHION_MNIST_DIR, *device = NULL, *out_dir = NULL;
-    long steps = 0, seeds = 0, P = 10, K = 8, far_images = 0, gallery = 0;
+    long steps = 0, converged = 0, seeds = 0, P = 10, K = 8, far_images = 0, gallery = 0;
     double minutes = 0, epochs = 0;
     bool quick = false, quiet = false, ok = true;
     int c;
@@ -118,6 +123,7 @@ static int flops_accuracy(int argc, char **argv)
         case O_STEPS: ok = cli_long("steps", optarg, 1, 10000000, &steps); break;
         case O_MINUTES: ok = cli_double("minutes", optarg, 0.01, 100000, &minutes); break;
         case O_EPOCHS: ok = cli_double("epochs", optarg, 0.001, 100000, &epochs); break;
+        case O_CONVERGED: ok = cli_long("converged", optarg, 1, 10000000, &converged); break;
         case O_SEEDS: ok = cli_long("seeds", optarg, 1, FCL_SWEEP_MAX_SEEDS, &seeds); break;
         case O_QUICK: quick = true; break;
         case O_P: ok = cli_long("identities", optarg, 2, 1000, &P); break;
@@ -132,8 +138,8 @@ static int flops_accuracy(int argc, char **argv)
         default: ok = false;
         }
     }
-    if (ok && (steps > 0) + (minutes > 0) + (epochs > 0) > 1) {
-        fprintf(stderr, "facecl bench: --steps, --minutes and --epochs are three budgets; give one\n");
+    if (ok && (steps > 0) + (minutes > 0) + (epochs > 0) + (converged > 0) > 1) {
+        fprintf(stderr, "facecl bench: --steps, --minutes, --epochs and --converged are four budgets; give one\n");
         ok = false;
     }
     if (!ok || optind != argc) {
@@ -145,10 +151,11 @@ static int flops_accuracy(int argc, char **argv)
     const struct sweep_preset *preset = quick ? &quick_preset : &full_preset;
     if (!models && !(models = strdup(preset->models)))
         return cli_fail("bench flops-accuracy", FCL_ERR_OUT_OF_HOST_MEMORY);
-    const bool budget_given = steps > 0 || minutes > 0 || epochs > 0;
+    const bool budget_given = steps > 0 || minutes > 0 || epochs > 0 || converged > 0;
     static char paths[FCL_SWEEP_MAX_MODELS][4096];
     fcl_sweep_options o = {.steps = budget_given ? steps : preset->steps,
                            .minutes = budget_given ? minutes : preset->minutes, .epochs = epochs,
+                           .converged = converged,
                            .seeds = seeds > 0 ? (int)seeds : preset->seeds, .P = (int)P, .K = (int)K,
                            .out_dir = out_dir ? out_dir : preset->out_dir, .far_images = (int)(far_images ? far_images : preset->far_images),
                            .gallery_images = (int)(gallery ? gallery : preset->gallery_images),
@@ -189,12 +196,58 @@ static int flops_accuracy(int argc, char **argv)
     return status;
 }
 
+/* facecl bench merge: several finished sweeps (devices) side by side. */
+static int merge(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *out_dir = "runs/flops-accuracy-merged";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'o') {
+            out_dir = optarg;
+        } else {
+            FILE *f = c == 'h' ? stdout : stderr;
+            fprintf(f, "usage: facecl bench merge SWEEP_DIR SWEEP_DIR... [--out DIR]\n\n"
+                       "The results of several `facecl bench flops-accuracy` sweeps (on other devices, or with\n"
+                       "other budgets) in one table, model by model, each sweep's Pareto fronts and rank\n"
+                       "correlations, and flops_val.svg and time_val.svg with one series per sweep, written\n"
+                       "to --out (default runs/flops-accuracy-merged): which device reaches an accuracy soonest.\n"
+                       "A sweep still running or interrupted shows the runs it has finished.\n");
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    const int n = argc - optind;
+    enum { MAX_SWEEPS = 8 };
+    if (n < 1 || n > MAX_SWEEPS) {
+        fprintf(stderr, "facecl bench merge: give 1 to %d sweep directories (--help)\n", MAX_SWEEPS);
+        return 2;
+    }
+    static fcl_sweep_report reports[MAX_SWEEPS];
+    static fcl_sweep_options options[MAX_SWEEPS];
+    const fcl_sweep_report *list[MAX_SWEEPS];
+    for (int i = 0; i < n; i++) {
+        fcl_status st = fcl_sweep_load(argv[optind + i], &options[i], &reports[i]);
+        if (st != FCL_SUCCESS)
+            return cli_fail("bench merge", st);
+        list[i] = &reports[i];
+    }
+    fcl_status st = fcl_sweep_merge_outputs(list, n, out_dir);
+    if (st != FCL_SUCCESS)
+        return cli_fail("bench merge", st);
+    fcl_sweep_merge_print(stdout, list, n);
+    printf("\nwritten: %s/{table.txt, flops_val.svg, time_val.svg}\n", out_dir);
+    return 0;
+}
+
 static const struct benchmark {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
 } benchmarks[] = {
     {"flops-accuracy", flops_accuracy, "multiply-adds per image against accuracy (FaceNet's Figure 4)"},
+    {"merge", merge, "several flops-accuracy sweeps (devices) in one table and plot"},
 };
 
 int cmd_bench(int argc, char **argv)

@@ -14,9 +14,14 @@
 #include <time.h>
 
 #define SWEEP_CONFIG_FILE "sweep.txt"
+#define SWEEP_CONFIG_VERSION "facecl bench flops-accuracy, configuration 2"
+#define SWEEP_MEASURED_FILE "measured.txt"
 #define SWEEP_RUN_FILE "run.txt"
 #define SWEEP_CALIBRATION_FILE "calibration.txt"
+#define SWEEP_VALIDATION_FILE "validation.csv"
+#define SWEEP_BEST_FILE "best.safetensors"
 #define CALIBRATION_STEPS 12
+#define CALIBRATION_SECONDS 5.0 /* a fast model's 12 steps are over before its rate settles */
 
 static double now(void)
 {
@@ -135,9 +140,11 @@ void fcl_sweep_stat(const fcl_sweep_model *m, size_t offset, double *mean, doubl
     *std = m->n_runs > 1 ? sqrt(sq / (m->n_runs - 1)) : 0;
 }
 
-fcl_status fcl_sweep_config_text(const fcl_sweep_options *o, const fcl_model *const *models, fcl_strbuf *out)
+fcl_status fcl_sweep_config_text(const fcl_sweep_options *o, const fcl_model *const *models, const char *device,
+                                 fcl_strbuf *out)
 {
-    fcl_strbuf_printf(out, "facecl bench flops-accuracy, configuration 1\n");
+    /* 2: the device joined the configuration: a sweep's throughputs are one device's */
+    fcl_strbuf_printf(out, "%s\ndevice %s\n", SWEEP_CONFIG_VERSION, device);
     for (int i = 0; i < o->n_models; i++)
         fcl_strbuf_printf(out, "model %s multiply-adds %llu parameters %zu\n", fcl_model_describe(models[i]).name,
                           (unsigned long long)fcl_model_describe(models[i]).multiply_adds, fcl_model_describe(models[i]).parameters);
@@ -145,6 +152,10 @@ fcl_status fcl_sweep_config_text(const fcl_sweep_options *o, const fcl_model *co
         fcl_strbuf_printf(out, "budget minutes %g\n", o->minutes);
     else if (o->epochs > 0)
         fcl_strbuf_printf(out, "budget epochs %g\n", o->epochs);
+    else if (o->converged > 0)
+        fcl_strbuf_printf(out, "budget converged at most %ld steps, validation 1 in %d images every %d steps, "
+                               "patience %d\n", o->converged, FCL_SWEEP_HOLDOUT, FCL_SWEEP_VALIDATE_EVERY,
+                          FCL_SWEEP_PATIENCE);
     else
         fcl_strbuf_printf(out, "budget steps %ld\n", o->steps);
     fcl_strbuf_printf(out, "seeds %d\nbatch %d x %d\nevaluation far-images %d gallery %d\n", o->seeds, o->P, o->K,
@@ -235,13 +246,18 @@ static fcl_status calibrate(fcl_runtime *rt, const fcl_model *m, const fcl_datas
     t.stop = o->stop;
     fcl_train_summary sum;
     fcl_status st = fcl_train(rt, m, train, &t, &sum);
+    const int B = o->P * o->K;
+    if (st == FCL_SUCCESS && sum.seconds < CALIBRATION_SECONDS / 2) { /* again, for about CALIBRATION_SECONDS */
+        t.steps = (long)fmin(5000, fmax(2 * CALIBRATION_STEPS, CALIBRATION_SECONDS * sum.steady_images_per_second / B));
+        st = fcl_train(rt, m, train, &t, &sum);
+    }
     if (st != FCL_SUCCESS)
         return st;
     sm->calibration_ips = sum.steady_images_per_second;
-    sm->train_macs_counted = (double)sum.gemm_macs / ((double)CALIBRATION_STEPS * o->P * o->K);
-    const int B = o->P * o->K;
+    sm->train_macs_counted = (double)sum.gemm_macs / ((double)t.steps * B);
     sm->steps = o->minutes > 0  ? (long)fmax(1, floor(o->minutes * 60 * sm->calibration_ips / B))
                 : o->epochs > 0 ? (long)fmax(1, ceil(o->epochs * fcl_dataset_images(train) / B))
+                : o->converged > 0 ? o->converged /* the cap: the learning-rate schedule's length */
                                 : o->steps;
     values[0] = sm->calibration_ips;
     values[1] = (double)sm->steps;
@@ -250,14 +266,142 @@ static fcl_status calibrate(fcl_runtime *rt, const fcl_model *m, const fcl_datas
                         keys, values, 3);
 }
 
-/* Trains (or resumes) one model with one seed, evaluates it and measures it. */
-static fcl_status run_one(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *train, const fcl_dataset *test,
-                          const fcl_sweep_options *o, const fcl_sweep_model *sm, int seed, const char *dir,
-                          fcl_sweep_run *out)
+static bool file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* The 10-fold verification accuracy of the weights in `weights` on the validation split. */
+static fcl_status validate(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *val, const fcl_sweep_options *o,
+                           const char *weights, double *accuracy)
+{
+    fcl_embedder *e = NULL;
+    fcl_status st = fcl_embedder_create(rt, m, 100, &e);
+    if (st == FCL_SUCCESS)
+        st = fcl_embedder_load_weights(e, weights);
+    fcl_eval_options eo = fcl_eval_defaults();
+    eo.out_dir = NULL;
+    eo.far_images = o->far_images;
+    eo.gallery_images = 0;
+    eo.report = (fcl_reporter){0};
+    fcl_eval_result r = {0};
+    if (st == FCL_SUCCESS)
+        st = fcl_evaluate(e, val, NULL, &eo, &r);
+    *accuracy = r.accuracy;
+    fcl_eval_result_free(&r);
+    fcl_embedder_destroy(e);
+    return st;
+}
+
+static fcl_status copy_file(const char *from, const char *to)
+{
+    char *data;
+    size_t length;
+    fcl_status st = fcl_read_file(from, &data, &length);
+    if (st != FCL_SUCCESS)
+        return st;
+    st = fcl_write_file_atomic(to, data, length);
+    free(data);
+    return st;
+}
+
+/* The validation checks a run has made: validation.csv's "step,accuracy" rows. */
+typedef struct checks {
+    fcl_strbuf csv;
+    long last, best_step;
+    double best;
+} checks;
+
+static void read_checks(const char *path, checks *c)
+{
+    *c = (checks){.best = -1};
+    char *text;
+    size_t length;
+    fcl_strbuf_printf(&c->csv, "step,validation_accuracy\n");
+    if (fcl_read_file(path, &text, &length) != FCL_SUCCESS)
+        return;
+    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        long step;
+        double accuracy;
+        if (sscanf(line + 1, "%ld,%lf", &step, &accuracy) != 2 || step <= c->last || !isfinite(accuracy))
+            break; /* a damaged tail: those checks are made again */
+        fcl_strbuf_printf(&c->csv, "%ld,%.17g\n", step, accuracy);
+        c->last = step;
+        if (accuracy > c->best)
+            c->best = accuracy, c->best_step = step;
+    }
+    free(text);
+}
+
+/* The converged budget: training in rounds of FCL_SWEEP_VALIDATE_EVERY steps, each a
+ * pause of one run of t->steps (so the rounds are the uninterrupted run, bit for bit),
+ * a validation check after each, until FCL_SWEEP_PATIENCE checks bring no better one
+ * or the cap is reached. The best check's weights go to best.safetensors before the
+ * check is recorded, so a sweep killed anywhere resumes to the same result. total:
+ * the steps and time trained in this process; *best_step, *last_step: where the best
+ * check and the last were. */
+static fcl_status train_until_converged(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *train,
+                                        const fcl_dataset *val, const fcl_sweep_options *o, fcl_train_options *t,
+                                        const char *dir, fcl_train_summary *total, long *best_step, long *last_step)
+{
+    char csv_path[4400], best_path[4400], checkpoint[4400], weights[4400];
+    snprintf(csv_path, sizeof csv_path, "%s/%s", dir, SWEEP_VALIDATION_FILE);
+    snprintf(best_path, sizeof best_path, "%s/%s", dir, SWEEP_BEST_FILE);
+    snprintf(checkpoint, sizeof checkpoint, "%s/%s", dir, FCL_CHECKPOINT_FILE);
+    snprintf(weights, sizeof weights, "%s/%s", dir, FCL_WEIGHTS_FILE);
+    checks c;
+    read_checks(csv_path, &c);
+    if (c.last > 0 && !file_exists(best_path)) { /* the checks without their weights: made again */
+        free(c.csv.text);
+        read_checks("", &c);
+    }
+    memset(total, 0, sizeof *total);
+    fcl_status st = fcl_strbuf_status(&c.csv);
+    while (st == FCL_SUCCESS && c.last < t->steps &&
+           (c.best < 0 || c.last - c.best_step < (long)FCL_SWEEP_PATIENCE * FCL_SWEEP_VALIDATE_EVERY)) {
+        const long next = c.last + FCL_SWEEP_VALIDATE_EVERY < t->steps ? c.last + FCL_SWEEP_VALIDATE_EVERY : t->steps;
+        t->stop_at = next < t->steps ? next : 0;
+        t->resume = file_exists(checkpoint);
+        fcl_train_summary sum;
+        st = fcl_train(rt, m, train, t, &sum);
+        if (st == FCL_ERR_INTERRUPTED && !(o->stop && *o->stop))
+            st = FCL_SUCCESS; /* the planned pause */
+        if (st != FCL_SUCCESS)
+            break;
+        total->seconds += sum.seconds;
+        total->gemm_macs += sum.gemm_macs;
+        total->steps_done += sum.steps_done - sum.first_step;
+        double accuracy;
+        st = validate(rt, m, val, o, next == t->steps ? weights : checkpoint, &accuracy);
+        if (st == FCL_SUCCESS && accuracy > c.best) {
+            st = copy_file(next == t->steps ? weights : checkpoint, best_path);
+            c.best = accuracy, c.best_step = next;
+        }
+        fcl_strbuf_printf(&c.csv, "%ld,%.17g\n", next, accuracy);
+        if (st == FCL_SUCCESS && (st = fcl_strbuf_status(&c.csv)) == FCL_SUCCESS)
+            st = fcl_write_file_atomic(csv_path, c.csv.text, c.csv.len);
+        c.last = next;
+        if (st == FCL_SUCCESS)
+            fcl_report(&o->report, "    step %ld: validation 10-fold %.2f%% (best %.2f%% at step %ld)", next,
+                       100 * accuracy, 100 * c.best, c.best_step);
+    }
+    free(c.csv.text);
+    *best_step = c.best_step;
+    *last_step = c.last;
+    /* total's rate: this process's steps over their time (no start-up per round) */
+    total->steady_images_per_second = total->seconds > 0 ? (double)total->steps_done * t->P * t->K / total->seconds : 0;
+    return st;
+}
+
+/* Trains (or resumes) one model with one seed, evaluates it and measures it. val: the
+ * validation split (the converged budget; train is then the rest). */
+static fcl_status run_one(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *train, const fcl_dataset *val,
+                          const fcl_dataset *test, const fcl_sweep_options *o, const fcl_sweep_model *sm, int seed,
+                          const char *dir, fcl_sweep_run *out)
 {
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", dir, FCL_CHECKPOINT_FILE);
-    struct stat sb;
     fcl_train_options t = fcl_train_defaults();
     t.P = o->P;
     t.K = o->K;
@@ -266,32 +410,34 @@ static fcl_status run_one(fcl_runtime *rt, const fcl_model *m, const fcl_dataset
     t.crop_pad = 0; /* the demo's short-run recipe (bench/RESULTS.md) */
     t.flip = false;
     t.out_dir = dir;
-    t.resume = stat(path, &sb) == 0;
+    t.resume = file_exists(path);
     t.progress = o->train_progress;
     t.progress_user = o->train_progress_user;
     t.progress_seconds = o->progress == 2 ? 0.5 : 15;
     t.stop = o->stop;
     fcl_train_summary sum;
-    fcl_status st = fcl_train(rt, m, train, &t, &sum);
+    long best_step = sm->steps, last_step = sm->steps;
+    fcl_status st = o->converged > 0 ? train_until_converged(rt, m, train, val, o, &t, dir, &sum, &best_step, &last_step)
+                                     : fcl_train(rt, m, train, &t, &sum);
     if (st != FCL_SUCCESS)
         return st;
     const long trained = sum.steps_done - sum.first_step;
     const int B = o->P * o->K;
     memset(out, 0, sizeof *out);
     out->seed = seed;
-    out->steps = (double)sm->steps;
+    out->steps = (double)best_step; /* the steps of the weights evaluated */
     const fcl_model_summary ms = fcl_model_describe(m);
     out->macs = (double)ms.multiply_adds;
     out->params = (double)ms.parameters;
     /* A run resumed for its last step or two has no steady rate of its own. */
     out->train_images_per_second = trained >= 10 ? sum.steady_images_per_second : sm->calibration_ips;
-    out->train_seconds = (double)sm->steps * B / out->train_images_per_second;
+    out->train_seconds = (double)last_step * B / out->train_images_per_second;
     out->train_macs_counted = trained > 0 ? (double)sum.gemm_macs / ((double)trained * B) : sm->train_macs_counted;
 
     fcl_embedder *e = NULL;
     enum { EVAL_BATCH = 100 };
     st = fcl_embedder_create(rt, m, EVAL_BATCH, &e);
-    snprintf(path, sizeof path, "%s/%s", dir, FCL_WEIGHTS_FILE);
+    snprintf(path, sizeof path, "%s/%s", dir, o->converged > 0 ? SWEEP_BEST_FILE : FCL_WEIGHTS_FILE);
     if (st == FCL_SUCCESS)
         st = fcl_embedder_load_weights(e, path);
     const size_t per_image = (size_t)ms.input_channels * ms.input_height * ms.input_width;
@@ -370,8 +516,9 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
     report->options = o;
     snprintf(report->device, sizeof report->device, "%s", fcl_runtime_device(rt)->name);
     if (o->n_models < 1 || o->n_models > FCL_SWEEP_MAX_MODELS || o->seeds < 1 || o->seeds > FCL_SWEEP_MAX_SEEDS ||
-        (o->steps > 0) + (o->minutes > 0) + (o->epochs > 0) != 1) {
-        fcl_log(FCL_LOG_ERROR, "a sweep needs 1 to %d models, 1 to %d seeds, and one budget: steps, minutes or epochs",
+        (o->steps > 0) + (o->minutes > 0) + (o->epochs > 0) + (o->converged > 0) != 1) {
+        fcl_log(FCL_LOG_ERROR, "a sweep needs 1 to %d models, 1 to %d seeds, and one budget: steps, minutes, epochs "
+                               "or converged",
                 FCL_SWEEP_MAX_MODELS, FCL_SWEEP_MAX_SEEDS);
         return FCL_ERR_INVALID_ARGUMENT;
     }
@@ -397,7 +544,7 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
     }
     fcl_strbuf config = {0};
     if (st == FCL_SUCCESS)
-        st = fcl_sweep_config_text(o, (const fcl_model *const *)models, &config);
+        st = fcl_sweep_config_text(o, (const fcl_model *const *)models, report->device, &config);
     if (st == FCL_SUCCESS)
         st = fcl_sweep_claim_dir(o->out_dir, config.text);
     free(config.text);
@@ -408,9 +555,22 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
             if (g > report->gemm_gflops)
                 report->gemm_gflops = g, report->gemm_n = n;
         }
+    if (st == FCL_SUCCESS) { /* for fcl_sweep_load (bench merge) */
+        char path[4300];
+        snprintf(path, sizeof path, "%s/%s", o->out_dir, SWEEP_MEASURED_FILE);
+        static const char *const keys[] = {"gemm_gflops", "gemm_n"};
+        const double values[] = {report->gemm_gflops, report->gemm_n};
+        st = write_record(path, "facecl bench flops-accuracy: the device's GEMM ceiling in this sweep's last run",
+                          keys, values, 2);
+    }
     if (st == FCL_SUCCESS)
         fcl_report(&o->report, "device GEMM ceiling (facecl's GEMM, best of n = 512 and 1024): %.1f GFLOP/s",
                    report->gemm_gflops);
+
+    /* The converged budget's validation split: never trained on. */
+    fcl_dataset *kept = NULL, *held_out = NULL;
+    if (st == FCL_SUCCESS && o->converged > 0)
+        st = fcl_dataset_split(train, FCL_SWEEP_HOLDOUT, &kept, &held_out);
 
     /* Calibrate every model first, so the whole sweep's duration is known up front. */
     const double host_rate = host_distances_per_second();
@@ -460,8 +620,9 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
                 st = FCL_ERR_INTERRUPTED;
                 break;
             }
-            fcl_report(&o->report, "[%d/%d] %s, seed %d: %ld steps", ++n, remaining, sm->name, s, sm->steps);
-            st = run_one(rt, models[i], train, test, o, sm, s, dir, run);
+            fcl_report(&o->report, "[%d/%d] %s, seed %d: %s%ld steps", ++n, remaining, sm->name, s,
+                       o->converged > 0 ? "until converged, at most " : "", sm->steps);
+            st = run_one(rt, models[i], kept ? kept : train, held_out, test, o, sm, s, dir, run);
             if (st == FCL_SUCCESS)
                 st = fcl_sweep_run_write(path, run);
             if (st != FCL_SUCCESS)
@@ -477,5 +638,76 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
                               "same command continues from there", o->out_dir);
     for (int i = 0; i < o->n_models; i++)
         fcl_model_destroy(models[i]);
+    fcl_dataset_destroy(kept);
+    fcl_dataset_destroy(held_out);
     return st;
+}
+
+/* One sweep.txt line into o and r; false for a line it does not know. */
+static bool parse_config_line(const char *line, fcl_sweep_options *o, fcl_sweep_report *r)
+{
+    char name[64];
+    if (strncmp(line, "device ", 7) == 0) {
+        snprintf(r->device, sizeof r->device, "%s", line + 7);
+        return true;
+    }
+    if (sscanf(line, "model %63s multiply-adds", name) == 1 && r->n_models < FCL_SWEEP_MAX_MODELS) {
+        snprintf(r->models[r->n_models++].name, sizeof r->models[0].name, "%s", name);
+        return true;
+    }
+    return sscanf(line, "budget minutes %lf", &o->minutes) == 1 || sscanf(line, "budget epochs %lf", &o->epochs) == 1 ||
+           sscanf(line, "budget converged at most %ld", &o->converged) == 1 ||
+           sscanf(line, "budget steps %ld", &o->steps) == 1 || sscanf(line, "seeds %d", &o->seeds) == 1 ||
+           sscanf(line, "batch %d x %d", &o->P, &o->K) == 2 ||
+           sscanf(line, "evaluation far-images %d gallery %d", &o->far_images, &o->gallery_images) == 2 || !*line;
+}
+
+fcl_status fcl_sweep_load(const char *dir, fcl_sweep_options *o, fcl_sweep_report *r)
+{
+    memset(o, 0, sizeof *o);
+    memset(r, 0, sizeof *r);
+    o->out_dir = dir;
+    r->options = o;
+    char path[4400], *text;
+    size_t length;
+    snprintf(path, sizeof path, "%s/%s", dir, SWEEP_CONFIG_FILE);
+    if (fcl_read_file(path, &text, &length) != FCL_SUCCESS) {
+        fcl_log(FCL_LOG_ERROR, "%s: cannot read it: %s is not a sweep's directory (`facecl bench flops-accuracy "
+                               "--out %s` makes one)", path, dir, dir);
+        return FCL_ERR_FORMAT;
+    }
+    fcl_status st = strncmp(text, SWEEP_CONFIG_VERSION "\n", strlen(SWEEP_CONFIG_VERSION) + 1) == 0 &&
+                            strlen(text) == length ? FCL_SUCCESS : FCL_ERR_FORMAT;
+    char *line = strchr(text, '\n');
+    for (char *next; st == FCL_SUCCESS && line && *++line; line = next) {
+        if ((next = strchr(line, '\n')))
+            *next = '\0';
+        if (!parse_config_line(line, o, r))
+            st = FCL_ERR_FORMAT;
+        if (!next)
+            break;
+    }
+    free(text);
+    if (st == FCL_SUCCESS && (r->n_models < 1 || o->seeds < 1 || o->seeds > FCL_SWEEP_MAX_SEEDS || !r->device[0]))
+        st = FCL_ERR_FORMAT;
+    if (st != FCL_SUCCESS) {
+        fcl_log(FCL_LOG_ERROR, "%s: not a sweep configuration this version of facecl reads (its first line must be "
+                               "'%s')", path, SWEEP_CONFIG_VERSION);
+        return st;
+    }
+    static const char *const keys[] = {"gemm_gflops", "gemm_n"};
+    double values[2] = {0, 0};
+    snprintf(path, sizeof path, "%s/%s", dir, SWEEP_MEASURED_FILE);
+    if (read_record(path, keys, values, 2) == FCL_SUCCESS)
+        r->gemm_gflops = values[0], r->gemm_n = (int)values[1];
+    for (int i = 0; i < r->n_models; i++) {
+        fcl_sweep_model *m = &r->models[i];
+        for (int s = 1; s <= o->seeds; s++) {
+            snprintf(path, sizeof path, "%s/%s/seed-%d/%s", dir, m->name, s, SWEEP_RUN_FILE);
+            if (fcl_sweep_run_read(path, &m->runs[m->n_runs]) == FCL_SUCCESS)
+                m->n_runs++;
+        }
+        m->steps = m->n_runs ? (long)m->runs[0].steps : 0;
+    }
+    return FCL_SUCCESS;
 }

@@ -6,7 +6,9 @@
  * Everything lives in one output directory: sweep.txt (the configuration; a directory
  * holding another configuration is refused), <model>/calibration.txt (a short timed
  * run), <model>/seed-<s>/ (checkpoint, weights, train.csv, eval/, run.txt). A run with
- * run.txt is done; one with only a checkpoint resumes from it, bit for bit. */
+ * run.txt is done; one with only a checkpoint resumes from it, bit for bit. Under the
+ * converged budget a run also keeps validation.csv (step, validation accuracy) and
+ * best.safetensors (the weights of its best check), so it resumes between checks too. */
 #ifndef FCL_BENCH_SWEEP_H
 #define FCL_BENCH_SWEEP_H
 #include "facecl.h"
@@ -16,6 +18,9 @@
 
 #define FCL_SWEEP_MAX_MODELS 16
 #define FCL_SWEEP_MAX_SEEDS 16
+#define FCL_SWEEP_HOLDOUT 30
+#define FCL_SWEEP_VALIDATE_EVERY 250
+#define FCL_SWEEP_PATIENCE 4
 
 typedef struct fcl_sweep_options {
     const char *models[FCL_SWEEP_MAX_MODELS]; /* model file paths */
@@ -23,6 +28,11 @@ typedef struct fcl_sweep_options {
     long steps;     /* > 0: the same number of steps for every model */
     double minutes; /* > 0: the same training time instead (steps from a timed run) */
     double epochs;  /* > 0: the same passes over the training set instead */
+    long converged; /* > 0: until converged instead, at most this many steps: the 10-fold accuracy
+                     * on a validation split held out of the training set (every
+                     * FCL_SWEEP_HOLDOUT-th image of each identity, never trained on) checked every
+                     * FCL_SWEEP_VALIDATE_EVERY steps, stopping after FCL_SWEEP_PATIENCE checks
+                     * without a better one; the best check's weights are the run's */
     int seeds;      /* seeds 1..seeds */
     int P, K;
     const char *out_dir;
@@ -76,8 +86,9 @@ fcl_status fcl_sweep(fcl_runtime *rt, const fcl_dataset *train, const fcl_datase
 fcl_status fcl_sweep_run_write(const char *path, const fcl_sweep_run *r);
 fcl_status fcl_sweep_run_read(const char *path, fcl_sweep_run *r);
 
-/* sweep.txt's text for o and the models' measured sizes. */
-fcl_status fcl_sweep_config_text(const fcl_sweep_options *o, const fcl_model *const *models, fcl_strbuf *out);
+/* sweep.txt's text for o, the device and the models' measured sizes. */
+fcl_status fcl_sweep_config_text(const fcl_sweep_options *o, const fcl_model *const *models, const char *device,
+                                 fcl_strbuf *out);
 /* Writes sweep.txt into an empty or new directory; accepts one holding the same text;
  * refuses (FCL_ERR_INVALID_ARGUMENT, saying which line differs) any other. */
 fcl_status fcl_sweep_claim_dir(const char *out_dir, const char *config_text);
@@ -91,4 +102,14 @@ void fcl_sweep_stat(const fcl_sweep_model *m, size_t offset, double *mean, doubl
  * time_accuracy.svg (training time against 10-fold accuracy) in the output directory. */
 void fcl_sweep_print(FILE *f, const fcl_sweep_report *r);
 fcl_status fcl_sweep_write_outputs(const fcl_sweep_report *r);
+
+/* A finished (or partly finished) sweep's directory read back: its configuration
+ * (sweep.txt), device and GEMM ceiling (measured.txt) and every run.txt. o receives
+ * the options the report points to (models are names only). FCL_ERR_FORMAT, naming
+ * the file, when dir holds no sweep. */
+fcl_status fcl_sweep_load(const char *dir, fcl_sweep_options *o, fcl_sweep_report *r);
+/* Several sweeps (devices) in one table, model by model (table.txt), and flops_val.svg
+ * and time_val.svg with one series per sweep, in out_dir. */
+void fcl_sweep_merge_print(FILE *f, const fcl_sweep_report *const *r, int n);
+fcl_status fcl_sweep_merge_outputs(const fcl_sweep_report *const *r, int n, const char *out_dir);
 #endif

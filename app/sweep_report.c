@@ -45,6 +45,8 @@ static void budget_text(const fcl_sweep_options *o, char *out, size_t size)
         snprintf(out, size, "same training time: %g min a run", o->minutes);
     else if (o->epochs > 0)
         snprintf(out, size, "same epochs: %g", o->epochs);
+    else if (o->converged > 0)
+        snprintf(out, size, "until converged on a validation split, at most %ld steps", o->converged);
     else
         snprintf(out, size, "same steps: %ld", o->steps);
 }
@@ -119,7 +121,7 @@ static void print_fronts(FILE *f, const model_points *p)
 void fcl_sweep_print(FILE *f, const fcl_sweep_report *r)
 {
     const fcl_sweep_options *o = r->options;
-    char budget[64];
+    char budget[96];
     budget_text(o, budget, sizeof budget);
     model_points pts;
     model_points_of(r, &pts);
@@ -193,8 +195,9 @@ static fcl_status write_json(const fcl_sweep_report *r, const char *path)
     fcl_strbuf_printf(&b, "\",\n  \"gemm_ceiling_gflops\": %.4g, \"gemm_ceiling_n\": %d,\n", r->gemm_gflops,
                       r->gemm_n);
     fcl_strbuf_printf(&b, "  \"budget\": {\"%s\": %g}, \"seeds\": %d, \"P\": %d, \"K\": %d,\n",
-                      o->minutes > 0 ? "minutes" : o->epochs > 0 ? "epochs" : "steps",
-                      o->minutes > 0 ? o->minutes : o->epochs > 0 ? o->epochs : (double)o->steps, o->seeds, o->P, o->K);
+                      o->minutes > 0 ? "minutes" : o->epochs > 0 ? "epochs" : o->converged > 0 ? "converged_max_steps" : "steps",
+                      o->minutes > 0 ? o->minutes : o->epochs > 0 ? o->epochs : o->converged > 0 ? (double)o->converged : (double)o->steps,
+                      o->seeds, o->P, o->K);
     model_points pts;
     model_points_of(r, &pts);
     const struct {
@@ -266,46 +269,92 @@ static fcl_status write_json(const fcl_sweep_report *r, const char *path)
     return st;
 }
 
-/* One labelled point per model of p (mean, error bar the std over seeds) of y against
- * x[i] (log axis); with front, the Pareto front of y against x drawn as a line. */
-static fcl_status plot_models(const model_points *pts, const char *path, const char *title, const char *x_label,
-                              const char *y_label, const double *x_in, size_t y_offset, const bool *front)
-{
+/* One device's points for a plot: per model the mean of y (error bar the std over
+ * seeds) against x[i], which must be positive (a log axis), and its Pareto front in
+ * order of x. The plot's range grows to hold them. */
+typedef struct plot_points {
     double x[FCL_SWEEP_MAX_MODELS], y[FCL_SWEEP_MAX_MODELS], err[FCL_SWEEP_MAX_MODELS];
     double fx[FCL_SWEEP_MAX_MODELS], fy[FCL_SWEEP_MAX_MODELS];
     const char *labels[FCL_SWEEP_MAX_MODELS];
-    int n = 0, nf = 0;
-    double x_min = INFINITY, x_max = 0, y_min = 100, y_max = 0;
+    int n, nf;
+} plot_points;
+
+typedef struct plot_range {
+    double x_min, x_max, y_min, y_max;
+} plot_range;
+
+static void plot_points_of(const model_points *pts, const double *x_in, size_t y_offset, const bool *front,
+                           plot_points *out, plot_range *range)
+{
+    out->n = out->nf = 0;
     for (int i = 0; i < pts->n; i++) {
         if (!(x_in[i] > 0) || !isfinite(x_in[i])) /* not on a log axis */
             continue;
+        const int k = out->n++;
         double std;
-        x[n] = x_in[i];
-        fcl_sweep_stat(pts->model[i], y_offset, &y[n], &std);
-        y[n] *= 100;
-        err[n] = 100 * std;
-        labels[n] = pts->model[i]->name;
-        x_min = fmin(x_min, x[n]);
-        x_max = fmax(x_max, x[n]);
-        y_min = fmin(y_min, y[n] - err[n]);
-        y_max = fmax(y_max, y[n] + err[n]);
-        if (front && front[i]) { /* in order of x */
-            int j = nf++;
-            for (; j > 0 && fx[j - 1] > x[n]; j--)
-                fx[j] = fx[j - 1], fy[j] = fy[j - 1];
-            fx[j] = x[n], fy[j] = y[n];
+        out->x[k] = x_in[i];
+        fcl_sweep_stat(pts->model[i], y_offset, &out->y[k], &std);
+        out->y[k] *= 100;
+        out->err[k] = 100 * std;
+        out->labels[k] = pts->model[i]->name;
+        range->x_min = fmin(range->x_min, out->x[k]);
+        range->x_max = fmax(range->x_max, out->x[k]);
+        range->y_min = fmin(range->y_min, out->y[k] - out->err[k]);
+        range->y_max = fmax(range->y_max, out->y[k] + out->err[k]);
+        if (front && front[i]) {
+            int j = out->nf++;
+            for (; j > 0 && out->fx[j - 1] > out->x[k]; j--)
+                out->fx[j] = out->fx[j - 1], out->fy[j] = out->fy[j - 1];
+            out->fx[j] = out->x[k], out->fy[j] = out->y[k];
         }
-        n++;
     }
-    if (n == 0)
+}
+
+/* Whole decades on the log axis; the y range padded and rounded to 5 points. */
+static fcl_plot plot_frame(const plot_range *r, const char *title, const char *x_label, const char *y_label)
+{
+    return (fcl_plot){title, x_label, y_label, true, pow(10, floor(log10(r->x_min))),
+                      pow(10, ceil(log10(r->x_max) + 1e-9)), fmax(0, 5 * floor(r->y_min / 5 - 0.2)),
+                      fmin(100, 5 * ceil(r->y_max / 5 + 0.2))};
+}
+
+static const plot_range empty_range = {INFINITY, 0, 100, 0};
+
+/* One labelled point per model; with front, the Pareto front drawn as a line. */
+static fcl_status plot_models(const model_points *pts, const char *path, const char *title, const char *x_label,
+                              const char *y_label, const double *x_in, size_t y_offset, const bool *front)
+{
+    plot_points pp;
+    plot_range range = empty_range;
+    plot_points_of(pts, x_in, y_offset, front, &pp, &range);
+    if (pp.n == 0)
         return FCL_SUCCESS;
-    /* Whole decades on the log axis; the y range padded and rounded to 5 points. */
-    fcl_plot p = {title, x_label, y_label, true, pow(10, floor(log10(x_min))), pow(10, ceil(log10(x_max) + 1e-9)),
-                  fmax(0, 5 * floor(y_min / 5 - 0.2)), fmin(100, 5 * ceil(y_max / 5 + 0.2))};
-    fcl_plot_series s[2] = {{.label = "this device, mean +- std over seeds", .x = x, .y = y, .y_err = err,
-                             .point_labels = labels, .n = n, .points = true},
-                            {.label = "Pareto front", .x = fx, .y = fy, .n = nf}};
+    const fcl_plot p = plot_frame(&range, title, x_label, y_label);
+    fcl_plot_series s[2] = {{.label = "this device, mean +- std over seeds", .x = pp.x, .y = pp.y, .y_err = pp.err,
+                             .point_labels = pp.labels, .n = pp.n, .points = true},
+                            {.label = "Pareto front", .x = pp.fx, .y = pp.fy, .n = pp.nf}};
     return fcl_plot_svg(path, &p, s, front ? 2 : 1);
+}
+
+/* The terminal's table, as a file. */
+typedef void (*print_fn)(FILE *f, const fcl_sweep_report *const *r, int n);
+static void print_one(FILE *f, const fcl_sweep_report *const *r, int n)
+{
+    (void)n;
+    fcl_sweep_print(f, r[0]);
+}
+static fcl_status write_table(const char *path, print_fn print, const fcl_sweep_report *const *r, int n)
+{
+    char *text = NULL;
+    size_t length = 0;
+    FILE *f = open_memstream(&text, &length);
+    if (f) {
+        print(f, r, n);
+        fclose(f);
+    }
+    fcl_status st = f && text ? fcl_write_file_atomic(path, text, length) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    free(text);
+    return st;
 }
 
 fcl_status fcl_sweep_write_outputs(const fcl_sweep_report *r)
@@ -333,17 +382,101 @@ fcl_status fcl_sweep_write_outputs(const fcl_sweep_report *r)
         st = plot_models(&pts, path, "training time against accuracy on this device", "training seconds (log)",
                          "10-fold verification accuracy (%)", train_seconds, offsetof(fcl_sweep_run, accuracy), NULL);
     }
-    if (st == FCL_SUCCESS) { /* the terminal's table, as a file */
-        char *text = NULL;
-        size_t length = 0;
-        FILE *f = open_memstream(&text, &length);
-        if (f) {
-            fcl_sweep_print(f, r);
-            fclose(f);
-        }
+    if (st == FCL_SUCCESS) {
         snprintf(path, sizeof path, "%s/table.txt", r->options->out_dir);
-        st = f && text ? fcl_write_file_atomic(path, text, length) : FCL_ERR_OUT_OF_HOST_MEMORY;
-        free(text);
+        st = write_table(path, print_one, &r, 1);
+    }
+    return st;
+}
+
+/* ---- several sweeps (devices) side by side: facecl bench merge ---- */
+
+void fcl_sweep_merge_print(FILE *f, const fcl_sweep_report *const *r, int n)
+{
+    fprintf(f, "FLOPS against accuracy on %d sweeps\n\n", n);
+    for (int d = 0; d < n; d++) {
+        char budget[96];
+        budget_text(r[d]->options, budget, sizeof budget);
+        fprintf(f, "[%d] %s (%s; %d seed%s, batch %d x %d; GEMM ceiling %.1f GFLOP/s)\n", d + 1, r[d]->device, budget,
+                r[d]->options->seeds, r[d]->options->seeds == 1 ? "" : "s", r[d]->options->P, r[d]->options->K,
+                r[d]->gemm_gflops);
+    }
+    fprintf(f, "\n%-20s %4s %9s  %-15s  %-15s %9s %11s %5s\n", "model", "[n]", "M-adds", "10-fold acc %",
+            "VAL@FAR1e-3 %", "ms/image", "train img/s", "front");
+    /* model by model (in the order of their first appearance), one row per sweep holding it */
+    for (int d0 = 0; d0 < n; d0++)
+        for (int i = 0; i < r[d0]->n_models; i++) {
+            const char *name = r[d0]->models[i].name;
+            bool earlier = false;
+            for (int e = 0; e < d0 && !earlier; e++)
+                for (int j = 0; j < r[e]->n_models && !earlier; j++)
+                    earlier = strcmp(r[e]->models[j].name, name) == 0;
+            for (int d = d0; d < n && !earlier; d++) {
+                model_points pts;
+                model_points_of(r[d], &pts);
+                for (int k = 0; k < pts.n; k++) {
+                    const fcl_sweep_model *m = pts.model[k];
+                    if (strcmp(m->name, name) != 0)
+                        continue;
+                    double acc, acc_s, val, val_s;
+                    STAT(m, accuracy, &acc, &acc_s);
+                    STAT(m, val, &val, &val_s);
+                    fprintf(f, "%-20s %4d %9.3f  %6.2f +- %-5.2f  %6.2f +- %-5.2f %9.3f %11.0f %5s\n", name, d + 1,
+                            pts.macs[k] / 1e6, 100 * acc, 100 * acc_s, 100 * val, 100 * val_s, pts.ms[k],
+                            MEAN(m, train_images_per_second), front_marks[pts.macs_front[k]][pts.ms_front[k]]);
+                }
+            }
+        }
+    fprintf(f, "(ms/image: device time per image in inference; front: F on that sweep's Pareto front of VAL against\n"
+               " multiply-adds, T against device time per image)\n");
+    for (int d = 0; d < n; d++) {
+        model_points pts;
+        model_points_of(r[d], &pts);
+        fprintf(f, "\n[%d] %s:", d + 1, r[d]->device);
+        print_fronts(f, &pts);
+    }
+}
+
+/* y (VAL) against x for every sweep, one series each. */
+static fcl_status plot_sweeps(const fcl_sweep_report *const *r, int n, const char *path, const char *title,
+                              const char *x_label, bool device_time)
+{
+    enum { MAX = 8 };
+    static plot_points pp[MAX];
+    fcl_plot_series s[MAX];
+    char labels[MAX][300];
+    plot_range range = empty_range;
+    int shown = 0;
+    for (int d = 0; d < n && d < MAX; d++) {
+        model_points pts;
+        model_points_of(r[d], &pts);
+        plot_points_of(&pts, device_time ? pts.ms : pts.macs, offsetof(fcl_sweep_run, val), NULL, &pp[d], &range);
+        snprintf(labels[d], sizeof labels[d], "[%d] %s", d + 1, r[d]->device);
+        s[shown++] = (fcl_plot_series){.label = labels[d], .x = pp[d].x, .y = pp[d].y, .y_err = pp[d].err,
+                                       .point_labels = pp[d].labels, .n = pp[d].n, .points = true};
+    }
+    if (!(range.x_max > 0))
+        return FCL_SUCCESS;
+    const fcl_plot p = plot_frame(&range, title, x_label, "VAL at FAR 1e-3 (%)");
+    return fcl_plot_svg(path, &p, s, shown);
+}
+
+fcl_status fcl_sweep_merge_outputs(const fcl_sweep_report *const *r, int n, const char *out_dir)
+{
+    char path[4300];
+    fcl_status st = fcl_mkdir_p(out_dir);
+    if (st == FCL_SUCCESS) {
+        snprintf(path, sizeof path, "%s/flops_val.svg", out_dir);
+        st = plot_sweeps(r, n, path, "FLOPS against VAL, several sweeps", "multiply-adds per image (log)", false);
+    }
+    if (st == FCL_SUCCESS) {
+        snprintf(path, sizeof path, "%s/time_val.svg", out_dir);
+        st = plot_sweeps(r, n, path, "device time against VAL, several sweeps", "device ms per image, inference (log)",
+                         true);
+    }
+    if (st == FCL_SUCCESS) {
+        snprintf(path, sizeof path, "%s/table.txt", out_dir);
+        st = write_table(path, fcl_sweep_merge_print, r, n);
     }
     return st;
 }

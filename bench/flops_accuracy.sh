@@ -20,7 +20,7 @@ facecl=$build/app/facecl
 [ -x "$facecl" ] || { echo "bench/flops_accuracy.sh: $facecl not built (./facecl.sh setup)" >&2; exit 1; }
 "$facecl" bench flops-accuracy --out "$out" "${args[@]}" >&2
 if command -v rsvg-convert >/dev/null 2>&1; then
-    for svg in "$out"/flops_val.svg "$out"/time_accuracy.svg; do
+    for svg in "$out"/flops_val.svg "$out"/time_val.svg "$out"/time_accuracy.svg; do
         rsvg-convert "$svg" -o "${svg%.svg}.png"
     done
 fi

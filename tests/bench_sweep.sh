@@ -30,7 +30,8 @@ sweep=(--quick --models "$models/fmnist-tiny.model,$work/micro.model" --steps 40
        --far-images 500 --gallery 1000)
 
 expect 2 "unknown model 'no-such-model'" --models no-such-model
-expect 2 "two budgets" --steps 10 --minutes 1
+expect 2 "four budgets" --steps 10 --minutes 1
+expect 2 "four budgets" --epochs 1 --converged 500
 expect 2 "wants a whole number" --seeds 0
 expect 1 "dataset-fashion-mnist" "${sweep[@]}" --data "$work" --out "$work/nodata"
 sed 's/^model micro/model ..\/escape/' "$work/micro.model" >"$work/escape.model"
@@ -44,7 +45,7 @@ sed 's/c=128/c=64/' "$work/micro.model" >"$work/micro64.model"
 
 "$facecl" bench flops-accuracy "${sweep[@]}" --out "$work/whole" >"$work/log" 2>&1 ||
     { cat "$work/log"; fail "uninterrupted sweep"; }
-for f in results.json table.txt flops_val.svg time_accuracy.svg sweep.txt; do
+for f in results.json table.txt flops_val.svg time_val.svg time_accuracy.svg sweep.txt; do
     [ -s "$work/whole/$f" ] || fail "the sweep wrote no $f"
 done
 grep -q '"name": "micro"' "$work/whole/results.json" || fail "results.json lacks the model 'micro'"
@@ -77,6 +78,46 @@ for s in 1 2; do
       "$(sed -n 's/^steps //p' "$work/minutes/micro/calibration.txt")" ] || fail "--minutes: seed $s ran other steps"
 done
 grep -q '"minutes": 0.05' "$work/minutes/results.json" || fail "results.json does not give the --minutes budget"
+
+# --epochs: ceil(E x 60000 training images / 80 per batch) steps for every run.
+"$facecl" bench flops-accuracy --quick --models "$work/micro.model" --epochs 0.1 --seeds 1 --quiet \
+    --far-images 500 --gallery 1000 --out "$work/epochs" >>"$work/log" 2>&1 || { tail -5 "$work/log"; fail "--epochs"; }
+[ "$(sed -n 's/^steps //p' "$work/epochs/micro/seed-1/run.txt")" = 75 ] || fail "--epochs 0.1 did not run 75 steps"
+grep -q "same epochs: 0.1" "$work/epochs/table.txt" || fail "the table does not name the --epochs budget"
+for f in time_val.svg flops_val.svg; do grep -q "Pareto front" "$work/epochs/$f" || fail "$f draws no Pareto front"; done
+
+# --converged: validation checks every 250 steps up to the cap (250, 500, 520), the
+# best check's weights evaluated (run.txt's steps), and the same result when the sweep
+# is killed at random moments and run again (the rounds are pauses of one run).
+converged=(--quick --models "$work/micro.model" --converged 520 --seeds 1 --quiet --far-images 500 --gallery 1000)
+"$facecl" bench flops-accuracy "${converged[@]}" --out "$work/conv" >>"$work/log" 2>&1 ||
+    { tail -5 "$work/log"; fail "--converged"; }
+[ "$(cut -d, -f1 "$work/conv/micro/seed-1/validation.csv" | tr '\n' ' ')" = "step 250 500 520 " ] ||
+    { cat "$work/conv/micro/seed-1/validation.csv"; fail "--converged checks"; }
+best=$(awk -F, 'NR > 1 && $2 > best { best = $2; step = $1 } END { print step }' "$work/conv/micro/seed-1/validation.csv")
+[ "$(sed -n 's/^steps //p' "$work/conv/micro/seed-1/run.txt")" = "$best" ] || fail "--converged: run.txt's steps are not the best check's"
+[ -s "$work/conv/micro/seed-1/best.safetensors" ] || fail "--converged kept no best.safetensors"
+grep -q "until converged" "$work/conv/table.txt" || fail "the table does not name the converged budget"
+killed=0 rng=777
+while [ ! -s "$work/conv-killed/results.json" ]; do
+    "$facecl" bench flops-accuracy "${converged[@]}" --out "$work/conv-killed" >>"$work/log" 2>&1 &
+    pid=$!
+    if [ "$killed" -lt 3 ]; then
+        rng=$(( (rng * 1103515245 + 12345) % 2147483648 ))
+        sleep "$(awk -v r="$rng" 'BEGIN { printf "%.2f", 1 + (r % 5000) / 1000 }')"
+        kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
+    fi
+    wait "$pid" 2>/dev/null
+    status=$?
+    [ "$status" = 0 ] || [ "$status" = 137 ] || { tail -5 "$work/log"; fail "converged sweep exited $status"; }
+done
+cmp "$work/conv/micro/seed-1/validation.csv" "$work/conv-killed/micro/seed-1/validation.csv" ||
+    fail "--converged: the validation checks differ after $killed kills"
+for f in "$work/conv" "$work/conv-killed"; do
+    grep -E '^(steps|accuracy|val|rank1|threshold) ' "$f/micro/seed-1/run.txt" >"$f.run"
+done
+cmp -s "$work/conv.run" "$work/conv-killed.run" || { diff "$work/conv.run" "$work/conv-killed.run"; fail "--converged result differs after $killed kills"; }
+echo "converged sweep killed $killed times: the same checks and result"
 
 # A sweep killed inside a model's timed calibration run (its checkpoint there, no
 # calibration.txt yet) starts that run over when it is run again.

@@ -110,14 +110,14 @@ static void claim_dir(void **state)
     (void)state;
     char out[128], path[160];
     snprintf(out, sizeof out, "%s/sweep", dir);
-    const char *config = "facecl bench flops-accuracy, configuration 1\nmodel a multiply-adds 5\nbudget steps 10\n";
+    const char *config = "facecl bench flops-accuracy, configuration 2\nmodel a multiply-adds 5\nbudget steps 10\n";
     assert_int_equal(fcl_sweep_claim_dir(out, config), FCL_SUCCESS); /* new: created */
     snprintf(path, sizeof path, "%s/sweep.txt", out);
     assert_int_equal(access(path, R_OK), 0);
     assert_int_equal(fcl_sweep_claim_dir(out, config), FCL_SUCCESS); /* the same again: continue */
-    const char *other = "facecl bench flops-accuracy, configuration 1\nmodel a multiply-adds 5\nbudget steps 11\n";
+    const char *other = "facecl bench flops-accuracy, configuration 2\nmodel a multiply-adds 5\nbudget steps 11\n";
     assert_int_equal(fcl_sweep_claim_dir(out, other), FCL_ERR_INVALID_ARGUMENT);
-    const char *longer = "facecl bench flops-accuracy, configuration 1\nmodel a multiply-adds 5\nbudget steps 10\n"
+    const char *longer = "facecl bench flops-accuracy, configuration 2\nmodel a multiply-adds 5\nbudget steps 10\n"
                          "seeds 2\n";
     assert_int_equal(fcl_sweep_claim_dir(out, longer), FCL_ERR_INVALID_ARGUMENT);
     char shorter[256];
@@ -230,6 +230,81 @@ static void report_files(void **state)
     assert_non_null(strstr(table, "over the 3 models: 0.500; with device time per image: 0.500"));
 }
 
+/* A sweep directory read back (bench merge): its configuration, device, GEMM ceiling
+ * and finished runs; two such sweeps in one table and plot; an old or foreign
+ * sweep.txt refused. */
+static void load_and_merge(void **state)
+{
+    (void)state;
+    char a[128], b[128], path[300], out[128];
+    const char *devices[2] = {"cpu one", "gpu two"};
+    char *dirs[2] = {a, b};
+    snprintf(a, sizeof a, "%s/load-a", dir);
+    snprintf(b, sizeof b, "%s/load-b", dir);
+    for (int d = 0; d < 2; d++) {
+        char config[512];
+        snprintf(config, sizeof config,
+                 "facecl bench flops-accuracy, configuration 2\ndevice %s\n"
+                 "model small multiply-adds 4674048 parameters 854976\nmodel large multiply-adds 50000000 "
+                 "parameters 900000\nbudget minutes 2\nseeds 2\nbatch 10 x 8\nevaluation far-images 3000 gallery 10000\n",
+                 devices[d]);
+        assert_int_equal(fcl_sweep_claim_dir(dirs[d], config), FCL_SUCCESS);
+        snprintf(path, sizeof path, "%s/measured.txt", dirs[d]);
+        write_text(path, d ? "gemm_gflops 900\ngemm_n 1024\n" : "gemm_gflops 150\ngemm_n 512\n");
+        for (int s = 1; s <= 2; s++) { /* large has one finished run in sweep a */
+            for (int m = 0; m < 2; m++) {
+                if (m == 1 && s == 2 && d == 0)
+                    continue;
+                snprintf(path, sizeof path, "%s/%s/seed-%d", dirs[d], m ? "large" : "small", s);
+                assert_int_equal(fcl_mkdir_p(path), FCL_SUCCESS);
+                snprintf(path + strlen(path), sizeof path - strlen(path), "/run.txt");
+                fcl_sweep_run run = sample_run(s, 0.9);
+                run.macs = m ? 50e6 : 4674048;
+                run.val = m ? 0.7 : 0.5;
+                run.infer_images_per_second = d ? 20000 : 2000;
+                assert_int_equal(fcl_sweep_run_write(path, &run), FCL_SUCCESS);
+            }
+        }
+    }
+    static fcl_sweep_report r[2];
+    static fcl_sweep_options o[2];
+    assert_int_equal(fcl_sweep_load(a, &o[0], &r[0]), FCL_SUCCESS);
+    assert_string_equal(r[0].device, "cpu one");
+    assert_int_equal(r[0].n_models, 2);
+    assert_string_equal(r[0].models[1].name, "large");
+    assert_int_equal(r[0].models[0].n_runs, 2);
+    assert_int_equal(r[0].models[1].n_runs, 1);
+    assert_true(o[0].minutes == 2 && o[0].seeds == 2 && o[0].P == 10 && o[0].K == 8 && o[0].gallery_images == 10000);
+    assert_true(r[0].gemm_gflops == 150 && r[0].gemm_n == 512);
+    assert_int_equal(fcl_sweep_load(b, &o[1], &r[1]), FCL_SUCCESS);
+    const fcl_sweep_report *list[2] = {&r[0], &r[1]};
+    snprintf(out, sizeof out, "%s/merged", dir);
+    assert_int_equal(fcl_sweep_merge_outputs(list, 2, out), FCL_SUCCESS);
+    snprintf(path, sizeof path, "%s/table.txt", out);
+    const char *table = slurp(path);
+    assert_non_null(strstr(table, "[1] cpu one (same training time: 2 min a run; 2 seeds, batch 10 x 8; GEMM ceiling 150.0"));
+    /* model by model: small on both sweeps, then large; 1000/2000 and 1000/20000 ms */
+    const char *s1 = strstr(table, "small                   1"), *s2 = strstr(table, "small                   2");
+    const char *l1 = strstr(table, "large                   1");
+    assert_non_null(s1);
+    assert_non_null(s2);
+    assert_non_null(l1);
+    assert_true(s1 < s2 && s2 < l1);
+    assert_non_null(strstr(s1, "    0.500"));
+    assert_non_null(strstr(s2, "    0.050"));
+    assert_non_null(strstr(table, "[2] gpu two:\nPareto front of VAL against multiply-adds (no model has more VAL for fewer): small, large"));
+    snprintf(path, sizeof path, "%s/time_val.svg", out);
+    const char *svg = slurp(path);
+    assert_non_null(strstr(svg, "[1] cpu one"));
+    assert_non_null(strstr(svg, "[2] gpu two"));
+
+    snprintf(path, sizeof path, "%s/sweep.txt", b);
+    write_text(path, "facecl bench flops-accuracy, configuration 1\nmodel small multiply-adds 5\nbudget steps 10\n");
+    assert_int_equal(fcl_sweep_load(b, &o[1], &r[1]), FCL_ERR_FORMAT);
+    snprintf(path, sizeof path, "%s/nothing-here", dir);
+    assert_int_equal(fcl_sweep_load(path, &o[1], &r[1]), FCL_ERR_FORMAT);
+}
+
 /* Hand-made points: (cost, value) with a tie on the front, a dominated point, a point
  * equal to a front point, and one with a NaN. */
 static void pareto_front_by_hand(void **state)
@@ -271,6 +346,7 @@ int main(void)
         cmocka_unit_test(statistics_over_seeds),
         cmocka_unit_test(report_files),
         cmocka_unit_test(pareto_front_by_hand),
+        cmocka_unit_test(load_and_merge),
         cmocka_unit_test(rank_correlation_by_hand),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
