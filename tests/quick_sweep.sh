@@ -17,9 +17,12 @@ cd "$source" # the default models are named, and found in models/
 "$facecl" bench flops-accuracy --quick --out "$work/sweep" >"$work/log" 2>&1 || { cat "$work/log"; fail "quick sweep"; }
 cat "$work/log"
 grep -q "expected duration" "$work/log" || fail "no expected duration printed before the sweep"
-for f in results.json table.txt flops_val.svg time_accuracy.svg; do
+for f in results.json table.txt flops_val.svg time_val.svg time_accuracy.svg; do
     [ -s "$work/sweep/$f" ] || fail "no $f"
 done
+grep -q "^Pareto front of VAL against multiply-adds" "$work/sweep/table.txt" &&
+    grep -q "^Spearman rank correlation of VAL with multiply-adds over the 4 models" "$work/sweep/table.txt" ||
+    fail "the table gives no Pareto front or rank correlation"
 for m in fmnist-tiny fmnist-nns2 fmnist-bn fmnist-inception; do
     run="$work/sweep/$m/seed-1/run.txt"
     [ -s "$run" ] || fail "$m: no run.txt"
