@@ -23,6 +23,27 @@ expect() {
     grep -q -- "$text" "$work/err" || { cat "$work/err"; fail "'$*' did not say '$text'"; }
 }
 
+# killed_until_done OUT KILLS SEED SPREAD_MS ARGS...: runs the sweep ARGS --out OUT
+# again and again until it writes results.json, the first KILLS runs killed with
+# SIGKILL 1 s + 0..SPREAD_MS ms in (a seeded draw); sets $killed.
+killed_until_done() {
+    local out=$1 kills=$2 rng=$3 spread=$4 pid status
+    shift 4
+    killed=0
+    while [ ! -s "$out/results.json" ]; do
+        "$facecl" bench flops-accuracy "$@" --out "$out" >>"$work/log" 2>&1 &
+        pid=$!
+        if [ "$killed" -lt "$kills" ]; then
+            rng=$(( (rng * 1103515245 + 12345) % 2147483648 ))
+            sleep "$(awk -v r="$rng" -v s="$spread" 'BEGIN { printf "%.2f", 1 + (r % s) / 1000 }')"
+            kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
+        fi
+        wait "$pid" 2>/dev/null
+        status=$?
+        [ "$status" = 0 ] || [ "$status" = 137 ] || { tail -5 "$work/log"; fail "sweep $out exited $status"; }
+    done
+}
+
 # A second model, smaller than fmnist-tiny, named by its path.
 sed -e 's/^model fmnist-tiny/model micro/' -e 's/c=16/c=8/' "$models/fmnist-tiny.model" >"$work/micro.model"
 # A small evaluation keeps this quick under the sanitizers.
@@ -98,19 +119,7 @@ best=$(awk -F, 'NR > 1 && $2 > best { best = $2; step = $1 } END { print step }'
 [ "$(sed -n 's/^steps //p' "$work/conv/micro/seed-1/run.txt")" = "$best" ] || fail "--converged: run.txt's steps are not the best check's"
 [ -s "$work/conv/micro/seed-1/best.safetensors" ] || fail "--converged kept no best.safetensors"
 grep -q "until converged" "$work/conv/table.txt" || fail "the table does not name the converged budget"
-killed=0 rng=777
-while [ ! -s "$work/conv-killed/results.json" ]; do
-    "$facecl" bench flops-accuracy "${converged[@]}" --out "$work/conv-killed" >>"$work/log" 2>&1 &
-    pid=$!
-    if [ "$killed" -lt 3 ]; then
-        rng=$(( (rng * 1103515245 + 12345) % 2147483648 ))
-        sleep "$(awk -v r="$rng" 'BEGIN { printf "%.2f", 1 + (r % 5000) / 1000 }')"
-        kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
-    fi
-    wait "$pid" 2>/dev/null
-    status=$?
-    [ "$status" = 0 ] || [ "$status" = 137 ] || { tail -5 "$work/log"; fail "converged sweep exited $status"; }
-done
+killed_until_done "$work/conv-killed" 3 777 5000 "${converged[@]}"
 cmp "$work/conv/micro/seed-1/validation.csv" "$work/conv-killed/micro/seed-1/validation.csv" ||
     fail "--converged: the validation checks differ after $killed kills"
 for f in "$work/conv" "$work/conv-killed"; do
@@ -132,19 +141,7 @@ rm -f "$work/halfcal/micro/calibration.txt"
 [ -s "$work/halfcal/micro/calibration/checkpoint.safetensors" ] || fail "no calibration checkpoint to start over from"
 "$facecl" bench flops-accuracy "${half[@]}" >>"$work/log" 2>&1 || { tail -5 "$work/log"; fail "sweep after a killed calibration"; }
 
-killed=0 rng=4242
-while [ ! -s "$work/killed/results.json" ]; do
-    "$facecl" bench flops-accuracy "${sweep[@]}" --out "$work/killed" >>"$work/log" 2>&1 &
-    pid=$!
-    if [ "$killed" -lt "$kills" ]; then
-        rng=$(( (rng * 1103515245 + 12345) % 2147483648 ))
-        sleep "$(awk -v r="$rng" 'BEGIN { printf "%.2f", 1 + (r % 6000) / 1000 }')"
-        kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
-    fi
-    wait "$pid" 2>/dev/null
-    status=$?
-    [ "$status" = 0 ] || [ "$status" = 137 ] || { tail -5 "$work/log"; fail "sweep exited $status"; }
-done
+killed_until_done "$work/killed" "$kills" 4242 6000 "${sweep[@]}"
 echo "sweep killed $killed times and run again"
 
 # Accuracy and the counted multiply-adds are the same; throughput is measured anew.
