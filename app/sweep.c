@@ -374,6 +374,8 @@ static fcl_status train_until_converged(fcl_runtime *rt, const fcl_model *m, con
         total->steps_done += sum.steps_done - sum.first_step;
         double accuracy;
         st = validate(rt, m, val, o, next == t->steps ? weights : checkpoint, &accuracy);
+        if (!isfinite(accuracy)) /* no verification at all: worth nothing, but a check all the same */
+            accuracy = 0;
         if (st == FCL_SUCCESS && accuracy > c.best) {
             st = copy_file(next == t->steps ? weights : checkpoint, best_path);
             c.best = accuracy, c.best_step = next;
