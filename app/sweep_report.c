@@ -142,8 +142,9 @@ void fcl_sweep_print(FILE *f, const fcl_sweep_report *r)
         int k = 0;
         while (k < pts.n && pts.model[k] != m)
             k++;
-        fprintf(f, "%-20s %9.3f %8s %6ld  %6.2f +- %-5.2f  %6.2f +- %-5.2f  %6.2f +- %-5.2f %7.2f %5s\n", m->name,
-                MEAN(m, macs) / 1e6, params, m->steps, 100 * acc, 100 * acc_s, 100 * val, 100 * val_s, 100 * r1,
+        /* steps: of the weights evaluated (under --converged each seed's best check: their mean) */
+        fprintf(f, "%-20s %9.3f %8s %6.0f  %6.2f +- %-5.2f  %6.2f +- %-5.2f  %6.2f +- %-5.2f %7.2f %5s\n", m->name,
+                MEAN(m, macs) / 1e6, params, MEAN(m, steps), 100 * acc, 100 * acc_s, 100 * val, 100 * val_s, 100 * r1,
                 100 * r1_s, 100 * MEAN(m, ncm), front_marks[pts.macs_front[k]][pts.ms_front[k]]);
     }
     fprintf(f, "(front: F on the Pareto front of VAL against multiply-adds, T against device time per image)\n");
@@ -222,7 +223,7 @@ static fcl_status write_json(const fcl_sweep_report *r, const char *path)
     for (int i = 0; i < r->n_models; i++) {
         const fcl_sweep_model *m = &r->models[i];
         const double g = m->n_runs ? train_gflops(m) : 0;
-        fcl_strbuf_printf(&b, "%s\n    {\"name\": \"%s\", \"steps\": %ld, \"train_gflops\": %.4g, "
+        fcl_strbuf_printf(&b, "%s\n    {\"name\": \"%s\", \"budget_steps\": %ld, \"train_gflops\": %.4g, "
                               "\"train_ceiling_fraction\": %.4g, ", i ? "," : "", m->name, m->steps, g,
                           r->gemm_gflops > 0 ? g / r->gemm_gflops : 0);
         static const struct {
@@ -245,9 +246,9 @@ static fcl_status write_json(const fcl_sweep_report *r, const char *path)
         fcl_strbuf_printf(&b, "\"runs\": [");
         for (int s = 0; s < m->n_runs; s++) {
             const fcl_sweep_run *run = &m->runs[s];
-            fcl_strbuf_printf(&b, "%s{\"seed\": %.0f, \"accuracy\": %.6g, \"accuracy_std\": %.6g, \"val\": %.6g, "
+            fcl_strbuf_printf(&b, "%s{\"seed\": %.0f, \"steps\": %.0f, \"accuracy\": %.6g, \"accuracy_std\": %.6g, \"val\": %.6g, "
                                   "\"far\": %.6g, \"rank1\": %.6g, \"train_images_per_second\": %.6g}",
-                              s ? ", " : "", run->seed, run->accuracy, run->accuracy_std, run->val, run->far,
+                              s ? ", " : "", run->seed, run->steps, run->accuracy, run->accuracy_std, run->val, run->far,
                               run->rank1, run->train_images_per_second);
         }
         fcl_strbuf_printf(&b, "]}");
