@@ -313,13 +313,14 @@ typedef struct checks {
     double best;
 } checks;
 
+/* path NULL: none made yet. */
 static void read_checks(const char *path, checks *c)
 {
     *c = (checks){.best = -1};
     char *text;
     size_t length;
     fcl_strbuf_printf(&c->csv, "step,validation_accuracy\n");
-    if (fcl_read_file(path, &text, &length) != FCL_SUCCESS)
+    if (!path || fcl_read_file(path, &text, &length) != FCL_SUCCESS)
         return;
     for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
         long step;
@@ -350,12 +351,8 @@ static fcl_status train_until_converged(fcl_runtime *rt, const fcl_model *m, con
     snprintf(best_path, sizeof best_path, "%s/%s", dir, SWEEP_BEST_FILE);
     snprintf(checkpoint, sizeof checkpoint, "%s/%s", dir, FCL_CHECKPOINT_FILE);
     snprintf(weights, sizeof weights, "%s/%s", dir, FCL_WEIGHTS_FILE);
-    checks c;
-    read_checks(csv_path, &c);
-    if (c.last > 0 && !file_exists(best_path)) { /* the checks without their weights: made again */
-        free(c.csv.text);
-        read_checks("", &c);
-    }
+    checks c; /* checks without the best one's weights are made again */
+    read_checks(file_exists(best_path) ? csv_path : NULL, &c);
     memset(total, 0, sizeof *total);
     fcl_status st = fcl_strbuf_status(&c.csv);
     while (st == FCL_SUCCESS && c.last < t->steps &&
@@ -693,8 +690,10 @@ fcl_status fcl_sweep_load(const char *dir, fcl_sweep_options *o, fcl_sweep_repor
     if (st == FCL_SUCCESS && (r->n_models < 1 || o->seeds < 1 || o->seeds > FCL_SWEEP_MAX_SEEDS || !r->device[0]))
         st = FCL_ERR_FORMAT;
     if (st != FCL_SUCCESS) {
-        fcl_log(FCL_LOG_ERROR, "%s: not a sweep configuration this version of facecl reads (its first line must be "
-                               "'%s')", path, SWEEP_CONFIG_VERSION);
+        fcl_log(FCL_LOG_ERROR, "%s: not a sweep configuration this version of facecl reads: the line '%s', then "
+                               "a device, models, a budget, seeds (1 to %d), batch and evaluation lines, as "
+                               "`facecl bench flops-accuracy` writes them", path, SWEEP_CONFIG_VERSION,
+                FCL_SWEEP_MAX_SEEDS);
         return st;
     }
     static const char *const keys[] = {"gemm_gflops", "gemm_n"};

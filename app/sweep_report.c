@@ -404,38 +404,46 @@ void fcl_sweep_merge_print(FILE *f, const fcl_sweep_report *const *r, int n)
     }
     fprintf(f, "\n%-20s %4s %9s  %-15s  %-15s %9s %11s %5s\n", "model", "[n]", "M-adds", "10-fold acc %",
             "VAL@FAR1e-3 %", "ms/image", "train img/s", "front");
-    /* model by model (in the order of their first appearance), one row per sweep holding it */
-    for (int d0 = 0; d0 < n; d0++)
-        for (int i = 0; i < r[d0]->n_models; i++) {
-            const char *name = r[d0]->models[i].name;
-            bool earlier = false;
-            for (int e = 0; e < d0 && !earlier; e++)
-                for (int j = 0; j < r[e]->n_models && !earlier; j++)
-                    earlier = strcmp(r[e]->models[j].name, name) == 0;
-            for (int d = d0; d < n && !earlier; d++) {
-                model_points pts;
-                model_points_of(r[d], &pts);
-                for (int k = 0; k < pts.n; k++) {
-                    const fcl_sweep_model *m = pts.model[k];
-                    if (strcmp(m->name, name) != 0)
-                        continue;
-                    double acc, acc_s, val, val_s;
-                    STAT(m, accuracy, &acc, &acc_s);
-                    STAT(m, val, &val, &val_s);
-                    fprintf(f, "%-20s %4d %9.3f  %6.2f +- %-5.2f  %6.2f +- %-5.2f %9.3f %11.0f %5s\n", name, d + 1,
-                            pts.macs[k] / 1e6, 100 * acc, 100 * acc_s, 100 * val, 100 * val_s, pts.ms[k],
-                            MEAN(m, train_images_per_second), front_marks[pts.macs_front[k]][pts.ms_front[k]]);
-                }
-            }
+    model_points *pts = malloc((size_t)(n ? n : 1) * sizeof *pts); /* each sweep's, computed once */
+    const char **names = malloc((size_t)(n ? n : 1) * FCL_SWEEP_MAX_MODELS * sizeof *names);
+    if (!pts || !names) {
+        free(pts), free(names);
+        fprintf(f, "(out of memory)\n");
+        return;
+    }
+    int n_names = 0; /* every model with runs, in the order of its first appearance */
+    for (int d = 0; d < n; d++) {
+        model_points_of(r[d], &pts[d]);
+        for (int k = 0; k < pts[d].n; k++) {
+            int j = 0;
+            while (j < n_names && strcmp(names[j], pts[d].model[k]->name) != 0)
+                j++;
+            if (j == n_names)
+                names[n_names++] = pts[d].model[k]->name;
         }
+    }
+    for (int j = 0; j < n_names; j++) /* model by model, one row per sweep holding it */
+        for (int d = 0; d < n; d++)
+            for (int k = 0; k < pts[d].n; k++) {
+                const model_points *p = &pts[d];
+                const fcl_sweep_model *m = p->model[k];
+                if (strcmp(m->name, names[j]) != 0)
+                    continue;
+                double acc, acc_s, val, val_s;
+                STAT(m, accuracy, &acc, &acc_s);
+                STAT(m, val, &val, &val_s);
+                fprintf(f, "%-20s %4d %9.3f  %6.2f +- %-5.2f  %6.2f +- %-5.2f %9.3f %11.0f %5s\n", m->name, d + 1,
+                        p->macs[k] / 1e6, 100 * acc, 100 * acc_s, 100 * val, 100 * val_s, p->ms[k],
+                        MEAN(m, train_images_per_second), front_marks[p->macs_front[k]][p->ms_front[k]]);
+            }
     fprintf(f, "(ms/image: device time per image in inference; front: F on that sweep's Pareto front of VAL against\n"
                " multiply-adds, T against device time per image)\n");
     for (int d = 0; d < n; d++) {
-        model_points pts;
-        model_points_of(r[d], &pts);
         fprintf(f, "\n[%d] %s:", d + 1, r[d]->device);
-        print_fronts(f, &pts);
+        print_fronts(f, &pts[d]);
     }
+    free(pts);
+    free(names);
 }
 
 /* y (VAL) against x for every sweep, one series each. */
