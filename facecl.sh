@@ -16,7 +16,8 @@ cd "$(dirname "$0")"
 
 PACKAGES=(build-essential meson ninja-build pkg-config python3
           ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo libclblast-dev
-          libstb-dev libjpeg-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcmocka-dev oclgrind dataset-fashion-mnist)
+          libstb-dev libjpeg-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcmocka-dev oclgrind dataset-fashion-mnist
+          openmpi-bin libopenmpi-dev)
 BUILD=${FACECL_BUILD_DIR:-build}
 
 say() { printf 'facecl.sh: %s\n' "$*" >&2; }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define FCL_MAX_TRAIN_DEVICES 16 /* --devices: one process drives at most this many */
+
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
@@ -110,6 +112,10 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --stop-at STEP       pause after STEP with a checkpoint (exit 130); --resume goes on\n"
             "  --on-nan stop|skip   a non-finite loss stops the run (default) or skips the batch\n"
             "  --device D           OpenCL device (index, gpu, cpu or a name)\n"
+            "  --devices D1,D2,...  data parallel: a replica on each device, each taking its share of\n"
+            "                       the batch (the loss is the whole batch's; triplet or contrastive,\n"
+            "                       models without batchnorm). Under mpirun every rank does the same:\n"
+            "                       mpirun -np 2 facecl train ... (README: several devices and hosts)\n"
             "  --tune-seconds S     on a model's first use on the device, tune the GEMM kernels for\n"
             "                       up to S seconds (default %.0f, FACECL_TUNE_SECONDS; 0: off;\n"
             "                       never with --resume, which keeps the kernels it started with)\n"
@@ -142,7 +148,7 @@ static bool parse_schedule(const char *text, fcl_schedule_kind *out)
 int cmd_train(int argc, char **argv)
 {
     enum { O_STEPS = 256, O_P, O_K, O_MINING, O_MARGIN, O_SOFTMAX_WEIGHT, O_SCALE, O_CLASS_MARGIN, O_EASY, O_POS, O_NEG, O_CENTER_WEIGHT, O_CENTER_RATE, O_LAMBDA, O_OPT, O_LR, O_WD, O_SCHED, O_WARMUP,
-           O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT, O_FORCE, O_JOINT };
+           O_SEED, O_PAD, O_NOFLIP, O_EVERY, O_RESUME, O_ONNAN, O_QUIET, O_PROFILE, O_STOP_AT, O_LOSS, O_TUNE, O_INIT, O_FORCE, O_JOINT, O_DEVICES };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},         {"steps", required_argument, NULL, O_STEPS},
         {"identities", required_argument, NULL, O_P},  {"per-identity", required_argument, NULL, O_K},
@@ -160,6 +166,7 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-every", required_argument, NULL, O_EVERY}, {"resume", no_argument, NULL, O_RESUME},
         {"force", no_argument, NULL, O_FORCE},
         {"on-nan", required_argument, NULL, O_ONNAN},  {"device", required_argument, NULL, 'd'},
+        {"devices", required_argument, NULL, O_DEVICES},
         {"quiet", no_argument, NULL, O_QUIET},         {"profile", no_argument, NULL, O_PROFILE},
         {"stop-at", required_argument, NULL, O_STOP_AT}, {"loss", required_argument, NULL, O_LOSS},
         {"tune-seconds", required_argument, NULL, O_TUNE}, {"init", required_argument, NULL, O_INIT},
@@ -174,7 +181,7 @@ int cmd_train(int argc, char **argv)
     int n_given = 0;
     fcl_loss_info info;
     fcl_loss_at(0, &info); /* the default, triplet */
-    const char *out_dir = NULL, *device = NULL;
+    const char *out_dir = NULL, *device = NULL, *devices = NULL;
     double lr = 0, x, tune_seconds = cli_tune_seconds();
     long v;
     bool ok = true;
@@ -190,6 +197,7 @@ int cmd_train(int argc, char **argv)
         switch (c) {
         case 'o': out_dir = optarg; break;
         case 'd': device = optarg; break;
+        case O_DEVICES: devices = optarg; break;
         case O_STEPS: ok = cli_long("steps", optarg, 1, 100000000, &o.steps); break;
         case O_P: ok = cli_long("identities", optarg, 2, 100000, &v), o.P = (int)v; break;
         case O_K: ok = cli_long("per-identity", optarg, 2, 100000, &v), o.K = (int)v; break;
@@ -258,6 +266,14 @@ int cmd_train(int argc, char **argv)
     }
     o.loss = loss;
     cli_train_progress_set(&o, &progress);
+    if (device && devices) {
+        fprintf(stderr, "facecl train: --device or --devices, not both (--devices lists every device)\n");
+        return 2;
+    }
+    int rank = 0, ranks = 1; /* under mpirun, this process's place */
+    fcl_status dst = fcl_distributed_rank(&rank, &ranks);
+    if (dst != FCL_SUCCESS)
+        return cli_fail("mpirun", dst);
     if (info.head && o.softmax_weight > 0) {
         fprintf(stderr, "facecl train: --softmax-weight adds a head loss to a loss on the embedding (triplet, "
                         "contrastive); --loss %s has a head already, so leave it out\n", o.loss);
@@ -296,7 +312,23 @@ int cmd_train(int argc, char **argv)
     }
     fcl_runtime_options ro = {0}; /* zero: the defaults */
     ro.profiling = o.profile;
-    fcl_runtime *rt = cli_open_runtime(device, &ro);
+    /* --devices: the first is the runtime fcl_train gets, the rest train replicas beside it. */
+    char *specs = devices ? strdup(devices) : NULL, *spec_at[FCL_MAX_TRAIN_DEVICES];
+    int n_specs = 0;
+    for (char *tok = specs ? strtok(specs, ",") : NULL; tok && n_specs < FCL_MAX_TRAIN_DEVICES; tok = strtok(NULL, ","))
+        spec_at[n_specs++] = tok;
+    fcl_runtime *rt = devices && n_specs == 0 ? NULL : cli_open_runtime(devices ? spec_at[0] : device, &ro);
+    fcl_runtime *more[FCL_MAX_TRAIN_DEVICES];
+    o.more_devices = more;
+    for (int i = 1; rt && i < n_specs; i++)
+        if ((more[o.n_more_devices] = cli_open_runtime(spec_at[i], &ro)))
+            o.n_more_devices++;
+        else {
+            fcl_runtime_destroy(rt);
+            rt = NULL;
+        }
+    if (devices && n_specs == 0)
+        fprintf(stderr, "facecl train: --devices wants a list such as 0,1 (indices or names, as --device takes)\n");
     int status = rt ? cli_faces_dataset(&fa, rt, m, data, "train") : 1;
     if (rt && status != 0) {
         fcl_runtime_destroy(rt);
@@ -304,6 +336,10 @@ int cmd_train(int argc, char **argv)
     }
     if (rt) {
         status = 1;
+        if (rank != 0) /* rank 0 speaks for the run; the others print only their errors */
+            o.progress = NULL;
+    }
+    if (rt && rank == 0) {
         printf("facecl train: %s on %d images of %d identities (%s), [%d] %s\n", ms.name, fcl_dataset_images(data),
                fcl_dataset_identities(data), fcl_dataset_source(data), fcl_runtime_device(rt)->index,
                fcl_runtime_device(rt)->name);
@@ -326,14 +362,25 @@ int cmd_train(int argc, char **argv)
                      (double)o.alpha, o.joint_loss ? o.joint_loss : "softmax", (double)o.softmax_weight);
         printf("  %ld steps of %d x %d images, %s, %s lr %g, output %s%s\n", o.steps, o.P, o.K, objective,
                fcl_optimizer_name(o.optim.kind), (double)o.optim.lr, o.out_dir, o.resume ? " (resuming)" : "");
+        for (int i = 0; i < o.n_more_devices; i++)
+            printf("  and [%d] %s\n", fcl_runtime_device(more[i])->index, fcl_runtime_device(more[i])->name);
+        if (ranks > 1)
+            printf("  %d MPI ranks, each with %d device%s: the batch is split over all of them\n", ranks,
+                   1 + o.n_more_devices, o.n_more_devices ? "s" : "");
         fflush(stdout);
+    }
+    if (rt) {
         o.stop = &stop_requested;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         fcl_train_summary sum = {0};
         const fcl_reporter report = cli_reporter();
-        st = o.resume ? FCL_SUCCESS
-                      : fcl_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, progress > 0 ? &report : NULL);
+        /* Data parallel: no tuning, so every replica runs the kernels the tuning file names
+         * (tune on one device first: `facecl tune`). */
+        const bool parallel = ranks > 1 || o.n_more_devices > 0;
+        st = o.resume || parallel
+                 ? FCL_SUCCESS
+                 : fcl_tune_first_use(rt, m, o.P * o.K, true, tune_seconds, progress > 0 ? &report : NULL);
         if (st == FCL_SUCCESS)
             st = fcl_train(rt, m, data, &o, &sum);
         if (sum.profile)
@@ -343,12 +390,19 @@ int cmd_train(int argc, char **argv)
         signal(SIGTERM, SIG_DFL);
         if (sum.unreadable_images)
             fprintf(stderr, "facecl train: %d images could not be decoded and were replaced\n", sum.unreadable_images);
+        if (st == FCL_SUCCESS && rank == 0 && sum.replicas > 0) {
+            const double per = sum.steps_done > sum.first_step ? 1e3 / (double)(sum.steps_done - sum.first_step) : 0;
+            printf("data parallel, %d replicas, ms per step: devices %.1f, gathering embeddings %.1f, loss %.1f, "
+                   "summing gradients %.1f (%.1f MB a rank)\n", sum.replicas, sum.compute_seconds * per,
+                   sum.gather_seconds * per, sum.loss_seconds * per, sum.reduce_seconds * per, sum.reduce_bytes / 1e6);
+        }
         if (st == FCL_SUCCESS) {
-            printf("done: steps %ld-%ld in %.1f s (%.0f images/s), final loss %.4f (mean of the last 10%%: %.4f)\n"
-                   "  weights    %s/%s\n  checkpoint %s/%s\n  log        %s/%s\n",
-                   sum.first_step, sum.steps_done, sum.seconds, sum.images_per_second, sum.last_loss,
-                   sum.mean_loss_last, o.out_dir, FCL_WEIGHTS_FILE, o.out_dir, FCL_CHECKPOINT_FILE, o.out_dir,
-                   FCL_TRAIN_LOG_FILE);
+            if (rank == 0)
+                printf("done: steps %ld-%ld in %.1f s (%.0f images/s), final loss %.4f (mean of the last 10%%: "
+                       "%.4f)\n  weights    %s/%s\n  checkpoint %s/%s\n  log        %s/%s\n",
+                       sum.first_step, sum.steps_done, sum.seconds, sum.images_per_second, sum.last_loss,
+                       sum.mean_loss_last, o.out_dir, FCL_WEIGHTS_FILE, o.out_dir, FCL_CHECKPOINT_FILE, o.out_dir,
+                       FCL_TRAIN_LOG_FILE);
             status = 0;
         } else {
             if (st == FCL_ERR_INTERRUPTED && o.stop_at > 0 && !stop_requested)
@@ -357,7 +411,10 @@ int cmd_train(int argc, char **argv)
             status = st == FCL_ERR_NUMERIC ? 3 : st == FCL_ERR_INTERRUPTED ? 130 : cli_fail("train", st);
         }
     }
+    for (int i = 0; i < o.n_more_devices; i++)
+        fcl_runtime_destroy(more[i]);
     fcl_runtime_destroy(rt);
+    free(specs);
     fcl_dataset_destroy(data);
     fcl_model_destroy(m);
     return status;

@@ -529,6 +529,14 @@ typedef struct fcl_train_options {
                             * the caller asked); a run resumed at or past it pauses at once */
     bool profile;          /* time every kernel (a runtime with profiling): summary.profile */
     volatile sig_atomic_t *stop; /* when *stop becomes non-zero: checkpoint, return FCL_ERR_INTERRUPTED */
+    /* Data parallel: devices beyond the runtime fcl_train is given, each training a
+     * replica of the network on its share of the P x K batch; and when this process is
+     * one of several MPI ranks (mpirun, fcl_distributed_rank), every rank's replicas
+     * share it too. The loss is the whole batch's and the weights are the same as on
+     * one device, to float rounding. Losses on the embedding alone (triplet,
+     * contrastive), models without batch normalisation; rank 0 writes the files. */
+    fcl_runtime *const *more_devices;
+    int n_more_devices;
 } fcl_train_options;
 
 /* The losses fcl_train_options.loss may name. */
@@ -556,7 +564,20 @@ typedef struct fcl_train_summary {
     long skipped_batches; /* not finite, under FCL_ON_NUMERIC_SKIP */
     int unreadable_images;
     char *profile; /* with options.profile: device time per kernel and per layer, a table (free() it) */
+    /* Data parallel: the replicas over all ranks, and this rank's seconds (summed over
+     * its steps) in the devices' work (forward, backward, update), gathering the
+     * embeddings, the loss (with sending its gradient) and summing the gradients. */
+    int replicas;
+    double compute_seconds, gather_seconds, loss_seconds, reduce_seconds;
+    double reduce_bytes; /* gradient bytes each rank puts into the sum per step */
 } fcl_train_summary;
+
+/* This process's place among the MPI ranks mpirun started (MPI is initialised here on
+ * first use, finalised at exit); rank 0 of 1 when started on its own. A facecl built
+ * without MPI that mpirun starts fails with FCL_ERR_UNSUPPORTED, saying how to get it. */
+FCL_API fcl_status fcl_distributed_rank(int *rank, int *size);
+/* Whether this facecl was built with MPI (Open MPI's libopenmpi-dev present). */
+FCL_API bool fcl_distributed_built(void);
 
 /* Trains model's embedding on data; out_dir gets the checkpoint, the final weights and
  * train.csv. A NaN loss stops the run with FCL_ERR_NUMERIC, the last checkpoint intact. */

@@ -131,6 +131,9 @@ typedef struct fcl_model {
  * classifier head for training; name it FCL_ST_STATE_PREFIX-style, "train.classifier",
  * and weights loaders of the plain model skip it). */
 fcl_status fcl_model_with_head(const fcl_model *model, const char *name, fcl_op op, int units, fcl_model **out);
+/* A model of one node: model's output as its input (what a loss computed apart from
+ * the network reads: data-parallel training's global batch of embeddings). */
+fcl_status fcl_model_output_as_input(const fcl_model *model, fcl_model **out);
 uint64_t fcl_model_macs(const fcl_model *model);
 size_t fcl_model_trainable(const fcl_model *model);
 /* Index of the output node: the last one. */
@@ -167,6 +170,8 @@ struct fcl_net {
     fcl_launcher launch;
     fcl_gemm_ctx *gemm;   /* the products, launched through launch (src/gemm/) */
     uint32_t dropout_key; /* which masks a training forward's dropout draws: the trainer's step */
+    int first_image;      /* where this batch starts in the global one a data-parallel run splits
+                           * (dropout's masks follow the image); 0 otherwise */
     bool conv_implicit;   /* k x k convolutions forward as implicit GEMMs (FACECL_CONV=implicit) */
     bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
     /* With a profiling runtime, device time per layer: [2 i] forward, [2 i + 1]

@@ -759,6 +759,24 @@ fcl_status fcl_model_with_head(const fcl_model *m, const char *name, fcl_op op, 
     return FCL_SUCCESS;
 }
 
+fcl_status fcl_model_output_as_input(const fcl_model *m, fcl_model **out)
+{
+    *out = NULL;
+    fcl_model *r = copy_model(m, 0);
+    if (!r)
+        return FCL_ERR_OUT_OF_HOST_MEMORY;
+    r->nodes[0].in = r->nodes[0].out = fcl_model_output(m)->out; /* the input node, reshaped */
+    r->n_nodes = 1;
+    parser p = {.source = m->source, .line = 0, .m = r, .cap = m->n_nodes};
+    fcl_status st = infer_shapes(&p);
+    if (st != FCL_SUCCESS) {
+        fcl_model_destroy(r);
+        return st;
+    }
+    *out = r;
+    return FCL_SUCCESS;
+}
+
 fcl_status fcl_model_for_input(const fcl_model *m, int height, int width, fcl_model **out)
 {
     *out = NULL;

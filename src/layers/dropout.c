@@ -22,7 +22,7 @@ static fcl_status dropout_forward(fcl_net *net, const fcl_node *nd)
     return FCL_LAUNCH(net, &k_dropout_forward, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->acts),
                       FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_I(net->batch),
                       FCL_I(fcl_shape_size(nd->in)), FCL_U(net->dropout_key), FCL_U(node), FCL_U(keep_above(nd)),
-                      FCL_F(1.0 / (1.0 - nd->rate)), FCL_I(net->training));
+                      FCL_F(1.0 / (1.0 - nd->rate)), FCL_I(net->training), FCL_U(net->first_image));
 }
 
 static fcl_status dropout_backward(fcl_net *net, const fcl_node *nd)
@@ -34,7 +34,7 @@ static fcl_status dropout_backward(fcl_net *net, const fcl_node *nd)
     return FCL_LAUNCH(net, &k_dropout_backward, (size_t)net->batch * fcl_shape_size(nd->in), FCL_M(net->dacts),
                       FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_I(net->batch),
                       FCL_I(fcl_shape_size(nd->in)), FCL_U(net->dropout_key), FCL_U(node), FCL_U(keep_above(nd)),
-                      FCL_F(1.0 / (1.0 - nd->rate)));
+                      FCL_F(1.0 / (1.0 - nd->rate)), FCL_U(net->first_image));
 }
 
 /* The network in use: the identity. (Training's masks are checked directly by

@@ -26,7 +26,7 @@ static void contrastive_destroy(void *state)
 static fcl_status contrastive_create(fcl_net *net, int node, const fcl_loss_params *p, void **out)
 {
     *out = NULL;
-    if (node < 1 || node >= net->model->n_nodes || net->batch < 2)
+    if (node < 0 || node >= net->model->n_nodes || net->batch < 2)
         return FCL_ERR_INVALID_ARGUMENT;
     if (!(p->pos_margin >= 0) || !(p->neg_margin > p->pos_margin)) {
         fcl_log(FCL_LOG_ERROR, "contrastive loss: the negative margin %g must exceed the positive one %g (>= 0)",

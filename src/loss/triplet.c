@@ -57,7 +57,7 @@ void fcl_triplet_destroy(fcl_triplet *t)
 fcl_status fcl_triplet_create(fcl_net *net, int node, fcl_triplet **out)
 {
     *out = NULL;
-    if (node < 1 || node >= net->model->n_nodes)
+    if (node < 0 || node >= net->model->n_nodes)
         return FCL_ERR_INVALID_ARGUMENT;
     fcl_triplet *t = calloc(1, sizeof *t);
     if (!t)

@@ -2,17 +2,24 @@
 
 #include <math.h>
 
-fcl_status fcl_train_step(fcl_net *net, fcl_objective *objective, fcl_optimizer *opt, const float *images,
-                          const int *labels, float lr, fcl_loss_result *out)
+fcl_status fcl_train_check_images(const float *images, size_t n, size_t per_image)
 {
-    const size_t per_image = (size_t)fcl_shape_size(net->model->nodes[0].out);
-    for (size_t i = 0; i < (size_t)net->batch * per_image; i++)
+    for (size_t i = 0; i < n * per_image; i++)
         if (!isfinite(images[i])) {
             fcl_log(FCL_LOG_ERROR, "image %zu of the batch holds %g: stopping before the parameters change",
                     i / per_image, images[i]);
             return FCL_ERR_NUMERIC;
         }
-    fcl_status st = fcl_net_forward(net, images, NULL);
+    return FCL_SUCCESS;
+}
+
+fcl_status fcl_train_step(fcl_net *net, fcl_objective *objective, fcl_optimizer *opt, const float *images,
+                          const int *labels, float lr, fcl_loss_result *out)
+{
+    fcl_status st =
+        fcl_train_check_images(images, (size_t)net->batch, (size_t)fcl_shape_size(net->model->nodes[0].out));
+    if (st == FCL_SUCCESS)
+        st = fcl_net_forward(net, images, NULL);
     if (st == FCL_SUCCESS)
         st = fcl_net_fill(net, net->grads, 0, net->model->n_params, 0.0f);
     if (st == FCL_SUCCESS)

@@ -12,4 +12,7 @@
  * tensor) before any parameter changes. */
 fcl_status fcl_train_step(fcl_net *net, fcl_objective *objective, fcl_optimizer *opt, const float *images,
                           const int *labels, float lr, fcl_loss_result *out);
+/* FCL_ERR_NUMERIC, naming the image, when one of the n images (per_image floats each)
+ * holds a NaN or Inf: checked before a step changes anything. */
+fcl_status fcl_train_check_images(const float *images, size_t n, size_t per_image);
 #endif

@@ -1,4 +1,5 @@
 #include "train/trainer.h"
+#include "train/parallel.h"
 #include "data/loader.h"
 #include "io/safetensors.h"
 #include "runtime/clock.h"
@@ -82,6 +83,9 @@ typedef struct run {
     char config[sizeof ((fcl_st_meta *)0)->value];
     fcl_objective objective; /* the loss, with any state it carries from step to step */
     char path[3][4096]; /* checkpoint, weights, log */
+    fcl_parallel *par;     /* data parallel: the replicas (net and opt are the first's); NULL: one device */
+    const fcl_comm *comm;  /* the MPI ranks; NULL: this process alone */
+    bool root;             /* rank 0, which writes the files and reports */
 } run;
 
 /* The last is optional: checkpoints from before losses kept state have none. */
@@ -286,7 +290,8 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
          * what the uninterrupted one drew. */
         r->net->dropout_key = (uint32_t)(((o->seed + 1) * 0x9E3779B97F4A7C15ULL) >> 32) + (uint32_t)step;
         loss->step = step;
-        st = fcl_train_step(r->net, loss, r->opt, b->images, b->labels, (float)lr, &res);
+        st = r->par ? fcl_parallel_step(r->par, loss, b->images, b->labels, (float)lr, r->net->dropout_key, &res)
+                    : fcl_train_step(r->net, loss, r->opt, b->images, b->labels, (float)lr, &res);
         sampler_now = b->sampler_after;
         fcl_loader_release(loader, b);
         if (st == FCL_ERR_NUMERIC && o->on_numeric == FCL_ON_NUMERIC_SKIP) {
@@ -311,14 +316,17 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
         if (log)
             fprintf(log, "%ld,%.6g,%.6g,%.6g,%.1f\n", step, res.loss, res.active_fraction, lr, ips);
         bool ckpt = step == o->steps || (o->checkpoint_every > 0 && step % o->checkpoint_every == 0);
-        bool stop = (o->stop && *o->stop) || step == o->stop_at;
-        if (ckpt || stop) {
+        int stop_seen = o->stop && *o->stop;
+        if (r->comm) /* a signal one rank caught stops every rank after the same step */
+            st = r->comm->agree_max(r->comm, &stop_seen);
+        bool stop = stop_seen || step == o->stop_at;
+        if ((ckpt || stop) && r->root) {
             if (log)
                 fflush(log);
             if (st == FCL_SUCCESS)
                 st = save_checkpoint(r, step, sampler_now, r->path[0], true);
         }
-        if (o->progress && (t - last_shown >= o->progress_seconds || step == o->steps || step == start + 1 || stop)) {
+        if (o->progress && r->root && (t - last_shown >= o->progress_seconds || step == o->steps || step == start + 1 || stop)) {
             report_progress(r, step, &res, lr, ips, (double)(o->steps - step) * (t - t0) / (double)(step - start),
                             step == o->steps || stop);
             last_shown = t;
@@ -333,7 +341,7 @@ static fcl_status train_loop(run *r, const fcl_dataset *data, long start, uint64
             sum->steady_images_per_second = (double)(step - start - 1) * B / (t - t1);
         sum->gemm_macs = r->net->gemm->macs - macs0;
         if (stop && st == FCL_SUCCESS) {
-            if (step != o->stop_at) /* a pause the caller planned is the caller's to mention */
+            if (step != o->stop_at && r->root) /* a pause the caller planned is the caller's to mention */
                 fcl_log(FCL_LOG_WARN, "stopped at step %ld; %s holds the progress: run again with --resume", step,
                         r->path[0]);
             st = FCL_ERR_INTERRUPTED;
@@ -389,22 +397,36 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
                 o->joint_loss ? o->joint_loss : "softmax", fcl_loss_name(r.loss));
         return FCL_ERR_INVALID_ARGUMENT;
     }
+    fcl_status st = fcl_comm_world(&r.comm);
+    if (st != FCL_SUCCESS)
+        return st;
+    r.root = !r.comm || r.comm->rank == 0;
+    const bool parallel = r.comm || o->n_more_devices > 0;
+    if (parallel && (fcl_losses[r.loss]->head || o->softmax_weight > 0)) {
+        fcl_log(FCL_LOG_ERROR, "training on several devices takes a loss on the embedding alone (triplet, "
+                               "contrastive), not %s%s: its classifier head is not replicated yet",
+                fcl_loss_name(r.loss), o->softmax_weight > 0 ? " with a joint loss" : "");
+        return FCL_ERR_UNSUPPORTED;
+    }
     describe(m, data, o, r.loss, joint, r.config, sizeof r.config);
     static const char *const names[3] = {FCL_CHECKPOINT_FILE, FCL_WEIGHTS_FILE, FCL_TRAIN_LOG_FILE};
     for (int i = 0; i < 3; i++)
         snprintf(r.path[i], sizeof r.path[i], "%s/%s", o->out_dir, names[i]);
-    fcl_status st = fcl_mkdir_p(o->out_dir);
-    if (st != FCL_SUCCESS)
-        fcl_log(FCL_LOG_ERROR, "cannot create the output directory %s", o->out_dir);
     int lock = -1;
-    if (st == FCL_SUCCESS)
-        st = lock_run(o->out_dir, &lock);
-    struct stat sb;
-    if (st == FCL_SUCCESS && !o->resume && !o->force && stat(r.path[0], &sb) == 0) {
-        fcl_log(FCL_LOG_ERROR, "%s already holds a training run (%s): --resume continues it, --force starts it over, "
-                               "or give another --out", o->out_dir, FCL_CHECKPOINT_FILE);
-        st = FCL_ERR_INVALID_ARGUMENT;
+    if (r.root) { /* the files are rank 0's; the other ranks only read the checkpoint on --resume */
+        st = fcl_mkdir_p(o->out_dir);
+        if (st != FCL_SUCCESS)
+            fcl_log(FCL_LOG_ERROR, "cannot create the output directory %s", o->out_dir);
+        if (st == FCL_SUCCESS)
+            st = lock_run(o->out_dir, &lock);
+        struct stat sb;
+        if (st == FCL_SUCCESS && !o->resume && !o->force && stat(r.path[0], &sb) == 0) {
+            fcl_log(FCL_LOG_ERROR, "%s already holds a training run (%s): --resume continues it, --force starts it "
+                                   "over, or give another --out", o->out_dir, FCL_CHECKPOINT_FILE);
+            st = FCL_ERR_INVALID_ARGUMENT;
+        }
     }
+    st = fcl_comm_agree(r.comm, st);
     fcl_model *head = NULL; /* softmax or joint: the embedding, then a classifier over the identities */
     /* Softmax alone or in a joint loss: a classifier over the identities on the embedding. */
     const fcl_loss_kind head_loss = fcl_losses[r.loss]->head ? r.loss : joint;
@@ -412,41 +434,60 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         st = fcl_model_with_head(m, FCL_ST_STATE_PREFIX "classifier", fcl_losses[head_loss]->head_op,
                                  data->n_classes, &head);
     r.embedding_node = m->n_nodes - 1;
-    if (st == FCL_SUCCESS)
+    fcl_net *loss_net = NULL; /* the net the loss reads, and the node */
+    int loss_node = 0;
+    if (st == FCL_SUCCESS && parallel) {
+        const int n_rts = 1 + o->n_more_devices; /* fcl_parallel_create checks it before reading rts */
+        fcl_runtime *rts[FCL_PARALLEL_MAX_LOCAL] = {rt};
+        for (int i = 1; i < n_rts && i < FCL_PARALLEL_MAX_LOCAL; i++)
+            rts[i] = o->more_devices[i - 1];
+        st = fcl_parallel_create(rts, n_rts, r.comm, m, o->P * o->K, &o->optim, &r.par);
+        if (st == FCL_SUCCESS) {
+            r.net = fcl_parallel_net(r.par);
+            r.opt = fcl_parallel_optimizer(r.par);
+            loss_net = fcl_parallel_loss_net(r.par); /* the global batch's embeddings: its input */
+        }
+    } else if (st == FCL_SUCCESS) {
         st = fcl_net_create(rt, head ? head : m, o->P * o->K, true, &r.net);
-    if (st == FCL_SUCCESS)
-        r.net->input_gradient = false; /* nothing reads the images' gradient */
-    if (st == FCL_SUCCESS)
-        st = fcl_optimizer_create(r.net, &o->optim, &r.opt);
-    /* The loss on what it reads: the embedding, or the logits of the classifier head
-     * after it (the network's output); a joint loss adds softmax on those logits. */
+        if (st == FCL_SUCCESS)
+            r.net->input_gradient = false; /* nothing reads the images' gradient */
+        if (st == FCL_SUCCESS)
+            st = fcl_optimizer_create(r.net, &o->optim, &r.opt);
+        loss_net = r.net;
+        /* The loss on what it reads: the embedding, or the logits of the classifier head
+         * after it (the network's output); a joint loss adds softmax on those logits. */
+        loss_node = r.net && fcl_losses[r.loss]->head ? r.net->model->n_nodes - 1 : r.embedding_node;
+    }
+    st = fcl_comm_agree(r.comm, st);
     const fcl_loss_params params = {.mining = o->mining, .alpha = o->alpha, .scale = o->scale,
                                     .class_margin = o->class_margin, .easy_margin = o->easy_margin,
                                     .pos_margin = o->pos_margin, .neg_margin = o->neg_margin,
                                     .lambda_base = o->lambda_base, .lambda_gamma = o->lambda_gamma,
                                     .lambda_power = o->lambda_power, .lambda_min = o->lambda_min,
                                     .center_weight = o->center_weight, .center_rate = o->center_rate};
-    const int logits = r.net ? r.net->model->n_nodes - 1 : 0;
     if (st == FCL_SUCCESS)
-        st = fcl_objective_add(&r.objective, r.net, r.loss, fcl_losses[r.loss]->head ? logits : r.embedding_node,
-                               &params, 1.0f);
+        st = fcl_objective_add(&r.objective, loss_net, r.loss, loss_node, &params, 1.0f);
     if (st == FCL_SUCCESS && o->softmax_weight > 0)
-        st = fcl_objective_add(&r.objective, r.net, joint, logits, &params, o->softmax_weight);
+        st = fcl_objective_add(&r.objective, loss_net, joint, r.net->model->n_nodes - 1, &params, o->softmax_weight);
     long start = 0;
     uint64_t sampler = o->seed ^ 0x5a17e5ULL; /* the sampler's stream differs from the weights' */
-    if (st == FCL_SUCCESS)
+    if (st == FCL_SUCCESS) /* every rank: the same start */
         st = o->resume ? load_checkpoint(&r, &start, &sampler) : fcl_net_init_params(r.net, o->seed);
     if (st == FCL_SUCCESS && !o->resume && o->init) { /* a softmax head, if any, keeps its seeded start */
         st = fcl_net_load_weights_of(r.net, m, o->init);
         if (st != FCL_SUCCESS)
             fcl_log(FCL_LOG_ERROR, "--init %s: cannot start from these weights (see above)", o->init);
     }
+    if (st == FCL_SUCCESS && r.par)
+        st = fcl_parallel_sync(r.par);
+    st = fcl_comm_agree(r.comm, st);
     out->first_step = start;
     FILE *log = NULL;
-    if (st == FCL_SUCCESS && !(log = open_log(r.path[2], o->resume ? start : -1)))
+    if (st == FCL_SUCCESS && r.root && !(log = open_log(r.path[2], o->resume ? start : -1)))
         fcl_log(FCL_LOG_WARN, "cannot write %s; training goes on without the log", r.path[2]);
-    if (st == FCL_SUCCESS && !o->resume) /* step 0, so a run killed before its first checkpoint can resume */
+    if (st == FCL_SUCCESS && r.root && !o->resume) /* step 0, so a run killed before its first checkpoint can resume */
         st = save_checkpoint(&r, 0, sampler, r.path[0], true);
+    st = fcl_comm_agree(r.comm, st);
     if (st == FCL_SUCCESS && o->stop_at > 0 && start >= o->stop_at && start < o->steps) {
         out->steps_done = start; /* resumed at or past its pause: it pauses again at once, untouched */
         st = FCL_ERR_INTERRUPTED;
@@ -455,8 +496,17 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
     } else {
         out->steps_done = start;
     }
-    if (st == FCL_SUCCESS)
+    if (st == FCL_SUCCESS && r.root)
         st = save_checkpoint(&r, o->steps, 0, r.path[1], false);
+    if (r.par) {
+        const fcl_parallel_times t = fcl_parallel_timing(r.par);
+        out->replicas = fcl_parallel_replicas(r.par);
+        out->compute_seconds = t.compute;
+        out->gather_seconds = t.gather;
+        out->loss_seconds = t.loss;
+        out->reduce_seconds = t.reduce;
+        out->reduce_bytes = t.reduce_bytes;
+    }
     if (log)
         fclose(log);
     size_t length;
@@ -466,8 +516,12 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         fclose(table);
     }
     fcl_objective_destroy(&r.objective);
-    fcl_optimizer_destroy(r.opt);
-    fcl_net_destroy(r.net);
+    if (r.par) {
+        fcl_parallel_destroy(r.par); /* its replicas' nets and optimisers with it */
+    } else {
+        fcl_optimizer_destroy(r.opt);
+        fcl_net_destroy(r.net);
+    }
     fcl_model_destroy(head);
     if (lock >= 0)
         close(lock); /* releases the lock */
