@@ -392,9 +392,12 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "facecl train: %d images could not be decoded and were replaced\n", sum.unreadable_images);
         if (st == FCL_SUCCESS && rank == 0 && sum.replicas > 0) {
             const double per = sum.steps_done > sum.first_step ? 1e3 / (double)(sum.steps_done - sum.first_step) : 0;
+            char sent[48] = ""; /* what each rank puts into MPI's sum; none within one process */
+            if (sum.reduce_bytes > 0)
+                snprintf(sent, sizeof sent, " (%.1f MB a rank)", sum.reduce_bytes / 1e6);
             printf("data parallel, %d replicas, ms per step: devices %.1f, gathering embeddings %.1f, loss %.1f, "
-                   "summing gradients %.1f (%.1f MB a rank)\n", sum.replicas, sum.compute_seconds * per,
-                   sum.gather_seconds * per, sum.loss_seconds * per, sum.reduce_seconds * per, sum.reduce_bytes / 1e6);
+                   "summing gradients %.1f%s\n", sum.replicas, sum.compute_seconds * per, sum.gather_seconds * per,
+                   sum.loss_seconds * per, sum.reduce_seconds * per, sent);
         }
         if (st == FCL_SUCCESS) {
             if (rank == 0)
