@@ -130,6 +130,9 @@ static void usage(FILE *f, const fcl_train_options *d)
             (unsigned long long)d->seed,
             d->crop_pad,
             d->checkpoint_every, cli_tune_seconds());
+    if (!fcl_distributed_built())
+        fprintf(f, "\nThis facecl was built without MPI: for mpirun, install openmpi-bin and libopenmpi-dev\n"
+                   "and rebuild (./facecl.sh setup).\n");
 }
 
 static bool parse_schedule(const char *text, fcl_schedule_kind *out)
