@@ -3,7 +3,9 @@
 # running two replicas (--devices 0,0), two devices (PoCL's pthread device twice) and
 # two MPI ranks give bit-identical weights after 50 steps, as do four replicas in one
 # process and two ranks of two; a checkpoint of 2 ranks resumes on 2 devices bit for bit;
-# a rank killed with SIGKILL ends the job (no hang) with the last checkpoint intact; and
+# two ranks on two test hosts (network namespaces, Open MPI's TCP transport) match two
+# on one; a rank killed with SIGKILL ends the job (no hang) with the last checkpoint
+# intact; and
 # what data parallelism cannot do yet is refused, saying why.
 # The plain one-device run sums its weight gradient over the whole batch in another
 # order: with SGD it agrees to float rounding (1e-6 after 2 steps; measured 1.5e-8), and
@@ -96,6 +98,33 @@ if command -v mpirun >/dev/null && ! "$facecl" train --help | grep -q "built wit
         >"$work/resumed.log" 2>&1
     [ $? = 130 ] || { cat "$work/resumed.log"; fail "the checkpoint the killed job left did not resume"; }
     echo "  killed rank: the job ended, its checkpoint resumed on one device"
+    # Two hosts of the project's own: two network namespaces joined by a veth pair, Open
+    # MPI's TCP transport between them, mpirun's launcher entering the other namespace.
+    ns=fcl$$
+    trap 'ip netns del "${ns}a" 2>/dev/null; ip netns del "${ns}b" 2>/dev/null; rm -rf "$work"' EXIT
+    if ip netns add "${ns}a" 2>/dev/null && ip netns add "${ns}b" 2>/dev/null &&
+        ip link add "${ns}va" type veth peer name "${ns}vb" 2>/dev/null; then
+        ip link set "${ns}va" netns "${ns}a" && ip link set "${ns}vb" netns "${ns}b" &&
+            ip -n "${ns}a" addr add 10.77.0.1/24 dev "${ns}va" && ip -n "${ns}b" addr add 10.77.0.2/24 dev "${ns}vb" &&
+            ip -n "${ns}a" link set "${ns}va" up && ip -n "${ns}b" link set "${ns}vb" up &&
+            ip -n "${ns}a" link set lo up && ip -n "${ns}b" link set lo up || fail "the test hosts' network"
+        cat >"$work/agent" <<AGENT
+#!/bin/sh
+# mpirun's rsh agent: HOST COMMAND..., run inside that test host's namespace
+case \$1 in 10.77.0.1) ns=${ns}a;; 10.77.0.2) ns=${ns}b;; *) echo "no test host \$1" >&2; exit 1;; esac
+shift
+exec ip netns exec "\$ns" sh -c "\$*"
+AGENT
+        chmod +x "$work/agent"
+        printf '10.77.0.1 slots=1\n10.77.0.2 slots=1\n' >"$work/hosts"
+        hosts=(ip netns exec "${ns}a" mpirun --allow-run-as-root --hostfile "$work/hosts" -np 2
+               --mca plm_rsh_agent "$work/agent" --mca btl tcp,self --mca btl_tcp_if_include 10.77.0.0/24
+               --mca oob_tcp_if_include 10.77.0.0/24)
+        run twohosts "${hosts[@]}" "$(realpath "$facecl")" "${args[@]}"
+        same ranks twohosts 0
+    else
+        echo "no network namespaces here (ip netns needs root): the two-host case skipped"
+    fi
 else
     echo "mpirun or MPI support missing: the MPI cases skipped"
 fi
