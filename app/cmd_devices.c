@@ -38,11 +38,12 @@ void cli_print_devices(FILE *f, const fcl_device_info *d, size_t n, bool json)
             fprintf(f,
                     ", \"type\": \"%s\", \"compute_units\": %u, \"clock_mhz\": %u, \"global_mem_bytes\": %llu, "
                     "\"local_mem_bytes\": %llu, \"max_alloc_bytes\": %llu, \"max_work_group_size\": %zu, "
-                    "\"fp16\": %s, \"fp64\": %s}%s\n",
+                    "\"fp16\": %s, \"fp64\": %s, \"local_mem_dedicated\": %s, \"subgroup_width\": %u}%s\n",
                     fcl_device_type_str(d[i].type), d[i].compute_units, d[i].clock_mhz,
                     (unsigned long long)d[i].global_mem_bytes, (unsigned long long)d[i].local_mem_bytes,
                     (unsigned long long)d[i].max_alloc_bytes, d[i].max_work_group_size, d[i].fp16 ? "true" : "false",
-                    d[i].fp64 ? "true" : "false", i + 1 < n ? "," : "");
+                    d[i].fp64 ? "true" : "false", d[i].local_mem_dedicated ? "true" : "false", d[i].subgroup_width,
+                    i + 1 < n ? "," : "");
         }
         fprintf(f, "]\n");
         return;
@@ -54,7 +55,10 @@ void cli_print_devices(FILE *f, const fcl_device_info *d, size_t n, bool json)
         fprintf(f, "    compute units  %u @ %u MHz\n", d[i].compute_units, d[i].clock_mhz);
         fprintf(f, "    global memory  %.1f GiB (largest buffer %.1f GiB)\n", d[i].global_mem_bytes / 1073741824.0,
                 d[i].max_alloc_bytes / 1073741824.0);
-        fprintf(f, "    local memory   %llu KiB\n", (unsigned long long)(d[i].local_mem_bytes / 1024));
+        fprintf(f, "    local memory   %llu KiB (%s)\n", (unsigned long long)(d[i].local_mem_bytes / 1024),
+                d[i].local_mem_dedicated ? "on chip" : "in global memory");
+        if (d[i].subgroup_width)
+            fprintf(f, "    subgroup       %u work-items\n", d[i].subgroup_width);
         fprintf(f, "    work-group     up to %zu work-items\n", d[i].max_work_group_size);
         fprintf(f, "    OpenCL C       %s, driver %s\n", d[i].opencl_c_version, d[i].driver_version);
         fprintf(f, "    fp16 %s, fp64 %s\n", d[i].fp16 ? "yes" : "no", d[i].fp64 ? "yes" : "no");

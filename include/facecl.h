@@ -147,6 +147,8 @@ typedef struct fcl_device_info {
     unsigned float_vector_width; /* native: 8 with AVX2, 16 with AVX-512 (PoCL) */
     bool fp16;
     bool fp64;
+    bool local_mem_dedicated;  /* CL_LOCAL: on-chip local memory (GPUs but ARM Mali; not CPUs) */
+    unsigned subgroup_width;   /* NVIDIA's warp, AMD's wavefront, Intel's widest subgroup; 0: not said */
 } fcl_device_info;
 
 FCL_API const char *fcl_device_type_str(fcl_device_type type);

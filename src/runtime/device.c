@@ -1,6 +1,8 @@
 /* Device enumeration across every platform, and selection by index, type or name. */
 #include "runtime/runtime.h"
 
+#include <CL/cl_ext.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,24 @@ static bool has_extension(cl_device_id d, const char *ext)
     }
     free(all);
     return found;
+}
+
+/* The SIMD width the vendor's extension reports (the GEMM's GPU defaults size
+ * work-groups by it); 0 where none does. */
+static unsigned subgroup_width(cl_device_id d)
+{
+    cl_uint width = 0;
+    if (has_extension(d, "cl_nv_device_attribute_query"))
+        clGetDeviceInfo(d, CL_DEVICE_WARP_SIZE_NV, sizeof width, &width, NULL);
+    else if (has_extension(d, "cl_amd_device_attribute_query"))
+        clGetDeviceInfo(d, CL_DEVICE_WAVEFRONT_WIDTH_AMD, sizeof width, &width, NULL);
+    else if (has_extension(d, "cl_intel_subgroups")) {
+        size_t sizes[8] = {0}, bytes = 0;
+        if (clGetDeviceInfo(d, CL_DEVICE_SUB_GROUP_SIZES_INTEL, sizeof sizes, sizes, &bytes) == CL_SUCCESS)
+            for (size_t i = 0; i < bytes / sizeof sizes[0] && i < 8; i++)
+                width = sizes[i] > width ? (cl_uint)sizes[i] : width;
+    }
+    return width;
 }
 
 static fcl_device_type map_type(cl_device_type t)
@@ -76,6 +96,10 @@ static void describe(struct fcl_device_entry *e, const char *platform, const cha
     in->compute_units = units ? units : 1;
     in->fp16 = has_extension(d, "cl_khr_fp16");
     in->fp64 = has_extension(d, "cl_khr_fp64");
+    cl_device_local_mem_type local_type = CL_GLOBAL;
+    clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_TYPE, sizeof local_type, &local_type, NULL);
+    in->local_mem_dedicated = local_type == CL_LOCAL;
+    in->subgroup_width = subgroup_width(d);
 }
 
 fcl_status fcl_device_entries(struct fcl_device_entry **out, size_t *count)
