@@ -129,6 +129,11 @@ static void check_config(const shape *s, const fcl_gemm_config *config)
     for (size_t i = 0; i < nc; i++)
         if (!inside[i] && out[i] != c[i] && bad++ < 10)
             print_error("C[%zu] outside the product changed: %g -> %g\n", i, c[i], out[i]);
+    if (bad) {
+        char name[128];
+        fcl_gemm_config_format(config, name, sizeof name);
+        print_error("with %s, M=%d N=%d K=%d chunks=%d batch=%d\n", name, s->M, s->N, s->K, s->chunks, s->batch);
+    }
     assert_int_equal(bad, 0);
     cl_mem bufs[] = {g.a, g.b, g.c, g.bias};
     for (int i = 0; i < 4; i++)
@@ -141,13 +146,22 @@ static void check_config(const shape *s, const fcl_gemm_config *config)
  * vector width, a k-unrolled A, tiles that divide nothing, fixed work-groups, K split
  * into passes (which must add the bias once and apply the ReLU to the whole sum), and
  * chunks computed as separate products and summed (sk = 1), B packed into panels
- * (pb = 1, K passes reading the panels at an offset). */
+ * (pb = 1, K passes reading the panels at an offset); the tiled GPU kernel in blocks
+ * larger and smaller than the products (zero-filled slices, edges in every direction). */
 static void check(const shape *s)
 {
     static const char *const configs[] = {
         "tm=8,vw=16,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0", "tm=6,vw=8,wn=2,ku=4,lx=4,ly=2,kc=8,sk=1,pb=1",
         "tm=3,vw=4,wn=3,ku=4,lx=0,ly=0,kc=4,sk=0,pb=1",  "tm=5,vw=16,wn=1,ku=1,lx=1,ly=1,kc=0,sk=1,pb=0",
         "tm=1,vw=2,wn=1,ku=4,lx=8,ly=1,kc=12,sk=1,pb=1", "tm=16,vw=2,wn=4,ku=1,lx=2,ly=8,kc=0,sk=0,pb=0",
+        /* the GPU kernel: blocks of 8 x 8, 2 x 32, 32 x 2, 12 x 12 and the NVIDIA default's
+         * 64 x 64; each load width, padded and not, double-buffered and not, K passes */
+        "tiled:tm=2,tn=2,lx=4,ly=4,kw=4,vw=2,pad=1,db=1,kc=0,sk=0",
+        "tiled:tm=1,tn=4,lx=8,ly=2,kw=8,vw=2,pad=0,db=0,kc=8,sk=1",
+        "tiled:tm=4,tn=1,lx=2,ly=8,kw=4,vw=1,pad=0,db=1,kc=0,sk=1",
+        "tiled:tm=3,tn=3,lx=4,ly=4,kw=8,vw=4,pad=1,db=0,kc=16,sk=0",
+        "tiled:tm=4,tn=4,lx=16,ly=16,kw=16,vw=4,pad=1,db=1,kc=0,sk=1",
+        "tiled:tm=4,tn=2,lx=8,ly=4,kw=8,vw=8,pad=1,db=1,kc=0,sk=1",
     };
     fcl_gemm_config c = fcl_gemm_device_default(&rt->info);
     check_config(s, &c);

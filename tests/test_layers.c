@@ -262,7 +262,9 @@ CASE(inception_reading_a_named_layer, 2,
 /* Convolutions forward as implicit GEMMs (FACECL_CONV=implicit; backward is the same
  * either way): every shape above, rows wider than a tile (the one-vector-per-k path of a
  * stride-1 window inside the image) and narrow tiles (4 positions) that take that path
- * on small images too, with the device's default tile and with that one. */
+ * on small images too, with the device's default tile, that one, and the tiled GPU
+ * kernel's convolution (blocks that straddle output rows, slices that straddle
+ * channels). */
 static void implicit_gemm_convolutions(void **state)
 {
     (void)state;
@@ -274,7 +276,10 @@ static void implicit_gemm_convolutions(void **state)
         /* bias-free, as Inception-ResNet-v1's before their batch norms */
         "input h=9 w=8 c=3\nconv a k=3 s=2 p=0 c=5 bias=0 relu=0\nconv b k=3 c=4 bias=0\n",
     };
-    static const char *const tiles[] = {NULL, "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0"};
+    static const char *const tiles[] = {NULL, "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0",
+                                        "tiled:tm=2,tn=4,lx=4,ly=4,kw=8,vw=2,pad=1,db=1,kc=0,sk=0",
+                                        "tiled:tm=3,tn=1,lx=8,ly=2,kw=4,vw=1,pad=0,db=0,kc=0,sk=0",
+                                        "tiled:tm=4,tn=4,lx=8,ly=8,kw=16,vw=4,pad=1,db=1,kc=0,sk=0"};
     setenv("FACECL_CONV", "implicit", 1);
     for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
         if (tiles[t])
@@ -287,6 +292,26 @@ static void implicit_gemm_convolutions(void **state)
     }
     unsetenv("FACECL_GEMM_CONFIG");
     unsetenv("FACECL_CONV");
+}
+
+/* Every product of a forward and backward pass (convolutions, their weight gradients'
+ * chunked reductions, fully connected layers, transposed B) through the tiled GPU
+ * kernel, forced by FACECL_GEMM_CONFIG, against the references and finite differences:
+ * on a CPU the tuner never picks it, so this is where PoCL checks it. */
+static void tiled_gemm_layers(void **state)
+{
+    static void (*const cases[])(void **) = {conv_3x3_same, conv_5x5_stride2, conv_1x1_stride2, conv_3x3_wide_rows,
+                                             fc_relu, fc_whole_tiles, fc_no_bias_batchnorm, conv_grouped,
+                                             conv_depthwise_separable, residual_block, inception_all_branches,
+                                             small_facenet};
+    static const char *const tiles[] = {"tiled:tm=4,tn=4,lx=8,ly=8,kw=16,vw=4,pad=1,db=1,kc=0,sk=1",
+                                        "tiled:tm=2,tn=3,lx=4,ly=8,kw=8,vw=1,pad=0,db=0,kc=16,sk=0"};
+    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
+        setenv("FACECL_GEMM_CONFIG", tiles[t], 1);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            cases[i](state);
+    }
+    unsetenv("FACECL_GEMM_CONFIG");
 }
 
 /* A NaN in one image reaches that image's embedding through every layer type (ReLU
@@ -452,6 +477,7 @@ int main(void)
         cmocka_unit_test(conv_3x3_wide_rows),
         cmocka_unit_test(conv_5x5_wide_rows),
         cmocka_unit_test(implicit_gemm_convolutions),
+        cmocka_unit_test(tiled_gemm_layers),
         cmocka_unit_test(conv_1x7_pad_0x3),
         cmocka_unit_test(conv_7x1_pad_3x0),
         cmocka_unit_test(conv_3x3_stride_1x2_valid),

@@ -62,6 +62,9 @@ static fcl_gemm_db sample_db(void)
     db.config[3] = (fcl_gemm_config){.tm = 4, .vw = 8, .wn = 2, .ku = 4, .lx = 2, .ly = 8, .kc = 256, .sk = 1, .pb = 1};
     db.config[FCL_GEMM_CLASSES - 1] = (fcl_gemm_config){.tm = 3, .vw = 4, .wn = 3, .ku = 1};
     db.gflops[3] = 101.25, db.gflops[FCL_GEMM_CLASSES - 1] = 7.5;
+    db.has[7] = true, db.gflops[7] = 55; /* a class the tiled GPU kernel won */
+    db.config[7] = (fcl_gemm_config){.impl = FCL_GEMM_TILED, .tm = 4, .wn = 8, .vw = 4, .ku = 1, .lx = 16, .ly = 8,
+                                     .kw = 16, .pad = 1, .db = 0, .kc = 256, .sk = 1};
     if (fcl_gemm_clblast_available()) /* a class CLBlast won */
         db.has[5] = true, db.config[5] = (fcl_gemm_config){.impl = FCL_GEMM_CLBLAST}, db.gflops[5] = 20;
     return db;
@@ -89,6 +92,7 @@ static void db_round_trip_and_bad_files(void **state)
     assert_memory_equal(&back.config[FCL_GEMM_CLASSES - 1], &db.config[FCL_GEMM_CLASSES - 1], sizeof db.config[0]);
     assert_true(back.gflops[3] == 101.25);
     assert_memory_equal(&back.config[5], &db.config[5], sizeof db.config[5]);
+    assert_memory_equal(&back.config[7], &db.config[7], sizeof db.config[7]);
 
     /* Each bad file is refused with its reason, and leaves an empty database. */
     static const struct {
@@ -102,6 +106,8 @@ static void db_round_trip_and_bad_files(void **state)
         {"tm=4,vw=8", "tm=4,vw=3", "malformed", true},             /* a value the kernel cannot take */
         {"class 3 ", "class 99 ", "malformed", true},              /* no such class */
         {",pb=1 ", ",pb=1x ", "malformed", true},                  /* trailing junk in the configuration */
+        {"tiled:tm=4,tn=8,lx=16", "tiled:tm=4,tn=8,lx=12", "malformed", true}, /* not a power of two */
+        {",db=0,kc=256", ",db=0,kc=250", "malformed", true},       /* K passes the slices do not divide */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char bad[4096];
@@ -156,8 +162,9 @@ static void nets_use_the_file_and_survive_a_corrupt_one(void **state)
     fcl_runtime_destroy(r);
 }
 
-/* gemm.cl with candidates that do not build (TM 4) and that compute wrong results
- * (TM 3 adds 1 to every entry); the tuner must skip both. */
+/* gemm.cl and gemm_tiled.cl with candidates that do not build (TM 4; tiled: TM 8) and
+ * that compute wrong results (TM 3 adds 1 to every entry; tiled: TN 2); the tuner must
+ * skip them all. */
 static void write_sabotaged_kernels(const char *dir)
 {
     assert_int_equal(fcl_mkdir_p(dir), FCL_SUCCESS);
@@ -165,13 +172,16 @@ static void write_sabotaged_kernels(const char *dir)
         char path[256], *text = NULL;
         snprintf(path, sizeof path, "%s/%s", dir, k->file);
         const char *src = k->source;
-        if (strcmp(k->file, "gemm.cl") == 0) {
+        const bool tiled = strcmp(k->file, "gemm_tiled.cl") == 0;
+        if (tiled || strcmp(k->file, "gemm.cl") == 0) {
             const char *store = strstr(src, "*ct = relu");
             assert_non_null(store);
             size_t n = strlen(src) + 512;
             text = malloc(n);
-            snprintf(text, n, "#if TM == 4\n#error broken candidate\n#endif\n%.*s%s", (int)(store - src), src,
-                     "r += TM == 3 ? 1.0f : 0.0f; "); /* one line: the store is inside a macro */
+            snprintf(text, n, "#if TM == %d\n#error broken candidate\n#endif\n%.*s%s", tiled ? 8 : 4,
+                     (int)(store - src), src,
+                     tiled ? "r += TN == 2 ? 1.0f : 0.0f; "
+                           : "r += TM == 3 ? 1.0f : 0.0f; "); /* one line: the store is inside a macro */
             strncat(text, store, n - strlen(text) - 1);
             src = text;
         }
@@ -180,14 +190,20 @@ static void write_sabotaged_kernels(const char *dir)
     }
 }
 
+/* A runtime whose kernels are the sabotaged ones, with a cache directory of its own. */
+static fcl_runtime *open_sabotaged_rt(const char *cache_name)
+{
+    char kernels[128], cache[128];
+    snprintf(kernels, sizeof kernels, "%s/cl", tmpdir);
+    snprintf(cache, sizeof cache, "%s/%s", tmpdir, cache_name);
+    write_sabotaged_kernels(kernels);
+    return open_rt(cache, kernels);
+}
+
 static void tuner_skips_broken_and_wrong_candidates(void **state)
 {
     (void)state;
-    char kernels[128], cache[128];
-    snprintf(kernels, sizeof kernels, "%s/cl", tmpdir);
-    snprintf(cache, sizeof cache, "%s/cache", tmpdir);
-    write_sabotaged_kernels(kernels);
-    fcl_runtime *r = open_rt(cache, kernels);
+    fcl_runtime *r = open_sabotaged_rt("cache");
     /* Start from a sabotaged tile, so the search must move off it. */
     setenv("FACECL_GEMM_CONFIG", "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0", 1);
     const fcl_gemm_shape shapes[] = {{false, 40, 70, 24, 1, 2}, {true, 20, 300, 9, 3, 1}};
@@ -216,6 +232,78 @@ static void tuner_skips_broken_and_wrong_candidates(void **state)
     assert_int_equal(fcl_gemm_class(&shapes[0]), 18); /* NN, M<=64 (bucket 1), N<=256 (2), K<=256 (0) */
     assert_true(report[fcl_gemm_class(&shapes[1])].used);
     fcl_runtime_destroy(r);
+}
+
+/* On a GPU (PoCL dressed as NVIDIA's: a GPU with on-chip local memory and warps of 32)
+ * the search starts from the tiled kernel, the device's default there, and skips its
+ * broken and wrong candidates as it does the register kernel's. */
+static void gpu_search_starts_with_the_tiled_kernel(void **state)
+{
+    (void)state;
+    fcl_runtime *r = open_sabotaged_rt("cache-gpu");
+    r->info.type = FCL_DEVICE_GPU, r->info.local_mem_dedicated = true, r->info.subgroup_width = 32;
+    r->info.local_mem_bytes = 48 * 1024, r->info.max_work_group_size = 1024;
+    snprintf(r->info.vendor, sizeof r->info.vendor, "NVIDIA Corporation");
+    const fcl_gemm_shape shape = {false, 30, 50, 20, 1, 1};
+    fcl_gemm_db db = {0};
+    fcl_gemm_tune_class report[FCL_GEMM_CLASSES];
+    /* A budget that reaches the first stage's sabotaged candidates (the whole search
+     * takes a minute on PoCL). */
+    const fcl_gemm_tune_options o = {.seconds = 10};
+    assert_int_equal(fcl_gemm_tune(r, &shape, 1, &o, &db, report), FCL_SUCCESS);
+    const int c = fcl_gemm_class(&shape);
+    assert_true(report[c].used && db.has[c]);
+    assert_int_equal(report[c].start.impl, FCL_GEMM_TILED);
+    assert_true(report[c].start_gflops > 0); /* the NVIDIA default: 4 x 4 a work-item, no sabotage */
+    assert_true(report[c].rejected >= 2);
+    const fcl_gemm_config *best = &db.config[c];
+    assert_false(best->impl == FCL_GEMM_TILED && (best->tm == 8 || best->wn == 2));
+    assert_false(best->impl == FCL_GEMM_FACECL && (best->tm == 3 || best->tm == 4));
+    fcl_runtime_destroy(r);
+}
+
+/* The GPU defaults by vendor class, on devices described here: each fits its device (work-group,
+ * local memory), is a whole number of its subgroups, and survives the text form; a
+ * GPU whose local memory is global memory (ARM Mali) and a CPU get the register kernel. */
+static void gpu_defaults_fit_their_devices(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *vendor;
+        bool dedicated;
+        unsigned local_kib, subgroup;
+        size_t work_group;
+        int impl;
+    } devices[] = {
+        {"NVIDIA Corporation", true, 48, 32, 1024, FCL_GEMM_TILED},
+        {"Advanced Micro Devices, Inc.", true, 64, 64, 256, FCL_GEMM_TILED},
+        {"Intel(R) Corporation", true, 64, 32, 512, FCL_GEMM_TILED},
+        {"ARM", false, 32, 0, 384, FCL_GEMM_FACECL},
+        {"Imagination Technologies", true, 4, 0, 64, FCL_GEMM_TILED}, /* small: shrunk to fit */
+        {"Tiny Corp", true, 1, 0, 16, FCL_GEMM_FACECL},                /* nothing tiled fits */
+    };
+    for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+        fcl_device_info info = {.type = FCL_DEVICE_GPU, .local_mem_dedicated = devices[i].dedicated,
+                                .local_mem_bytes = devices[i].local_kib * 1024, .subgroup_width = devices[i].subgroup,
+                                .max_work_group_size = devices[i].work_group, .float_vector_width = 1};
+        snprintf(info.vendor, sizeof info.vendor, "%s", devices[i].vendor);
+        const fcl_gemm_config c = fcl_gemm_device_default(&info);
+        if (c.impl != devices[i].impl)
+            fail_msg("%s: implementation %d, expected %d", devices[i].vendor, c.impl, devices[i].impl);
+        char text[128], why[128];
+        fcl_gemm_config back;
+        fcl_gemm_config_format(&c, text, sizeof text);
+        assert_true(fcl_gemm_config_parse(text, &back, why, sizeof why));
+        assert_memory_equal(&back, &c, sizeof c);
+        if (c.impl == FCL_GEMM_TILED) {
+            assert_true(fcl_gemm_tiled_fits(&c, &info));
+            if (devices[i].subgroup)
+                assert_int_equal(c.lx * c.ly % (int)devices[i].subgroup, 0);
+        }
+    }
+    fcl_device_info cpu = {.type = FCL_DEVICE_CPU, .float_vector_width = 8, .local_mem_bytes = 1 << 20,
+                           .max_work_group_size = 4096};
+    assert_int_equal(fcl_gemm_device_default(&cpu).impl, FCL_GEMM_FACECL);
 }
 
 /* The shapes a model's training step runs: forward and backward of every layer. */
@@ -247,6 +335,8 @@ int main(void)
         cmocka_unit_test(nets_use_the_file_and_survive_a_corrupt_one),
         cmocka_unit_test(tuner_skips_broken_and_wrong_candidates),
         cmocka_unit_test(recording_sees_forward_and_backward),
+        cmocka_unit_test(gpu_search_starts_with_the_tiled_kernel),
+        cmocka_unit_test(gpu_defaults_fit_their_devices),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -39,15 +39,67 @@ void fcl_gemm_class_name(int cls, char *buf, size_t size)
  * GFLOP/s at n = 1024 and 2048 against 92 and 89 unpacked with 4 x 4 work-groups.
  * AVX-512's 8 x 32 is what issue #5 reports best there; this project's machines have
  * only AVX2, so it is not measured here.
- * GPUs: a small tile per work-item, B as it is and the driver's work-group, reasoned
- * from their register files, not measured here (no GPU on this project's machines);
- * `facecl tune` finds better. */
-fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info)
+ * GPUs without on-chip local memory (ARM Mali): a small register tile per work-item,
+ * B as it is and the driver's work-group; staging through "local" memory that is
+ * global memory saves nothing there. */
+fcl_gemm_config fcl_gemm_register_default(const fcl_device_info *info)
 {
     if (info->type != FCL_DEVICE_CPU)
         return (fcl_gemm_config){.tm = 4, .vw = 4, .wn = 1, .ku = 1, .sk = 1};
     const int vw = info->float_vector_width >= 16 ? 16 : info->float_vector_width >= 8 ? 8 : 4;
     return (fcl_gemm_config){.tm = vw >= 16 ? 8 : 6, .vw = vw, .wn = 2, .ku = 1, .lx = 1, .ly = 16, .sk = 1, .pb = 1};
+}
+
+size_t fcl_gemm_tiled_local_bytes(const fcl_gemm_config *c)
+{
+    const size_t rows = (size_t)c->ly * c->tm, cols = (size_t)c->lx * c->wn;
+    return ((size_t)(1 + c->db) * c->kw * (rows + c->pad + cols + c->pad) + rows) * sizeof(float);
+}
+
+bool fcl_gemm_tiled_fits(const fcl_gemm_config *c, const fcl_device_info *info)
+{
+    return (size_t)c->lx * c->ly <= info->max_work_group_size && fcl_gemm_tiled_local_bytes(c) <= info->local_mem_bytes;
+}
+
+/* GPUs with local memory, by vendor class: the work-group and block reasoned from
+ * each family's SIMD width and register file, not measured (no such GPU on this
+ * project's machines; `facecl tune` measures): NVIDIA 256 work-items (8 warps of 32) on
+ * a 64 x 64 block, 4 x 4 a work-item, 16 KiB of local memory double-buffered; AMD the
+ * same (4 wavefronts of 64); Intel 64 work-items on 32 x 32 (subgroups of 8 to 32 and
+ * a smaller register file per lane); any other the Intel shape. Shrunk to what the
+ * device's work-group limit and local memory hold, and kept a whole number of its
+ * subgroups. */
+static const struct gpu_class {
+    const char *vendor; /* a word of CL_DEVICE_VENDOR */
+    int lx, ly, tm, tn, kw, vw;
+} gpu_classes[] = {
+    {"NVIDIA", 16, 16, 4, 4, 16, 4},
+    {"Advanced Micro Devices", 16, 16, 4, 4, 16, 4},
+    {"AMD", 16, 16, 4, 4, 16, 4},
+    {"Intel", 8, 8, 4, 4, 16, 4},
+    {"", 8, 8, 4, 4, 16, 4}, /* any other */
+};
+
+fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info)
+{
+    if (info->type == FCL_DEVICE_CPU || !info->local_mem_dedicated)
+        return fcl_gemm_register_default(info);
+    const struct gpu_class *g = gpu_classes;
+    while (g->vendor[0] && !strstr(info->vendor, g->vendor))
+        g++;
+    fcl_gemm_config c = {.impl = FCL_GEMM_TILED, .tm = g->tm, .wn = g->tn, .vw = g->vw, .ku = 1, .lx = g->lx,
+                         .ly = g->ly, .kw = g->kw, .pad = 1, .db = 1, .sk = 1};
+    const int sub = info->subgroup_width > 0 && info->subgroup_width <= 64 ? (int)info->subgroup_width : 1;
+    while (c.lx * c.ly % sub != 0 && c.ly < 64)
+        c.ly *= 2;
+    while (!fcl_gemm_tiled_fits(&c, info) && c.lx * c.ly > 1)
+        if (c.ly >= c.lx)
+            c.ly /= 2;
+        else
+            c.lx /= 2;
+    if (!fcl_gemm_tiled_fits(&c, info))
+        return fcl_gemm_register_default(info);
+    return c;
 }
 
 void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size)
@@ -56,8 +108,44 @@ void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size)
         snprintf(buf, size, "clblast");
         return;
     }
+    if (c->impl == FCL_GEMM_TILED) {
+        snprintf(buf, size, "tiled:tm=%d,tn=%d,lx=%d,ly=%d,kw=%d,vw=%d,pad=%d,db=%d,kc=%d,sk=%d", c->tm, c->wn, c->lx,
+                 c->ly, c->kw, c->vw, c->pad, c->db, c->kc, c->sk);
+        return;
+    }
     snprintf(buf, size, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d,pb=%d", c->tm, c->vw, c->wn, c->ku, c->lx,
              c->ly, c->kc, c->sk, c->pb);
+}
+
+static bool power_of_two(int v) { return v > 0 && (v & (v - 1)) == 0; }
+
+/* The tiled kernel's form; the checks are what cl/gemm_tiled.cl's copies assume (whole
+ * vectors in a block's rows, columns and slice). */
+static bool parse_tiled(const char *text, fcl_gemm_config *c, char *why, size_t why_size)
+{
+    *c = (fcl_gemm_config){.impl = FCL_GEMM_TILED, .ku = 1};
+    int used = -1;
+    if (sscanf(text, "tiled:tm=%d,tn=%d,lx=%d,ly=%d,kw=%d,vw=%d,pad=%d,db=%d,kc=%d,sk=%d%n", &c->tm, &c->wn, &c->lx,
+               &c->ly, &c->kw, &c->vw, &c->pad, &c->db, &c->kc, &c->sk, &used) != 10 ||
+        used < 0 || text[used] != '\0') {
+        snprintf(why, why_size, "expected tiled:tm=T,tn=T,lx=X,ly=Y,kw=K,vw=V,pad=P,db=D,kc=C,sk=S");
+        return false;
+    }
+    const char *bad = c->tm < 1 || c->tm > 16 || c->wn < 1 || c->wn > 16   ? "tm and tn must be 1..16"
+                      : c->tm * c->wn > 128                                ? "tm x tn must be at most 128 (registers)"
+                      : !power_of_two(c->lx) || !power_of_two(c->ly)       ? "lx and ly must be powers of two"
+                      : c->lx * c->ly > 1024                               ? "lx x ly must be at most 1024"
+                      : c->kw != 4 && c->kw != 8 && c->kw != 16 && c->kw != 32 && c->kw != 64 ? "kw must be 4, 8, 16, 32 or 64"
+                      : c->vw != 1 && c->vw != 2 && c->vw != 4 && c->vw != 8 ? "vw must be 1, 2, 4 or 8"
+                      : c->kw % c->vw || c->ly * c->tm % c->vw || c->lx * c->wn % c->vw
+                          ? "vw must divide kw, ly x tm and lx x tn"
+                      : (c->pad != 0 && c->pad != 1) || (c->db != 0 && c->db != 1) ? "pad and db must be 0 or 1"
+                      : c->kc < 0 || c->kc % c->kw ? "kc must be 0 (no split) or a positive multiple of kw"
+                      : c->sk != 0 && c->sk != 1   ? "sk must be 0 or 1"
+                                                   : NULL;
+    if (bad)
+        snprintf(why, why_size, "%s", bad);
+    return bad == NULL;
 }
 
 bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size)
@@ -69,11 +157,13 @@ bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size
             snprintf(why, why_size, "this facecl was built without CLBlast (Debian: libclblast-dev, then reconfigure)");
         return fcl_gemm_clblast_available();
     }
+    if (strncmp(text, "tiled:", 6) == 0)
+        return parse_tiled(text, c, why, why_size);
     int used = -1;
     if (sscanf(text, "tm=%d,vw=%d,wn=%d,ku=%d,lx=%d,ly=%d,kc=%d,sk=%d,pb=%d%n", &c->tm, &c->vw, &c->wn, &c->ku,
                &c->lx, &c->ly, &c->kc, &c->sk, &c->pb, &used) != 9 ||
         used < 0 || text[used] != '\0') {
-        snprintf(why, why_size, "expected tm=T,vw=V,wn=W,ku=U,lx=X,ly=Y,kc=C,sk=S,pb=P or clblast");
+        snprintf(why, why_size, "expected tm=T,vw=V,wn=W,ku=U,lx=X,ly=Y,kc=C,sk=S,pb=P, tiled:... or clblast");
         return false;
     }
     const bool vw_ok = c->vw == 2 || c->vw == 4 || c->vw == 8 || c->vw == 16;
@@ -94,8 +184,12 @@ bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size
 
 void fcl_gemm_config_options(const fcl_gemm_config *c, bool trans_a, char *buf, size_t size)
 {
-    snprintf(buf, size, "-DTRANS_A=%d -DTM=%d -DVW=%d -DWN=%d -DKU=%d -DPB=%d", trans_a ? 1 : 0, c->tm, c->vw, c->wn,
-             c->ku, c->pb);
+    if (c->impl == FCL_GEMM_TILED)
+        snprintf(buf, size, "-DTRANS_A=%d -DTM=%d -DTN=%d -DLX=%d -DLY=%d -DKW=%d -DVW=%d -DPAD=%d -DDBUF=%d",
+                 trans_a ? 1 : 0, c->tm, c->wn, c->lx, c->ly, c->kw, c->vw, c->pad, c->db);
+    else
+        snprintf(buf, size, "-DTRANS_A=%d -DTM=%d -DVW=%d -DWN=%d -DKU=%d -DPB=%d", trans_a ? 1 : 0, c->tm, c->vw,
+                 c->wn, c->ku, c->pb);
 }
 
 /* ---- launching ---- */
@@ -104,6 +198,8 @@ void fcl_gemm_config_options(const fcl_gemm_config *c, bool trans_a, char *buf, 
  * them in profiles). */
 static const fcl_kernel_def k_gemm_nn = {"gemm.cl", "gemm"}, k_gemm_tn = {"gemm.cl", "gemm"};
 static const fcl_kernel_def k_pack_b = {"gemm.cl", "gemm_pack_b"}, k_gemm_conv = {"gemm.cl", "gemm_conv"};
+static const fcl_kernel_def k_tiled_nn = {"gemm_tiled.cl", "gemm_tiled"}, k_tiled_tn = {"gemm_tiled.cl", "gemm_tiled"};
+static const fcl_kernel_def k_tiled_conv = {"gemm_tiled.cl", "gemm_tiled_conv"};
 static const fcl_kernel_def k_sum_chunks = {"tensor.cl", "gemm_sum_chunks"}, k_gemv = {"tensor.cl", "gemv"};
 
 fcl_status fcl_gemm_ctx_create(fcl_runtime *rt, fcl_launcher *launch, fcl_gemm_ctx **out)
@@ -139,9 +235,14 @@ void fcl_gemm_ctx_destroy(fcl_gemm_ctx *ctx)
     free(ctx);
 }
 
+/* Whether a and b build the same kernel (the register kernel's work-group and K passes
+ * are launch settings; the tiled kernel's work-group is compiled in). */
 static bool same_config(const fcl_gemm_config *a, const fcl_gemm_config *b)
 {
-    return a->tm == b->tm && a->vw == b->vw && a->wn == b->wn && a->ku == b->ku && a->pb == b->pb;
+    const bool tiled_same = a->impl != FCL_GEMM_TILED || (a->lx == b->lx && a->ly == b->ly && a->kw == b->kw &&
+                                                          a->pad == b->pad && a->db == b->db);
+    return a->impl == b->impl && a->tm == b->tm && a->vw == b->vw && a->wn == b->wn && a->ku == b->ku &&
+           a->pb == b->pb && tiled_same;
 }
 
 /* Room for one more item in a growing array of n (capacity *cap, doubled when full). */
@@ -157,8 +258,10 @@ static bool grow(void **items, int n, int *cap, size_t item_size)
     return true;
 }
 
-/* The context keeps one kernel per (tile, transpose), and its B packer; the
- * work-group is a launch setting. */
+/* The context keeps one kernel per (configuration, transpose), and its B packer (for
+ * the tiled kernel, cl/gemm.cl's packer in its default build: only its rows-of-B form
+ * is used there). A tiled kernel the device cannot run with its work-group (too many
+ * registers for so many work-items) is an error the tuner skips. */
 static fcl_status gemm_kernel(fcl_gemm_ctx *ctx, const fcl_gemm_config *c, bool trans_a, struct fcl_gemm_kernel **out)
 {
     for (int i = 0; i < ctx->n_kernels; i++)
@@ -168,15 +271,28 @@ static fcl_status gemm_kernel(fcl_gemm_ctx *ctx, const fcl_gemm_config *c, bool 
         }
     if (!grow((void **)&ctx->kernels, ctx->n_kernels, &ctx->kernels_cap, sizeof *ctx->kernels))
         return FCL_ERR_OUT_OF_HOST_MEMORY;
-    char options[160];
+    const bool tiled = c->impl == FCL_GEMM_TILED;
+    char options[200];
     fcl_gemm_config_options(c, trans_a, options, sizeof options);
     struct fcl_gemm_kernel k = {*c, trans_a, NULL, NULL, NULL};
-    fcl_status st = fcl_kernel_create(ctx->rt, "gemm.cl", options, "gemm", &k.kernel);
+    fcl_status st = fcl_kernel_create(ctx->rt, tiled ? "gemm_tiled.cl" : "gemm.cl", options,
+                                      tiled ? "gemm_tiled" : "gemm", &k.kernel);
     if (st == FCL_SUCCESS)
-        st = fcl_kernel_create(ctx->rt, "gemm.cl", options, "gemm_pack_b", &k.pack);
+        st = fcl_kernel_create(ctx->rt, "gemm.cl", tiled ? "" : options, "gemm_pack_b", &k.pack);
+    size_t most = 0;
+    if (st == FCL_SUCCESS && tiled &&
+        clGetKernelWorkGroupInfo(k.kernel, ctx->rt->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most, NULL) ==
+            CL_SUCCESS &&
+        most < (size_t)c->lx * c->ly) {
+        fcl_log(FCL_LOG_ERROR, "the tiled GEMM with %d x %d work-items does not run on %s (at most %zu there)", c->lx,
+                c->ly, ctx->rt->info.name, most);
+        st = FCL_ERR_UNSUPPORTED;
+    }
     if (st != FCL_SUCCESS) {
         if (k.kernel)
             clReleaseKernel(k.kernel);
+        if (k.pack)
+            clReleaseKernel(k.pack);
         return st;
     }
     ctx->kernels[ctx->n_kernels] = k;
@@ -189,12 +305,15 @@ static fcl_status gemm_kernel(fcl_gemm_ctx *ctx, const fcl_gemm_config *c, bool 
 /* lx = 0 leaves the work-group to the device, except on a CPU: PoCL then makes one
  * work-group of a whole small grid (4 x 648 tiles of 8 x 48 for Inception-ResNet-v1's
  * 20736x192x720), whose tiles overflow its worker thread's 8 MB stack (a segfault in
- * `facecl tune`); there a tile is its own work-group, as lx = ly = 1. */
+ * `facecl tune`); there a tile is its own work-group, as lx = ly = 1. The tiled kernel:
+ * lx x ly work-items per block of (ly*tm) x (lx*tn), whole blocks. */
 static void tile_grid(const fcl_gemm_ctx *ctx, const fcl_gemm_config *c, const fcl_gemm *g, size_t global[3],
                       size_t local[3], bool *device_chooses)
 {
-    global[0] = (size_t)(g->N + fcl_gemm_config_tn(c) - 1) / fcl_gemm_config_tn(c);
-    global[1] = (size_t)(g->M + c->tm - 1) / c->tm;
+    const bool tiled = c->impl == FCL_GEMM_TILED;
+    const int rows = tiled ? c->ly * c->tm : c->tm, cols = tiled ? c->lx * c->wn : fcl_gemm_config_tn(c);
+    global[0] = (size_t)(g->N + cols - 1) / cols * (tiled ? (size_t)c->lx : 1);
+    global[1] = (size_t)(g->M + rows - 1) / rows * (tiled ? (size_t)c->ly : 1);
     global[2] = (size_t)g->batch;
     const bool cpu = ctx->rt->info.type == FCL_DEVICE_CPU;
     *device_chooses = c->lx == 0 && !cpu;
@@ -226,7 +345,9 @@ static fcl_status launch_passes(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_
             FCL_I(g->bias_off), FCL_I(p == passes - 1 && g->relu),
             FCL_I(g->m_seg > 0 ? g->m_seg : g->M), FCL_I(g->a_seg), FCL_I(g->c_seg), FCL_I(g->trans_c),
         };
-        fcl_status st = fcl_enqueue(ctx->launch, g->trans_a ? &k_gemm_tn : &k_gemm_nn, kernel, 3, global,
+        const fcl_kernel_def *def = c->impl == FCL_GEMM_TILED ? (g->trans_a ? &k_tiled_tn : &k_tiled_nn)
+                                                              : (g->trans_a ? &k_gemm_tn : &k_gemm_nn);
+        fcl_status st = fcl_enqueue(ctx->launch, def, kernel, 3, global,
                                     device_chooses ? NULL : local, args, sizeof args / sizeof args[0]);
         if (st != FCL_SUCCESS)
             return st;
@@ -294,7 +415,7 @@ fcl_status fcl_gemm_run_config(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_g
     if (c->impl == FCL_GEMM_CLBLAST && !matrix_vector) {
         if (plain_rows)
             return fcl_gemm_clblast_run(ctx, g);
-        own = fcl_gemm_device_default(&ctx->rt->info); /* rows in segments or C transposed */
+        own = fcl_gemm_device_default(&ctx->rt->info); /* rows in segments or C transposed: facecl's */
         c = &own;
     }
     if (matrix_vector) {
@@ -314,8 +435,8 @@ fcl_status fcl_gemm_run_config(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_g
      * times (once per row tile of C), not for a fully connected layer at batch 1. A
      * transposed B is always rearranged first (into panels, or rows when pb = 0): the
      * kernel streams only rows of B or panels. */
-    if (cfg.pb && (g->M + c->tm - 1) / c->tm < PACK_MIN_ROW_TILES)
-        cfg.pb = 0;
+    if (cfg.impl == FCL_GEMM_TILED || (cfg.pb && (g->M + c->tm - 1) / c->tm < PACK_MIN_ROW_TILES))
+        cfg.pb = 0; /* the tiled kernel reads rows of B (a work-group reads each once) */
     bool pack = cfg.pb || g->trans_b;
     if (pack && !workspace(ctx, &ctx->pack, &ctx->pack_floats, packed_floats, "packing B", g->trans_b)) {
         if (g->trans_b)
@@ -353,15 +474,19 @@ fcl_status fcl_gemm_conv_run(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_con
         return FCL_SUCCESS;
     const fcl_gemm_shape shape = {false, g->M, g->N, g->K, 1, g->batch};
     fcl_gemm_config cfg = ctx->configs[fcl_gemm_class(&shape)];
-    if (cfg.impl != FCL_GEMM_FACECL) /* the class went to CLBlast: facecl's default tile */
+    if (cfg.impl == FCL_GEMM_CLBLAST) /* the class went to CLBlast: facecl's default tile */
         cfg = fcl_gemm_device_default(&ctx->rt->info);
     cfg.pb = 0, cfg.kc = 0, cfg.sk = 0; /* B is read in place, K in one pass, no chunks */
+    const bool tiled = cfg.impl == FCL_GEMM_TILED;
     struct fcl_gemm_kernel *k;
     fcl_status st = gemm_kernel(ctx, &cfg, false, &k);
     if (st == FCL_SUCCESS && !k->conv) {
-        char options[160];
+        char options[220];
         fcl_gemm_config_options(&cfg, false, options, sizeof options);
-        st = fcl_kernel_create(ctx->rt, "gemm.cl", options, "gemm_conv", &k->conv);
+        if (tiled) /* its own build: see cl/gemm_tiled.cl */
+            strcat(options, " -DTILED_CONV=1");
+        st = fcl_kernel_create(ctx->rt, tiled ? "gemm_tiled.cl" : "gemm.cl", options,
+                               tiled ? "gemm_tiled_conv" : "gemm_conv", &k->conv);
     }
     if (st != FCL_SUCCESS)
         return st;
@@ -375,7 +500,7 @@ fcl_status fcl_gemm_conv_run(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_con
         FCL_M(g->c), FCL_I(g->c_off), FCL_I(g->ldc), FCL_I(g->c_batch),
         FCL_I(g->bias_mode), FCL_M(g->bias_mode ? g->bias : g->c), FCL_I(g->bias_off), FCL_I(g->relu),
     };
-    return fcl_enqueue(ctx->launch, &k_gemm_conv, k->conv, 3, global, device_chooses ? NULL : local, args,
+    return fcl_enqueue(ctx->launch, tiled ? &k_tiled_conv : &k_gemm_conv, k->conv, 3, global, device_chooses ? NULL : local, args,
                        sizeof args / sizeof args[0]);
 }
 

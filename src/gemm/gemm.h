@@ -15,12 +15,18 @@
  * weight gradient's images) as its own product into a workspace and sums them after,
  * which multiplies the work-items when M x N is small; pb = 1 packs B into contiguous
  * panels a work-item's width first (a copy of B in a workspace). impl picks the
- * implementation: facecl's kernel with those settings, or CLBlast's Xgemm (the others
- * all 0; text form "clblast"). */
-enum { FCL_GEMM_FACECL = 0, FCL_GEMM_CLBLAST = 1 };
+ * implementation: facecl's kernel with those settings (text "tm=..."), the GPU kernel
+ * of cl/gemm_tiled.cl, or CLBlast's Xgemm (the others all 0; text "clblast").
+ * The GPU kernel (FCL_GEMM_TILED, text "tiled:tm=..,tn=..,lx=..,ly=..,kw=..,vw=..,pad=..,
+ * db=..,kc=..,sk=.."): an lx x ly work-group computes (ly*tm) x (lx*tn) of C through
+ * local memory in slices of kw, each work-item tm x tn (kept in wn); vw is the width
+ * of its global loads (1..8), pad = 1 pads local rows, db = 1 double-buffers them; kc
+ * and sk as above; ku = 1 and pb = 0. */
+enum { FCL_GEMM_FACECL = 0, FCL_GEMM_CLBLAST = 1, FCL_GEMM_TILED = 2 };
 typedef struct fcl_gemm_config {
     int impl;
     int tm, vw, wn, ku, lx, ly, kc, sk, pb;
+    int kw, pad, db; /* the GPU kernel's (0 for the others) */
 } fcl_gemm_config;
 
 /* Shape classes: A transposed or not, M and N each in four size buckets (up to 16, 64,
@@ -36,16 +42,27 @@ int fcl_gemm_class(const fcl_gemm_shape *s);
 /* "NN M<=16 N>256 K<=256": for tables and the tuning file's comments. */
 void fcl_gemm_class_name(int cls, char *buf, size_t size);
 
-/* The shipped default for a device: a tile that fits its registers. */
+/* The shipped default for a device: on a CPU facecl's register tile that fits its
+ * vector registers; on a GPU the tiled kernel sized for its vendor class (see gemm.c). */
 fcl_gemm_config fcl_gemm_device_default(const fcl_device_info *info);
-/* "tm=6,vw=8,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0" or "clblast"; parse accepts those forms,
+/* facecl's register-tiled kernel for the device (the CPU default; the GPU fallback
+ * where a product needs what the tiled kernel lacks). */
+fcl_gemm_config fcl_gemm_register_default(const fcl_device_info *info);
+/* Local memory the tiled kernel with c takes, in bytes. */
+size_t fcl_gemm_tiled_local_bytes(const fcl_gemm_config *c);
+/* Whether the device can run the tiled kernel c: its work-group, its local memory. */
+bool fcl_gemm_tiled_fits(const fcl_gemm_config *c, const fcl_device_info *info);
+/* "tm=6,vw=8,wn=2,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0", "tiled:..." (above) or "clblast"; parse
+ * accepts those forms,
  * every field required, and rejects values the kernel cannot take and "clblast" in a
  * build without CLBlast (why says which). */
 void fcl_gemm_config_format(const fcl_gemm_config *c, char *buf, size_t size);
 bool fcl_gemm_config_parse(const char *text, fcl_gemm_config *c, char *why, size_t why_size);
-/* The -D options that build cl/gemm.cl with this configuration. */
+/* The -D options that build cl/gemm.cl (cl/gemm_tiled.cl for FCL_GEMM_TILED) with this
+ * configuration. */
 void fcl_gemm_config_options(const fcl_gemm_config *c, bool trans_a, char *buf, size_t size);
-static inline int fcl_gemm_config_tn(const fcl_gemm_config *c) { return c->vw * c->wn; }
+/* Columns of C a work-item computes. */
+static inline int fcl_gemm_config_tn(const fcl_gemm_config *c) { return c->impl == FCL_GEMM_TILED ? c->wn : c->vw * c->wn; }
 
 /* A GEMM's shape as the tuner sees it, and a list a net fills while recording. The
  * tuner times it with plain rows and B not transposed: a convolution's tall product
@@ -142,7 +159,7 @@ typedef struct fcl_gemm_ctx {
         fcl_gemm_config config;
         bool trans_a;
         cl_kernel kernel, pack; /* pack: B's packer, with pb = 1 */
-        cl_kernel conv;         /* gemm_conv, an implicit-GEMM convolution (built on first use) */
+        cl_kernel conv;         /* gemm_conv or gemm_tiled_conv, an implicit-GEMM convolution (built on first use) */
     } *kernels; /* built on first use, one per tile and transpose */
     int n_kernels, kernels_cap;
     cl_mem scratch; /* per-chunk products of split reductions (sk = 1) */
@@ -163,7 +180,8 @@ void fcl_gemm_ctx_destroy(fcl_gemm_ctx *ctx);
 fcl_status fcl_gemm_run(fcl_gemm_ctx *ctx, const fcl_gemm *g);
 /* The same with a given configuration (the tuner, the benchmarks). */
 fcl_status fcl_gemm_run_config(fcl_gemm_ctx *ctx, const fcl_gemm *g, const fcl_gemm_config *c);
-/* A convolution's forward as an implicit GEMM (cl/gemm.cl gemm_conv) with the register
+/* A convolution's forward as an implicit GEMM (cl/gemm.cl gemm_conv, or
+ * cl/gemm_tiled.cl gemm_tiled_conv when the class's configuration is tiled) with the
  * tile of its class: g one product per image (M channels, N positions, K = C*KH*KW,
  * weights as A, bias per row, relu), B the input images themselves (b_off, b_batch =
  * an image's stride), unfolded on the fly with this geometry. */

@@ -1,6 +1,8 @@
-/* The GEMM auto-tuner: for each shape class a model uses, a staged search (split
- * chunks or not, packed B or not, register tile, work-group, K passes, unrolling) over
- * configurations the device can hold, then CLBlast's Xgemm where the build has it,
+/* The GEMM auto-tuner: for each shape class a model uses, a staged search over
+ * configurations the device can hold: on a GPU the tiled kernel first (work per item,
+ * work-group, slice depth, load width, padding and double buffering, K passes), then
+ * facecl's register kernel (split chunks or not, packed B or not, register tile,
+ * work-group, K passes, unrolling), then CLBlast's Xgemm where the build has it,
  * timing each on the class's largest recorded shape. A candidate that fails
  * to build, fails to run, or disagrees with the C reference is skipped, never chosen. */
 #include "gemm/gemm.h"
@@ -275,11 +277,140 @@ static int impl_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh
     return fcl_gemm_clblast_available() ? 1 : 0;
 }
 
-/* The search's stages in order; each varies one setting of the best so far. */
+/* ---- the tiled GPU kernel's stages (devices with on-chip local memory) ---- */
+
+/* Appends c when the kernel takes it (the parser's checks) and the device holds it. */
+static void keep_tiled(const fcl_device_info *info, fcl_gemm_config c, fcl_gemm_config *out, int *n)
+{
+    char text[128], why[128];
+    fcl_gemm_config parsed;
+    fcl_gemm_config_format(&c, text, sizeof text);
+    if (*n < MAX_CANDIDATES && fcl_gemm_config_parse(text, &parsed, why, sizeof why) &&
+        fcl_gemm_tiled_fits(&parsed, info))
+        out[(*n)++] = parsed;
+}
+
+/* The largest load width (8 down to 1) that the block's rows, columns and slice take. */
+static int widest_load(const fcl_gemm_config *c, int at_most)
+{
+    int vw = at_most;
+    while (vw > 1 && (c->kw % vw || c->ly * c->tm % vw || c->lx * c->wn % vw))
+        vw /= 2;
+    return vw;
+}
+
+/* The base with fields (at offsetof first and second) set to each pair of values, the
+ * copy width narrowed to what the new block takes. */
+static int tiled_pairs(const fcl_device_info *info, fcl_gemm_config base, const int (*values)[2], int count,
+                       size_t first, size_t second, fcl_gemm_config *out)
+{
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        fcl_gemm_config c = base;
+        *(int *)((char *)&c + first) = values[i][0];
+        *(int *)((char *)&c + second) = values[i][1];
+        c.vw = widest_load(&c, base.vw);
+        keep_tiled(info, c, out, &n);
+    }
+    return n;
+}
+
+/* Outputs a work-item computes: 4 to 64 floats of registers. */
+static int tiled_item_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                                 fcl_gemm_config *out)
+{
+    (void)sh;
+    static const int items[][2] = {{2, 2}, {4, 4}, {8, 4}, {4, 8}, {8, 8}, {2, 8}, {8, 2}, {4, 2}, {2, 4}};
+    return tiled_pairs(info, base, items, (int)(sizeof items / sizeof items[0]), offsetof(fcl_gemm_config, tm),
+                       offsetof(fcl_gemm_config, wn), out);
+}
+
+/* Work-groups of 64 to 512 work-items. */
+static int tiled_group_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                                  fcl_gemm_config *out)
+{
+    (void)sh;
+    static const int groups[][2] = {{8, 8}, {16, 8}, {8, 16}, {16, 16}, {32, 8}, {16, 32}, {32, 16}};
+    return tiled_pairs(info, base, groups, (int)(sizeof groups / sizeof groups[0]), offsetof(fcl_gemm_config, lx),
+                       offsetof(fcl_gemm_config, ly), out);
+}
+
+/* The slice depth, then the load width, then padding and double buffering. */
+static int tiled_slice_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                                  fcl_gemm_config *out)
+{
+    (void)sh;
+    int n = 0;
+    for (int kw = 8; kw <= 32; kw *= 2) {
+        fcl_gemm_config c = base;
+        c.kw = kw, c.kc = 0;
+        c.vw = widest_load(&c, base.vw);
+        keep_tiled(info, c, out, &n);
+    }
+    return n;
+}
+
+static int tiled_load_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                                 fcl_gemm_config *out)
+{
+    (void)sh;
+    int n = 0;
+    for (int vw = 1; vw <= 8; vw *= 2) {
+        fcl_gemm_config c = base;
+        c.vw = vw;
+        keep_tiled(info, c, out, &n);
+    }
+    return n;
+}
+
+static int tiled_layout_candidates(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
+                                   fcl_gemm_config *out)
+{
+    (void)sh;
+    int n = 0;
+    for (int v = 0; v < 4; v++) {
+        fcl_gemm_config c = base;
+        c.pad = v & 1, c.db = v >> 1;
+        keep_tiled(info, c, out, &n);
+    }
+    return n;
+}
+
+/* The search's stages in order; each varies one setting of the best so far of its
+ * kernel (or of that kernel's default when another kernel leads). On a device with
+ * on-chip local memory the tiled GPU kernel is searched first, then facecl's register
+ * kernel, then CLBlast. The CPU's search has no tiled stages: on PoCL the tiled
+ * kernel runs at a fraction of the register kernel's speed (bench/RESULTS.md). */
 typedef int (*stage_fn)(const fcl_device_info *info, const fcl_gemm_shape *sh, fcl_gemm_config base,
                         fcl_gemm_config *out);
-static const stage_fn stages[] = {sk_candidates, pb_candidates, tile_candidates, local_candidates,
-                                  kc_candidates, ku_candidates, impl_candidates};
+static const struct stage {
+    stage_fn candidates;
+    int impl;        /* the kernel whose settings it varies */
+    bool local_only; /* only on devices with on-chip local memory */
+} stages[] = {
+    {tiled_item_candidates, FCL_GEMM_TILED, true},  {tiled_group_candidates, FCL_GEMM_TILED, true},
+    {tiled_slice_candidates, FCL_GEMM_TILED, true}, {tiled_load_candidates, FCL_GEMM_TILED, true},
+    {tiled_layout_candidates, FCL_GEMM_TILED, true}, {kc_candidates, FCL_GEMM_TILED, true},
+    {sk_candidates, FCL_GEMM_TILED, true},
+    {sk_candidates, FCL_GEMM_FACECL, false},        {pb_candidates, FCL_GEMM_FACECL, false},
+    {tile_candidates, FCL_GEMM_FACECL, false},      {local_candidates, FCL_GEMM_FACECL, false},
+    {kc_candidates, FCL_GEMM_FACECL, false},        {ku_candidates, FCL_GEMM_FACECL, false},
+    {impl_candidates, FCL_GEMM_CLBLAST, false},
+};
+
+/* Where a stage of kernel `impl` starts: the best so far if it is that kernel's, else
+ * the kernel's default on the device. */
+static fcl_gemm_config stage_base(const fcl_device_info *info, int impl, const fcl_gemm_config *best)
+{
+    if (best->impl == impl)
+        return *best;
+    const fcl_gemm_config d = fcl_gemm_device_default(info);
+    if (impl == FCL_GEMM_TILED)
+        return d.impl == FCL_GEMM_TILED ? d
+                                        : (fcl_gemm_config){.impl = FCL_GEMM_TILED, .tm = 4, .wn = 4, .vw = 4, .ku = 1,
+                                                            .lx = 8, .ly = 8, .kw = 16, .pad = 1, .db = 1, .sk = 1};
+    return fcl_gemm_register_default(info);
+}
 
 static bool same(const fcl_gemm_config *a, const fcl_gemm_config *b) { return memcmp(a, b, sizeof *a) == 0; }
 
@@ -347,13 +478,13 @@ static fcl_status tune_class(fcl_gemm_ctx *ctx, uint64_t *rng, const fcl_gemm_tu
     r->start_gflops = r->best_gflops;
     fcl_gemm_config cands[MAX_CANDIDATES];
     const fcl_device_info *info = &ctx->rt->info;
-    for (size_t stage = 0; stage < sizeof stages / sizeof stages[0] && st == FCL_SUCCESS && !s.out_of_time; stage++) {
-        fcl_gemm_config base = r->best_gflops > 0 ? r->best : r->start;
-        if (base.impl != FCL_GEMM_FACECL) /* facecl's settings are varied from its own default */
-            base = fcl_gemm_device_default(info);
-        const int n = stages[stage](info, &r->shape, base, cands);
-        for (int i = 0; i < n && st == FCL_SUCCESS && !s.out_of_time; i++)
-            st = try_candidate(&s, &cands[i]);
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0] && st == FCL_SUCCESS && !s.out_of_time; i++) {
+        if (stages[i].local_only && (info->type == FCL_DEVICE_CPU || !info->local_mem_dedicated))
+            continue;
+        const fcl_gemm_config base = stage_base(info, stages[i].impl, r->best_gflops > 0 ? &r->best : &r->start);
+        const int n = stages[i].candidates(info, &r->shape, base, cands);
+        for (int c = 0; c < n && st == FCL_SUCCESS && !s.out_of_time; c++)
+            st = try_candidate(&s, &cands[c]);
     }
     r->complete = !s.out_of_time;
     bench_shape_free(&s.timed);
