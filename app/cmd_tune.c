@@ -15,11 +15,13 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: facecl tune [options] [MODEL ...]\n\n"
-            "Tunes facecl's GEMM kernel for this device: for each shape class the models' layers\n"
-            "run (forward and backward of a training step), it searches split reductions, packed\n"
-            "B, register tiles, work-group shapes, K passes and unrolling, checks every candidate\n"
-            "against the C reference, and keeps the fastest in this device's tuning file in the\n"
-            "cache directory (`facecl tune --show` prints it). Every facecl\n"
+            "Tunes facecl's GEMM kernels for this device: for each shape class the models' layers\n"
+            "run (forward and backward of a training step), it searches, on a GPU with on-chip\n"
+            "local memory, the tiled GPU kernel first (work per item, work-group, slice depth,\n"
+            "copy width, padding, double buffering), then the register kernel (split reductions,\n"
+            "packed B, register tiles, work-group shapes, K passes, unrolling) and CLBlast,\n"
+            "checks every candidate against the C reference, and keeps the fastest in this\n"
+            "device's tuning file in the cache directory (`facecl tune --show` prints it). Every facecl\n"
             "command on this device uses it from then on; a tuning file that is corrupt or from\n"
             "another device or driver is ignored with a warning.\n\n"
             "  MODEL ...      names in %s/ or .model paths (default %s, the demo's)\n"
