@@ -83,26 +83,3 @@ __kernel void transpose(__global float *out, const int out_off, const int out_ld
     const int r = i % rows, c = i / rows;
     out[out_off + c * out_ld + r] = in[in_off + r * in_ld + c];
 }
-
-/* db[k] += sum over images n and positions p of dy[n][k][p]  (P positions per channel).
- * One work-group per channel: each of its L work-items (L, the local size, a power of
- * two) sums every L-th position, then a tree in local memory adds the L partial sums.
- * A GPU needs the L-fold parallelism (NN2's conv1 has 64 channels of 16 x 12544
- * positions); the sum's order depends only on L, so runs stay reproducible. */
-__kernel void bias_backward(__global float *db, const int db_off, __global const float *dy, const int dy_off,
-                            const int dy_ns, const int N, const int P, __local float *part)
-{
-    const int k = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
-    float acc = 0.0f; /* one group per channel, no more */
-    for (int n = 0; n < N; n++)
-        for (int p = l; p < P; p += L)
-            acc += dy[dy_off + n * dy_ns + k * P + p];
-    part[l] = acc;
-    for (int width = L / 2; width > 0; width /= 2) {
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (l < width)
-            part[l] += part[l + width];
-    }
-    if (l == 0)
-        db[db_off + k] += part[0];
-}

@@ -236,6 +236,14 @@ CASE(conv_grouped, 2, "input h=6 w=7 c=4\nconv a k=3 c=6 groups=2 relu=0\n")
 CASE(conv_grouped_pointwise, 2, "input h=5 w=4 c=6\nconv a k=1 c=9 groups=3 relu=0\n")
 CASE(conv_depthwise_separable, 2,
      "input h=7 w=6 c=4\nconv dw k=3 s=2 c=4 groups=4 bias=0 relu=0\nbatchnorm bn relu=1\nconv pw k=1 c=5\n")
+/* Depthwise ones computed directly (src/layers/depthwise.c): channel multipliers of 1
+ * and 3, per-axis strides and padding, a kernel taller than the image with padding
+ * (taps beyond both edges), strides larger than the kernel (pixels no window reads),
+ * bias and ReLU. */
+CASE(depthwise_multiplier3_stride_2x1, 2, "input h=7 w=6 c=2\nconv a k=3 s=2x1 c=6 groups=2 relu=0\n")
+CASE(depthwise_5x3_padded_tall, 3, "input h=3 w=7 c=3\nconv a k=5x3 p=2x1 c=3 groups=3\n")
+CASE(depthwise_stride_beyond_kernel, 2,
+     "input h=8 w=7 c=2\nconv a k=2 s=3 p=1 c=4 groups=2 relu=0\nconv b k=1 s=2 c=4 groups=4 bias=0\n")
 CASE(prelu_after_conv, 2, "input h=5 w=6 c=2\nconv a k=3 c=3 relu=0\nprelu act\n")
 /* The margin losses' head: cosines of an unnormalised input (fc) and of an l2norm's
  * output, to class vectors of any length; a 3-row batch. */
@@ -486,6 +494,9 @@ int main(void)
         cmocka_unit_test(conv_grouped),
         cmocka_unit_test(conv_grouped_pointwise),
         cmocka_unit_test(conv_depthwise_separable),
+        cmocka_unit_test(depthwise_multiplier3_stride_2x1),
+        cmocka_unit_test(depthwise_5x3_padded_tall),
+        cmocka_unit_test(depthwise_stride_beyond_kernel),
         cmocka_unit_test(prelu_after_conv),
         cmocka_unit_test(cosine_head),
         cmocka_unit_test(cosine_after_l2norm),

@@ -98,6 +98,8 @@ static const struct paper_total {
     {"nn3", 7.5e6, 0.03, 1.6e9 * (160.0 * 160) / (224.0 * 224), 0.10},
     {"nn4", 0, 0, 285e6, 0.05},          {"nns1", 26e6, 0.15, 220e6, 0.15},
     {"nns2", 4.3e6, 0.15, 20e6, 0.15},
+    /* MobileFaceNet's paper (Chen et al. 2018, Table 2): 0.99M parameters, 221M MAdds */
+    {"mobilefacenet", 0.99e6, 0.03, 221e6, 0.01},
 };
 
 static void model_totals_match_the_paper(void **state)
@@ -124,7 +126,7 @@ static void every_shipped_model_loads(void **state)
     (void)state;
     static const char *const names[] = {"nn1", "nn2", "nn3", "nn4", "nns1", "nns2",
                                         "fmnist-tiny", "fmnist-small", "fmnist-bn", "fmnist-bn512", "fmnist-inception",
-                                        "fmnist-nns2", "inception-resnet-v1", "fmnist-irv1"};
+                                        "fmnist-nns2", "inception-resnet-v1", "fmnist-irv1", "mobilefacenet"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         fcl_model_destroy(load(names[i]));
 }

@@ -185,10 +185,11 @@ struct fcl_net {
 
 /* The per-kernel device times, largest first, then the slowest layers (needs a runtime
  * opened with profiling). */
+void fcl_net_print_profile(const fcl_net *net, FILE *f);
+
 /* Whether a convolution's forward can run as an implicit GEMM (FACECL_CONV=implicit):
  * one stride and one padding for both axes, no groups (src/layers/conv.c). */
 bool fcl_conv_implicit_fits(const fcl_node *nd);
-void fcl_net_print_profile(const fcl_net *net, FILE *f);
 
 /* A node's output (or input i) as a view: offset and batch stride in floats. */
 typedef struct fcl_view {
@@ -205,6 +206,17 @@ static inline fcl_view fcl_net_input_view(const fcl_net *net, const fcl_node *no
 /* grads[db_off + k] += the sum of the output gradient dy over the batch's images and
  * the P positions of channel k, for k < K (the bias of conv and fc). */
 fcl_status fcl_net_bias_backward(fcl_net *net, int db_off, fcl_view dy, int K, int P);
+/* The local size (a power of two) for `groups` work-groups that each reduce `length`
+ * terms: as wide as it takes to give every compute unit 32 work-items. */
+size_t fcl_net_reduction_local(const fcl_net *net, size_t groups, size_t length);
+
+/* Depthwise convolutions (one input channel a group: src/layers/depthwise.c), computed
+ * directly instead of as a GEMM a group; conv.c hands them over. */
+bool fcl_depthwise_fits(const fcl_node *nd);
+fcl_status fcl_depthwise_forward(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_view y);
+/* The input gradient (added into dacts at x, when dx), the weights' (added into
+ * grads) and the bias's. */
+fcl_status fcl_depthwise_backward(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_view y, bool dx);
 
 /* The net's products (fcl_gemm_run on its GEMM context). */
 static inline fcl_status fcl_net_gemm(fcl_net *net, const fcl_gemm *g) { return fcl_gemm_run(net->gemm, g); }

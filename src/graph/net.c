@@ -18,7 +18,7 @@
  * its own beside its code. */
 static const fcl_kernel_def k_fill = {"tensor.cl", "fill"}, k_count_nonfinite = {"tensor.cl", "count_nonfinite"};
 static const fcl_kernel_def k_relu_backward = {"activation.cl", "relu_backward"};
-static const fcl_kernel_def k_bias_backward = {"im2col.cl", "bias_backward"};
+static const fcl_kernel_def k_bias_backward = {"grad_reduce.cl", "bias_backward"};
 static const fcl_kernel_def k_add_views = {"tensor.cl", "add_views"};
 static const fcl_kernel_def k_accumulate_view = {"tensor.cl", "accumulate_view"};
 
@@ -32,19 +32,24 @@ static void account_layer(void *user, double ms)
         net->layer_ms[2 * net->profile_node + net->profile_backward] += ms;
 }
 
+/* A GPU's 132 units need thousands of work-items; PoCL's 2 cores are busy with a few
+ * dozen groups, so there most reductions keep one work-item a group. */
+size_t fcl_net_reduction_local(const fcl_net *net, size_t groups, size_t length)
+{
+    const size_t units = fcl_compute_units(net->rt);
+    const size_t max_local = net->rt->info.max_work_group_size < 256 ? net->rt->info.max_work_group_size : 256;
+    size_t local = 1;
+    while (local * 2 <= max_local && local < length && groups * local < 32 * units)
+        local *= 2;
+    return local;
+}
+
+/* A work-group per channel. */
 fcl_status fcl_net_bias_backward(fcl_net *net, int db_off, fcl_view dy, int K, int P)
 {
     if (K <= 0)
         return FCL_SUCCESS;
-    /* A work-group per channel, as wide as it takes to give every compute unit 32
-     * work-items (a GPU's 132 units need thousands; PoCL's 2 cores are busy with a few
-     * dozen channels, so there most layers keep one work-item per channel). */
-    const size_t units = fcl_compute_units(net->rt);
-    const size_t max_local = net->rt->info.max_work_group_size < 256 ? net->rt->info.max_work_group_size : 256;
-    size_t local = 1;
-    while (local * 2 <= max_local && local < (size_t)P && (size_t)K * local < 32 * units)
-        local *= 2;
-    const size_t global = (size_t)K * local;
+    const size_t local = fcl_net_reduction_local(net, (size_t)K, (size_t)P), global = (size_t)K * local;
     const fcl_arg args[] = {FCL_M(net->grads), FCL_I(db_off), FCL_M(net->dacts), FCL_I(dy.off), FCL_I(dy.ns),
                             FCL_I(net->batch), FCL_I(P), FCL_LOCAL(local * sizeof(cl_float))};
     return fcl_enqueue(&net->launch, &k_bias_backward, NULL, 1, &global, &local, args, sizeof args / sizeof args[0]);

@@ -1,5 +1,6 @@
 /* Convolution: any KHxKW, stride and padding per axis, channel groups (depthwise when
- * there are as many as channels), optional bias, fused ReLU.  x (N,C,H,W) -> y (N,K,OH,OW). */
+ * there are as many as channels: src/layers/depthwise.c computes those), optional bias,
+ * fused ReLU.  x (N,C,H,W) -> y (N,K,OH,OW). */
 #include "graph/graph.h"
 
 #include <stdio.h>
@@ -79,7 +80,7 @@ static int positions(const fcl_node *nd) { return nd->out.h * nd->out.w; }
 static size_t conv_workspace(const fcl_node *nd, int batch, bool training)
 {
     (void)training; /* a pointwise convolution's columns are its input, in backward too */
-    return pointwise(nd) ? 0 : (size_t)batch * rows(nd) * positions(nd);
+    return pointwise(nd) || fcl_depthwise_fits(nd) ? 0 : (size_t)batch * rows(nd) * positions(nd);
 }
 
 /* A convolution's geometry after the channel counts, as cl/im2col.cl takes it. */
@@ -149,6 +150,8 @@ static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
     const int R = rows(nd), Q = positions(nd), Kg = group_out(nd);
+    if (fcl_depthwise_fits(nd))
+        return fcl_depthwise_forward(net, nd, x, y);
     if (!pointwise(nd) && net->conv_implicit && fcl_conv_implicit_fits(nd))
         return forward_implicit(net, nd, x, y);
     fcl_status st = FCL_SUCCESS;
@@ -191,6 +194,8 @@ static fcl_status conv_backward(fcl_net *net, const fcl_node *nd)
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
     const int R = rows(nd), Q = positions(nd), Kg = group_out(nd), w_off = (int)nd->param_off;
     const bool dx = fcl_net_needs_input_gradient(net, nd, 0);
+    if (fcl_depthwise_fits(nd))
+        return fcl_depthwise_backward(net, nd, x, y, dx);
     fcl_status st = FCL_SUCCESS;
     for (int grp = 0; grp < nd->groups && st == FCL_SUCCESS; grp++) {
         const fcl_view xg = input_group(nd, x, grp), yg = output_group(nd, y, grp);
