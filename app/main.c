@@ -41,7 +41,7 @@ static void usage(FILE *f)
                "  FACECL_CACHE_DIR, FACECL_DISK_CACHE=0|1, FACECL_KERNEL_DIR (kernel sources for development),\n"
                "  FACECL_LOG=debug|info|warn|error, FACECL_TUNE_SECONDS (first-use GEMM tuning budget),\n"
                "  for measuring: FACECL_GEMM_CONFIG (one GEMM configuration, or clblast, everywhere),\n"
-               "  FACECL_CONV=im2col|implicit (k x k convolutions forward)\n");
+               "  FACECL_CONV=im2col|implicit|winograd (k x k convolutions forward)\n");
 }
 
 static int cmd_version(int argc, char **argv)

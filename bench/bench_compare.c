@@ -287,22 +287,25 @@ static fcl_status net_rate(fcl_runtime *rt, const fcl_model *m, int batch, bool 
     return st;
 }
 
-/* ---- k x k convolutions forward: im2col + GEMM against an implicit GEMM ---- */
+/* ---- k x k convolutions forward: im2col + GEMM, implicit GEMM, Winograd ---- */
 
 typedef struct conv_row {
     char layer[40], shape[48];
-    double ms[2]; /* im2col + GEMM, implicit GEMM: device ms per batch */
+    double ms[FCL_CONV_WAYS]; /* device ms per batch, by fcl_conv_way; 0: that way cannot take it */
 } conv_row;
 
 /* Each k x k convolution's forward device time (OpenCL events, the mean of three
- * forwards after a warm-up) through im2col and through the implicit GEMM (the net's
- * switch that FACECL_CONV sets), on a profiling runtime of its own; rows (at most max)
- * per layer. */
+ * forwards after a warm-up) every way FACECL_CONV chooses (set for each net made
+ * here, as a user would), on a profiling runtime of its own; rows (at most max) per
+ * layer. */
 static fcl_status compare_conv_ways(const fcl_model *m, int batch, conv_row *rows, int max, int *n_rows)
 {
     *n_rows = 0;
     fcl_status st = FCL_SUCCESS;
-    for (int way = 0; way < 2 && st == FCL_SUCCESS; way++) {
+    const char *env = getenv("FACECL_CONV");
+    char *saved = env ? strdup(env) : NULL;
+    for (int way = 0; way < FCL_CONV_WAYS && st == FCL_SUCCESS; way++) {
+        setenv("FACECL_CONV", fcl_conv_way_names[way], 1);
         fcl_runtime_options po = {.profiling = true};
         fcl_runtime *prt = NULL;
         fcl_net *net = NULL;
@@ -311,8 +314,6 @@ static fcl_status compare_conv_ways(const fcl_model *m, int batch, conv_row *row
         st = images ? fcl_runtime_create(NULL, &po, &prt) : FCL_ERR_OUT_OF_HOST_MEMORY;
         if (st == FCL_SUCCESS)
             st = fcl_net_create(prt, m, batch, false, &net);
-        if (st == FCL_SUCCESS)
-            net->conv_implicit = way == 1;
         if (st == FCL_SUCCESS)
             st = fcl_net_init_params(net, 1);
         for (size_t i = 0; st == FCL_SUCCESS && i < n; i++)
@@ -332,13 +333,19 @@ static fcl_status compare_conv_ways(const fcl_model *m, int batch, conv_row *row
             snprintf(c->layer, sizeof c->layer, "%.39s", nd->name);
             snprintf(c->shape, sizeof c->shape, "%d->%d %dx%d s%d, %dx%d", nd->in.c, nd->out.c, nd->kh, nd->kw,
                      nd->sh, nd->out.h, nd->out.w);
-            c->ms[way] = net->layer_ms[2 * i] / 3;
+            const bool takes = way != FCL_CONV_WINOGRAD || fcl_winograd_fits(nd);
+            c->ms[way] = takes ? net->layer_ms[2 * i] / 3 : 0;
         }
         *n_rows = row;
         fcl_net_destroy(net);
         fcl_runtime_destroy(prt);
         free(images);
     }
+    if (saved)
+        setenv("FACECL_CONV", saved, 1);
+    else
+        unsetenv("FACECL_CONV");
+    free(saved);
     return st;
 }
 
@@ -538,26 +545,35 @@ int main(int argc, char **argv)
         }
     }
 
-    /* k x k convolutions forward both ways, on the first model. */
+    /* k x k convolutions forward every way, on the first model. */
     conv_row convs[64];
     int n_convs = 0;
     if (st == FCL_SUCCESS && n_models > 0) {
         st = compare_conv_ways(models[0], TRAIN_BATCH, convs, 64, &n_convs);
         printf("\n%s's k x k convolutions forward, device ms per batch of %d (OpenCL event time, mean of 3)\n",
                models[0]->name, TRAIN_BATCH);
-        printf("%-24s %-26s %12s %12s %10s\n", "layer", "channels, kernel, output", "im2col+GEMM", "implicit",
-               "implicit /");
-        printf("%-24s %-26s %12s %12s %10s\n", "", "", "", "GEMM", "im2col");
-        double total[2] = {0, 0};
+        printf("%-24s %-26s %12s %12s %10s %10s %10s\n", "layer", "channels, kernel, output", "im2col+GEMM",
+               "implicit", "implicit /", "Winograd", "Winograd /");
+        printf("%-24s %-26s %12s %12s %10s %10s %10s\n", "", "", "", "GEMM", "im2col", "F(2,3)", "im2col");
+        /* totals: every layer, and the im2col time of those Winograd takes */
+        double total[FCL_CONV_WAYS] = {0}, winograd_base = 0;
         for (int r = 0; r < n_convs; r++) {
-            char q[16];
-            total[0] += convs[r].ms[0], total[1] += convs[r].ms[1];
-            printf("%-24s %-26s %12.1f %12.1f %10s\n", convs[r].layer, convs[r].shape, convs[r].ms[0], convs[r].ms[1],
-                   ratio(convs[r].ms[1], convs[r].ms[0], q, sizeof q));
+            const conv_row *c = &convs[r];
+            char q[16], qw[16], w[16] = "-";
+            for (int way = 0; way < FCL_CONV_WAYS; way++)
+                total[way] += c->ms[way];
+            if (c->ms[FCL_CONV_WINOGRAD] > 0)
+                winograd_base += c->ms[FCL_CONV_IM2COL], snprintf(w, sizeof w, "%.1f", c->ms[FCL_CONV_WINOGRAD]);
+            printf("%-24s %-26s %12.1f %12.1f %10s %10s %10s\n", c->layer, c->shape, c->ms[FCL_CONV_IM2COL],
+                   c->ms[FCL_CONV_IMPLICIT], ratio(c->ms[FCL_CONV_IMPLICIT], c->ms[FCL_CONV_IM2COL], q, sizeof q), w,
+                   ratio(c->ms[FCL_CONV_WINOGRAD], c->ms[FCL_CONV_IM2COL], qw, sizeof qw));
         }
-        char q[16];
-        printf("%-24s %-26s %12.1f %12.1f %10s\n", "all of them", "", total[0], total[1],
-               ratio(total[1], total[0], q, sizeof q));
+        char q[16], qw[16], w[16] = "-";
+        if (total[FCL_CONV_WINOGRAD] > 0)
+            snprintf(w, sizeof w, "%.1f", total[FCL_CONV_WINOGRAD]);
+        printf("%-24s %-26s %12.1f %12.1f %10s %10s %10s\n", "all of them", "", total[FCL_CONV_IM2COL],
+               total[FCL_CONV_IMPLICIT], ratio(total[FCL_CONV_IMPLICIT], total[FCL_CONV_IM2COL], q, sizeof q), w,
+               ratio(total[FCL_CONV_WINOGRAD], winograd_base, qw, sizeof qw));
     }
 
     if (st == FCL_SUCCESS && json_path) {
@@ -594,7 +610,9 @@ int main(int argc, char **argv)
             for (int r = 0; r < n_convs; r++) {
                 fprintf(f, "  {\"layer\": \"%s\", \"shape\": \"%s\", \"im2col_gemm\": %.3f, ", convs[r].layer,
                         convs[r].shape, convs[r].ms[0]);
-                fprintf(f, "\"implicit_gemm\": %.3f}%s\n", convs[r].ms[1], r + 1 < n_convs ? "," : "");
+                fprintf(f, "\"implicit_gemm\": %.3f, ", convs[r].ms[FCL_CONV_IMPLICIT]);
+                json_number(f, "winograd", convs[r].ms[FCL_CONV_WINOGRAD], false);
+                fprintf(f, "}%s\n", r + 1 < n_convs ? "," : "");
             }
             fprintf(f, "]}\n");
             if (fclose(f) != 0)

@@ -302,6 +302,39 @@ static void implicit_gemm_convolutions(void **state)
     unsetenv("FACECL_CONV");
 }
 
+/* 3x3 stride-1 convolutions forward by Winograd F(2x2, 3x3) (FACECL_CONV=winograd),
+ * against the references and finite differences: odd output sizes (tiles cut by the
+ * edge), valid, same and per-axis padding, with and without bias and ReLU, layers
+ * Winograd cannot take in the same net (stride 2, 5x5, depthwise: their own ways, the
+ * workspace shared), with the device's default GEMM, a register tile and the tiled
+ * GPU kernel running the 16 products. */
+static void winograd_convolutions(void **state)
+{
+    (void)state;
+    static const char *const models[] = {
+        "input h=7 w=6 c=3\nconv a k=3 c=5 relu=0\n",
+        "input h=9 w=8 c=2\nconv a k=3 p=0 c=4\n",
+        "input h=5 w=11 c=4\nconv a k=3 p=1x0 c=3 bias=0 relu=0\n",
+        "input h=6 w=6 c=1\nconv a k=3 c=17 relu=0\nconv b k=3 p=2 c=2 bias=0\n",
+        "input h=10 w=9 c=3\nconv a k=3 s=2 c=4\nconv b k=3 c=8 relu=0\nconv c k=5 c=3\n"
+        "conv d k=3 c=3 groups=3 relu=0\nconv e k=3 c=4\n",
+    };
+    static const char *const tiles[] = {NULL, "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0",
+                                        "tiled:tm=2,tn=4,lx=4,ly=4,kw=8,vw=2,pad=1,db=1,kc=0,sk=0"};
+    setenv("FACECL_CONV", "winograd", 1);
+    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
+        if (tiles[t])
+            setenv("FACECL_GEMM_CONFIG", tiles[t], 1);
+        for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+            char text[320];
+            snprintf(text, sizeof text, "model winograd%zu\n%s", i, models[i]);
+            run_case(text, 3);
+        }
+    }
+    unsetenv("FACECL_GEMM_CONFIG");
+    unsetenv("FACECL_CONV");
+}
+
 /* Every product of a forward and backward pass (convolutions, their weight gradients'
  * chunked reductions, fully connected layers, transposed B) through the tiled GPU
  * kernel, forced by FACECL_GEMM_CONFIG, against the references and finite differences:
@@ -486,6 +519,7 @@ int main(void)
         cmocka_unit_test(conv_5x5_wide_rows),
         cmocka_unit_test(implicit_gemm_convolutions),
         cmocka_unit_test(tiled_gemm_layers),
+        cmocka_unit_test(winograd_convolutions),
         cmocka_unit_test(conv_1x7_pad_0x3),
         cmocka_unit_test(conv_7x1_pad_3x0),
         cmocka_unit_test(conv_3x3_stride_1x2_valid),

@@ -672,10 +672,17 @@ void fcl_gemm_choose_configs(fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_C
         configs[c] = db.has[c] ? db.config[c] : fallback;
 }
 
-bool fcl_gemm_conv_implicit_chosen(fcl_runtime *rt)
+const char *const fcl_conv_way_names[FCL_CONV_WAYS] = {"im2col", "implicit", "winograd"};
+
+fcl_conv_way fcl_gemm_conv_way_chosen(fcl_runtime *rt)
 {
     const char *env = getenv("FACECL_CONV");
-    if (env && strcmp(env, "implicit") != 0 && strcmp(env, "im2col") != 0 && fcl_runtime_first_time(rt, bad_conv_said))
-        fcl_log(FCL_LOG_WARN, "FACECL_CONV=%s: expected im2col or implicit; using im2col", env);
-    return env && strcmp(env, "implicit") == 0;
+    if (!env)
+        return FCL_CONV_IM2COL;
+    for (int w = 0; w < FCL_CONV_WAYS; w++)
+        if (strcmp(env, fcl_conv_way_names[w]) == 0)
+            return (fcl_conv_way)w;
+    if (fcl_runtime_first_time(rt, bad_conv_said))
+        fcl_log(FCL_LOG_WARN, "FACECL_CONV=%s: expected im2col, implicit or winograd; using im2col", env);
+    return FCL_CONV_IM2COL;
 }

@@ -99,10 +99,13 @@ fcl_status fcl_gemm_db_parse(const fcl_runtime *rt, const char *text, fcl_gemm_d
 /* The configuration per class a net on rt uses: FACECL_GEMM_CONFIG if set (every
  * class), else the database's entry, else the device default. */
 void fcl_gemm_choose_configs(fcl_runtime *rt, fcl_gemm_config configs[FCL_GEMM_CLASSES]);
-/* k x k convolutions forward: im2col into a workspace, then the GEMM (the default), or
- * an implicit GEMM reading the input in place (FACECL_CONV=implicit, for measuring the
- * two against each other: bench/RESULTS.md). */
-bool fcl_gemm_conv_implicit_chosen(fcl_runtime *rt);
+/* How k x k convolutions run forward: im2col into a workspace, then the GEMM (the
+ * default); an implicit GEMM reading the input in place (FACECL_CONV=implicit); or, for
+ * 3x3 stride-1 ones, Winograd F(2x2, 3x3) (FACECL_CONV=winograd); the others stay on
+ * im2col. bench_compare measures the three against each other (bench/RESULTS.md). */
+typedef enum fcl_conv_way { FCL_CONV_IM2COL, FCL_CONV_IMPLICIT, FCL_CONV_WINOGRAD, FCL_CONV_WAYS } fcl_conv_way;
+extern const char *const fcl_conv_way_names[FCL_CONV_WAYS];
+fcl_conv_way fcl_gemm_conv_way_chosen(fcl_runtime *rt);
 
 /* ---- CLBlast behind the same call (src/gemm/gemm_clblast.c) ---- */
 enum { FCL_CLBLAST_CPU_SETS = 4, FCL_CLBLAST_PARAMS = 16 };

@@ -108,8 +108,9 @@ typedef struct fcl_op_def {
     bool backward_masks_relu;
     /* Plain C reference in double precision: y = f(x[0], x[1], ...; params), one batch of n. */
     void (*reference)(const fcl_node *node, int n, const double *const *x, const double *params, double *y);
-    /* Scratch floats the forward (and, in training, backward) pass needs; NULL: none. */
-    size_t (*workspace)(const fcl_node *node, int batch, bool training);
+    /* Scratch floats the forward (and, in training, backward) pass needs on net (its
+     * conv_way set); NULL: none. */
+    size_t (*workspace)(const fcl_net *net, const fcl_node *node, int batch, bool training);
 } fcl_op_def;
 
 extern const fcl_op_def *const fcl_ops[FCL_OP_COUNT];
@@ -172,7 +173,7 @@ struct fcl_net {
     uint32_t dropout_key; /* which masks a training forward's dropout draws: the trainer's step */
     int first_image;      /* where this batch starts in the global one a data-parallel run splits
                            * (dropout's masks follow the image); 0 otherwise */
-    bool conv_implicit;   /* k x k convolutions forward as implicit GEMMs (FACECL_CONV=implicit) */
+    fcl_conv_way conv_way; /* how k x k convolutions run forward (FACECL_CONV) */
     bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
     /* With a profiling runtime, device time per layer: [2 i] forward, [2 i + 1]
      * backward (ReLU's included), and forward passes, charged to the node the executor
@@ -217,6 +218,12 @@ fcl_status fcl_depthwise_forward(fcl_net *net, const fcl_node *nd, fcl_view x, f
 /* The input gradient (added into dacts at x, when dx), the weights' (added into
  * grads) and the bias's. */
 fcl_status fcl_depthwise_backward(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_view y, bool dx);
+
+/* 3x3 stride-1 convolutions forward by Winograd F(2x2, 3x3) (FACECL_CONV=winograd:
+ * src/layers/winograd.c), with the workspace floats they need at batch. */
+bool fcl_winograd_fits(const fcl_node *nd);
+size_t fcl_winograd_workspace(const fcl_node *nd, int batch);
+fcl_status fcl_winograd_forward(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_view y);
 
 /* The net's products (fcl_gemm_run on its GEMM context). */
 static inline fcl_status fcl_net_gemm(fcl_net *net, const fcl_gemm *g) { return fcl_gemm_run(net->gemm, g); }

@@ -310,7 +310,7 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
     fcl_launcher_init(&net->launch, rt);
     net->launch.account = account_layer;
     net->launch.account_user = net;
-    net->conv_implicit = fcl_gemm_conv_implicit_chosen(rt);
+    net->conv_way = fcl_gemm_conv_way_chosen(rt);
     fcl_status st = fcl_gemm_ctx_create(rt, &net->launch, &net->gemm);
     if (st == FCL_SUCCESS)
         st = assign_tensors(net, model->nodes, model->n_nodes);
@@ -318,7 +318,7 @@ fcl_status fcl_net_create(fcl_runtime *rt, const fcl_model *model, int batch, bo
         st = place_tensors(net);
     for (int i = 0; st == FCL_SUCCESS && i < model->n_nodes; i++) {
         const fcl_op_def *op = fcl_ops[model->nodes[i].op];
-        size_t need_i = op->workspace ? op->workspace(&model->nodes[i], batch, training) : 0;
+        size_t need_i = op->workspace ? op->workspace(net, &model->nodes[i], batch, training) : 0;
         if (need_i > net->work_floats)
             net->work_floats = need_i;
     }

@@ -77,10 +77,19 @@ static bool pointwise(const fcl_node *nd)
 static int rows(const fcl_node *nd) { return group_in(nd) * nd->kh * nd->kw; }
 static int positions(const fcl_node *nd) { return nd->out.h * nd->out.w; }
 
-static size_t conv_workspace(const fcl_node *nd, int batch, bool training)
+static bool winograd(const fcl_net *net, const fcl_node *nd)
 {
-    (void)training; /* a pointwise convolution's columns are its input, in backward too */
-    return pointwise(nd) || fcl_depthwise_fits(nd) ? 0 : (size_t)batch * rows(nd) * positions(nd);
+    return net->conv_way == FCL_CONV_WINOGRAD && fcl_winograd_fits(nd);
+}
+
+static size_t conv_workspace(const fcl_net *net, const fcl_node *nd, int batch, bool training)
+{
+    /* a pointwise convolution's columns are its input, in backward too */
+    const size_t columns = pointwise(nd) || fcl_depthwise_fits(nd) ? 0 : (size_t)batch * rows(nd) * positions(nd);
+    if (!winograd(net, nd))
+        return columns;
+    const size_t tiles = fcl_winograd_workspace(nd, batch); /* backward unfolds columns */
+    return training && columns > tiles ? columns : tiles;
 }
 
 /* A convolution's geometry after the channel counts, as cl/im2col.cl takes it. */
@@ -152,7 +161,9 @@ static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
     const int R = rows(nd), Q = positions(nd), Kg = group_out(nd);
     if (fcl_depthwise_fits(nd))
         return fcl_depthwise_forward(net, nd, x, y);
-    if (!pointwise(nd) && net->conv_implicit && fcl_conv_implicit_fits(nd))
+    if (winograd(net, nd))
+        return fcl_winograd_forward(net, nd, x, y);
+    if (!pointwise(nd) && net->conv_way == FCL_CONV_IMPLICIT && fcl_conv_implicit_fits(nd))
         return forward_implicit(net, nd, x, y);
     fcl_status st = FCL_SUCCESS;
     for (int grp = 0; grp < nd->groups && st == FCL_SUCCESS; grp++) {

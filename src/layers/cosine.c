@@ -23,9 +23,9 @@ static int cosine_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 static uint64_t cosine_macs(const fcl_node *nd) { return (uint64_t)nd->channels * fcl_shape_size(nd->in); }
 
 /* The norms of the batch's inputs, then of the class vectors, in the workspace. */
-static size_t cosine_workspace(const fcl_node *nd, int batch, bool training)
+static size_t cosine_workspace(const fcl_net *net, const fcl_node *nd, int batch, bool training)
 {
-    (void)training;
+    (void)net, (void)training;
     return (size_t)batch + (size_t)nd->channels;
 }
 

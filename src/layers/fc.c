@@ -31,9 +31,9 @@ static uint64_t fc_macs(const fcl_node *nd) { return (uint64_t)nd->channels * fc
  * reads the weights as they are stored (transposing them cost more than the product
  * at small batches); X^T and Y^T live in the workspace, and the bias and ReLU run in
  * the GEMM's epilogue. Backward: dX += dY W; dW += dY^T X. */
-static size_t fc_workspace(const fcl_node *nd, int batch, bool training)
+static size_t fc_workspace(const fcl_net *net, const fcl_node *nd, int batch, bool training)
 {
-    (void)training;
+    (void)net, (void)training;
     return (size_t)batch * ((size_t)fcl_shape_size(nd->in) + (size_t)nd->channels);
 }
 

@@ -26,8 +26,9 @@ static fcl_status lrn_forward(fcl_net *net, const fcl_node *nd)
 }
 
 /* Backward needs u and t (cl/lrn.cl), two activation-sized halves of net->work. */
-static size_t lrn_workspace(const fcl_node *nd, int batch, bool training)
+static size_t lrn_workspace(const fcl_net *net, const fcl_node *nd, int batch, bool training)
 {
+    (void)net;
     return training ? 2 * (size_t)batch * fcl_shape_size(nd->in) : 0;
 }
 
