@@ -267,6 +267,25 @@ CASE(inception_reading_a_named_layer, 2,
      "input h=6 w=6 c=3\nconv a k=3 c=4\nconv b k=1 c=2\ninception m in=a 1x1=2 3x3r=2 3x3=2 pool=max proj=1\n"
      "concat out in=m,b\n")
 
+/* Every model (input line and layers) through run_case at batch n with FACECL_CONV=way,
+ * under each GEMM configuration of tiles (NULL: the device's default). */
+static void run_conv_way(const char *way, const char *const *models, size_t n_models, const char *const *tiles,
+                         size_t n_tiles, int n)
+{
+    setenv("FACECL_CONV", way, 1);
+    for (size_t t = 0; t < n_tiles; t++) {
+        if (tiles[t])
+            setenv("FACECL_GEMM_CONFIG", tiles[t], 1);
+        for (size_t i = 0; i < n_models; i++) {
+            char text[320];
+            snprintf(text, sizeof text, "model %s%zu\n%s", way, i, models[i]);
+            run_case(text, n);
+        }
+    }
+    unsetenv("FACECL_GEMM_CONFIG");
+    unsetenv("FACECL_CONV");
+}
+
 /* Convolutions forward as implicit GEMMs (FACECL_CONV=implicit; backward is the same
  * either way): every shape above, rows wider than a tile (the one-vector-per-k path of a
  * stride-1 window inside the image) and narrow tiles (4 positions) that take that path
@@ -288,18 +307,7 @@ static void implicit_gemm_convolutions(void **state)
                                         "tiled:tm=2,tn=4,lx=4,ly=4,kw=8,vw=2,pad=1,db=1,kc=0,sk=0",
                                         "tiled:tm=3,tn=1,lx=8,ly=2,kw=4,vw=1,pad=0,db=0,kc=0,sk=0",
                                         "tiled:tm=4,tn=4,lx=8,ly=8,kw=16,vw=4,pad=1,db=1,kc=0,sk=0"};
-    setenv("FACECL_CONV", "implicit", 1);
-    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
-        if (tiles[t])
-            setenv("FACECL_GEMM_CONFIG", tiles[t], 1);
-        for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
-            char text[256];
-            snprintf(text, sizeof text, "model implicit%zu\n%s", i, models[i]);
-            run_case(text, 2);
-        }
-    }
-    unsetenv("FACECL_GEMM_CONFIG");
-    unsetenv("FACECL_CONV");
+    run_conv_way("implicit", models, sizeof models / sizeof models[0], tiles, sizeof tiles / sizeof tiles[0], 2);
 }
 
 /* 3x3 stride-1 convolutions forward by Winograd F(2x2, 3x3) (FACECL_CONV=winograd),
@@ -321,18 +329,7 @@ static void winograd_convolutions(void **state)
     };
     static const char *const tiles[] = {NULL, "tm=3,vw=4,wn=1,ku=1,lx=0,ly=0,kc=0,sk=0,pb=0",
                                         "tiled:tm=2,tn=4,lx=4,ly=4,kw=8,vw=2,pad=1,db=1,kc=0,sk=0"};
-    setenv("FACECL_CONV", "winograd", 1);
-    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
-        if (tiles[t])
-            setenv("FACECL_GEMM_CONFIG", tiles[t], 1);
-        for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
-            char text[320];
-            snprintf(text, sizeof text, "model winograd%zu\n%s", i, models[i]);
-            run_case(text, 3);
-        }
-    }
-    unsetenv("FACECL_GEMM_CONFIG");
-    unsetenv("FACECL_CONV");
+    run_conv_way("winograd", models, sizeof models / sizeof models[0], tiles, sizeof tiles / sizeof tiles[0], 3);
 }
 
 /* Every product of a forward and backward pass (convolutions, their weight gradients'
