@@ -3,6 +3,7 @@
  * fused ReLU.  x (N,C,H,W) -> y (N,K,OH,OW). */
 #include "graph/graph.h"
 
+#include <limits.h>
 #include <stdio.h>
 
 /* The kernels this file launches. */
@@ -77,9 +78,12 @@ static bool pointwise(const fcl_node *nd)
 static int rows(const fcl_node *nd) { return group_in(nd) * nd->kh * nd->kw; }
 static int positions(const fcl_node *nd) { return nd->out.h * nd->out.w; }
 
+/* Winograd where chosen and its workspace stays within the kernels' int offsets (a
+ * larger batch runs the layer by im2col instead). */
 static bool winograd(const fcl_net *net, const fcl_node *nd)
 {
-    return net->conv_way == FCL_CONV_WINOGRAD && fcl_winograd_fits(nd);
+    return net->conv_way == FCL_CONV_WINOGRAD && fcl_winograd_fits(nd) &&
+           fcl_winograd_workspace(nd, net->batch) <= (size_t)INT_MAX;
 }
 
 static size_t conv_workspace(const fcl_net *net, const fcl_node *nd, int batch, bool training)
