@@ -191,6 +191,8 @@ void fcl_net_print_profile(const fcl_net *net, FILE *f);
 /* Whether a convolution's forward can run as an implicit GEMM (FACECL_CONV=implicit):
  * one stride and one padding for both axes, no groups (src/layers/conv.c). */
 bool fcl_conv_implicit_fits(const fcl_node *nd);
+/* A convolution's weight count, (out.c, in.c / groups, KH, KW); its bias follows. */
+size_t fcl_conv_weight_count(const fcl_node *nd);
 
 /* A node's output (or input i) as a view: offset and batch stride in floats. */
 typedef struct fcl_view {

@@ -49,12 +49,12 @@ static fcl_status conv_infer(fcl_node *nd, char *why, size_t why_size)
  * PyTorch's and ONNX's grouped convolutions store it. */
 static int group_in(const fcl_node *nd) { return nd->in.c / nd->groups; }
 static int group_out(const fcl_node *nd) { return nd->channels / nd->groups; }
-static size_t weight_count(const fcl_node *nd) { return (size_t)nd->channels * group_in(nd) * nd->kh * nd->kw; }
+size_t fcl_conv_weight_count(const fcl_node *nd) { return (size_t)nd->channels * group_in(nd) * nd->kh * nd->kw; }
 
 static int conv_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 {
-    out[0] = (fcl_param_desc){"weight", weight_count(nd), {nd->channels, group_in(nd), nd->kh, nd->kw}, 4, true,
-                              FCL_INIT_AUTO};
+    out[0] = (fcl_param_desc){"weight", fcl_conv_weight_count(nd), {nd->channels, group_in(nd), nd->kh, nd->kw},
+                              4, true, FCL_INIT_AUTO};
     out[1] = (fcl_param_desc){"bias", (size_t)nd->channels, {nd->channels}, 1, true, FCL_INIT_AUTO};
     return nd->bias ? 2 : 1;
 }
@@ -153,7 +153,7 @@ static fcl_status forward_implicit(fcl_net *net, const fcl_node *nd, fcl_view x,
                         .b = net->acts, .b_off = x.off, .b_batch = x.ns,
                         .c = net->acts, .c_off = y.off, .ldc = Q, .c_batch = y.ns,
                         .relu = nd->relu, .bias_mode = nd->bias ? 1 : 0, .bias = net->params,
-                        .bias_off = (int)(nd->param_off + weight_count(nd))};
+                        .bias_off = (int)(nd->param_off + fcl_conv_weight_count(nd))};
     const fcl_conv_geometry cv = {nd->in.h, nd->in.w, nd->out.w, nd->kh, nd->kw, nd->sh, nd->ph};
     return fcl_gemm_conv_run(net->gemm, &g, &cv);
 }
@@ -176,7 +176,7 @@ static fcl_status conv_forward(fcl_net *net, const fcl_node *nd)
                       .b = net->params, .b_off = (int)nd->param_off + grp * Kg * R, .ldb = R, .trans_b = true,
                       .c = net->acts, .c_off = yg.off, .ldc = Q, .c_seg = yg.ns, .trans_c = true,
                       .relu = nd->relu, .bias_mode = nd->bias ? 2 : 0, .bias = net->params,
-                      .bias_off = (int)(nd->param_off + weight_count(nd)) + grp * Kg};
+                      .bias_off = (int)(nd->param_off + fcl_conv_weight_count(nd)) + grp * Kg};
         columns_as_a(net, nd, xg, &g);
         st = pointwise(nd) ? FCL_SUCCESS : unfold(net, nd, xg);
         if (st == FCL_SUCCESS)
@@ -228,7 +228,7 @@ static fcl_status conv_backward(fcl_net *net, const fcl_node *nd)
             st = fcl_net_gemm(net, &gw);
     }
     if (st == FCL_SUCCESS && nd->bias)
-        st = fcl_net_bias_backward(net, w_off + (int)weight_count(nd), y, nd->out.c, Q);
+        st = fcl_net_bias_backward(net, w_off + (int)fcl_conv_weight_count(nd), y, nd->out.c, Q);
     return st;
 }
 
@@ -237,7 +237,7 @@ static void conv_reference(const fcl_node *nd, int n, const double *const *in, c
     const double *x = in[0];
     const int C = nd->in.c, H = nd->in.h, W = nd->in.w, K = nd->out.c, OH = nd->out.h, OW = nd->out.w;
     const int Cg = group_in(nd), Kg = group_out(nd);
-    const double *w = p, *b = p + weight_count(nd);
+    const double *w = p, *b = p + fcl_conv_weight_count(nd);
     for (int i = 0; i < n; i++)
         for (int k = 0; k < K; k++)
             for (int oy = 0; oy < OH; oy++)

@@ -14,8 +14,6 @@ bool fcl_depthwise_fits(const fcl_node *nd)
     return nd->op == FCL_OP_CONV && nd->groups > 1 && nd->groups == nd->in.c;
 }
 
-static size_t weight_count(const fcl_node *nd) { return (size_t)nd->channels * nd->kh * nd->kw; }
-
 /* The geometry after the channel counts, as every kernel of cl/depthwise.cl takes it. */
 #define DEPTHWISE_GEOMETRY(net, nd)                                                                            \
     FCL_I((net)->batch), FCL_I((nd)->in.c), FCL_I((nd)->channels / (nd)->in.c), FCL_I((nd)->in.h),             \
@@ -27,7 +25,7 @@ fcl_status fcl_depthwise_forward(fcl_net *net, const fcl_node *nd, fcl_view x, f
     const size_t outputs = (size_t)net->batch * nd->out.c * nd->out.h * nd->out.w;
     return FCL_LAUNCH(net, &k_forward, outputs, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
                       FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params), FCL_I(nd->param_off), FCL_I(nd->bias),
-                      FCL_I(nd->param_off + weight_count(nd)), FCL_I(nd->relu), DEPTHWISE_GEOMETRY(net, nd));
+                      FCL_I(nd->param_off + fcl_conv_weight_count(nd)), FCL_I(nd->relu), DEPTHWISE_GEOMETRY(net, nd));
 }
 
 fcl_status fcl_depthwise_backward(fcl_net *net, const fcl_node *nd, fcl_view x, fcl_view y, bool dx)
@@ -39,7 +37,7 @@ fcl_status fcl_depthwise_backward(fcl_net *net, const fcl_node *nd, fcl_view x, 
                         FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off),
                         FCL_I(y.ns), FCL_M(net->params), FCL_I(w_off), DEPTHWISE_GEOMETRY(net, nd));
     /* A work-group per weight, reducing over the batch's positions. */
-    const size_t weights = weight_count(nd);
+    const size_t weights = fcl_conv_weight_count(nd);
     const size_t local = fcl_net_reduction_local(net, weights, (size_t)net->batch * nd->out.h);
     const size_t global = weights * local;
     const fcl_arg args[] = {FCL_M(net->grads), FCL_I(w_off), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns),

@@ -59,8 +59,9 @@ fcl_status fcl_winograd_forward(fcl_net *net, const fcl_node *nd, fcl_view x, fc
         st = fcl_net_gemm(net, &g);
     if (st == FCL_SUCCESS)
         st = FCL_LAUNCH(net, &k_output, (size_t)K * P, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
-                        FCL_M(net->work), FCL_I(l.z), FCL_M(net->params), FCL_I(nd->param_off + (size_t)K * C * 9),
-                        FCL_I(nd->bias), FCL_I(nd->relu), FCL_I(net->batch), FCL_I(K), FCL_I(nd->out.h),
-                        FCL_I(nd->out.w), FCL_I(tiles_down(nd)), FCL_I(tiles_across(nd)));
+                        FCL_M(net->work), FCL_I(l.z), FCL_M(net->params),
+                        FCL_I(nd->param_off + fcl_conv_weight_count(nd)), FCL_I(nd->bias), FCL_I(nd->relu),
+                        FCL_I(net->batch), FCL_I(K), FCL_I(nd->out.h), FCL_I(nd->out.w), FCL_I(tiles_down(nd)),
+                        FCL_I(tiles_across(nd)));
     return st;
 }
