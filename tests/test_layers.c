@@ -332,6 +332,32 @@ static void winograd_convolutions(void **state)
     run_conv_way("winograd", models, sizeof models / sizeof models[0], tiles, sizeof tiles / sizeof tiles[0], 3);
 }
 
+/* FACECL_CONV: each way by its name; anything else is im2col with one warning that
+ * names the value and the choices. */
+static char conv_logged[512];
+static void capture_conv_warning(fcl_log_level level, const char *message, void *user)
+{
+    (void)level, (void)user;
+    snprintf(conv_logged, sizeof conv_logged, "%s", message);
+}
+
+static void conv_way_from_the_environment(void **state)
+{
+    (void)state;
+    for (int w = 0; w < FCL_CONV_WAYS; w++) {
+        setenv("FACECL_CONV", fcl_conv_way_names[w], 1);
+        assert_int_equal(fcl_gemm_conv_way_chosen(rt), w);
+    }
+    fcl_set_log_callback(capture_conv_warning, NULL);
+    setenv("FACECL_CONV", "winogard", 1);
+    assert_int_equal(fcl_gemm_conv_way_chosen(rt), FCL_CONV_IM2COL);
+    fcl_set_log_callback(NULL, NULL);
+    unsetenv("FACECL_CONV");
+    assert_non_null(strstr(conv_logged, "FACECL_CONV=winogard"));
+    assert_non_null(strstr(conv_logged, "im2col, implicit or winograd"));
+    assert_int_equal(fcl_gemm_conv_way_chosen(rt), FCL_CONV_IM2COL);
+}
+
 /* Every product of a forward and backward pass (convolutions, their weight gradients'
  * chunked reductions, fully connected layers, transposed B) through the tiled GPU
  * kernel, forced by FACECL_GEMM_CONFIG, against the references and finite differences:
@@ -517,6 +543,7 @@ int main(void)
         cmocka_unit_test(implicit_gemm_convolutions),
         cmocka_unit_test(tiled_gemm_layers),
         cmocka_unit_test(winograd_convolutions),
+        cmocka_unit_test(conv_way_from_the_environment),
         cmocka_unit_test(conv_1x7_pad_0x3),
         cmocka_unit_test(conv_7x1_pad_3x0),
         cmocka_unit_test(conv_3x3_stride_1x2_valid),
