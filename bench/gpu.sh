@@ -12,7 +12,7 @@
 # 10 s is skipped. Where the NVIDIA driver's library is mounted without an ICD file (a
 # container), one is written under OUT and OCL_ICD_VENDORS points at it. PyTorch for
 # the peer: python3 with torch and CUDA (PYTHON, default python3); without it the
-# comparison runs without peer columns.
+# comparison runs without peer columns. Exit status 1 when a step failed or timed out.
 set -u
 build=${1:-build} out=${2:-bench/results/gpu}
 mkdir -p "$out" || exit 1
@@ -29,7 +29,7 @@ if ! ls /etc/OpenCL/vendors/*nvidia* >/dev/null 2>&1 && [ -z "${OCL_ICD_VENDORS:
         fi
     done
 fi
-budget=${GPU_BUDGET:-480} start=$SECONDS
+budget=${GPU_BUDGET:-480} start=$SECONDS failed=0
 
 # step NAME MOST COMMAND...: COMMAND with a timeout of MOST seconds or what is left.
 step() {
@@ -45,6 +45,7 @@ step() {
     t0=$SECONDS
     timeout "$most" "$@" >"$out/$name.log" 2>&1
     rc=$?
+    [ $rc = 0 ] || failed=$((failed + 1))
     echo "$name: exit $rc in $((SECONDS - t0)) s$([ $rc = 124 ] && echo ' (timed out)')" | tee -a "$out/summary.txt"
     tail -n 25 "$out/$name.log"
 }
@@ -72,4 +73,5 @@ else
         --tune-seconds 0
 fi
 "$build/app/facecl" tune --show >"$out/tuning.txt" 2>&1
-echo "done in $((SECONDS - start)) s; logs in $out" | tee -a "$out/summary.txt"
+echo "done in $((SECONDS - start)) s, $failed step(s) failed or timed out; logs in $out" | tee -a "$out/summary.txt"
+[ "$failed" = 0 ]
