@@ -113,8 +113,8 @@ static void usage(FILE *f, const fcl_train_options *d)
             "  --on-nan stop|skip   a non-finite loss stops the run (default) or skips the batch\n"
             "  --device D           OpenCL device (index, gpu, cpu or a name)\n"
             "  --devices D1,D2,...  data parallel: a replica on each device, each taking its share of\n"
-            "                       the batch (the loss is the whole batch's; triplet or contrastive,\n"
-            "                       models without batchnorm). Under mpirun every rank does the same:\n"
+            "                       the batch (the loss and batch-norm statistics are the whole batch's;\n"
+            "                       triplet or contrastive). Under mpirun every rank does the same:\n"
             "                       mpirun -np 2 facecl train ... (README: several devices and hosts)\n"
             "  --tune-seconds S     on a model's first use on the device, tune the GEMM kernels for\n"
             "                       up to S seconds (default %.0f, FACECL_TUNE_SECONDS; 0: off;\n"
@@ -395,12 +395,15 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "facecl train: %d images could not be decoded and were replaced\n", sum.unreadable_images);
         if (st == FCL_SUCCESS && rank == 0 && sum.replicas > 0) {
             const double per = sum.steps_done > sum.first_step ? 1e3 / (double)(sum.steps_done - sum.first_step) : 0;
-            char sent[48] = ""; /* what each rank puts into MPI's sum; none within one process */
+            char sent[48] = "", stats[64] = ""; /* what each rank puts into MPI's sum; none within one process */
             if (sum.reduce_bytes > 0)
                 snprintf(sent, sizeof sent, " (%.1f MB a rank)", sum.reduce_bytes / 1e6);
-            printf("data parallel, %d replicas, ms per step: devices %.1f, gathering embeddings %.1f, loss %.1f, "
-                   "summing gradients %.1f%s\n", sum.replicas, sum.compute_seconds * per, sum.gather_seconds * per,
-                   sum.loss_seconds * per, sum.reduce_seconds * per, sent);
+            if (sum.statistics_seconds > 0)
+                snprintf(stats, sizeof stats, " (%.1f of it sharing batch-norm statistics)",
+                         sum.statistics_seconds * per);
+            printf("data parallel, %d replicas, ms per step: devices %.1f%s, gathering embeddings %.1f, loss %.1f, "
+                   "summing gradients %.1f%s\n", sum.replicas, sum.compute_seconds * per, stats,
+                   sum.gather_seconds * per, sum.loss_seconds * per, sum.reduce_seconds * per, sent);
         }
         if (st == FCL_SUCCESS) {
             if (rank == 0)

@@ -1,6 +1,8 @@
 /* Batch normalisation per channel over (N, H, W).  params at p_off: gamma[C], beta[C],
- * running_mean[C], running_var[C].  stats at s_off: mean[C], inv_std[C] of the batch,
- * saved for backward.  One work-item per channel. */
+ * running_mean[C], running_var[C].  state at s_off: mean[C], inv_std[C] of the batch,
+ * saved for backward, and backward's two sums[C].  One work-item per channel.  Each pass
+ * is two kernels: sums, then what uses them, so that data-parallel replicas can add
+ * their sums in between (synchronised batch statistics). */
 
 static float hsum8(const float8 v)
 {
@@ -27,26 +29,41 @@ static float2 plane_sums(__global const float *plane, const int HW)
     return (float2)(s + hsum8(sum), q + hsum8(sq));
 }
 
-__kernel void batchnorm_forward(__global float *y, const int y_off, const int y_ns,
-                                __global const float *x, const int x_off, const int x_ns,
-                                __global float *p, const int p_off, __global float *s, const int s_off,
-                                const int N, const int C, const int HW, const float eps,
-                                const float momentum, const int training, const int relu)
+/* Training, first half: s[c] = the sum of channel c over the batch's (N, H, W), s[C + c]
+ * the sum of its squares (over several replicas' batches, they are summed next). */
+__kernel void batchnorm_sums(__global const float *x, const int x_off, const int x_ns, __global float *s,
+                             const int s_off, const int N, const int C, const int HW)
+{
+    const int c = get_global_id(0);
+    if (c >= C)
+        return;
+    float sum = 0.0f, sq = 0.0f;
+    for (int n = 0; n < N; n++) {
+        const float2 t = plane_sums(x + x_off + n * x_ns + c * HW, HW);
+        sum += t.x;
+        sq += t.y;
+    }
+    s[s_off + c] = sum;
+    s[s_off + C + c] = sq;
+}
+
+/* y = gamma (x - mean) inv_std + beta.  Training: mean and variance from the sums in s
+ * over `images` images (the whole batch, of every replica), the running ones updated,
+ * and s = mean, inv_std for backward; inference: the running ones. */
+__kernel void batchnorm_normalize(__global float *y, const int y_off, const int y_ns,
+                                  __global const float *x, const int x_off, const int x_ns,
+                                  __global float *p, const int p_off, __global float *s, const int s_off,
+                                  const int N, const int C, const int HW, const int images, const float eps,
+                                  const float momentum, const int training, const int relu)
 {
     const int c = get_global_id(0);
     if (c >= C)
         return;
     float mean, var;
     if (training) {
-        float sum = 0.0f, sq = 0.0f;
-        for (int n = 0; n < N; n++) {
-            const float2 t = plane_sums(x + x_off + n * x_ns + c * HW, HW);
-            sum += t.x;
-            sq += t.y;
-        }
-        const float count = (float)(N * HW);
-        mean = sum / count;
-        var = fmax(sq / count - mean * mean, 0.0f);
+        const float count = (float)(images * HW);
+        mean = s[s_off + c] / count;
+        var = fmax(s[s_off + C + c] / count - mean * mean, 0.0f);
         p[p_off + 2 * C + c] = (1.0f - momentum) * p[p_off + 2 * C + c] + momentum * mean;
         p[p_off + 3 * C + c] = (1.0f - momentum) * p[p_off + 3 * C + c] +
                                momentum * var * (count > 1.0f ? count / (count - 1.0f) : 1.0f);
@@ -88,14 +105,14 @@ static float seen_gradient(__global const float *dy, __global const float *y, co
 
 /* Training-mode backward: dx += gamma inv_std (dy - mean(dy) - xhat mean(dy xhat));
  * dgamma += sum dy xhat; dbeta += sum dy; dy masked by the fused ReLU (relu = 1, from
- * the output y), so no separate relu_backward pass reads and writes it. */
-__kernel void batchnorm_backward(__global float *dx, const int dx_off, const int dx_ns,
-                                 __global const float *dy, const int dy_off, const int dy_ns,
-                                 __global const float *y, const int y_off, const int y_ns,
-                                 __global const float *x, const int x_off, const int x_ns,
-                                 __global const float *p, const int p_off, __global float *dp, const int dp_off,
-                                 __global const float *s, const int s_off,
-                                 const int N, const int C, const int HW, const int relu)
+ * the output y), so no separate relu_backward pass reads and writes it.  First half:
+ * this batch's sums into dgamma and dbeta, and into s[2C + c] (sum dy) and s[3C + c]
+ * (sum dy (x - mean)), which several replicas sum before the second half. */
+__kernel void batchnorm_backward_sums(__global const float *dy, const int dy_off, const int dy_ns,
+                                      __global const float *y, const int y_off, const int y_ns,
+                                      __global const float *x, const int x_off, const int x_ns,
+                                      __global float *dp, const int dp_off, __global float *s, const int s_off,
+                                      const int N, const int C, const int HW, const int relu)
 {
     const int c = get_global_id(0);
     if (c >= C)
@@ -120,10 +137,27 @@ __kernel void batchnorm_backward(__global float *dx, const int dx_off, const int
     }
     sum_dy += hsum8(sum8);
     sum_dy_xc += hsum8(dot8);
-    const float sum_dy_xhat = inv_std * sum_dy_xc;
-    dp[dp_off + c] += sum_dy_xhat;
+    dp[dp_off + c] += inv_std * sum_dy_xc;
     dp[dp_off + C + c] += sum_dy;
-    const float count = (float)(N * HW), scale = p[p_off + c] * inv_std;
+    s[s_off + 2 * C + c] = sum_dy;
+    s[s_off + 3 * C + c] = sum_dy_xc;
+}
+
+/* Second half: dx from the sums in s over `images` images. */
+__kernel void batchnorm_backward_input(__global float *dx, const int dx_off, const int dx_ns,
+                                       __global const float *dy, const int dy_off, const int dy_ns,
+                                       __global const float *y, const int y_off, const int y_ns,
+                                       __global const float *x, const int x_off, const int x_ns,
+                                       __global const float *p, const int p_off, __global const float *s,
+                                       const int s_off, const int N, const int C, const int HW, const int images,
+                                       const int relu)
+{
+    const int c = get_global_id(0);
+    if (c >= C)
+        return;
+    const float mean = s[s_off + c], inv_std = s[s_off + C + c];
+    const float sum_dy = s[s_off + 2 * C + c], sum_dy_xhat = inv_std * s[s_off + 3 * C + c];
+    const float count = (float)(images * HW), scale = p[p_off + c] * inv_std;
     /* dx += scale (g - sum_dy / count - (x - mean) inv_std sum_dy_xhat / count)
      *     = scale g + a (x - mean) + b */
     const float a = -scale * inv_std * sum_dy_xhat / count, b = -scale * sum_dy / count;

@@ -572,6 +572,7 @@ typedef struct fcl_train_summary {
     int replicas;
     double compute_seconds, gather_seconds, loss_seconds, reduce_seconds;
     double reduce_bytes; /* gradient bytes each rank puts into the sum per step */
+    double statistics_seconds; /* of compute: sharing batch-norm statistics (waiting for the others included) */
 } fcl_train_summary;
 
 /* This process's place among the MPI ranks mpirun started (MPI is initialised here on

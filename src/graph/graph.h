@@ -153,6 +153,17 @@ typedef struct fcl_tensor {
     int first, last;  /* node indices of first write and last read */
 } fcl_tensor;
 
+/* Batch statistics shared by the replicas of one data-parallel batch (src/train/parallel.c).
+ * sum replaces v[0..n) with the sum of every replica's v, the same bits for each; mine:
+ * this replica's status so far (a failed one still comes, with v NULL, so that none
+ * waits for it), and the worst any replica had comes back. images: the batch over all
+ * the replicas. */
+typedef struct fcl_net_sync {
+    fcl_status (*sum)(void *ctx, fcl_status mine, float *v, size_t n);
+    void *ctx;
+    int images;
+} fcl_net_sync;
+
 struct fcl_net {
     fcl_runtime *rt;
     const fcl_model *model;
@@ -175,6 +186,7 @@ struct fcl_net {
                            * (dropout's masks follow the image); 0 otherwise */
     fcl_conv_way conv_way; /* how k x k convolutions run forward (FACECL_CONV) */
     bool input_gradient;  /* backward fills the model input's gradient (true; training turns it off) */
+    const fcl_net_sync *sync; /* training batch statistics summed over replicas; NULL: this batch's */
     /* With a profiling runtime, device time per layer: [2 i] forward, [2 i + 1]
      * backward (ReLU's included), and forward passes, charged to the node the executor
      * is running. */

@@ -3,10 +3,16 @@
 #include "graph/graph.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* The kernels this file launches. */
-static const fcl_kernel_def k_batchnorm_forward = {"batchnorm.cl", "batchnorm_forward"};
-static const fcl_kernel_def k_batchnorm_backward = {"batchnorm.cl", "batchnorm_backward"};
+static const fcl_kernel_def k_batchnorm_sums = {"batchnorm.cl", "batchnorm_sums"};
+static const fcl_kernel_def k_batchnorm_normalize = {"batchnorm.cl", "batchnorm_normalize"};
+static const fcl_kernel_def k_batchnorm_backward_sums = {"batchnorm.cl", "batchnorm_backward_sums"};
+static const fcl_kernel_def k_batchnorm_backward_input = {"batchnorm.cl", "batchnorm_backward_input"};
+
+/* The node's state: mean and inv_std (or forward's sums), then backward's two sums. */
+enum { BN_STATE_ROWS = 4 };
 
 static int bn_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
 {
@@ -18,24 +24,61 @@ static int bn_params(const fcl_node *nd, fcl_param_desc out[FCL_MAX_PARAMS])
     return 4;
 }
 
+/* The 2 C sums at row `row` of the node's state, added over the replicas (net->sync). A
+ * failure (st, or here) still goes to the meeting, so that no replica waits for this one. */
+static fcl_status bn_share(fcl_net *net, const fcl_node *nd, int row, fcl_status st)
+{
+    const size_t n = 2 * (size_t)nd->in.c, at = nd->state_off + (size_t)row * nd->in.c;
+    float *v = st == FCL_SUCCESS ? malloc(n * sizeof *v) : NULL;
+    if (st == FCL_SUCCESS)
+        st = v ? fcl_net_read(net, net->state, at, n, v) : FCL_ERR_OUT_OF_HOST_MEMORY;
+    st = net->sync->sum(net->sync->ctx, st, st == FCL_SUCCESS ? v : NULL, n);
+    if (st == FCL_SUCCESS)
+        st = fcl_net_write(net, net->state, at, n, v);
+    free(v);
+    return st;
+}
+
+/* The images the batch statistics are over. */
+static int bn_images(const fcl_net *net) { return net->sync ? net->sync->images : net->batch; }
+
 static fcl_status bn_forward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, &k_batchnorm_forward, (size_t)nd->in.c, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
-                      FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params), FCL_I(nd->param_off),
-                      FCL_M(net->state), FCL_I(nd->state_off), FCL_I(net->batch), FCL_I(nd->in.c),
-                      FCL_I(nd->in.h * nd->in.w), FCL_F(nd->eps), FCL_F(nd->momentum), FCL_I(net->training), FCL_I(nd->relu));
+    const size_t C = (size_t)nd->in.c;
+    const int HW = nd->in.h * nd->in.w;
+    fcl_status st = FCL_SUCCESS;
+    if (net->training)
+        st = FCL_LAUNCH(net, &k_batchnorm_sums, C, FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->state),
+                        FCL_I(nd->state_off), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(HW));
+    if (net->training && net->sync)
+        st = bn_share(net, nd, 0, st); /* reached by every replica, failed or not */
+    if (st == FCL_SUCCESS)
+        st = FCL_LAUNCH(net, &k_batchnorm_normalize, C, FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts),
+                        FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params), FCL_I(nd->param_off), FCL_M(net->state),
+                        FCL_I(nd->state_off), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(HW), FCL_I(bn_images(net)),
+                        FCL_F(nd->eps), FCL_F(nd->momentum), FCL_I(net->training), FCL_I(nd->relu));
+    return st;
 }
 
 static fcl_status bn_backward(fcl_net *net, const fcl_node *nd)
 {
     fcl_view x = fcl_net_input_view(net, nd, 0), y = fcl_net_output_view(net, nd - net->model->nodes);
-    return FCL_LAUNCH(net, &k_batchnorm_backward, (size_t)nd->in.c, FCL_M(net->dacts), FCL_I(x.off),
-                      FCL_I(x.ns), FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(y.off),
-                      FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params),
-                      FCL_I(nd->param_off), FCL_M(net->grads), FCL_I(nd->param_off), FCL_M(net->state),
-                      FCL_I(nd->state_off), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(nd->in.h * nd->in.w),
-                      FCL_I(nd->relu));
+    const size_t C = (size_t)nd->in.c;
+    const int HW = nd->in.h * nd->in.w;
+    fcl_status st = FCL_LAUNCH(net, &k_batchnorm_backward_sums, C, FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns),
+                               FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(x.off),
+                               FCL_I(x.ns), FCL_M(net->grads), FCL_I(nd->param_off), FCL_M(net->state),
+                               FCL_I(nd->state_off), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(HW), FCL_I(nd->relu));
+    if (net->sync)
+        st = bn_share(net, nd, 2, st);
+    if (st == FCL_SUCCESS)
+        st = FCL_LAUNCH(net, &k_batchnorm_backward_input, C, FCL_M(net->dacts), FCL_I(x.off), FCL_I(x.ns),
+                        FCL_M(net->dacts), FCL_I(y.off), FCL_I(y.ns), FCL_M(net->acts), FCL_I(y.off), FCL_I(y.ns),
+                        FCL_M(net->acts), FCL_I(x.off), FCL_I(x.ns), FCL_M(net->params), FCL_I(nd->param_off),
+                        FCL_M(net->state), FCL_I(nd->state_off), FCL_I(net->batch), FCL_I(nd->in.c), FCL_I(HW),
+                        FCL_I(bn_images(net)), FCL_I(nd->relu));
+    return st;
 }
 
 /* Training-mode reference (batch statistics), the mode whose gradient is tested. */
@@ -67,7 +110,7 @@ const fcl_op_def fcl_op_batchnorm = {
     .infer = fcl_infer_same,
     .params = bn_params,
     .macs = fcl_no_macs,
-    .state_floats = 2,
+    .state_floats = BN_STATE_ROWS,
     .forward = bn_forward,
     .backward = bn_backward,
     .backward_masks_relu = true,

@@ -17,7 +17,24 @@ typedef struct replica {
     float *grads; /* host copy of its parameter gradient */
     int first, count; /* its images in the global batch */
     fcl_status st;    /* of the phase just run */
+    struct fcl_parallel *owner;
+    int index;          /* among this process's replicas */
+    fcl_net_sync sync;  /* its batch-norm statistics' way to the others (when they have batch norm) */
+    int meetings;       /* of the phase so far */
+    bool met_failure;   /* a meeting of this phase said some replica failed */
 } replica;
+
+/* Where the replicas' batch-norm sums meet, once per batch-norm layer forward and once
+ * backward: each replica of each rank comes to the same meetings in the same order. */
+typedef struct meeting {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    bool ready;            /* lock and changed initialised */
+    int arrived;           /* at the meeting in progress */
+    unsigned long round;   /* meetings held */
+    float *v[FCL_PARALLEL_MAX_LOCAL];
+    fcl_status worst, result;
+} meeting;
 
 struct fcl_parallel {
     replica *reps;
@@ -31,6 +48,8 @@ struct fcl_parallel {
     float *emb;             /* the global batch's embeddings */
     struct packet *packet;  /* rank 0's loss and its gradient, for every rank */
     fcl_parallel_times times;
+    meeting meeting;
+    int meetings_per_pass; /* batch-norm layers, when the replicas share statistics; 0 otherwise */
     /* the phase's arguments */
     const float *images;
     float lr;
@@ -52,6 +71,77 @@ fcl_parallel_times fcl_parallel_timing(const fcl_parallel *p) { return p->times;
 
 static fcl_status agree(const fcl_parallel *p, fcl_status st) { return fcl_comm_agree(p->comm, st); }
 
+/* to[i] = the sum of v[0..count)[i], as a pairwise tree ((v0 + v1) + (v2 + v3)) ... in
+ * v[0]: the order two ranks of two replicas each give too (MPI's sum of two is exact
+ * either way round). */
+static void sum_tree(float *const *v, int count, size_t n)
+{
+    for (int stride = 1; stride < count; stride *= 2)
+        for (int j = 0; j + stride < count; j += 2 * stride) {
+            float *to = v[j];
+            const float *from = v[j + stride];
+            for (size_t i = 0; i < n; i++)
+                to[i] += from[i];
+        }
+}
+
+/* The replicas here meet; the first (on the thread that called the step, the one MPI may
+ * be called from) waits for all, sums their v, adds the ranks' and hands the result to
+ * each while they wait. A failure any replica brings ends the meeting without a sum,
+ * with the worst status for all; a replica that brings one need not wait (leave). */
+static fcl_status meet_or_leave(replica *r, fcl_status mine, float *v, size_t n, bool leave)
+{
+    fcl_parallel *p = r->owner;
+    meeting *m = &p->meeting;
+    const double t0 = fcl_seconds();
+    r->meetings++;
+    pthread_mutex_lock(&m->lock);
+    m->v[r->index] = v;
+    if (mine < m->worst)
+        m->worst = mine;
+    m->arrived++;
+    const unsigned long round = m->round;
+    if (r->index == 0) {
+        while (m->arrived < p->n_local)
+            pthread_cond_wait(&m->changed, &m->lock);
+        fcl_status st = agree(p, m->worst);
+        if (st == FCL_SUCCESS) {
+            sum_tree(m->v, p->n_local, n);
+            if (p->comm)
+                st = p->comm->allreduce_sum(p->comm, m->v[0], n);
+        }
+        for (int j = 1; j < p->n_local && st == FCL_SUCCESS; j++)
+            memcpy(m->v[j], m->v[0], n * sizeof *v);
+        m->result = st;
+        m->worst = FCL_SUCCESS;
+        m->arrived = 0;
+        m->round++;
+        pthread_cond_broadcast(&m->changed);
+        p->times.statistics += fcl_seconds() - t0;
+    } else {
+        pthread_cond_broadcast(&m->changed);
+        while (m->round == round && !leave)
+            pthread_cond_wait(&m->changed, &m->lock);
+    }
+    const fcl_status st = leave ? mine : m->result;
+    pthread_mutex_unlock(&m->lock);
+    r->met_failure = st != FCL_SUCCESS;
+    return st;
+}
+
+/* fcl_net_sync's sum. */
+static fcl_status meet(void *ctx, fcl_status mine, float *v, size_t n) { return meet_or_leave(ctx, mine, v, n, false); }
+
+/* After a phase that meets: a replica that failed between meetings still owes the others
+ * the phase's next one, where all of them learn of the failure and stop. */
+static void settle(fcl_parallel *p, replica *r)
+{
+    if (r->st != FCL_SUCCESS && !r->met_failure && r->meetings < p->meetings_per_pass)
+        meet_or_leave(r, r->st, NULL, 0, r->index > 0);
+    r->meetings = 0;
+    r->met_failure = false;
+}
+
 typedef void (*phase_fn)(fcl_parallel *p, replica *r);
 typedef struct phase_arg {
     fcl_parallel *p;
@@ -67,8 +157,10 @@ static void *phase_thread(void *arg)
 }
 
 /* fn on every local replica at once, one thread each (the first on this one): each
- * device has its own queue, so they run side by side. The first failure comes back. */
-static fcl_status run_phase(fcl_parallel *p, phase_fn fn)
+ * device has its own queue, so they run side by side. The first failure comes back. A
+ * replica without a thread runs in turn, unless the phase meets (the replicas wait for
+ * each other there): then it fails, and says so to the others. */
+static fcl_status run_phase(fcl_parallel *p, phase_fn fn, bool meets)
 {
     phase_arg args[FCL_PARALLEL_MAX_LOCAL];
     pthread_t threads[FCL_PARALLEL_MAX_LOCAL];
@@ -76,8 +168,13 @@ static fcl_status run_phase(fcl_parallel *p, phase_fn fn)
     for (int j = 1; j < p->n_local; j++) {
         args[j] = (phase_arg){p, &p->reps[j], fn};
         started[j] = pthread_create(&threads[j], NULL, phase_thread, &args[j]) == 0;
-        if (!started[j])
+        if (!started[j] && meets && p->meetings_per_pass > 0) {
+            fcl_log(FCL_LOG_ERROR, "no thread for device replica %d of %d: stopping", j + 1, p->n_local);
+            p->reps[j].st = FCL_ERR_OUT_OF_HOST_MEMORY;
+            settle(p, &p->reps[j]);
+        } else if (!started[j]) {
             fn(p, &p->reps[j]); /* no thread: in turn */
+        }
     }
     fn(p, &p->reps[0]);
     fcl_status st = FCL_SUCCESS;
@@ -93,6 +190,7 @@ static fcl_status run_phase(fcl_parallel *p, phase_fn fn)
 static void forward_phase(fcl_parallel *p, replica *r)
 {
     r->st = fcl_net_forward(r->net, p->images + (size_t)r->first * p->per_image, p->emb + (size_t)r->first * p->dim);
+    settle(p, r);
 }
 
 /* Its part of the loss's gradient into its output, back through the layers, and the
@@ -113,6 +211,7 @@ static void backward_phase(fcl_parallel *p, replica *r)
     if (st == FCL_SUCCESS)
         st = fcl_net_read(net, net->grads, 0, n, r->grads);
     r->st = st;
+    settle(p, r);
 }
 
 /* The summed gradient (in the first replica's host copy) into every replica, and the
@@ -161,7 +260,7 @@ fcl_status fcl_parallel_step(fcl_parallel *p, fcl_objective *objective, const fl
     p->lr = lr;
     for (int j = 0; j < p->n_local; j++)
         p->reps[j].net->dropout_key = dropout_key;
-    st = agree(p, run_phase(p, forward_phase));
+    st = agree(p, run_phase(p, forward_phase, true));
     double t1 = fcl_seconds();
     if (st == FCL_SUCCESS && p->comm)
         st = p->comm->allgather(p->comm, p->emb + (size_t)p->rank_first * p->dim, p->emb, p->rank_floats);
@@ -174,19 +273,15 @@ fcl_status fcl_parallel_step(fcl_parallel *p, fcl_objective *objective, const fl
         st = (fcl_status)p->packet->status;
     double t3 = fcl_seconds();
     if (st == FCL_SUCCESS)
-        st = agree(p, run_phase(p, backward_phase));
+        st = agree(p, run_phase(p, backward_phase, true));
     double t4 = fcl_seconds();
     const size_t n = p->reps[0].net->model->n_params;
     float *sum = p->reps[0].grads;
-    /* A pairwise tree over the replicas, ((g0 + g1) + (g2 + g3)) ...: the order two ranks
-     * of two replicas each give too (MPI's sum of two is exact either way round). */
-    for (int stride = 1; stride < p->n_local && st == FCL_SUCCESS; stride *= 2)
-        for (int j = 0; j + stride < p->n_local; j += 2 * stride) {
-            float *to = p->reps[j].grads;
-            const float *from = p->reps[j + stride].grads;
-            for (size_t i = 0; i < n; i++)
-                to[i] += from[i];
-        }
+    float *grads[FCL_PARALLEL_MAX_LOCAL];
+    for (int j = 0; j < p->n_local; j++)
+        grads[j] = p->reps[j].grads;
+    if (st == FCL_SUCCESS)
+        sum_tree(grads, p->n_local, n);
     if (st == FCL_SUCCESS && p->comm)
         st = p->comm->allreduce_sum(p->comm, sum, n);
     double t5 = fcl_seconds();
@@ -196,7 +291,7 @@ fcl_status fcl_parallel_step(fcl_parallel *p, fcl_objective *objective, const fl
     if (st == FCL_SUCCESS)
         st = fcl_net_check_gradients(p->reps[0].net);
     if (st == FCL_SUCCESS)
-        st = agree(p, run_phase(p, update_phase));
+        st = agree(p, run_phase(p, update_phase, false));
     double t6 = fcl_seconds();
     if (st == FCL_SUCCESS) {
         *out = p->packet->result;
@@ -238,6 +333,10 @@ void fcl_parallel_destroy(fcl_parallel *p)
         free(p->reps[j].grads);
     }
     free(p->reps);
+    if (p->meeting.ready) {
+        pthread_mutex_destroy(&p->meeting.lock);
+        pthread_cond_destroy(&p->meeting.changed);
+    }
     fcl_net_destroy(p->loss_net);
     fcl_model_destroy(p->loss_model);
     free(p->rank_floats);
@@ -272,14 +371,6 @@ fcl_status fcl_parallel_create(fcl_runtime *const *rts, int n_local, const fcl_c
                                int batch, const fcl_optim_config *optim, fcl_parallel **out)
 {
     *out = NULL;
-    for (int i = 0; i < m->n_nodes; i++)
-        if (m->nodes[i].op == FCL_OP_BATCHNORM) {
-            fcl_log(FCL_LOG_ERROR, "%s has batch normalisation (%s), whose statistics would need synchronising "
-                                   "across devices, which facecl does not do yet: train it on one device, or "
-                                   "choose a model without batchnorm (nn2, fmnist-small, ...)",
-                    m->name, m->nodes[i].name);
-            return FCL_ERR_UNSUPPORTED;
-        }
     if (n_local < 1 || n_local > FCL_PARALLEL_MAX_LOCAL) {
         fcl_log(FCL_LOG_ERROR, "%d devices in one process: 1 to %d can train together", n_local,
                 FCL_PARALLEL_MAX_LOCAL);
@@ -308,7 +399,17 @@ fcl_status fcl_parallel_create(fcl_runtime *const *rts, int n_local, const fcl_c
     const fcl_node *emb = fcl_model_output(m);
     *p = (fcl_parallel){.n_local = n_local, .total = total, .batch = batch, .dim = fcl_shape_size(emb->out),
                         .per_image = (size_t)fcl_shape_size(m->nodes[0].out), .comm = comm};
+    for (int i = 0; i < m->n_nodes && total > 1; i++)
+        p->meetings_per_pass += m->nodes[i].op == FCL_OP_BATCHNORM;
+    p->meeting.worst = FCL_SUCCESS;
+    if (pthread_mutex_init(&p->meeting.lock, NULL) == 0) {
+        p->meeting.ready = pthread_cond_init(&p->meeting.changed, NULL) == 0;
+        if (!p->meeting.ready)
+            pthread_mutex_destroy(&p->meeting.lock);
+    }
     p->reps = calloc((size_t)n_local, sizeof *p->reps);
+    if (!p->meeting.ready)
+        st = FCL_ERR_OUT_OF_HOST_MEMORY;
     p->rank_floats = calloc((size_t)ranks, sizeof *p->rank_floats);
     p->emb = malloc((size_t)batch * p->dim * sizeof *p->emb);
     p->packet = malloc(sizeof *p->packet + (size_t)batch * p->dim * sizeof(float));
@@ -329,9 +430,13 @@ fcl_status fcl_parallel_create(fcl_runtime *const *rts, int n_local, const fcl_c
         r->first = (int)(g * batch / total);
         r->count = (int)((g + 1) * batch / total) - r->first;
         st = fcl_net_create(rts[j], m, r->count, true, &r->net);
+        r->owner = p;
+        r->index = j;
+        r->sync = (fcl_net_sync){.sum = meet, .ctx = r, .images = batch};
         if (st == FCL_SUCCESS) {
             r->net->input_gradient = false;
             r->net->first_image = r->first;
+            r->net->sync = p->meetings_per_pass > 0 ? &r->sync : NULL; /* the whole batch's statistics */
             st = fcl_optimizer_create(r->net, optim, &r->opt);
         }
         if (st == FCL_SUCCESS && !(r->grads = malloc((m->n_params ? m->n_params : 1) * sizeof *r->grads)))

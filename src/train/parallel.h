@@ -6,9 +6,12 @@
  * are summed (over the local replicas in order, then over the ranks), and every
  * replica takes the same optimiser step, so all hold the same weights.
  *
+ * Batch normalisation's statistics are the global batch's too: each batch-norm layer's
+ * sums (forward: of x and x^2; backward: of dy and dy (x - mean)) are added over the
+ * replicas, in the gradients' order, before they are used (synchronised batch norm).
+ *
  * Losses on the embedding alone (triplet, contrastive): one with a classifier head
- * would need the head replicated too. Batch normalisation needs statistics synchronised
- * across the replicas, which this does not do: models with it are refused. */
+ * would need the head replicated too. */
 #ifndef FCL_TRAIN_PARALLEL_H
 #define FCL_TRAIN_PARALLEL_H
 #include "loss/loss.h"
@@ -41,6 +44,7 @@ fcl_status fcl_parallel_step(fcl_parallel *p, fcl_objective *objective, const fl
 /* Where a step's time went on this rank, summed over the steps so far (seconds). */
 typedef struct fcl_parallel_times {
     double compute, gather, loss, reduce; /* forward + backward + update; embeddings; the loss; gradients */
+    double statistics; /* of compute: the first replica at batch-norm meetings (waiting for the others included) */
     double reduce_bytes;                  /* gradient bytes each rank sent into the sum per step */
     long steps;
 } fcl_parallel_times;

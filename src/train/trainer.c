@@ -506,6 +506,7 @@ fcl_status fcl_train(fcl_runtime *rt, const fcl_model *m, const fcl_dataset *dat
         out->loss_seconds = t.loss;
         out->reduce_seconds = t.reduce;
         out->reduce_bytes = t.reduce_bytes;
+        out->statistics_seconds = t.statistics;
     }
     if (log)
         fclose(log);

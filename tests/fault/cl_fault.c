@@ -52,10 +52,10 @@ __attribute__((constructor)) static void setup(void)
     atexit(write_counts);
 }
 
-/* true when this call is the one to fail */
+/* true when this call is the one to fail (counted atomically: data-parallel replicas call from threads) */
 static int hit(int fn)
 {
-    return ++counts[fn] == fail_at && fn == fail_fn;
+    return __atomic_add_fetch(&counts[fn], 1, __ATOMIC_RELAXED) == fail_at && fn == fail_fn;
 }
 
 /* The next definition of fn (the ICD loader's), read through an object pointer as
